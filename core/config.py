@@ -1,0 +1,122 @@
+"""Settings: the one home of configuration.
+
+Values come, highest priority first, from keyword arguments, the environment, a `.env` file in the
+project root, and `.streamlit/secrets.toml` (flat keys named like the environment variables). Every
+default lives here.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The project root: app.py, data/ and .streamlit/ live here."""
+
+DATA_DIR = ROOT / "data"
+"""Where the embedded SQLite database and uploaded files live (git-ignored)."""
+
+SECRETS_TOML = ROOT / ".streamlit" / "secrets.toml"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{DATA_DIR / 'lastcall.db'}"
+
+
+class Settings(BaseSettings):
+    """Process-wide settings. Store-level preferences a user edits live in the database instead."""
+
+    model_config = SettingsConfigDict(
+        env_file=ROOT / ".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    database_url: str = Field(default_factory=default_database_url)
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    """Signs login cookies and links; generated and stored in the database when not set."""
+    log_level: str = "INFO"
+    public_base_url: str | None = None
+    """The address customers and providers reach this app at, e.g. https://shop.example.com."""
+
+    # Store profile defaults (the Store page overrides them in the database).
+    store_name: str = "Last Call Liquor"
+    store_address: str = ""
+    store_city: str = ""
+    store_state: str = ""
+    store_zip: str = ""
+    store_phone: str = ""
+    store_email: str = ""
+    store_timezone: str = "America/Chicago"
+
+    # Messaging
+    send_rate_per_min: int = Field(default=1000, ge=1, le=1_000_000)
+    mailgun_api_key: SecretStr | None = None
+    mailgun_domain: str | None = None
+    mailgun_webhook_signing_key: SecretStr | None = None
+    mailgun_base_url: str = "https://api.mailgun.net"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+
+    # AI planner (any OpenAI-compatible endpoint)
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4o-mini"
+
+    # Sign-in
+    session_idle_minutes: int = Field(default=60, ge=1)
+    login_max_attempts: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    password_hash_rounds: int = Field(default=12, ge=4, le=16)
+    """bcrypt cost factor: each step doubles the work of checking (and of guessing) a password."""
+    login_sleep_seconds: float = Field(default=0.7, ge=0)
+    """Pause before the login form, as streamlit-authenticator does, to blunt scripted guessing."""
+
+    @field_validator("redis_url", "public_base_url", "openai_base_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, SecretsTomlSource(settings_cls))
+
+
+class SecretsTomlSource(InitSettingsSource):
+    """Reads `.streamlit/secrets.toml`, whose keys are written like environment variables."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path = SECRETS_TOML) -> None:
+        data: dict[str, Any] = {}
+        if path.is_file():
+            with path.open("rb") as f:
+                data = {key.lower(): value for key, value in tomllib.load(f).items()}
+        super().__init__(settings_cls, data)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read once; `core.db.reset_engines()` forgets them."""
+    return Settings()

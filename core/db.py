@@ -1,0 +1,172 @@
+"""Engine, sessions and the declarative base shared by every model.
+
+The caller owns the transaction: pages, routes, jobs and the CLI open `session_scope()` around
+one or more core calls; core functions flush but never commit.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from core.config import get_settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Named constraints keep Alembic's SQLite batch migrations and downgrades predictable."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    PostgreSQL stores `timestamptz`; SQLite has no zone, so values are stored as naive UTC and
+    given their zone back on the way out. Naive datetimes are refused: a missing zone is a bug.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: store timezone-aware UTC values")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+"""64-bit keys on PostgreSQL; INTEGER on SQLite so the key is the fast rowid."""
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads it from the class
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+    }
+
+
+def _prepare_sqlite(engine: Engine) -> None:
+    """WAL for concurrent readers, enforced foreign keys, and real transactions.
+
+    pysqlite's own transaction handling issues BEGIN lazily and breaks SAVEPOINT; the SQLAlchemy
+    recipe turns it off and emits BEGIN ourselves. Sessions that may write begin IMMEDIATE (see
+    `session_scope`): a deferred transaction that read first cannot write after another
+    connection committed, and SQLite then fails at once instead of waiting.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sqlite_begin_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(url: str) -> Engine:
+    """One pooled engine per database URL for the life of the process."""
+    with _engines_lock:
+        if url not in _engines:
+            _engines[url] = _create_engine(url)
+        return _engines[url]
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _prepare_sqlite(engine)
+        return engine
+    return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800)
+
+
+def get_engine() -> Engine:
+    return engine_for(get_settings().database_url)
+
+
+@functools.cache
+def _sessionmaker_for(engine: Engine, read_only: bool) -> sessionmaker[Session]:
+    if engine.dialect.name == "sqlite" and not read_only:
+        engine = engine.execution_options(sqlite_begin_immediate=True)
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+"""Opens one transaction; long jobs take one and use it once per batch (see core.demo)."""
+
+
+@contextmanager
+def session_scope(*, read_only: bool = False) -> Iterator[Session]:
+    """A unit of work: commits when the block succeeds, rolls back when it raises.
+
+    Args:
+        read_only: promise not to write. On SQLite such a transaction does not queue behind
+            writers (WAL readers never wait), so pages stay quick while a job writes.
+    """
+    session = _sessionmaker_for(get_engine(), read_only)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def upsert(session: Session) -> Callable[..., Any]:
+    """The dialect's own `insert` (with on_conflict_do_nothing / on_conflict_do_update)."""
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+
+
+def reset_engines() -> None:
+    """Dispose every engine and forget cached settings (after the environment changed)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+    _sessionmaker_for.cache_clear()
+    get_settings.cache_clear()

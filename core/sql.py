@@ -1,0 +1,32 @@
+"""Portable SQL pieces the two backends spell differently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import String
+
+
+class hour_bucket(FunctionElement[str]):
+    """A UTC timestamp truncated to the hour, as text 'YYYY-MM-DD HH:00:00'.
+
+    Analytics group by hour in the database (at most 8,760 rows a year, whatever the volume) and
+    convert to the store's time zone in pandas, which neither backend does the same way.
+    """
+
+    type = String()
+    inherit_cache = True
+    name = "hour_bucket"
+
+
+@compiles(hour_bucket, "sqlite")
+def _hour_bucket_sqlite(element: hour_bucket, compiler: Any, **kw: Any) -> str:
+    return f"strftime('%Y-%m-%d %H:00:00', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(hour_bucket, "postgresql")
+def _hour_bucket_postgresql(element: hour_bucket, compiler: Any, **kw: Any) -> str:
+    arg = compiler.process(element.clauses, **kw)
+    return f"to_char(date_trunc('hour', {arg} AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:00:00')"

@@ -1,0 +1,46 @@
+import json
+import logging
+
+from core.logs import JsonFormatter, bound, job_id, request_id
+from core.money import format_cents
+
+
+def test_format_cents() -> None:
+    assert format_cents(123456) == "$1,234.56"
+    assert format_cents(123456, whole=True) == "$1,235"
+    assert format_cents(-5) == "-$0.05"
+    assert format_cents(0) == "$0.00"
+
+
+def _record(message: str, **extra: object) -> logging.LogRecord:
+    record = logging.LogRecord("core.test", logging.INFO, __file__, 1, message, None, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_json_lines_carry_ids_and_extra_fields() -> None:
+    formatter = JsonFormatter()
+    with bound(request_id, "req-1"), bound(job_id, "job-9"):
+        line = formatter.format(_record("imported", rows=10))
+    entry = json.loads(line)
+    assert entry["msg"] == "imported"
+    assert entry["level"] == "info"
+    assert entry["request_id"] == "req-1"
+    assert entry["job_id"] == "job-9"
+    assert entry["rows"] == 10
+    outside = json.loads(formatter.format(_record("later")))
+    assert "request_id" not in outside and "job_id" not in outside
+
+
+def test_exceptions_are_kept_in_one_line() -> None:
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord(
+            "core", logging.ERROR, __file__, 1, "failed", None, sys.exc_info()
+        )
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    assert "RuntimeError: boom" in json.loads(line)["exc"]
