@@ -1,0 +1,103 @@
+"""Job rows: the durable record of background work that pages poll for progress."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.db import utc_now
+from core.errors import NotFound
+from core.models import Job, JobStatus
+
+ERROR_SUMMARY_LIMIT = 2000
+"""Characters of an error kept on the job row; the full traceback goes to the logs."""
+
+
+def create_job(
+    *,
+    session: Session,
+    kind: str,
+    args: dict[str, Any] | None = None,
+    created_by: int | None = None,
+) -> Job:
+    job = Job(id=str(uuid.uuid4()), kind=kind, args=args or {}, created_by=created_by)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(*, session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id}")
+    return job
+
+
+def start_job(*, session: Session, job_id: str) -> Job:
+    job = get_job(session=session, job_id=job_id)
+    job.status = JobStatus.RUNNING
+    job.started_at = utc_now()
+    job.finished_at = None
+    job.error = None
+    job.attempts += 1
+    return job
+
+
+def report_progress(
+    *,
+    session: Session,
+    job_id: str,
+    progress: int,
+    message: str = "",
+    counts: dict[str, Any] | None = None,
+) -> None:
+    values: dict[str, Any] = {"progress": max(0, min(100, progress)), "message": message[:200]}
+    if counts is not None:
+        values["counts"] = counts
+    session.execute(update(Job).where(Job.id == job_id).values(**values, updated_at=utc_now()))
+
+
+def finish_job(*, session: Session, job_id: str, result: dict[str, Any] | None = None) -> Job:
+    job = get_job(session=session, job_id=job_id)
+    job.status = JobStatus.SUCCEEDED
+    job.progress = 100
+    job.result = result or {}
+    job.finished_at = utc_now()
+    return job
+
+
+def fail_job(*, session: Session, job_id: str, error: str) -> Job:
+    job = get_job(session=session, job_id=job_id)
+    job.status = JobStatus.FAILED
+    job.error = error[:ERROR_SUMMARY_LIMIT]
+    job.finished_at = utc_now()
+    return job
+
+
+def recent_jobs(*, session: Session, kind: str | None = None, limit: int = 50) -> list[Job]:
+    query = select(Job).order_by(Job.created_at.desc()).limit(limit)
+    if kind:
+        query = query.where(Job.kind == kind)
+    return list(session.scalars(query))
+
+
+def fail_interrupted(*, session: Session, older_than: timedelta = timedelta(0)) -> int:
+    """Mark running or queued jobs as failed after a restart of the in-process runner.
+
+    Without a queue, a job's thread dies with the process; its row would say "running" forever.
+    """
+    cutoff: datetime = utc_now() - older_than
+    result = session.execute(
+        update(Job)
+        .where(Job.status.in_([JobStatus.RUNNING, JobStatus.QUEUED]), Job.updated_at <= cutoff)
+        .values(
+            status=JobStatus.FAILED,
+            error="Interrupted by a restart; run it again.",
+            finished_at=utc_now(),
+        )
+    )
+    return result.rowcount

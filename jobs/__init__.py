@@ -1,0 +1,1 @@
+"""Background work: the queue (RQ on Redis, or threads in-process) and thin task functions."""

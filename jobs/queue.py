@@ -1,0 +1,94 @@
+"""Enqueue work: to RQ when REDIS_URL is set, else to a background thread in this process.
+
+Either way the job first gets a row in the jobs table, and the queue carries only its id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import threading
+import time
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+
+from core import jobs as job_rows
+from core.config import get_settings
+from core.db import session_scope
+from core.models import Job, JobStatus
+from jobs.runner import perform
+from jobs.tasks import Task
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "default"
+JOB_TIMEOUT_SECONDS = 3 * 3600
+"""A million-row import takes about a minute; three hours means something is stuck."""
+RESULT_TTL_SECONDS = 24 * 3600
+
+
+@functools.cache
+def redis_connection(url: str) -> Redis:
+    return Redis.from_url(url)
+
+
+def rq_queue(url: str) -> Queue:
+    return Queue(QUEUE_NAME, connection=redis_connection(url))
+
+
+def enqueue(task: Task, *, created_by: int | None = None, **args: Any) -> str:
+    """Record a job for `task` with keyword `args` (JSON-serialisable) and start it.
+
+    Returns:
+        The job id, for polling with `core.jobs.get_job`.
+    """
+    with session_scope() as session:
+        job = job_rows.create_job(
+            session=session,
+            kind=task.kind,
+            args=args,
+            created_by=created_by,  # type: ignore[attr-defined]
+        )
+        job_id = job.id
+    dispatch(job_id)
+    return job_id
+
+
+def dispatch(job_id: str) -> None:
+    """Hand an existing job row to the queue (also used to run a failed job again)."""
+    redis_url = get_settings().redis_url
+    if redis_url:
+        rq_queue(redis_url).enqueue(
+            perform,
+            job_id,
+            job_id=job_id,
+            job_timeout=JOB_TIMEOUT_SECONDS,
+            result_ttl=RESULT_TTL_SECONDS,
+        )
+        log.info("job enqueued", extra={"job": job_id, "queue": QUEUE_NAME})
+        return
+    threading.Thread(
+        target=_perform_quietly, args=(job_id,), name=f"job-{job_id[:8]}", daemon=True
+    ).start()
+
+
+def _perform_quietly(job_id: str) -> None:
+    # The failure is already on the job row and in the log; a thread has no one to raise to.
+    with contextlib.suppress(Exception):
+        perform(job_id)
+
+
+def wait_for(job_id: str, timeout: float = 300.0, poll: float = 0.2) -> Job:
+    """Block until the job finishes (CLI and tests). Raises TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope() as session:
+            job = job_rows.get_job(session=session, job_id=job_id)
+            if JobStatus(job.status).finished:
+                return job
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id} still {job.status} after {timeout:.0f}s")
+        time.sleep(poll)

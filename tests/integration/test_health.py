@@ -1,0 +1,53 @@
+from pathlib import Path
+
+import pytest
+import requests
+
+from core import health
+from core.db import reset_engines
+from tests.server import running_app
+
+
+def test_check_reports_database_and_redis(
+    database: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis import Redis
+
+    healthy, report = health.check()
+    assert healthy and report == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "not configured",
+        "version": "0.1.0",
+    }
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    reset_engines()
+    assert health.check(lambda url: Redis.from_url(url).ping())[1]["redis"] == "ok"
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    reset_engines()
+    healthy, report = health.check(lambda url: Redis.from_url(url, socket_timeout=1).ping())
+    assert healthy and report["status"] == "degraded" and report["redis"] == "unavailable"
+
+
+def test_check_fails_when_the_database_does_not_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+    reset_engines()
+    healthy, report = health.check()
+    assert not healthy and report["status"] == "down" and report["database"] == "unavailable"
+    assert "secret" not in str(report)
+    reset_engines()
+
+
+def test_the_served_app_answers_healthz_and_the_page(tmp_path: Path) -> None:
+    with running_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}) as base:
+        response = requests.get(f"{base}/healthz", timeout=5)
+        assert response.status_code == 200
+        assert response.json()["database"] == "ok"
+        assert '<div id="root">' in requests.get(base, timeout=5).text
+
+
+def test_the_served_app_says_503_without_its_database(tmp_path: Path) -> None:
+    with running_app({"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none"}) as base:
+        response = requests.get(f"{base}/healthz", timeout=10)
+        assert response.status_code == 503
+        assert response.json()["status"] == "down"
