@@ -1,0 +1,128 @@
+"""Store analytics: KPIs and time series, computed in the database and shaped with pandas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.models import Customer, Order, OrderItem
+from core.sql import hour_bucket
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The home page's headline numbers for the window ending `today` (store time)."""
+
+    today: date
+    days: int
+    customers: int
+    new_customers: int
+    email_reachable: int
+    sms_reachable: int
+    orders: int
+    orders_before: int
+    revenue_cents: int
+    revenue_before_cents: int
+    active_customers: int
+    """Customers with an order in the window."""
+
+    @property
+    def average_order_cents(self) -> int:
+        return self.revenue_cents // self.orders if self.orders else 0
+
+    @property
+    def revenue_change(self) -> float | None:
+        """Change against the previous window of the same length, as a fraction."""
+        if not self.revenue_before_cents:
+            return None
+        return self.revenue_cents / self.revenue_before_cents - 1
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, zone)
+
+
+def overview(*, session: Session, today: date, zone: ZoneInfo, days: int = 30) -> Overview:
+    end = _day_start(today + timedelta(days=1), zone)
+    start = _day_start(today - timedelta(days=days - 1), zone)
+    before = _day_start(today - timedelta(days=2 * days - 1), zone)
+    live = Customer.deleted_at.is_(None)
+
+    def order_totals(lo: datetime, hi: datetime) -> tuple[int, int, int]:
+        row = session.execute(
+            select(
+                func.count(Order.id),
+                func.coalesce(func.sum(Order.total_cents), 0),
+                func.count(func.distinct(Order.customer_id)),
+            ).where(Order.ordered_at >= lo, Order.ordered_at < hi)
+        ).one()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    orders, revenue, active = order_totals(start, end)
+    orders_before, revenue_before, _ = order_totals(before, start)
+    customers, new_customers, email_ok, sms_ok = session.execute(
+        select(
+            func.count(Customer.id),
+            func.count(Customer.id).filter(Customer.created_at >= start),
+            func.count(Customer.id).filter(
+                Customer.email_opt_in.is_(True), Customer.email_status == "active"
+            ),
+            func.count(Customer.id).filter(
+                Customer.sms_opt_in.is_(True), Customer.sms_status == "active"
+            ),
+        ).where(live)
+    ).one()
+    return Overview(
+        today=today,
+        days=days,
+        customers=customers,
+        new_customers=new_customers,
+        email_reachable=email_ok,
+        sms_reachable=sms_ok,
+        orders=orders,
+        orders_before=orders_before,
+        revenue_cents=revenue,
+        revenue_before_cents=revenue_before,
+        active_customers=active,
+    )
+
+
+def weekly_revenue(
+    *, session: Session, today: date, zone: ZoneInfo, weeks: int = 52
+) -> pd.DataFrame:
+    """Revenue per week and category in the store's time zone, weeks starting Monday.
+
+    Returns:
+        Columns: week (date), category, revenue (dollars), orders.
+    """
+    first_day = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    since = _day_start(first_day, zone)
+    until = _day_start(today + timedelta(days=1), zone)
+    bucket = hour_bucket(Order.ordered_at)
+    rows = session.execute(
+        select(
+            bucket.label("hour"),
+            OrderItem.category,
+            func.sum(OrderItem.line_total_cents).label("cents"),
+            func.count(func.distinct(Order.id)).label("orders"),
+        )
+        .join(OrderItem, OrderItem.order_id == Order.id)
+        .where(Order.ordered_at >= since, Order.ordered_at < until)
+        .group_by(bucket, OrderItem.category)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["hour", "category", "cents", "orders"])
+    if frame.empty:
+        return pd.DataFrame(columns=["week", "category", "revenue", "orders"])
+    local = pd.to_datetime(frame["hour"]).dt.tz_localize("UTC").dt.tz_convert(zone)
+    frame["week"] = (local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, unit="D")).dt.date
+    weekly = frame.groupby(["week", "category"], as_index=False).agg(
+        cents=("cents", "sum"), orders=("orders", "sum")
+    )
+    weekly["revenue"] = weekly["cents"] / 100
+    weekly["category"] = weekly["category"].str.title()
+    return weekly[["week", "category", "revenue", "orders"]]

@@ -1,0 +1,138 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import demo
+from core.db import session_scope
+from core.errors import PermissionDenied
+from core.models import Customer, Event, Order, OrderItem, Product
+from core.permissions import SYSTEM, Actor, Role
+
+TODAY = date(2026, 11, 26)
+EXPECTED_SEED_11 = (1855, 4394, 14_452_327)
+"""Orders, order lines and revenue of the 200-customer store for seed 11 on TODAY."""
+
+
+def load(**kwargs: object) -> demo.DemoSummary:
+    return demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=TODAY, **kwargs)
+
+
+def test_small_demo_is_consistent_and_loaded_once(database: str) -> None:
+    first = load(customers=300, seed=7)
+    assert first.created and first.customers == 300 and first.products == 81
+    assert 1500 < first.orders < 3500
+    again = load(customers=300, seed=7)
+    assert not again.created
+    assert again.as_dict() | {"created": True} == first.as_dict()
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Customer.id))) == 300
+        assert session.scalar(select(func.count(Event.id)).where(Event.type == "demo_loaded")) == 1
+        # Every order's total is its lines less its discount; customer totals match the orders.
+        lines = (
+            select(OrderItem.order_id, func.sum(OrderItem.line_total_cents).label("lines"))
+            .group_by(OrderItem.order_id)
+            .subquery()
+        )
+        mismatched = session.scalar(
+            select(func.count())
+            .select_from(Order)
+            .join(lines, lines.c.order_id == Order.id)
+            .where(Order.total_cents + Order.discount_cents != lines.c.lines)
+        )
+        assert mismatched == 0
+        assert session.scalar(select(func.count(Order.id)).where(~Order.items.any())) == 0
+        spent = session.scalar(select(func.sum(Customer.total_spent_cents)))
+        assert spent == first.revenue_cents == session.scalar(select(func.sum(Order.total_cents)))
+        assert session.scalar(select(func.sum(Customer.order_count))) == first.orders
+
+
+def test_demo_customers_are_adults_with_safe_addresses(database: str) -> None:
+    load(customers=400)
+    with session_scope() as session:
+        customers = session.scalars(select(Customer)).all()
+    oldest_allowed_birthday = TODAY.replace(year=TODAY.year - 21)
+    assert all(c.birth_date <= oldest_allowed_birthday for c in customers)
+    assert all(c.email is None or c.email.endswith("@example.com") for c in customers)
+    assert all(
+        c.phone is None or (c.phone.startswith("+1") and len(c.phone) == 12) for c in customers
+    )
+    assert {c.timezone for c in customers} >= {"America/Chicago", "America/New_York"}
+    assert any(not c.age_verified for c in customers)
+    assert all(not c.sms_opt_in or c.phone for c in customers)
+    assert all(c.email_opt_in_at is not None for c in customers if c.email_opt_in)
+
+
+def test_demo_is_deterministic_across_backends(database: str) -> None:
+    """Seeded: the same seed and day give the same store, on SQLite and PostgreSQL alike."""
+    summary = load(customers=200, seed=11)
+    assert (summary.orders, summary.order_items, summary.revenue_cents) == EXPECTED_SEED_11
+
+
+def test_an_interrupted_load_resumes_without_duplicates(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kill the load after two batches of orders; the next run finishes the same store."""
+    monkeypatch.setattr(demo, "ORDER_CHUNK", 500)
+    opened = 0
+
+    @contextmanager
+    def crashing_unit_of_work() -> Iterator[Session]:
+        nonlocal opened
+        opened += 1
+        if opened == 5:  # 1 check, 2 products and customers, 3-4 orders
+            raise RuntimeError("worker killed")
+        with session_scope() as session:
+            yield session
+
+    with pytest.raises(RuntimeError, match="worker killed"):
+        demo.load_demo(
+            unit_of_work=crashing_unit_of_work, actor=SYSTEM, today=TODAY, customers=200, seed=11
+        )
+    with session_scope() as session:
+        assert not demo.demo_loaded(session=session)
+        assert session.scalar(select(func.count(Order.id))) == 1000
+    summary = load(customers=200, seed=11)
+    assert summary.created
+    assert (summary.orders, summary.order_items, summary.revenue_cents) == EXPECTED_SEED_11
+
+
+def test_viewers_cannot_load_data(database: str) -> None:
+    viewer = Actor(user_id=None, email="v@example.com", role=Role.VIEWER)
+    with pytest.raises(PermissionDenied):
+        demo.load_demo(unit_of_work=session_scope, actor=viewer, customers=10)
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Product.id))) == 0
+
+
+def test_full_demo_looks_like_a_liquor_store(sqlite_database: str) -> None:
+    """The default demo (5,000 customers) has the shape the issue asks for."""
+    summary = load()
+    with session_scope() as session:
+        orders = pd.DataFrame(
+            session.execute(select(Order.ordered_at, Order.total_cents, Order.customer_id)).all(),
+            columns=["at", "cents", "customer"],
+        )
+        counts = pd.Series(session.scalars(select(Customer.order_count)).all())
+    assert summary.customers == 5000 and 75 <= summary.products <= 90
+    assert 35_000 <= summary.orders <= 45_000
+    local = pd.to_datetime(orders["at"], utc=True).dt.tz_convert("America/Chicago")
+    assert local.min().date() >= TODAY - timedelta(days=365)
+    by_month = orders.groupby(local.dt.month)["cents"].sum()
+    assert by_month[12] > 1.3 * by_month[1], "December sells more than a dry January"
+    by_weekday = orders.groupby(local.dt.day_of_week).size()
+    assert by_weekday[5] > 2 * by_weekday[0], "Saturday beats Monday"
+    by_day = orders.groupby(local.dt.date)["cents"].sum()
+    assert by_day[date(2025, 12, 31)] > 2 * by_day.median(), "New Year's Eve is a peak"
+    # A realistic spread: one-time buyers, a loyal core, and people who stopped coming.
+    assert (counts == 1).mean() > 0.1
+    assert (counts >= 20).mean() > 0.05
+    last_order = orders.groupby("customer")["at"].max()
+    lapsed = pd.to_datetime(last_order, utc=True) < pd.Timestamp(
+        TODAY - timedelta(days=120), tz="UTC"
+    )
+    assert lapsed.mean() > 0.15
