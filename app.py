@@ -1,0 +1,86 @@
+"""Last Call: one process serves the dashboard (frame.py) and the HTTP routes.
+
+`streamlit run app.py` finds `app` by itself; `uvicorn app:app` works too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import streamlit as st
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from streamlit.runtime.pages_manager import PagesManager
+
+from core import health, schema
+from core import jobs as job_rows
+from core.config import get_settings
+from core.db import session_scope
+from core.logs import bound, configure_logging, new_id, request_id
+from jobs.queue import redis_connection
+
+log = logging.getLogger("app")
+
+# frame.py calls st.navigation on every run, so the app never uses Streamlit's pages/ folder
+# convention. Left undecided, Streamlit infers it per process from the folder's existence, and a
+# new process would then run pages/*.py directly, without the sign-in in frame.py, for a first
+# request that names a page (e.g. /users), until some session ran the frame once.
+PagesManager.uses_pages_directory = False
+
+
+def _ping_redis(url: str) -> None:
+    redis_connection(url).ping()
+
+
+async def healthz(request: Request) -> JSONResponse:
+    with bound(request_id, request.headers.get("x-request-id") or new_id()):
+        healthy, report = await run_in_threadpool(health.check, _ping_redis)
+    return JSONResponse(report, status_code=200 if healthy else 503)
+
+
+def _start() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    try:
+        schema.ensure_current()
+    except Exception:
+        # Keep serving: /healthz reports the database as down, and pages retry on their own.
+        log.exception("database not ready at start-up")
+        return
+    if not settings.redis_url:
+        # Without a queue, jobs ran in threads of the previous process and died with it.
+        with session_scope() as session:
+            interrupted = job_rows.fail_interrupted(session=session)
+        if interrupted:
+            log.warning("marked interrupted jobs as failed", extra={"count": interrupted})
+    log.info("app started", extra={"redis": bool(settings.redis_url), "sqlite": settings.is_sqlite})
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[None]:
+    await run_in_threadpool(_start)
+    yield
+
+
+def friendly_error(exc: Exception) -> bool:
+    """Show a calm message with a reference instead of a traceback; the log has the detail."""
+    reference = new_id()
+    log.error("page error", exc_info=exc, extra={"reference": reference})
+    st.error(
+        "Something went wrong on our side and the page could not finish. "
+        f"Try again; if it keeps happening, give your administrator this reference: `{reference}`."
+    )
+    return True
+
+
+app = st.App(
+    "frame.py",
+    routes=[Route("/healthz", healthz, methods=["GET"])],
+    lifespan=lifespan,
+    on_script_error=friendly_error,
+)

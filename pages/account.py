@@ -1,0 +1,39 @@
+"""My account: change my password (required after a temporary one)."""
+
+import streamlit as st
+
+from core import auth
+from core.db import session_scope
+from core.errors import DomainError
+from core.permissions import Permission
+from ui.flash import flash, show_flash
+from ui.guard import require
+
+actor = require(Permission.VIEW)
+st.title("My account")
+st.caption(f"Signed in as {actor.email} ({actor.role}).")
+show_flash()
+
+if st.session_state.get("must_change_password"):
+    st.warning("You signed in with a temporary password. Choose your own to continue.")
+
+with st.form("change_password", clear_on_submit=True):
+    current = st.text_input("Current password", type="password")
+    new = st.text_input(
+        "New password", type="password", help=f"At least {auth.MIN_PASSWORD_LENGTH} characters."
+    )
+    repeat = st.text_input("Repeat the new password", type="password")
+    submitted = st.form_submit_button("Change password", type="primary")
+
+if submitted:
+    if new != repeat:
+        st.error("The two new passwords differ.")
+    else:
+        try:
+            with session_scope() as session:
+                auth.change_password(session=session, actor=actor, current=current, new=new)
+            st.session_state["must_change_password"] = False
+            flash("Password changed.")
+            st.rerun()
+        except DomainError as exc:
+            st.error(str(exc))

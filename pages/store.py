@@ -1,0 +1,73 @@
+"""Store profile: the name, postal address and contact every message carries."""
+
+from zoneinfo import available_timezones
+
+import streamlit as st
+
+from core.db import session_scope
+from core.errors import DomainError
+from core.permissions import Permission
+from core.store import get_store_profile, update_store_profile
+from ui.flash import flash, show_flash
+from ui.guard import require
+
+actor = require(Permission.MANAGE_SETTINGS)
+st.title("Store profile")
+st.caption(
+    "Marketing law needs your store's name and physical postal address in every email, and a "
+    "contact in every text. Quiet hours and send times use the recipient's time zone; reports "
+    "use the store's."
+)
+
+show_flash()
+
+with session_scope(read_only=True) as session:
+    profile = get_store_profile(session=session)
+
+US_ZONES = sorted(
+    z for z in available_timezones() if z.startswith("America/") or z.startswith("Pacific/Honolulu")
+)
+
+with st.form("store_profile"):
+    name = st.text_input("Store name", profile.name)
+    address = st.text_input("Street address", profile.address)
+    left, middle, right = st.columns([3, 1, 1])
+    city = left.text_input("City", profile.city)
+    state = middle.text_input("State", profile.state, max_chars=2, help="Two letters, e.g. IL")
+    zip_code = right.text_input("ZIP", profile.zip, max_chars=10)
+    left, right = st.columns(2)
+    phone = left.text_input("Phone", profile.phone)
+    email = right.text_input("Contact email", profile.email)
+    timezone = st.selectbox(
+        "Store time zone",
+        US_ZONES,
+        index=US_ZONES.index(profile.timezone) if profile.timezone in US_ZONES else 0,
+    )
+    saved = st.form_submit_button("Save", type="primary")
+
+if saved:
+    try:
+        with session_scope() as session:
+            profile = update_store_profile(
+                session=session,
+                actor=actor,
+                name=name,
+                address=address,
+                city=city,
+                state=state,
+                zip=zip_code,
+                phone=phone,
+                email=email,
+                timezone=timezone,
+            )
+    except DomainError as exc:
+        st.error(str(exc))
+    else:
+        st.cache_data.clear()
+        flash("Saved.")
+        st.rerun()
+
+if not profile.is_complete:
+    st.warning("Add the full postal address: emails cannot be sent without it (CAN-SPAM).")
+else:
+    st.caption(f"Footer address: {profile.name}, {profile.postal_address}")

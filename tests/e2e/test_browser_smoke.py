@@ -1,0 +1,68 @@
+"""The main flow in a real browser: first-run setup, the demo store, the home page numbers."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.server import running_app
+
+pytestmark = pytest.mark.e2e
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("E2E_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
+    with running_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}"}) as base:
+        assert requests.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(base)
+        page.get_by_text("Create the administrator").wait_for(timeout=30_000)
+        page.get_by_label("Your name").fill("Olive Owner")
+        page.get_by_label("Email (you sign in with it)").fill("olive@example.com")
+        page.get_by_label("Password", exact=True).fill("a long enough password")
+        page.get_by_label("Repeat the password").fill("a long enough password")
+        page.get_by_role("button", name="Create administrator").click()
+        # The demo loads in the background; the home page follows it and then shows the numbers.
+        page.get_by_text("Revenue, last 30 days").wait_for(timeout=120_000)
+        page.get_by_text("Weekly revenue by category").wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)
+        shot = screenshot_dir(tmp_path) / "home.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}")
+        customers = page.locator('[data-testid="stMetric"]', has_text="Customers")
+        assert "5,000" in customers.inner_text()
+        assert page.get_by_role("button", name="Sign out").is_visible()
+        page.close()
+
+
+def test_a_first_visit_to_a_page_url_still_asks_to_sign_in(browser: Any, tmp_path: Path) -> None:
+    """On a fresh server the first request names a page: the frame must still run first."""
+    from core import auth, schema
+    from core.db import reset_engines, session_scope
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    schema.upgrade(url)
+    os.environ["DATABASE_URL"], previous = url, os.environ.get("DATABASE_URL", "")
+    try:
+        reset_engines()
+        with session_scope() as session:
+            auth.create_first_admin(
+                session=session, email="a@example.com", name="A", password="a long enough password"
+            )
+    finally:
+        os.environ["DATABASE_URL"] = previous
+        reset_engines()
+    with running_app({"DATABASE_URL": url}) as base:
+        page = browser.new_page()
+        page.goto(f"{base}/users")
+        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        assert page.get_by_text("Please sign in.").count() == 0
+        assert page.get_by_text("Add a user").count() == 0
+        page.close()

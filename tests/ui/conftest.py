@@ -1,0 +1,82 @@
+"""AppTest helpers: the real frame and pages, against a real SQLite database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest, app_test
+
+from core import auth
+from core.db import session_scope
+from core.permissions import SYSTEM, Role
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "a long enough password"
+
+
+class PagesManagerAsServed(PagesManager):
+    """AppTest re-infers the pages/ folder convention on every run; app.py pins it off for the
+    served app (see there), so the tests pin it off too and every run goes through frame.py."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+
+@pytest.fixture(autouse=True)
+def served_like_app_py(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_test, "PagesManager", PagesManagerAsServed)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches(sqlite_database: str) -> None:
+    """Every UI test starts from an empty database and empty Streamlit caches."""
+    st.cache_data.clear()
+
+
+def make_user(role: Role = Role.ADMIN, email: str | None = None, *, temporary: bool = False) -> str:
+    email = email or f"{role}@example.com"
+    with session_scope() as session:
+        user, _ = auth._add_user(
+            session=session,
+            actor=SYSTEM,
+            email=email,
+            name=role.title(),
+            role=role,
+            password=PASSWORD,
+        )
+        user.must_change_password = temporary
+    return email
+
+
+def frame() -> AppTest:
+    return AppTest.from_file(str(ROOT / "frame.py"), default_timeout=60)
+
+
+def page(path: str, email: str) -> AppTest:
+    """Run one page file on its own, as the signed-in `email` (to probe its own guard)."""
+    at = AppTest.from_file(str(ROOT / path), default_timeout=60)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = email
+    return at
+
+
+def sign_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
+    if not at.text_input:
+        at.run()
+    fields = {t.label: t for t in at.text_input}
+    fields["Email"].input(email)
+    fields["Password"].input(password)
+    next(b for b in at.button if b.label == "Sign in").click()
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page shows as text, for 'is this on screen' assertions."""
+    parts = [e.value for e in (*at.title, *at.header, *at.subheader, *at.markdown, *at.caption)]
+    parts += [e.value for e in (*at.error, *at.warning, *at.info, *at.success)]
+    parts += [m.label for m in at.metric]
+    return "\n".join(str(p) for p in parts)

@@ -1,0 +1,151 @@
+"""Sign-in, first-run setup and navigation by role, through the real frame script."""
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from core import auth
+from core.db import session_scope
+from core.models import User
+from core.permissions import Role
+from tests.ui.conftest import PASSWORD, frame, make_user, page, sign_in, texts
+from ui.navigation import PAGES
+
+
+def test_first_run_creates_the_administrator() -> None:
+    at = frame().run()
+    assert not at.exception
+    assert "Create the administrator" in texts(at)
+    fields = {t.label: t for t in at.text_input}
+    fields["Your name"].input("Olive Owner")
+    fields["Email (you sign in with it)"].input("Olive@Example.com")
+    fields["Password"].input(PASSWORD)
+    fields["Repeat the password"].input(PASSWORD)
+    at.checkbox[0].uncheck()
+    at.button[0].click().run()
+    assert not at.exception
+    with session_scope() as session:
+        user = session.scalars(select(User)).one()
+    assert (user.email, user.role) == ("olive@example.com", Role.ADMIN)
+    assert "Let's get your store going" in texts(at)  # signed in, on the empty home page
+    assert [b.label for b in at.button if b.label == "Sign out"]
+
+
+@pytest.mark.parametrize(
+    ("password", "repeat", "message"),
+    [(PASSWORD, "different password", "differ"), ("short", "short", "at least 10")],
+)
+def test_setup_refuses_bad_passwords(password: str, repeat: str, message: str) -> None:
+    at = frame().run()
+    fields = {t.label: t for t in at.text_input}
+    fields["Your name"].input("O")
+    fields["Email (you sign in with it)"].input("o@example.com")
+    fields["Password"].input(password)
+    fields["Repeat the password"].input(repeat)
+    at.button[0].click().run()
+    assert message in texts(at)
+    with session_scope() as session:
+        assert not auth.has_users(session=session)
+
+
+def test_a_signed_out_visitor_sees_no_page() -> None:
+    make_user(Role.ADMIN)
+    at = frame().run()
+    assert not at.exception
+    shown = texts(at)
+    assert "Sign in" in shown
+    for spec in PAGES:
+        with pytest.raises(ValueError):
+            at.switch_page(spec.path)
+    assert not at.metric and not at.dataframe
+    assert "Sign out" not in [b.label for b in at.button]
+
+
+def test_pages_refuse_a_visitor_who_is_not_signed_in() -> None:
+    make_user(Role.ADMIN)
+    for spec in PAGES:
+        at = page(spec.path, "nobody@example.com").run()
+        assert "Please sign in." in texts(at), spec.path
+        assert not at.metric and not at.dataframe
+
+
+def test_wrong_password_then_lockout() -> None:
+    email = make_user(Role.MARKETER)
+    at = sign_in(frame(), email, "wrong password!")
+    assert "do not match" in texts(at)
+    for _ in range(4):
+        at = sign_in(at, email, "wrong password!")
+    assert "locked for 15 minutes" in texts(at)
+    at = sign_in(frame(), email, PASSWORD)  # even the right password waits out the lock
+    assert "locked" in texts(at)
+    with session_scope() as session:
+        assert auth.get_active_user(session=session, email=email).locked_until is not None
+
+
+def test_sign_in_and_out() -> None:
+    email = make_user(Role.ADMIN)
+    at = sign_in(frame(), email)
+    assert not at.exception
+    assert "Let's get your store going" in texts(at)
+    with session_scope() as session:
+        assert auth.get_active_user(session=session, email=email).last_login_at is not None
+    next(b for b in at.button if b.label == "Sign out").click().run()
+    assert "Sign in" in texts(at) and "Let's get" not in texts(at)
+
+
+def test_navigation_follows_the_role() -> None:
+    email = make_user(Role.VIEWER)
+    at = sign_in(frame(), email)
+    for spec in PAGES:
+        if spec.url_path in ("users", "store"):
+            with pytest.raises(ValueError):
+                at.switch_page(spec.path)
+        else:
+            at.switch_page(spec.path).run()
+            assert not at.exception, spec.path
+
+
+@pytest.mark.parametrize("path", ["pages/users.py", "pages/store.py"])
+def test_admin_pages_refuse_other_roles_even_when_opened_directly(path: str) -> None:
+    for role in (Role.VIEWER, Role.MARKETER):
+        at = page(path, make_user(role)).run()
+        assert "does not give access" in texts(at)
+        assert not at.dataframe and not at.text_input
+
+
+def test_idle_sessions_expire() -> None:
+    email = make_user(Role.ADMIN)
+    at = sign_in(frame(), email)
+    at.session_state["last_activity"] = time.time() - 61 * 60
+    at.run()
+    assert "signed out after 60 minutes" in texts(at)
+    assert "Sign out" not in [b.label for b in at.button]
+
+
+def test_deactivated_user_is_signed_out_on_the_next_click() -> None:
+    email = make_user(Role.MARKETER)
+    admin = make_user(Role.ADMIN)
+    at = sign_in(frame(), email)
+    with session_scope() as session:
+        admin_actor = auth.actor_for(auth.get_active_user(session=session, email=admin))
+        target = auth.get_active_user(session=session, email=email)
+        auth.update_user(session=session, actor=admin_actor, user_id=target.id, is_active=False)
+    at.run()
+    assert "no longer active" in texts(at)
+
+
+def test_temporary_password_must_be_changed_first() -> None:
+    email = make_user(Role.MARKETER, temporary=True)
+    at = sign_in(frame(), email)
+    assert "temporary password" in texts(at)
+    with pytest.raises(ValueError):
+        at.switch_page("pages/home.py")
+    fields = {t.label: t for t in at.text_input}
+    fields["Current password"].input(PASSWORD)
+    fields["New password"].input("my very own password")
+    fields["Repeat the new password"].input("my very own password")
+    next(b for b in at.button if b.label == "Change password").click().run()
+    assert "Password changed." in texts(at)
+    at.switch_page("pages/home.py").run()
+    assert not at.exception

@@ -1,0 +1,62 @@
+"""The app's pages, grouped as the sidebar shows them, each with the permission it needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core.permissions import Actor, Permission
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    icon: str
+    section: str
+    permission: Permission = Permission.VIEW
+    default: bool = False
+
+    @property
+    def url_path(self) -> str:
+        return self.path.removeprefix("pages/").removesuffix(".py")
+
+
+PAGES = (
+    PageSpec("pages/home.py", "Home", ":material/home:", "Overview", default=True),
+    PageSpec("pages/customers.py", "Customers", ":material/group:", "Customers"),
+    PageSpec("pages/segments.py", "Segments", ":material/filter_alt:", "Segments"),
+    PageSpec("pages/campaigns.py", "Campaigns", ":material/campaign:", "Campaigns"),
+    PageSpec("pages/messages.py", "Messages", ":material/mail:", "Messages"),
+    PageSpec("pages/analytics.py", "Analytics", ":material/monitoring:", "Analytics"),
+    PageSpec("pages/jobs.py", "Background jobs", ":material/pending_actions:", "Settings"),
+    PageSpec("pages/store.py", "Store profile", ":material/storefront:", "Settings",
+             Permission.MANAGE_SETTINGS),
+    PageSpec("pages/users.py", "Users", ":material/manage_accounts:", "Settings",
+             Permission.MANAGE_USERS),
+    PageSpec("pages/account.py", "My account", ":material/person:", "Settings"),
+)  # fmt: skip
+
+ACCOUNT_PAGE = next(p for p in PAGES if p.url_path == "account")
+
+
+def visible_pages(actor: Actor) -> list[PageSpec]:
+    return [spec for spec in PAGES if actor.can(spec.permission)]
+
+
+def navigation_for(actor: Actor, *, must_change_password: bool = False) -> dict[str, list[st.Page]]:
+    """st.navigation's sections for this user. A user with a temporary password sees only the
+    account page until they choose their own."""
+    specs = [ACCOUNT_PAGE] if must_change_password else visible_pages(actor)
+    sections: dict[str, list[st.Page]] = {}
+    for spec in specs:
+        page = st.Page(
+            spec.path,
+            title=spec.title,
+            icon=spec.icon,
+            url_path=spec.url_path,
+            default=spec.default or must_change_password,
+        )
+        sections.setdefault(spec.section, []).append(page)
+    return sections
