@@ -1,0 +1,33 @@
+# Everyday commands. PYTHON defaults to the active interpreter (use a virtual environment).
+PYTHON ?= python
+
+.PHONY: install dev run worker test lint format demo migrate
+
+install:
+	$(PYTHON) -m pip install -r requirements.txt
+
+dev:
+	$(PYTHON) -m pip install -r requirements-dev.txt
+
+run: install
+	$(PYTHON) -m streamlit run app.py
+
+worker:
+	$(PYTHON) -m jobs.worker
+
+test: dev
+	$(PYTHON) -m pytest
+
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+format:
+	$(PYTHON) -m ruff format .
+	$(PYTHON) -m ruff check --fix .
+
+demo:
+	$(PYTHON) -m core demo
+
+migrate:
+	$(PYTHON) -m core migrate
