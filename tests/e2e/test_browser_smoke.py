@@ -21,7 +21,8 @@ def screenshot_dir(tmp_path: Path) -> Path:
 def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
     with running_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}"}) as base:
         assert requests.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
         page.goto(base)
         page.get_by_text("Create the administrator").wait_for(timeout=30_000)
         page.get_by_label("Your name").fill("Olive Owner")
@@ -40,6 +41,17 @@ def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
         assert "5,000" in customers.inner_text()
         assert page.get_by_role("button", name="Sign out").is_visible()
         page.close()
+
+        # A new tab, phone-sized: the sign-in cookie brings the user back, the sidebar folds away.
+        phone = context.new_page()
+        phone.set_viewport_size({"width": 390, "height": 844})
+        phone.goto(base)
+        phone.get_by_text("Revenue, last 30 days").wait_for(timeout=30_000)
+        phone.wait_for_timeout(1000)
+        box = phone.get_by_role("button", name="Sign out").bounding_box()
+        assert box is None or box["x"] + box["width"] <= 0, f"sidebar still open: {box}"
+        phone.screenshot(path=str(screenshot_dir(tmp_path) / "home-phone.png"), full_page=True)
+        context.close()
 
 
 def test_a_first_visit_to_a_page_url_still_asks_to_sign_in(browser: Any, tmp_path: Path) -> None:
