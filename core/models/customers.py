@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, BigIntPK, utc_now
@@ -12,6 +13,11 @@ class Customer(Base):
     """A shopper. Soft-deleted rows keep `deleted_at` and are hidden from lists and sends."""
 
     __tablename__ = "customers"
+    __table_args__ = (
+        # Search is by prefix of these (core.customers); every index slows imports, so few.
+        Index("ix_customers_first_name_lower", func.lower(text("first_name"))),
+        Index("ix_customers_last_name_lower", func.lower(text("last_name"))),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -39,11 +45,54 @@ class Customer(Base):
     sms_status: Mapped[str] = mapped_column(String(20), default="active")
 
     order_count: Mapped[int] = mapped_column(default=0)
-    total_spent_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_spent_cents: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
     first_order_at: Mapped[datetime | None]
     last_order_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    # Scores, filled by core.scoring; None means "not scored yet".
+    r_score: Mapped[int | None] = mapped_column(SmallInteger)
+    f_score: Mapped[int | None] = mapped_column(SmallInteger)
+    m_score: Mapped[int | None] = mapped_column(SmallInteger)
+    rfm_segment: Mapped[str | None] = mapped_column(String(30))
+    p_alive: Mapped[float | None]
+    churn_risk: Mapped[str | None] = mapped_column(String(10))
+    """low / medium / high, from 1 − P(alive)."""
+    expected_orders: Mapped[float | None]
+    predicted_clv_cents: Mapped[int | None] = mapped_column(BigInteger)
+    preferred_category: Mapped[str | None] = mapped_column(String(20))
+    average_order_cents: Mapped[int | None] = mapped_column(BigInteger)
+    days_between_orders: Mapped[float | None]
+    next_order_expected_on: Mapped[date | None]
+    scored_at: Mapped[datetime | None]
 
     source: Mapped[str] = mapped_column(String(20), default="manual")
     created_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
     deleted_at: Mapped[datetime | None]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class ConsentRecord(Base):
+    """One consent decision, append-only: who agreed (or withdrew) to what, when, and how."""
+
+    __tablename__ = "consent_log"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(10))
+    """email or sms."""
+    granted: Mapped[bool]
+    address: Mapped[str | None] = mapped_column(String(254))
+    """The email address or phone number the decision is about."""
+    source: Mapped[str] = mapped_column(String(40))
+    """import, manual, demo, web form, sms keyword…"""
+    recorded_at: Mapped[datetime] = mapped_column(default=utc_now)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    import_id: Mapped[str | None] = mapped_column(String(36))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Disclosure text and version, IP and user agent, keyword: whatever proves the decision."""

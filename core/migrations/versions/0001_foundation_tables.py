@@ -13,23 +13,14 @@ import sqlalchemy as sa
 from alembic import op
 
 from core.db import BigIntPK, JSONType, UTCDateTime
+from core.migrations.columns import foreign_key as _fk
+from core.migrations.columns import id_column as _id
+from core.migrations.columns import timestamp as _ts
 
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-
-def _id() -> sa.Column:
-    return sa.Column("id", BigIntPK, primary_key=True)
-
-
-def _ts(name: str, nullable: bool = False) -> sa.Column:
-    return sa.Column(name, UTCDateTime(), nullable=nullable)
-
-
-def _fk(name: str, target: str, ondelete: str, nullable: bool = True) -> sa.Column:
-    return sa.Column(name, BigIntPK, sa.ForeignKey(target, ondelete=ondelete), nullable=nullable)
 
 
 def upgrade() -> None:

@@ -1,0 +1,273 @@
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import customers, segments
+from core.consent import Channel
+from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from core.models import AuditEntry, Customer, Event, Order, OrderItem
+from core.permissions import SYSTEM, Actor, Role
+
+VIEWER = Actor(user_id=None, email="v@example.com", role=Role.VIEWER)
+ADULT = date(1980, 5, 17)
+
+
+def add(session: Session, **fields: object) -> Customer:
+    return customers.create_customer(session=session, actor=SYSTEM, **fields)
+
+
+def test_create_validates_and_normalises(session: Session) -> None:
+    ana = add(
+        session,
+        first_name="Ana",
+        last_name="Lopez",
+        email="Ana@Example.com",
+        phone="(312) 555-0123",
+        zip="60622",
+        birth_date="1980-05-17",
+        email_opt_in=True,
+    )
+    assert (ana.email, ana.phone, ana.timezone, ana.birth_date) == (
+        "ana@example.com",
+        "+13125550123",
+        "America/Chicago",
+        ADULT,
+    )
+    assert ana.email_opt_in and ana.email_consent_source == "manual"
+    with pytest.raises(ValidationError, match="email, a phone number or a customer ID"):
+        add(session, first_name="Nobody")
+    with pytest.raises(ValidationError) as error:
+        add(session, email="x@example.com", birth_date="2999-01-01")
+    assert error.value.field == "birth_date"
+    with pytest.raises(ValidationError, match="21 or older"):
+        add(
+            session,
+            phone="3125550199",
+            birth_date=str(date.today().replace(year=2015)),
+            sms_opt_in=True,
+        )
+    with pytest.raises(PermissionDenied):
+        customers.create_customer(session=session, actor=VIEWER, email="v@example.com")
+
+
+def test_get_unknown_and_deleted(session: Session) -> None:
+    with pytest.raises(NotFound, match="no customer #999"):
+        customers.get_customer(session=session, customer_id=999)
+    bob = add(session, email="bob@example.com")
+    assert customers.soft_delete(session=session, actor=SYSTEM, customer_ids=[bob.id]) == 1
+    with pytest.raises(NotFound):
+        customers.get_customer(session=session, customer_id=bob.id)
+    assert customers.get_customer(session=session, customer_id=bob.id, include_deleted=True)
+    customers.restore(session=session, actor=SYSTEM, customer_id=bob.id)
+    assert customers.get_customer(session=session, customer_id=bob.id).deleted_at is None
+
+
+def test_update_is_audited_and_moves_the_time_zone(session: Session) -> None:
+    cy = add(session, email="cy@example.com", zip="60622", email_opt_in=True)
+    customers.update_customer(
+        session=session, actor=SYSTEM, customer_id=cy.id, zip="98101", first_name="Cy"
+    )
+    assert cy.timezone == "America/Los_Angeles"
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "customer.update")).one()
+    assert entry.changes["zip"] == ["60622", "98101"]
+    assert entry.changes["timezone"] == ["America/Chicago", "America/Los_Angeles"]
+    customers.update_customer(
+        session=session, actor=SYSTEM, customer_id=cy.id, email="new@example.com"
+    )
+    assert not cy.email_opt_in, "consent belongs to the old address"
+    other = add(session, external_id="POS-1", email="d@example.com")
+    with pytest.raises(Conflict, match="already belongs"):
+        customers.update_customer(
+            session=session, actor=SYSTEM, customer_id=cy.id, external_id="POS-1"
+        )
+    with pytest.raises(ValidationError, match="cannot be edited"):
+        customers.update_customer(
+            session=session, actor=SYSTEM, customer_id=other.id, total_spent_cents=1
+        )
+    with pytest.raises(PermissionDenied):
+        customers.update_customer(
+            session=session, actor=VIEWER, customer_id=other.id, first_name="X"
+        )
+
+
+def test_consent_needs_an_address_and_proof_of_age(session: Session) -> None:
+    dee = add(session, email="dee@example.com")
+    with pytest.raises(ValidationError, match="no sms address"):
+        customers.change_consent(
+            session=session, actor=SYSTEM, customer_id=dee.id, channel=Channel.SMS, granted=True
+        )
+    customers.update_customer(session=session, actor=SYSTEM, customer_id=dee.id, phone="3125550111")
+    with pytest.raises(ValidationError, match="date of birth"):
+        customers.change_consent(
+            session=session, actor=SYSTEM, customer_id=dee.id, channel=Channel.SMS, granted=True
+        )
+    customers.update_customer(session=session, actor=SYSTEM, customer_id=dee.id, birth_date=ADULT)
+    record = customers.change_consent(
+        session=session, actor=SYSTEM, customer_id=dee.id, channel=Channel.SMS, granted=True
+    )
+    assert record.address == "+13125550111" and dee.sms_opt_in
+    assert (
+        customers.change_consent(
+            session=session, actor=SYSTEM, customer_id=dee.id, channel=Channel.SMS, granted=True
+        )
+        is None
+    )
+
+
+def seed(session: Session) -> dict[str, Customer]:
+    people = {
+        "ana": add(
+            session,
+            first_name="Ana",
+            last_name="Smith",
+            email="ana@example.com",
+            phone="3125550101",
+            zip="60622",
+            email_opt_in=True,
+        ),
+        "anabel": add(
+            session, first_name="Anabel", last_name="Jones", email="aj@example.com", zip="60614"
+        ),
+        "sam": add(
+            session,
+            first_name="Sam",
+            last_name="Anderson",
+            email="sam@example.com",
+            phone="7735550102",
+            zip="10001",
+            birth_date=ADULT,
+            sms_opt_in=True,
+        ),
+        "zoe": add(session, first_name="Zoë", last_name="Smithers", email="zoe@example.com"),
+    }
+    people["ana"].city, people["sam"].city = "Chicago", "New York"
+    people["ana"].total_spent_cents, people["sam"].total_spent_cents = 5000, 9000
+    people["ana"].churn_risk, people["sam"].churn_risk = "high", "low"
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    for offset, key in enumerate(("ana", "anabel", "sam", "zoe")):
+        people[key].created_at = base + timedelta(days=offset)
+    people["sam"].last_order_at = base
+    session.flush()
+    return people
+
+
+def names(page: customers.CustomerPage) -> list[str]:
+    return [c.first_name for c in page.customers]
+
+
+def test_list_filters_sorts_and_pages(session: Session) -> None:
+    people = seed(session)
+    listed = customers.list_customers(session=session)
+    assert names(listed) == ["Zoë", "Sam", "Anabel", "Ana"] and listed.total == 4
+    by_spend = customers.list_customers(session=session, sort=SortKey.SPENT)
+    assert names(by_spend)[:2] == ["Sam", "Ana"]
+    by_last = customers.list_customers(session=session, sort=SortKey.LAST_ORDER)
+    assert names(by_last)[0] == "Sam", "customers who never ordered come last"
+
+    def only(**kwargs: object) -> list[str]:
+        return sorted(
+            names(customers.list_customers(session=session, filters=CustomerFilter(**kwargs)))
+        )
+
+    assert only(churn_risk=(ChurnRisk.HIGH,)) == ["Ana"]
+    assert only(churn_risk=(ChurnRisk.UNSCORED, ChurnRisk.LOW)) == ["Anabel", "Sam", "Zoë"]
+    assert only(consent=ConsentFilter.EMAIL) == ["Ana"]
+    assert only(consent=ConsentFilter.SMS) == ["Sam"]
+    assert only(consent=ConsentFilter.NONE) == ["Anabel", "Zoë"]
+    assert only(city="chicago") == ["Ana"]
+    assert only(zip_prefix="606") == ["Ana", "Anabel"]
+    segment = segments.create_static_segment(session=session, actor=SYSTEM, name="VIP")
+    segments.add_members(
+        session=session,
+        actor=SYSTEM,
+        segment_id=segment.id,
+        customer_ids=[people["sam"].id, people["zoe"].id],
+    )
+    assert only(segment_id=segment.id) == ["Sam", "Zoë"]
+    customers.soft_delete(session=session, actor=SYSTEM, customer_ids=[people["zoe"].id])
+    assert only(segment_id=segment.id) == ["Sam"]
+    assert only(deleted=True) == ["Zoë"]
+
+    paged = customers.list_customers(session=session, page=2, page_size=2)
+    assert (paged.page, paged.pages, names(paged)) == (2, 2, ["Ana"])  # Zoë is deleted
+    beyond = customers.list_customers(session=session, page=99, page_size=2)
+    assert beyond.page == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("ana", ["Ana", "Anabel"]),
+        ("an", ["Ana", "Anabel", "Sam"]),  # Sam Anderson
+        ("smi", ["Ana", "Zoë"]),
+        ("ana smi", ["Ana"]),
+        ("sam@example.com", ["Sam"]),
+        ("(312) 555-01", ["Ana"]),
+        ("7735550102", ["Sam"]),
+        ("nobody", []),
+    ],
+)
+def test_search_finds_names_emails_and_phones(
+    session: Session, query: str, expected: list[str]
+) -> None:
+    seed(session)
+    found = customers.list_customers(session=session, filters=CustomerFilter(search=query))
+    assert sorted(names(found)) == sorted(expected)
+
+
+def test_search_ranks_exact_and_last_name_hits_first(session: Session) -> None:
+    seed(session)
+    found = customers.list_customers(session=session, filters=CustomerFilter(search="and"))
+    assert names(found) == ["Sam"]
+    exact = customers.list_customers(
+        session=session, filters=CustomerFilter(search="ana@example.com")
+    )
+    assert names(exact) == ["Ana"]
+    ranked = customers.list_customers(session=session, filters=CustomerFilter(search="an"))
+    assert names(ranked)[0] == "Sam", "Anderson: a last name starting with the query ranks first"
+
+
+def test_history_timeline_and_duplicates(session: Session) -> None:
+    people = seed(session)
+    ana = people["ana"]
+    for day, cents in ((1, 1000), (5, 2500)):
+        order = Order(
+            customer_id=ana.id,
+            ordered_at=datetime(2026, 11, day, tzinfo=UTC),
+            total_cents=cents,
+            external_id=f"O{day}",
+        )
+        order.items = [
+            OrderItem(
+                sku="W-1",
+                category="wine",
+                quantity=1,
+                unit_price_cents=cents,
+                line_total_cents=cents,
+            )
+        ]
+        session.add(order)
+    session.add(
+        Event(
+            type="email_opened",
+            customer_id=ana.id,
+            occurred_at=datetime(2026, 11, 6, tzinfo=UTC),
+            data={"campaign": "Fall"},
+        )
+    )
+    customers.update_customer(session=session, actor=SYSTEM, customer_id=ana.id, city="Evanston")
+    session.flush()
+    history = customers.purchase_history(session=session, customer_id=ana.id)
+    assert [p.external_id for p in history] == ["O5", "O1"]
+    assert history[0].lines[0].sku == "W-1"
+    kinds = [entry.kind for entry in customers.timeline(session=session, customer_id=ana.id)]
+    assert kinds[:1] == ["edit"] and {"order", "event", "consent", "edit"} <= set(kinds)
+
+    twin = add(session, first_name="Ann", email="ana@example.com")
+    assert [c.id for c in customers.possible_duplicates(session=session, customer_id=ana.id)] == [
+        twin.id
+    ]
+    assert ("ana@example.com", [ana.id, twin.id]) in customers.duplicate_groups(session=session)
