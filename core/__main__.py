@@ -10,7 +10,9 @@ import argparse
 import getpass
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from core import auth, schema
@@ -83,6 +85,73 @@ def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
     return summary.as_dict()
 
 
+def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
+    from core import imports
+    from core.files import UnusableFile
+    from core.models import ImportKind
+
+    path = Path(args.path)
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    try:
+        mapping = json.loads(args.mapping) if args.mapping else None
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"--mapping is not valid JSON: {exc}") from exc
+    options = {
+        "create_customers": args.create_customers,
+        "birth_dates_verified": args.birth_dates_verified,
+    }
+    schema.ensure_current()
+    try:
+        with session_scope() as session:
+            row = imports.prepare_import(
+                session=session, actor=SYSTEM, kind=ImportKind(args.kind), path=path,
+                filename=path.name, mapping=mapping, options=options,
+            )  # fmt: skip
+            import_id = row.id
+        summary = imports.run_import(unit_of_work=session_scope, actor=SYSTEM, import_id=import_id)
+    except UnusableFile as exc:
+        raise CommandError(f"{path.name} cannot be imported: {exc}") from exc
+    result = summary.as_dict()
+    result["errors_csv"] = None
+    if summary.failed or summary.skipped or summary.warnings:
+        report = _writable_sibling(path, ".errors.csv")
+        with session_scope() as session:
+            report.write_text(imports.problems_csv(session=session, import_id=import_id))
+        result["errors_csv"] = str(report)
+    return result
+
+
+def _writable_sibling(path: Path, suffix: str) -> Path:
+    target = path.with_name(path.stem + suffix)
+    try:
+        target.touch()
+        return target
+    except OSError:
+        return Path(tempfile.gettempdir()) / target.name
+
+
+def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
+    from core.customers import CustomerFilter
+    from core.exports import export_customers
+
+    schema.ensure_current()
+    out = Path(args.out)
+    try:
+        handle = out.open("w", newline="", encoding="utf-8-sig" if args.bom else "utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {out}: {exc}") from exc
+    with handle, session_scope(read_only=True) as session:
+        if args.segment is not None:
+            from core.segments import get_segment
+
+            get_segment(session=session, segment_id=args.segment)
+        rows = export_customers(
+            session=session, out=handle, filters=CustomerFilter(segment_id=args.segment)
+        )
+    return {"rows": rows, "out": str(out)}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m core",
@@ -114,6 +183,32 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
     demo.set_defaults(run=cmd_demo)
+
+    load = commands.add_parser(
+        "import", help="import customers or orders from a CSV or Excel file",
+        description="Prints a JSON summary; rows that failed are listed in a CSV next to the file.",
+    )  # fmt: skip
+    load.add_argument("kind", choices=["customers", "orders"])
+    load.add_argument("path")
+    load.add_argument(
+        "--mapping", help='JSON of field to column, e.g. \'{"email": "E-mail"}\' (default: guess)'
+    )
+    load.add_argument(
+        "--create-customers", action="store_true",
+        help="orders: create a minimal customer for an unknown customer ID/email/phone",
+    )  # fmt: skip
+    load.add_argument(
+        "--birth-dates-verified", action="store_true",
+        help="customers: birth dates in this file were checked against ID at the till",
+    )  # fmt: skip
+    load.set_defaults(run=cmd_import)
+
+    export = commands.add_parser("export", help="export customers to CSV (safe for Excel)")
+    export.add_argument("what", choices=["customers"])
+    export.add_argument("--out", required=True)
+    export.add_argument("--segment", type=int, help="only this segment's members")
+    export.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM for Excel")
+    export.set_defaults(run=cmd_export)
     return parser
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from core import demo
+from core import demo, imports
 from core.db import session_scope
 from core.permissions import Actor
 
@@ -38,5 +38,13 @@ def load_demo(
 ) -> dict[str, Any]:
     summary = demo.load_demo(
         unit_of_work=session_scope, actor=actor, customers=customers, seed=seed, progress=progress
+    )
+    return summary.as_dict()
+
+
+@task("import.run")
+def run_import(*, actor: Actor, progress: Progress, import_id: str) -> dict[str, Any]:
+    summary = imports.run_import(
+        unit_of_work=session_scope, actor=actor, import_id=import_id, progress=progress
     )
     return summary.as_dict()

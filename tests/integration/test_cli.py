@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import auth
+from core import auth, schema
 from core.__main__ import main
 from core.db import session_scope
 from core.models import Customer, User
@@ -47,19 +47,26 @@ def test_unknown_command_exits_non_zero() -> None:
 
 
 def test_migrate_and_downgrade(database: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "migrate") == (0, {"revision": "0001"})
+    head = schema.head_revision()
+    assert run(capsys, "migrate") == (0, {"revision": head})
     code, result = run(capsys, "downgrade", "--revision", "base")
     assert (code, result) == (0, {"revision": None})
-    assert run(capsys, "migrate") == (0, {"revision": "0001"})
+    assert run(capsys, "migrate") == (0, {"revision": head})
 
 
 def test_create_user_reads_the_password_from_stdin(
     database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, result = run(
-        capsys, "create-user", "--email", "Boss@Example.com", "--role", "admin", "--password-stdin",
+        capsys,
+        "create-user",
+        "--email",
+        "Boss@Example.com",
+        "--role",
+        "admin",
+        "--password-stdin",
         stdin="a long enough password\n",
-    )  # fmt: skip
+    )
     assert code == 0 and result["email"] == "boss@example.com" and result["role"] == "admin"
     with session_scope() as session:
         user = session.scalars(select(User)).one()
@@ -93,3 +100,65 @@ def test_demo_loads_once(database: str, capsys: pytest.CaptureFixture[str]) -> N
         assert session.scalar(select(func.count(Customer.id))) == 50
     code, error = run(capsys, "demo", "--customers", "0")
     assert code == 2 and "at least 1" in error
+
+
+def test_import_and_export(database: str, capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    customers_csv = tmp_path / "customers.csv"
+    customers_csv.write_text(
+        "Customer #,Name,E-mail,Cell\n"
+        'P1,=HYPERLINK("http://x"),p1@example.com,3125550100\n'
+        "P2,Bo Bo,not-an-email,\n"
+    )
+    code, result = run(capsys, "import", "customers", str(customers_csv))
+    assert code == 0 and (result["inserted"], result["failed"]) == (1, 1)
+    report = result["errors_csv"]
+    assert report.endswith("customers.errors.csv")
+    assert "3,error,Email,not-an-email,not a valid email address" in Path(report).read_text()
+
+    orders_csv = tmp_path / "orders.csv"
+    orders_csv.write_text(
+        "Order #,Customer #,Date,Total\nT1,P1,2026-11-01,19.99\nT2,P9,2026-11-01,5\n"
+    )
+    code, result = run(capsys, "import", "orders", str(orders_csv), "--create-customers")
+    assert code == 0 and result["inserted"] == 2 and result["errors_csv"] is None
+
+    out = tmp_path / "out.csv"
+    code, result = run(capsys, "export", "customers", "--out", str(out), "--bom")
+    assert code == 0 and result["rows"] == 2
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("\ufeffid,external_id,first_name")
+    assert "'=HYPERLINK" in text, "formula cells are defused"
+
+    mapping = '{"external_id": "Customer #", "email": "E-mail"}'
+    code, result = run(capsys, "import", "customers", str(customers_csv), "--mapping", mapping)
+    assert code == 0 and result["updated"] == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["import", "customers", "/no/such/file.csv"], "no such file"),
+        (["import", "customers", "{binary}"], "not a text file"),
+        (["import", "customers", "{empty}"], "empty"),
+        (["import", "customers", "{empty}", "--mapping", "[nope"], "not valid JSON"),
+        (["export", "customers", "--out", "/no/such/dir/x.csv"], "cannot write"),
+        (["export", "customers", "--out", "{out}", "--segment", "42"], "no segment #42"),
+    ],
+)
+def test_unusable_input_exits_non_zero(
+    database: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path,
+    argv: list[str],
+    message: str,
+) -> None:
+    (tmp_path / "binary.csv").write_bytes(b"\x00\x01\x02\x03")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    paths = {
+        "binary": tmp_path / "binary.csv",
+        "empty": tmp_path / "empty.csv",
+        "out": tmp_path / "out.csv",
+    }
+    argv = [arg.format(**{k: str(v) for k, v in paths.items()}) for arg in argv]
+    code, error = run(capsys, *argv)
+    assert code == 2 and message in error

@@ -1,0 +1,155 @@
+"""Import speed: customers and orders CSVs generated here, loaded end to end (parse, clean,
+stage, upsert, checkpoint) on SQLite and PostgreSQL.
+
+Usage: python bench/import_speed.py [--customers 10000 1000000] [--orders 1000000]
+           [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+Prints one JSON line per run: rows, seconds, rows/s, peak RSS, and the ratio to a baseline
+measured in the same run (pandas.read_csv of the same file: parsing alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def customers_csv(path: Path, n: int, seed: int = 1) -> None:
+    rng = np.random.default_rng(seed)
+    ids = np.arange(1, n + 1)
+    frame = pd.DataFrame(
+        {
+            "Customer #": [f"P{i:07d}" for i in ids],
+            "First Name": rng.choice(["Ana", "Bob", "Cy", "Dee", "Eli", "Fay"], n),
+            "Last Name": rng.choice(["Lopez", "Stone", "Young", "Adams", "Kim", "Nowak"], n),
+            "E-mail": [f"shopper{i}@example.com" for i in ids],
+            "Cell": [f"(312) {200 + i // 10000 % 800:03d}-{i % 10000:04d}" for i in ids],
+            "DOB": pd.to_datetime(rng.integers(-15000, 1000, n), unit="D").strftime("%m/%d/%Y"),
+            "Zip Code": rng.choice(["60622", "60614", "10001", "33139", "90026"], n),
+            "Email Opt In": rng.choice(["Y", "N"], n),
+            "SMS Opt In": rng.choice(["Y", "N"], n, p=[0.3, 0.7]),
+        }
+    )
+    frame.to_csv(path, index=False)
+
+
+def orders_csv(path: Path, n: int, customers: int, seed: int = 2) -> None:
+    rng = np.random.default_rng(seed)
+    stamps = pd.Timestamp("2025-11-01") + pd.to_timedelta(rng.integers(0, 365 * 24 * 60, n), "min")
+    frame = pd.DataFrame(
+        {
+            "Receipt #": [f"T{i:08d}" for i in range(1, n + 1)],
+            "Customer #": [f"P{i:07d}" for i in rng.integers(1, customers + 1, n)],
+            "Date": stamps.strftime("%Y-%m-%d %H:%M"),
+            "Order Total": (rng.gamma(2.0, 40.0, n) + 3).round(2),
+        }
+    )
+    frame.to_csv(path, index=False)
+
+
+def run(url: str, kind: str, path: Path) -> dict:
+    os.environ["DATABASE_URL"] = url
+    from core import imports, schema
+    from core.db import reset_engines, session_scope
+    from core.models import ImportKind
+    from core.permissions import SYSTEM
+
+    reset_engines()
+    schema.upgrade(url)
+    started = time.monotonic()
+    with session_scope() as session:
+        row = imports.prepare_import(
+            session=session, actor=SYSTEM, kind=ImportKind(kind), path=path, filename=path.name
+        )
+        import_id = row.id
+    summary = imports.run_import(unit_of_work=session_scope, actor=SYSTEM, import_id=import_id)
+    seconds = time.monotonic() - started
+    return {"seconds": seconds, "summary": summary.as_dict()}
+
+
+def baseline(path: Path) -> float:
+    started = time.monotonic()
+    pd.read_csv(path, dtype=str, keep_default_na=False)
+    return time.monotonic() - started
+
+
+def fresh_postgres(base: str) -> tuple[str, str]:
+    name = f"lastcall_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(base).set(database=name).render_as_string(hide_password=False), name
+
+
+def drop_postgres(base: str, name: str) -> None:
+    from core.db import reset_engines
+
+    reset_engines()
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def report(**figures: object) -> None:
+    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(json.dumps(figures), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--orders", type=int, default=0)
+    parser.add_argument(
+        "--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.customers:
+            path = Path(tmp) / f"customers_{n}.csv"
+            customers_csv(path, n)
+            parse = baseline(path)
+            for backend in args.backends:
+                if backend == "sqlite":
+                    url, name = f"sqlite:///{Path(tmp) / f'bench_{n}.db'}", None
+                else:
+                    url, name = fresh_postgres(args.postgres)
+                result = run(url, "customers", path)
+                if args.orders and n == max(args.customers):
+                    orders_path = Path(tmp) / f"orders_{args.orders}.csv"
+                    orders_csv(orders_path, args.orders, n)
+                    order_result = run(url, "orders", orders_path)
+                    report(bench="import_orders", backend=backend, rows=args.orders,
+                           seconds=round(order_result["seconds"], 2),
+                           rows_per_s=round(args.orders / order_result["seconds"]),
+                           baseline_read_csv_s=round(baseline(orders_path), 2),
+                           ratio=round(order_result["seconds"] / baseline(orders_path), 1),
+                           summary=order_result["summary"])  # fmt: skip
+                if name:
+                    drop_postgres(args.postgres, name)
+                report(bench="import_customers", backend=backend, rows=n,
+                       file_mb=round(path.stat().st_size / 1e6, 1),
+                       seconds=round(result["seconds"], 2), rows_per_s=round(n / result["seconds"]),
+                       baseline_read_csv_s=round(parse, 2),
+                       ratio=round(result["seconds"] / parse, 1),
+                       summary=result["summary"])  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Bulk reads and writes for imports: whole batches in a few round trips, never a query per row.
+
+- `lookup` fetches the rows whose key is in a list (an array parameter on PostgreSQL, chunked
+  IN lists on SQLite), so matching can happen in pandas.
+- `insert_frame` writes a DataFrame into a table: COPY on PostgreSQL, one executemany on SQLite,
+  both straight from the driver (SQLAlchemy's per-row work would double the cost).
+- `reserve_ids` hands out the ids new rows will get, so related rows can point at them before
+  they exist.
+- `temp_table` makes a per-transaction scratch table for set-based UPDATE … FROM.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Column, MetaData, Table, bindparam, cast, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+"""How SQLAlchemy stores datetimes in SQLite; written values must compare equal to stored ones."""
+
+
+def dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def lookup(
+    session: Session,
+    key: ColumnElement[Any],
+    values: Sequence[Any],
+    columns: Sequence[ColumnElement[Any]],
+    *conditions: ColumnElement[bool],
+) -> pd.DataFrame:
+    """Rows whose `key` is one of `values`, as a DataFrame of `columns` (plus `key` as 'key')."""
+    wanted = list({value for value in values if value is not None and value == value})
+    names = ["key", *(c.name for c in columns)]
+    if not wanted:
+        return pd.DataFrame(columns=names)
+    query = select(key.label("key"), *columns).where(*conditions)
+    # One JSON parameter instead of thousands of bound values: nothing to compile or adapt per
+    # key, and no limit on how many (SQLite allows 32,766 variables per statement).
+    if dialect(session) == "postgresql":
+        payload = bindparam("keys", wanted, type_=JSONB)
+        each = func.jsonb_array_elements_text(payload).table_valued("value")
+        keys = select(cast(each.c.value, key.type))
+    else:
+        each = func.json_each(json.dumps(wanted)).table_valued("value")
+        keys = select(each.c.value)
+    rows = session.execute(query.where(key.in_(keys))).all()
+    return pd.DataFrame(rows, columns=names)
+
+
+def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
+    """Insert every row of `frame` (its columns name the table's) in one bulk operation."""
+    if frame.empty:
+        return 0
+    columns = list(frame.columns)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        with raw.cursor().copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in _rows(frame, sqlite=False):  # psycopg formats and escapes rows in C
+                copy.write_row(row)
+        return len(frame)
+    # Names come from our own table definitions, never from an uploaded file.
+    placeholders = ", ".join("?" for _ in columns)
+    statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
+    connection.connection.driver_connection.executemany(statement, _rows(frame, sqlite=True))
+    return len(frame)
+
+
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """The next `count` ids of `table`, reserved for this transaction's inserts."""
+    if count == 0:
+        return []
+    if dialect(session) == "postgresql":
+        sequence = f"{table.name}_id_seq"
+        return list(
+            session.scalars(
+                select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+            )
+        )
+    # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so max(id) stays ours.
+    start = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) + 1
+    return list(range(start, start + count))
+
+
+def temp_table(session: Session, name: str, *columns: Column[Any]) -> Table:
+    """A fresh temporary table on this transaction's connection."""
+    table = Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
+    connection = session.connection()
+    connection.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    table.create(connection)
+    return table
+
+
+def _rows(frame: pd.DataFrame, *, sqlite: bool) -> list[tuple[Any, ...]]:
+    columns = [_plain(series, sqlite=sqlite).tolist() for _, series in frame.items()]
+    return list(zip(*columns, strict=True))
+
+
+def _plain(series: pd.Series, *, sqlite: bool) -> Any:
+    """Values the driver (or COPY) takes as they are: None for missing, ISO text for times."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        # Formatting is slow per value and batches repeat a few instants: format each once.
+        utc = series.dt.tz_convert(UTC)
+        distinct = utc.dropna().drop_duplicates()
+        text = distinct.dt.strftime(SQLITE_DATETIME if sqlite else "%Y-%m-%dT%H:%M:%S.%f+00:00")
+        series = utc.map(dict(zip(distinct, text, strict=True)))
+    elif series.dtype == object and isinstance(next(iter(series.dropna()), None), date):
+        series = pd.to_datetime(series).dt.strftime("%Y-%m-%d")
+    elif series.dtype.kind == "M":  # naive datetimes: to_numpy keeps NaT despite na_value
+        series = series.astype(object).where(series.notna(), None)
+    return series.to_numpy(dtype=object, na_value=None)

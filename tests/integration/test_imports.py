@@ -1,0 +1,348 @@
+"""Imports on SQLite and PostgreSQL: messy files go in, bad rows are reported with row and reason,
+nothing is half-written, and an interrupted import resumes without duplicates."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import imports
+from core.db import session_scope
+from core.errors import PermissionDenied, ValidationError
+from core.files import UnusableFile
+from core.models import (
+    ConsentRecord,
+    Customer,
+    Import,
+    ImportKind,
+    ImportStatus,
+    Order,
+    OrderItem,
+    Product,
+)
+from core.permissions import SYSTEM, Actor, Role
+
+CUSTOMERS_CSV = """Customer #,First Name,Last Name,E-mail,Cell,DOB,Zip Code,Email Opt In,SMS Opt In
+C1,Ana,Lopez,ana@example.com,(312) 555-0101,1985-03-02,60622,yes,yes
+C2,Bob,Stone,bob@example,312-555-0102,1990-01-01,60601,no,no
+C3,Cy,Young,cy@example.com,,2010-05-05,60614,yes,yes
+C1,Ana,Lopez,ana@example.com,(312) 555-0101,1985-03-02,60622,yes,yes
+,Dee,Null,,,,,,
+C4,Eve,Adams,eve@example.com,+1 773 555 0104,12/25/1970,33139,y,n
+C5,Fay,Kim,fay@example.com,312-555-0105,2099-01-01,60622,yes,no
+"""
+
+
+def load(
+    tmp_path: Path,
+    content: str | bytes,
+    kind: ImportKind = ImportKind.CUSTOMERS,
+    name: str = "file.csv",
+    **options: object,
+) -> tuple[imports.ImportSummary, list[tuple[int, str, str, str]]]:
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    with session_scope() as session:
+        import_id = imports.prepare_import(
+            session=session, actor=SYSTEM, kind=kind, path=path, filename=name, options=options
+        ).id
+    summary = imports.run_import(unit_of_work=session_scope, actor=SYSTEM, import_id=import_id)
+    with session_scope() as session:
+        found = [
+            (p.row_number, p.severity, p.field, p.message)
+            for p in imports.problems(session=session, import_id=import_id)
+        ]
+    return summary, found
+
+
+def customers(session: Session) -> dict[str, Customer]:
+    return {c.external_id: c for c in session.scalars(select(Customer))}
+
+
+def test_good_rows_go_in_and_bad_rows_are_reported(database: str, tmp_path: Path) -> None:
+    summary, found = load(tmp_path, CUSTOMERS_CSV)
+    assert (summary.inserted, summary.updated, summary.skipped, summary.failed) == (3, 0, 1, 3)
+    assert summary.total_rows == 7 and summary.status == ImportStatus.SUCCEEDED
+    assert (3, "error", "Email", "not a valid email address") in found
+    assert (5, "skipped", "", "duplicate of row 2") in found
+    assert (6, "error", "", "no customer ID, email or phone to tell who this is") in found
+    assert (8, "error", "Date of birth", "is in the future") in found
+    assert (4, "warning", "Date of birth", "under 21: imported, but never marketed to") in found
+    assert (
+        4,
+        "warning",
+        "SMS consent",
+        "SMS consent not recorded: there is no phone number",
+    ) in found
+    with session_scope() as session:
+        by_id = customers(session)
+        assert set(by_id) == {"C1", "C3", "C4"}
+        ana = by_id["C1"]
+        assert (ana.email, ana.phone, ana.zip, ana.timezone) == (
+            "ana@example.com",
+            "+13125550101",
+            "60622",
+            "America/Chicago",
+        )
+        assert ana.email_opt_in and ana.sms_opt_in and ana.email_consent_source == "import"
+        assert by_id["C4"].timezone == "America/New_York" and by_id["C4"].birth_date.year == 1970
+        assert not by_id["C3"].sms_opt_in  # under 21: no SMS consent whatever the file says
+        records = session.scalars(select(ConsentRecord).order_by(ConsentRecord.id)).all()
+        assert {(r.customer_id, r.channel, r.granted, r.source) for r in records} == {
+            (ana.id, "email", True, "import"),
+            (ana.id, "sms", True, "import"),
+            (by_id["C3"].id, "email", True, "import"),
+            (by_id["C4"].id, "email", True, "import"),
+        }
+
+
+def test_reimport_updates_without_duplicates(database: str, tmp_path: Path) -> None:
+    load(tmp_path, CUSTOMERS_CSV)
+    changed = CUSTOMERS_CSV.replace("Ana,Lopez,ana@example.com", "Ana,Lopez-Diaz,ana@example.com")
+    changed = changed.replace(
+        "C4,Eve,Adams,eve@example.com,+1 773 555 0104,12/25/1970,33139,y,n",
+        "C4,Eve,Adams,eve@example.com,,12/25/1970,33139,n,n",
+    )
+    summary, _ = load(tmp_path, changed, name="again.csv")
+    assert (summary.inserted, summary.updated) == (0, 3)
+    with session_scope() as session:
+        by_id = customers(session)
+        assert len(by_id) == 3 and by_id["C1"].last_name == "Lopez-Diaz"
+        eve = by_id["C4"]
+        assert eve.phone == "+17735550104", "a blank cell never erases what we know"
+        assert not eve.email_opt_in and eve.email_opt_in_at is None
+        revoked = session.scalars(
+            select(ConsentRecord).where(ConsentRecord.customer_id == eve.id)
+        ).all()
+        assert [(r.channel, r.granted) for r in revoked] == [("email", True), ("email", False)]
+
+
+def test_rows_match_by_email_then_phone_but_not_across_households(
+    database: str, tmp_path: Path
+) -> None:
+    load(tmp_path, "Customer #,E-mail,Cell\nH1,home@example.com,3125550111\n")
+    later = (
+        "Customer #,First Name,E-mail,Cell\n"
+        ",Sam,home@example.com,\n"  # no ID: the household address finds customer H1
+        "H2,Kim,home@example.com,\n"  # another ID at the same address: a different person
+        ",Lee,,312-555-0111\n"  # matched by phone
+    )
+    summary, found = load(tmp_path, later, name="later.csv")
+    assert (summary.inserted, summary.updated, summary.skipped) == (1, 2, 0), found
+    with session_scope() as session:
+        by_id = customers(session)
+        assert set(by_id) == {"H1", "H2"}
+        assert by_id["H1"].first_name == "Lee", "the last row about a customer wins"
+
+
+def test_deleted_customers_are_not_brought_back(database: str, tmp_path: Path) -> None:
+    from core.customers import soft_delete
+
+    load(tmp_path, "Customer #,E-mail\nD1,d@example.com\n")
+    with session_scope() as session:
+        soft_delete(session=session, actor=SYSTEM, customer_ids=[customers(session)["D1"].id])
+    summary, found = load(tmp_path, "Customer #,E-mail\nD1,new@example.com\n", name="b.csv")
+    assert summary.skipped == 1 and "was deleted" in found[0][3]
+    with session_scope() as session:
+        assert customers(session)["D1"].email == "d@example.com"
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        ("Customer #;E-mail;First Name\nX1;x1@example.com;José\n", "semicolon.csv"),
+        ("Customer #\tE-mail\tFirst Name\nX1\tx1@example.com\tJosé\n", "tabs.txt"),
+        ("Customer #,E-mail,First Name\nX1,x1@example.com,José\n".encode("latin-1"), "latin1.csv"),
+        ("\ufeffCustomer #,E-mail,First Name\nX1,x1@example.com,José\n", "bom.csv"),
+    ],
+)
+def test_file_shapes(database: str, tmp_path: Path, content: str | bytes, name: str) -> None:
+    summary, found = load(tmp_path, content, name=name)
+    assert summary.inserted == 1 and not found
+    with session_scope() as session:
+        assert customers(session)["X1"].first_name == "José"
+
+
+def test_quoted_newlines_and_blank_lines_keep_row_numbers(database: str, tmp_path: Path) -> None:
+    content = (
+        "Customer #,Address,E-mail\n"
+        '\nQ1,"12 Main St\nApt 4",q1@example.com\n'
+        "\n"
+        "Q2,1 Elm,not-an-email\n"
+    )
+    summary, found = load(tmp_path, content)
+    assert summary.inserted == 1
+    assert found == [(5, "error", "Email", "not a valid email address")]
+    with session_scope() as session:
+        assert customers(session)["Q1"].address == "12 Main St\nApt 4"
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "message"),
+    [
+        (b"", UnusableFile, "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", UnusableFile, "binary"),
+        (b"Favourite colour,Shoe size\nred,9\n", UnusableFile, "look like customers data"),
+        (b"First Name,Last Name\nAna,Lopez\n", ValidationError, "Customer ID, Email or Phone"),
+    ],
+)
+def test_unusable_files_change_nothing(
+    database: str, tmp_path: Path, content: bytes, error: type, message: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(error, match=message), session_scope() as session:
+        imports.prepare_import(
+            session=session, actor=SYSTEM, kind=ImportKind.CUSTOMERS, path=path, filename="bad.csv"
+        )
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Import.id))) == 0
+        assert session.scalar(select(func.count(Customer.id))) == 0
+
+
+def test_viewers_cannot_import(database: str, tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(CUSTOMERS_CSV)
+    viewer = Actor(user_id=None, email="v@example.com", role=Role.VIEWER)
+    with pytest.raises(PermissionDenied), session_scope() as session:
+        imports.prepare_import(
+            session=session, actor=viewer, kind=ImportKind.CUSTOMERS, path=path, filename="c.csv"
+        )
+
+
+def test_an_import_killed_midway_resumes_without_duplicates(database: str, tmp_path: Path) -> None:
+    rows = "\n".join(
+        f"K{i},k{i}@example.com,1990-01-0{1 + i % 9},{'yes' if i % 2 else 'no'}" for i in range(25)
+    )
+    path = tmp_path / "k.csv"
+    path.write_text("Customer #,E-mail,DOB,Email Opt In\n" + rows + "\nK3,k3@example.com,,\n")
+    with session_scope() as session:
+        import_id = imports.prepare_import(
+            session=session, actor=SYSTEM, kind=ImportKind.CUSTOMERS, path=path, filename="k.csv"
+        ).id
+    opened = 0
+
+    @contextmanager
+    def killed_after_two_batches() -> Iterator[Session]:
+        nonlocal opened
+        opened += 1
+        if opened == 4:  # 1 start, 2-3 batches of 10 rows, then the worker dies
+            raise RuntimeError("worker killed")
+        with session_scope() as session:
+            yield session
+
+    with pytest.raises(RuntimeError):
+        imports.run_import(
+            unit_of_work=killed_after_two_batches, actor=SYSTEM, import_id=import_id, chunk_rows=10
+        )
+    with session_scope() as session:
+        row = session.get(Import, import_id)
+        assert (row.status, row.checkpoint_row, row.inserted) == (ImportStatus.RUNNING, 21, 20)
+    summary = imports.run_import(
+        unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, chunk_rows=10
+    )
+    assert (summary.inserted, summary.skipped, summary.total_rows) == (25, 1, 26)
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Customer.id))) == 25
+        assert session.scalar(select(func.count(ConsentRecord.id))) == 12
+        duplicate = imports.problems(session=session, import_id=import_id)
+        assert [(p.row_number, p.message) for p in duplicate] == [(27, "duplicate of row 5")]
+
+
+ORDERS_CSV = """Receipt #,Customer #,Date,SKU,Item,Department,Qty,Price
+R1,C1,2026-11-20 18:30,W-1,Napa Cab,Wine,2,34.99
+R1,C1,2026-11-20 18:30,B-1,Local IPA 6pk,Beer,1,11.99
+R2,C4,11/21/2026 5:15 PM,S-1,Bourbon,Liquor,1,32.99
+R3,C9,2026-11-22 12:00,W-1,Napa Cab,Wine,1,34.99
+R4,C3,2030-01-01,W-1,Napa Cab,Wine,1,34.99
+R5,C3,2026-11-23,X-1,Thing,Wine,-1,5
+R6,C3,2026-11-23,X-1,Thing,Wine,1,abc
+R1,C1,2026-11-20 18:30,B-1,Local IPA 6pk,Beer,1,11.99
+"""
+
+
+def test_orders_link_to_customers_and_update_their_totals(database: str, tmp_path: Path) -> None:
+    load(tmp_path, CUSTOMERS_CSV)
+    summary, found = load(tmp_path, ORDERS_CSV, ImportKind.ORDERS, "orders.csv")
+    assert (summary.inserted, summary.skipped, summary.failed) == (2, 1, 4), found
+    assert {(row, field, message) for row, _, field, message in found} >= {
+        (
+            5,
+            "customer_id",
+            "no customer with customer ID 'C9'; import customers first, or allow creating them",
+        ),
+        (6, "ordered_at", "is in the future"),
+        (7, "quantity", "not a whole number of at least 1"),
+        (8, "unit_price", "not an amount"),
+        (9, "", "duplicate of row 3"),
+    }
+    with session_scope() as session:
+        by_id = customers(session)
+        ana = by_id["C1"]
+        assert (ana.order_count, ana.total_spent_cents) == (1, 2 * 3499 + 1199)
+        r1 = session.scalars(select(Order).where(Order.external_id == "R1")).one()
+        assert sorted((i.sku, i.category, i.quantity) for i in r1.items) == [
+            ("B-1", "beer", 1),
+            ("W-1", "wine", 2),
+        ]
+        r2 = session.scalars(select(Order).where(Order.external_id == "R2")).one()
+        assert r2.ordered_at.isoformat() == "2026-11-21T23:15:00+00:00"
+        assert r2.items[0].category == "spirits"
+        assert session.scalar(select(func.count(Product.id))) == 3
+
+    again, _ = load(tmp_path, ORDERS_CSV, ImportKind.ORDERS, "orders-again.csv")
+    assert (again.inserted, again.updated) == (0, 2)
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Order.id))) == 2
+        assert session.scalar(select(func.count(OrderItem.id))) == 3
+        assert customers(session)["C1"].order_count == 1
+
+
+def test_unknown_customers_can_be_created(database: str, tmp_path: Path) -> None:
+    content = (
+        "Order,Email,Date,Total\nA1,new@example.com,2026-11-01,20.00\n"
+        "A2,new@example.com,2026-11-02,$5.50\n"
+    )
+    summary, found = load(tmp_path, content, ImportKind.ORDERS, create_customers=True)
+    assert summary.inserted == 2 and not found
+    with session_scope() as session:
+        made = session.scalars(select(Customer)).one()
+        assert (made.email, made.order_count, made.total_spent_cents) == (
+            "new@example.com",
+            2,
+            2550,
+        )
+        assert not made.email_opt_in, "an order is not consent"
+
+
+def test_an_order_split_across_batches_keeps_all_its_lines(database: str, tmp_path: Path) -> None:
+    load(tmp_path, "Customer #,E-mail\nC1,c1@example.com\n")
+    lines = "\n".join(f"R1,C1,2026-11-20,SKU{i},Wine,1,10.00" for i in range(5))
+    path = tmp_path / "split.csv"
+    path.write_text("Receipt #,Customer #,Date,SKU,Department,Qty,Price\n" + lines + "\n")
+    with session_scope() as session:
+        import_id = imports.prepare_import(
+            session=session, actor=SYSTEM, kind=ImportKind.ORDERS, path=path, filename="s.csv"
+        ).id
+    summary = imports.run_import(
+        unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, chunk_rows=2
+    )
+    assert summary.inserted == 1
+    with session_scope() as session:
+        order = session.scalars(select(Order)).one()
+        assert (order.total_cents, len(order.items)) == (5000, 5)
+
+
+def test_a_large_file_streams_in_batches(sqlite_database: str, tmp_path: Path) -> None:
+    """A 50 MB export (wide rows, long notes) loads with bounded batches."""
+    note = "x" * 190
+    rows = [f"L{i},l{i}@example.com,Street {i},{note}" for i in range(220_000)]
+    content = "Customer #,E-mail,Address,Notes\n" + "\n".join(rows) + "\n"
+    assert len(content) > 50_000_000
+    summary, found = load(tmp_path, content, name="big.csv")
+    assert (summary.inserted, summary.failed, found) == (220_000, 0, [])
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Customer.id))) == 220_000
