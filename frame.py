@@ -21,6 +21,7 @@ if not auth.has_users():
     )
 else:
     authenticator, credentials = auth.build_authenticator()
+    auth.resume_from_cookie(authenticator)
     actor = auth.current_actor()
     if actor is not None and not auth.keep_alive(authenticator):
         actor = None

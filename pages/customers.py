@@ -1,16 +1,250 @@
-from core.permissions import Permission
-from ui.guard import require
-from ui.placeholder import coming_soon
+"""Customers: search, filter, sort, page through, act on a selection, export."""
 
-require(Permission.VIEW)
-coming_soon(
-    "Customers",
-    "Everyone who shops with you, with their purchases, consent and scores.",
-    [
-        "A searchable list, 50 a page, filtered by segment, churn risk, consent and ZIP",
-        "Customer profiles with purchase history, consent history and an activity timeline",
-        "Import customers and orders from your point-of-sale (CSV or Excel), with a preview "
-        "and a report of every row that could not be read",
-        "Export any list to CSV, safe to open in Excel",
-    ],
+import io
+
+import pandas as pd
+import streamlit as st
+
+from core import customers, segments
+from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
+from core.db import session_scope
+from core.errors import DomainError
+from core.exports import export_customers
+from core.money import format_cents
+from core.permissions import Permission
+from core.store import get_store_profile
+from ui.flash import flash, show_flash
+from ui.formatting import phone, when
+from ui.guard import require
+
+actor = require(Permission.VIEW)
+can_edit = actor.can(Permission.EDIT_DATA)
+
+st.title("Customers")
+show_flash()
+
+if can_edit:
+    with st.expander("Add a customer"), st.form("new_customer", clear_on_submit=True):
+        left, right = st.columns(2)
+        first_name = left.text_input("First name")
+        last_name = right.text_input("Last name")
+        email = left.text_input("Email")
+        phone = right.text_input("Phone")
+        birth_date = left.date_input(
+            "Date of birth", value=None, min_value=pd.Timestamp("1900-01-01")
+        )
+        zip_code = right.text_input("ZIP code")
+        if st.form_submit_button("Add customer", type="primary"):
+            try:
+                with session_scope() as session:
+                    created = customers.create_customer(
+                        session=session, actor=actor, first_name=first_name,
+                        last_name=last_name, email=email, phone=phone,
+                        birth_date=birth_date, zip=zip_code,
+                    )  # fmt: skip
+                    new_id = created.id
+            except DomainError as exc:
+                st.error(str(exc))
+            else:
+                st.switch_page("pages/customer.py", query_params={"id": str(new_id)})
+
+SORTS = {
+    "Newest customers": (SortKey.CREATED, True),
+    "Highest spend": (SortKey.SPENT, True),
+    "Most recent order": (SortKey.LAST_ORDER, True),
+    "Longest since last order": (SortKey.LAST_ORDER, False),
+    "Last name A–Z": (SortKey.NAME, False),
+}
+CONSENT_CHOICES = {
+    "Anyone": None,
+    "Can be emailed": ConsentFilter.EMAIL,
+    "Can be texted": ConsentFilter.SMS,
+    "Email or text": ConsentFilter.ANY,
+    "No marketing consent": ConsentFilter.NONE,
+}
+
+with session_scope(read_only=True) as session:
+    all_segments = segments.list_segments(session=session)
+    segment_names = {s.id: s.name for s in all_segments}
+    static = {s.id: s.name for s in all_segments if s.kind == segments.SegmentKind.STATIC}
+    zone = get_store_profile(session=session).zone
+
+search = st.text_input(
+    "Search",
+    placeholder="Name, email or phone — press Enter",
+    label_visibility="collapsed",
+    key="customer_search",
 )
+with st.expander("Filters and sorting", expanded=False):
+    left, middle, right = st.columns(3)
+    segment_id = left.selectbox(
+        "Segment",
+        [None, *segment_names],
+        format_func=lambda i: "All customers" if i is None else segment_names[i],
+        key="customer_segment",
+    )
+    risks = middle.multiselect(
+        "Churn risk",
+        list(ChurnRisk),
+        format_func=lambda r: "Not scored yet" if r == ChurnRisk.UNSCORED else r.title(),
+        key="customer_risk",
+    )
+    consent_label = right.selectbox("Consent", list(CONSENT_CHOICES), key="customer_consent")
+    left, middle, right = st.columns(3)
+    city = left.text_input("City", key="customer_city")
+    zip_prefix = middle.text_input("ZIP starts with", max_chars=5, key="customer_zip")
+    sort_label = right.selectbox("Sort by", list(SORTS), key="customer_sort")
+    show_deleted = st.toggle("Show deleted customers (to restore them)", key="customer_deleted")
+
+filters = CustomerFilter(
+    search=search,
+    segment_id=segment_id,
+    churn_risk=tuple(risks),
+    consent=CONSENT_CHOICES[consent_label],
+    city=city,
+    zip_prefix=zip_prefix,
+    deleted=show_deleted,
+)
+# A new search or filter starts again at page one.
+if st.session_state.get("customer_filters") != filters:
+    st.session_state["customer_filters"] = filters
+    st.session_state["customer_page"] = 1
+
+sort, descending = SORTS[sort_label]
+with session_scope(read_only=True) as session:
+    page = customers.list_customers(
+        session=session,
+        filters=filters,
+        sort=sort,
+        descending=descending,
+        page=st.session_state.get("customer_page", 1),
+    )
+    rows = [
+        {
+            "id": c.id,
+            "Name": c.full_name or "—",
+            "Email": c.email or "",
+            "Phone": phone(c.phone),
+            "City": c.city,
+            "ZIP": c.zip,
+            "Orders": c.order_count,
+            "Spent": format_cents(c.total_spent_cents, whole=True),
+            "Last order": when(c.last_order_at, zone),
+            "Churn risk": (c.churn_risk or "—").title(),
+            "Email ok": c.email_opt_in and c.email_status == "active",
+            "SMS ok": c.sms_opt_in and c.sms_status == "active",
+            "Customer since": when(c.created_at, zone),
+        }
+        for c in page.customers
+    ]
+
+if not rows:
+    if filters == CustomerFilter():
+        st.info("No customers yet. Import them from your point-of-sale, or load the demo store.")
+        if can_edit:
+            st.page_link(
+                "pages/imports.py", label="Import customers", icon=":material/upload_file:"
+            )
+    else:
+        st.info("No customers match. Try fewer filters or another search.")
+    st.stop()
+
+st.caption(
+    f"{page.total:,} customer{'s' if page.total != 1 else ''}"
+    f"{' found' if search else ''} · page {page.page} of {page.pages}"
+)
+table = pd.DataFrame(rows)
+selection = st.dataframe(
+    table.drop(columns="id"),
+    hide_index=True,
+    use_container_width=True,
+    on_select="rerun",
+    selection_mode="multi-row",
+    key="customer_table",
+)
+chosen = [int(table.iloc[i]["id"]) for i in selection.selection.rows]
+
+previous, label, following = st.columns([1, 2, 1])
+if previous.button("◀ Previous", disabled=page.page <= 1, use_container_width=True):
+    st.session_state["customer_page"] = page.page - 1
+    st.rerun()
+label.markdown(
+    f"<div style='text-align:center'>Page {page.page} of {page.pages}</div>",
+    unsafe_allow_html=True,
+)
+if following.button("Next ▶", disabled=page.page >= page.pages, use_container_width=True):
+    st.session_state["customer_page"] = page.page + 1
+    st.rerun()
+
+if len(chosen) == 1 and st.button("Open profile", type="primary", icon=":material/person:"):
+    st.switch_page("pages/customer.py", query_params={"id": str(chosen[0])})
+
+
+def csv_of(ids: list[int] | None, bom: bool) -> bytes:
+    buffer = io.StringIO()
+    with session_scope(read_only=True) as session:
+        export_customers(session=session, out=buffer, filters=filters, customer_ids=ids)
+    return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode()
+
+
+with st.container(border=True):
+    st.markdown(f"**{len(chosen)} selected**" if chosen else "**Export or act on customers**")
+    bom = st.checkbox("For Excel (UTF-8 with BOM)", value=True)
+    left, right = st.columns(2)
+    left.download_button(
+        "Export this list" if not chosen else "Export selected",
+        data=lambda: csv_of(chosen or None, bom),
+        file_name="customers.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        use_container_width=True,
+    )
+    if chosen and can_edit:
+        if show_deleted:
+            if right.button("Restore selected", use_container_width=True):
+                with session_scope() as session:
+                    for customer_id in chosen:
+                        customers.restore(session=session, actor=actor, customer_id=customer_id)
+                flash(f"Restored {len(chosen)} customers.")
+                st.rerun()
+        elif right.button("Delete selected", use_container_width=True):
+            st.session_state["confirm_delete"] = chosen
+    if st.session_state.get("confirm_delete"):
+        doomed = st.session_state["confirm_delete"]
+        st.warning(
+            f"Delete {len(doomed)} customers? They disappear from lists and sends; their orders "
+            "stay, and they can be restored."
+        )
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete", type="primary"):
+            with session_scope() as session:
+                done = customers.soft_delete(session=session, actor=actor, customer_ids=doomed)
+            st.session_state.pop("confirm_delete")
+            flash(f"Deleted {done} customers.")
+            st.rerun()
+        if no.button("Cancel"):
+            st.session_state.pop("confirm_delete")
+            st.rerun()
+    if chosen and can_edit and not show_deleted:
+        with st.form("add_to_segment", clear_on_submit=True):
+            target = st.selectbox(
+                "Add to segment",
+                [None, *static],
+                format_func=lambda i: "A new segment…" if i is None else static[i],
+            )
+            new_name = st.text_input("New segment name (when creating one)")
+            if st.form_submit_button("Add to segment"):
+                try:
+                    with session_scope() as session:
+                        if target is None:
+                            target = segments.create_static_segment(
+                                session=session, actor=actor, name=new_name
+                            ).id
+                        added = segments.add_members(
+                            session=session, actor=actor, segment_id=target, customer_ids=chosen
+                        )
+                except DomainError as exc:
+                    st.error(str(exc))
+                else:
+                    flash(f"Added {added} customers to the segment.")
+                    st.rerun()

@@ -59,6 +59,17 @@ def has_users() -> bool:
         return auth.has_users(session=session)
 
 
+def resume_from_cookie(authenticator: stauth.Authenticate) -> None:
+    """Sign a returning browser in from its cookie before navigation is built, so a link to a
+    page (a bookmark, a new tab) opens that page rather than the sign-in screen."""
+    if st.session_state.get("authentication_status") or COOKIE_NAME not in st.context.cookies:
+        return
+    try:
+        authenticator.login(location="unrendered")
+    except LoginError:
+        authenticator.cookie_controller.delete_cookie()
+
+
 def current_actor() -> Actor | None:
     """The signed-in, still active user, or None. Roles are read fresh from the database."""
     if not st.session_state.get("authentication_status"):
@@ -121,8 +132,8 @@ def login_page(authenticator: stauth.Authenticate, credentials: dict[str, Any]) 
     if status:
         with session_scope() as session:
             auth.record_login_success(session=session, email=st.session_state["username"])
+        # The next run, which renders in full, sets the re-login cookie (keep_alive).
         st.session_state["last_activity"] = time.time()
-        st.session_state["cookie_refreshed_at"] = time.time()
         st.rerun()
     elif status is False:
         failed = [

@@ -17,6 +17,8 @@ class PageSpec:
     section: str
     permission: Permission = Permission.VIEW
     default: bool = False
+    hidden: bool = False
+    """Reached from other pages (a customer's profile), not listed in the sidebar."""
 
     @property
     def url_path(self) -> str:
@@ -26,6 +28,10 @@ class PageSpec:
 PAGES = (
     PageSpec("pages/home.py", "Home", ":material/home:", "Overview", default=True),
     PageSpec("pages/customers.py", "Customers", ":material/group:", "Customers"),
+    PageSpec("pages/customer.py", "Customer", ":material/person_search:", "Customers",
+             hidden=True),
+    PageSpec("pages/imports.py", "Import data", ":material/upload_file:", "Customers",
+             Permission.EDIT_DATA),
     PageSpec("pages/segments.py", "Segments", ":material/filter_alt:", "Segments"),
     PageSpec("pages/campaigns.py", "Campaigns", ":material/campaign:", "Campaigns"),
     PageSpec("pages/messages.py", "Messages", ":material/mail:", "Messages"),
@@ -57,6 +63,7 @@ def navigation_for(actor: Actor, *, must_change_password: bool = False) -> dict[
             icon=spec.icon,
             url_path=spec.url_path,
             default=spec.default or must_change_password,
+            visibility="hidden" if spec.hidden else "visible",
         )
         sections.setdefault(spec.section, []).append(page)
     return sections

@@ -78,3 +78,37 @@ def test_a_first_visit_to_a_page_url_still_asks_to_sign_in(browser: Any, tmp_pat
         assert page.get_by_text("Please sign in.").count() == 0
         assert page.get_by_text("Add a user").count() == 0
         page.close()
+
+
+def test_import_a_csv_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    csv = tmp_path / "pos-export.csv"
+    csv.write_text(
+        "Customer #,First Name,Last Name,E-mail,Cell,DOB\n"
+        "P1,Ana,Lopez,ana@example.com,(312) 555-0101,1985-03-02\n"
+        "P2,Bob,Stone,not-an-email,,1990-01-01\n"
+        "P3,Cy,Young,cy@example.com,773-555-0103,1979-07-04\n"
+    )
+    with running_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'import.db'}"}) as base:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(base)
+        page.get_by_label("Your name").fill("Olive Owner")
+        page.get_by_label("Email (you sign in with it)").fill("olive@example.com")
+        page.get_by_label("Password", exact=True).fill("a long enough password")
+        page.get_by_label("Repeat the password").fill("a long enough password")
+        page.get_by_text("Load the demo store").click()  # untick: start empty
+        page.get_by_role("button", name="Create administrator").click()
+        page.get_by_text("Let's get your store going").wait_for(timeout=30_000)
+        page.get_by_role("link", name="Import data").click()
+        page.get_by_text("What is in the file?").wait_for(timeout=30_000)
+        page.locator('input[type="file"]').set_input_files(str(csv))
+        page.get_by_role("button", name="Start import").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Start import").click()
+        page.get_by_text("pos-export.csv — succeeded").wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "import.png"), full_page=True)
+        added = page.locator('[data-testid="stMetric"]', has_text="Added")
+        assert "2" in added.inner_text()
+        failed = page.locator('[data-testid="stMetric"]', has_text="Failed")
+        assert "1" in failed.inner_text()
+        assert page.get_by_role("button", name="Download all problem rows (CSV)").is_visible()
+        page.close()

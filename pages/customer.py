@@ -1,0 +1,261 @@
+"""One customer: who they are, what they bought, what we sent them, and what they agreed to."""
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from core import consent, customers, segments
+from core.consent import Channel
+from core.db import session_scope
+from core.errors import DomainError, NotFound
+from core.money import format_cents
+from core.permissions import Permission
+from core.store import get_store_profile
+from ui.flash import flash, show_flash
+from ui.formatting import age_badge, phone, risk_badge, when
+from ui.guard import require
+
+actor = require(Permission.VIEW)
+can_edit = actor.can(Permission.EDIT_DATA)
+
+raw_id = st.query_params.get("id", "")
+if not raw_id.isdigit():
+    st.title("Customer")
+    st.info("Pick a customer from the list to see their profile.")
+    st.page_link("pages/customers.py", label="Go to Customers", icon=":material/group:")
+    st.stop()
+customer_id = int(raw_id)
+
+with session_scope(read_only=True) as session:
+    store = get_store_profile(session=session)
+    try:
+        customer = customers.get_customer(
+            session=session, customer_id=customer_id, include_deleted=True
+        )
+    except NotFound:
+        customer = None
+    if customer is not None:
+        purchases = customers.purchase_history(session=session, customer_id=customer_id)
+        events = customers.timeline(session=session, customer_id=customer_id)
+        consents = consent.history(session=session, customer_id=customer_id)
+        memberships = [
+            s.name for s in segments.segments_of(session=session, customer_id=customer_id)
+        ]
+        duplicates = customers.possible_duplicates(session=session, customer_id=customer_id)
+
+if customer is None or customer.deleted_at is not None:
+    st.title("Customer not found")
+    if customer is None:
+        st.warning(f"There is no customer #{customer_id}. They may have been erased.")
+    else:
+        st.warning(
+            f"Customer #{customer_id} was deleted on {when(customer.deleted_at, store.zone)}. "
+            "Deleted customers are hidden from lists and never messaged."
+        )
+        if can_edit and st.button("Restore this customer", type="primary"):
+            with session_scope() as session:
+                customers.restore(session=session, actor=actor, customer_id=customer_id)
+            flash("Customer restored.")
+            st.rerun()
+    st.page_link("pages/customers.py", label="Back to Customers", icon=":material/group:")
+    st.stop()
+
+today = datetime.now(store.zone).date()
+st.title(customer.full_name or customer.email or customer.phone or f"Customer #{customer.id}")
+show_flash()
+badges = [
+    age_badge(customer.birth_date, customer.age_verified, today),
+    risk_badge(customer.churn_risk),
+    f":blue-badge[{customer.rfm_segment}]" if customer.rfm_segment else "",
+    ":green-badge[Email ok]" if customer.email_opt_in and customer.email_status == "active" else
+    ":gray-badge[No email consent]",
+    ":green-badge[SMS ok]" if customer.sms_opt_in and customer.sms_status == "active" else
+    ":gray-badge[No SMS consent]",
+]  # fmt: skip
+st.markdown(" ".join(b for b in badges if b))
+
+columns = st.columns(4)
+columns[0].metric("Orders", f"{customer.order_count:,}")
+columns[1].metric("Spent", format_cents(customer.total_spent_cents, whole=True))
+average = customer.total_spent_cents // customer.order_count if customer.order_count else 0
+columns[2].metric("Average order", format_cents(average))
+columns[3].metric("Last order", when(customer.last_order_at, store.zone))
+if customer.predicted_clv_cents is not None:
+    st.caption(
+        f"Predicted to spend {format_cents(customer.predicted_clv_cents, whole=True)} in the next "
+        f"year · {customer.p_alive or 0:.0%} likely to still be a customer"
+    )
+
+details, bought, history, agreed, groups = st.tabs(
+    ["Details", "Purchases", "Timeline", "Consent", "Segments"]
+)
+
+with details:
+    if can_edit:
+        with st.form("edit_customer"):
+            left, right = st.columns(2)
+            values = {
+                "first_name": left.text_input("First name", customer.first_name),
+                "last_name": right.text_input("Last name", customer.last_name),
+                "email": left.text_input("Email", customer.email or ""),
+                "phone": right.text_input("Phone", customer.phone or ""),
+                "birth_date": left.date_input(
+                    "Date of birth", customer.birth_date, min_value=pd.Timestamp("1900-01-01")
+                ),
+                "age_verified": right.checkbox("ID checked", customer.age_verified),
+                "address": left.text_input("Street address", customer.address),
+                "city": right.text_input("City", customer.city),
+                "state": left.text_input("State", customer.state, max_chars=2),
+                "zip": right.text_input("ZIP code", customer.zip),
+                "external_id": left.text_input("Customer ID (POS)", customer.external_id or ""),
+            }
+            if st.form_submit_button("Save changes", type="primary"):
+                try:
+                    with session_scope() as session:
+                        customers.update_customer(
+                            session=session, actor=actor, customer_id=customer.id, **values
+                        )
+                except DomainError as exc:
+                    st.error(str(exc))
+                else:
+                    flash("Saved.")
+                    st.rerun()
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Field": ["Email", "Phone", "Date of birth", "Address", "Time zone"],
+                    "Value": [
+                        customer.email or "—", phone(customer.phone) or "—",
+                        str(customer.birth_date or "—"),
+                        ", ".join(p for p in (customer.address, customer.city, customer.state,
+                                              customer.zip) if p) or "—",
+                        customer.timezone or "—",
+                    ],
+                }
+            ),
+            hide_index=True,
+        )  # fmt: skip
+    st.caption(
+        f"Customer #{customer.id} · time zone {customer.timezone or 'unknown'} · "
+        f"since {when(customer.created_at, store.zone)} · source {customer.source}"
+    )
+    if duplicates:
+        st.warning("Possible duplicates with the same email or phone:")
+        for other in duplicates:
+            st.page_link(
+                "pages/customer.py",
+                label=f"#{other.id} {other.full_name} {other.email or ''} {other.phone or ''}",
+                query_params={"id": str(other.id)},
+            )
+    if can_edit:
+        if st.button("Delete customer", icon=":material/delete:"):
+            st.session_state["confirm_delete_one"] = customer.id
+        if st.session_state.get("confirm_delete_one") == customer.id:
+            st.warning("Delete this customer? Their orders stay, and you can restore them later.")
+            if st.button("Yes, delete", type="primary"):
+                with session_scope() as session:
+                    customers.soft_delete(session=session, actor=actor, customer_ids=[customer.id])
+                st.session_state.pop("confirm_delete_one")
+                flash("Customer deleted.")
+                st.switch_page("pages/customers.py")
+
+with bought:
+    if not purchases:
+        st.info("No purchases yet.")
+    for purchase in purchases[:50]:
+        title = (
+            f"{when(purchase.ordered_at, store.zone, with_time=True)} · "
+            f"{format_cents(purchase.total_cents)} · {purchase.channel.replace('_', ' ')}"
+        )
+        with st.expander(title):
+            if purchase.lines:
+                st.dataframe(
+                    pd.DataFrame(
+                        [
+                            {
+                                "SKU": line.sku,
+                                "Category": line.category,
+                                "Qty": line.quantity,
+                                "Price": format_cents(line.unit_price_cents),
+                                "Total": format_cents(line.line_total_cents),
+                            }
+                            for line in purchase.lines
+                        ]
+                    ),
+                    hide_index=True,
+                )
+            if purchase.discount_cents:
+                st.caption(f"Discount {format_cents(purchase.discount_cents)}")
+    if len(purchases) > 50:
+        st.caption(f"Showing the latest 50 of {len(purchases)} orders loaded.")
+
+with history:
+    if not events:
+        st.info("Nothing has happened yet.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "When": when(e.at, store.zone, with_time=True),
+                        "What": e.kind,
+                        "": e.title,
+                        "Details": e.detail,
+                    }
+                    for e in events
+                ]
+            ),
+            hide_index=True,
+            use_container_width=True,
+        )
+
+with agreed:
+    for channel, label in ((Channel.EMAIL, "Email"), (Channel.SMS, "SMS")):
+        granted = customer.email_opt_in if channel == Channel.EMAIL else customer.sms_opt_in
+        since = customer.email_opt_in_at if channel == Channel.EMAIL else customer.sms_opt_in_at
+        left, right = st.columns([3, 1])
+        left.markdown(
+            f"**{label}:** {'subscribed' if granted else 'not subscribed'}"
+            + (f" since {when(since, store.zone)}" if granted and since else "")
+        )
+        if can_edit:
+            action = "Record opt-out" if granted else "Record opt-in"
+            if right.button(action, key=f"consent_{channel}"):
+                try:
+                    with session_scope() as session:
+                        customers.change_consent(
+                            session=session, actor=actor, customer_id=customer.id,
+                            channel=channel, granted=not granted,
+                        )  # fmt: skip
+                except DomainError as exc:
+                    st.error(str(exc))
+                else:
+                    flash(f"{label} consent recorded.")
+                    st.rerun()
+    if consents:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "When": when(c.recorded_at, store.zone, with_time=True),
+                        "Channel": c.channel.upper(),
+                        "Decision": "opt-in" if c.granted else "opt-out",
+                        "Address": c.address or "",
+                        "Source": c.source,
+                    }
+                    for c in consents
+                ]
+            ),
+            hide_index=True,
+            use_container_width=True,
+        )
+    else:
+        st.caption("No consent decisions recorded.")
+
+with groups:
+    if memberships:
+        st.markdown("\n".join(f"- {name}" for name in memberships))
+    else:
+        st.info("Not in any segment.")

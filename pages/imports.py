@@ -1,0 +1,189 @@
+"""Import customers or orders: upload, preview, map the columns, check, load in the background."""
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core import imports
+from core.db import session_scope
+from core.errors import DomainError
+from core.files import UnusableFile, inspect_file
+from core.models import ImportKind, ImportStatus
+from core.permissions import Permission
+from core.store import get_store_profile
+from jobs import queue, tasks
+from ui.flash import show_flash
+from ui.formatting import when
+from ui.guard import require
+from ui.jobs import follow_job
+
+actor = require(Permission.EDIT_DATA)
+st.title("Import data")
+st.caption(
+    "Bring customers and orders from your point-of-sale as CSV or Excel. Good rows go in; "
+    "rows with problems are listed with the reason, and importing the same file again "
+    "updates instead of duplicating."
+)
+show_flash()
+NOT_IN_FILE = "— not in this file —"
+
+follow_job("import_job", done_message="Import finished.")
+with session_scope(read_only=True) as session:
+    recent = imports.recent_imports(session=session, limit=10)
+    zone = get_store_profile(session=session).zone
+if recent:
+    with st.expander("Recent imports"):
+        st.dataframe(
+        pd.DataFrame(
+            [
+                {"When": when(r.created_at, zone, with_time=True), "File": r.filename,
+                 "Kind": r.kind, "Status": r.status, "Added": r.inserted, "Updated": r.updated,
+                 "Failed": r.failed}
+                for r in recent
+                if r.status != ImportStatus.READY
+            ]
+        ),
+        hide_index=True,
+        use_container_width=True,
+    )  # fmt: skip
+
+if last := st.session_state.get("last_import"):
+    with session_scope(read_only=True) as session:
+        row = imports.get_import(session=session, import_id=last)
+        counts = imports.problem_counts(session=session, import_id=last)
+        sample = imports.problems(session=session, import_id=last, limit=200)
+        report = imports.problems_csv(session=session, import_id=last) if sample else ""
+        zone = get_store_profile(session=session).zone
+    with st.container(border=True):
+        st.markdown(f"#### {row.filename} — {row.status}")
+        if row.status == ImportStatus.FAILED:
+            st.error(row.error or "The import failed.")
+        columns = st.columns(5)
+        for column, (label, value) in zip(
+            columns,
+            [("Added", row.inserted), ("Updated", row.updated), ("Skipped", row.skipped),
+             ("Failed", row.failed), ("Warnings", row.warnings)],
+            strict=True,
+        ):  # fmt: skip
+            column.metric(label, f"{value:,}")
+        if sample:
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {"Row": p.row_number, "Kind": p.severity, "Field": p.field,
+                         "Value": p.value, "Reason": p.message}
+                        for p in sample
+                    ]
+                ),
+                hide_index=True,
+                use_container_width=True,
+            )  # fmt: skip
+            st.download_button(
+                "Download all problem rows (CSV)",
+                data=report,
+                file_name=f"{row.filename}.problems.csv",
+                mime="text/csv",
+                icon=":material/download:",
+            )
+        if st.button("Import another file"):
+            st.session_state.pop("last_import")
+            st.rerun()
+    st.stop()
+
+kind = st.radio(
+    "What is in the file?",
+    list(ImportKind),
+    format_func=lambda k: "Customers" if k == ImportKind.CUSTOMERS else "Orders",
+    horizontal=True,
+)
+upload = st.file_uploader("File", type=["csv", "txt", "tsv", "xlsx"])
+if upload is None:
+    st.stop()
+
+# Keep one stored copy per uploaded file, however often the page reruns.
+if st.session_state.get("upload_id") != upload.file_id:
+    st.session_state["upload_id"] = upload.file_id
+    st.session_state["upload_path"] = str(imports.store_upload(upload.getvalue(), upload.name))
+path = st.session_state["upload_path"]
+
+try:
+    shape = inspect_file(Path(path))
+except UnusableFile as exc:
+    st.error(f"This file cannot be imported: {exc}")
+    st.stop()
+
+st.markdown("#### Preview")
+st.dataframe(
+    pd.DataFrame(shape.preview, columns=shape.header), hide_index=True, use_container_width=True
+)
+st.caption(
+    f"First {len(shape.preview)} rows · {len(shape.header)} columns · "
+    f"{'Excel' if shape.kind == 'xlsx' else f'CSV ({shape.encoding})'}"
+)
+
+st.markdown("#### Columns")
+suggested = imports.suggest_mapping(kind, shape.header)
+choices = [NOT_IN_FILE, *shape.header]
+mapping: dict[str, str] = {}
+fields = imports.FIELDS[kind]
+grid = st.columns(3)
+for index, field in enumerate(fields):
+    default = suggested.get(field.name, NOT_IN_FILE)
+    picked = grid[index % 3].selectbox(
+        field.label,
+        choices,
+        index=choices.index(default),
+        help=field.help or None,
+        key=f"map_{kind}_{field.name}",
+    )
+    if picked != NOT_IN_FILE:
+        mapping[field.name] = picked
+
+options = {}
+if kind == ImportKind.CUSTOMERS:
+    options["birth_dates_verified"] = st.checkbox(
+        "Birth dates in this file were checked against ID at the till",
+        help="Only customers whose age was verified receive marketing.",
+    )
+else:
+    options["create_customers"] = st.checkbox(
+        "Create a customer for orders whose customer is not known yet"
+    )
+
+try:
+    imports.check_mapping(kind, mapping, shape.header)
+except DomainError as exc:
+    st.warning(str(exc))
+    st.stop()
+
+with session_scope(read_only=True) as session:
+    findings = imports.validate_sample(
+        session=session, kind=kind, path=Path(path), mapping=mapping, options=options
+    )
+
+st.markdown("#### Check")
+if findings:
+    st.dataframe(
+        pd.DataFrame([{"Problem in the first rows": k, "Rows": v} for k, v in findings.items()]),
+        hide_index=True,
+        use_container_width=True,
+    )
+else:
+    st.success("The first rows look good.")
+
+if st.button("Start import", type="primary", disabled="import_job" in st.session_state):
+    try:
+        with session_scope() as session:
+            import_id = imports.prepare_import(
+                session=session, actor=actor, kind=kind, path=Path(path), filename=upload.name,
+                mapping=mapping, options=options,
+            ).id  # fmt: skip
+    except DomainError as exc:
+        st.error(str(exc))
+        st.stop()
+    st.session_state["import_job"] = queue.enqueue(
+        tasks.run_import, created_by=actor.user_id, import_id=import_id
+    )
+    st.session_state["last_import"] = import_id
+    st.rerun()

@@ -1,0 +1,117 @@
+"""The customer list, a profile and the import page, through the frame, on real data."""
+
+from sqlalchemy import func, select
+
+from core import customers
+from core.db import session_scope
+from core.models import Customer, JobStatus
+from core.permissions import SYSTEM, Role
+from jobs import queue
+from tests.ui.conftest import frame, make_user, sign_in, texts
+
+
+def signed_in(role: Role = Role.MARKETER):
+    return sign_in(frame(), make_user(role))
+
+
+def seed() -> dict[str, int]:
+    with session_scope() as session:
+        made = {
+            name: customers.create_customer(
+                session=session, actor=SYSTEM, first_name=name, last_name=last, email=email
+            ).id
+            for name, last, email in (
+                ("Ana", "Lopez", "ana@example.com"),
+                ("Bob", "Stone", "bob@example.com"),
+                ("Cy", "Lopez", "cy@example.com"),
+            )
+        }
+    return made
+
+
+def test_empty_list_points_to_the_import() -> None:
+    at = signed_in()
+    at.switch_page("pages/customers.py").run()
+    assert "No customers yet" in texts(at)
+
+
+def test_search_select_and_open_a_profile() -> None:
+    ids = seed()
+    at = signed_in(Role.VIEWER)
+    at.switch_page("pages/customers.py").run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 3
+    at.text_input(key="customer_search").input("lop").run()
+    table = at.dataframe[0].value
+    assert sorted(table["Name"]) == ["Ana Lopez", "Cy Lopez"]
+    assert "2 customers found" in texts(at)
+
+    profile = frame()
+    profile = sign_in(profile, "viewer@example.com")
+    profile.query_params["id"] = str(ids["Ana"])
+    profile.switch_page("pages/customer.py").run()
+    assert not profile.exception
+    assert "Ana Lopez" in texts(profile)
+    assert [m.label for m in profile.metric] == ["Orders", "Spent", "Average order", "Last order"]
+    assert not profile.text_input, "viewers see details but no edit form"
+
+
+def test_unknown_and_deleted_customers_say_so() -> None:
+    ids = seed()
+    at = signed_in()
+    at.query_params["id"] = "999"
+    at.switch_page("pages/customer.py").run()
+    assert "Customer not found" in texts(at) and "no customer #999" in texts(at)
+    with session_scope() as session:
+        customers.soft_delete(session=session, actor=SYSTEM, customer_ids=[ids["Bob"]])
+    at.query_params["id"] = str(ids["Bob"])
+    at.run()
+    assert "was deleted" in texts(at)
+    next(b for b in at.button if b.label == "Restore this customer").click().run()
+    assert "Customer restored." in texts(at)
+
+
+def test_edit_a_profile_with_validation() -> None:
+    ids = seed()
+    at = signed_in()
+    at.query_params["id"] = str(ids["Cy"])
+    at.switch_page("pages/customer.py").run()
+    fields = {t.label: t for t in at.text_input}
+    fields["Phone"].input("12345")
+    next(b for b in at.button if b.label == "Save changes").click().run()
+    assert "not a valid phone number" in texts(at)
+    fields = {t.label: t for t in at.text_input}
+    fields["Phone"].input("(312) 555-0177")
+    fields["City"].input("Chicago")
+    next(b for b in at.button if b.label == "Save changes").click().run()
+    assert "Saved." in texts(at)
+    with session_scope() as session:
+        cy = session.get(Customer, ids["Cy"])
+        assert (cy.phone, cy.city) == ("+13125550177", "Chicago")
+
+
+def test_import_page_uploads_maps_and_loads() -> None:
+    at = signed_in()
+    at.switch_page("pages/imports.py").run()
+    assert not at.exception
+    csv = b"Customer #,First Name,E-mail\nP1,Ana,ana@example.com\nP2,Bob,bad-email\n"
+    at.file_uploader[0].set_value(("pos.csv", csv, "text/csv")).run()
+    assert not at.exception
+    assert at.dataframe[0].value.shape == (2, 3), "preview of the first rows"
+    assert at.selectbox(key="map_customers_email").value == "E-mail"
+    assert "not a valid email address" in str(at.dataframe[1].value.iloc[0, 0])
+    next(b for b in at.button if b.label == "Start import").click().run()
+    job_id = at.session_state["import_job"]
+    assert queue.wait_for(job_id, timeout=60).status == JobStatus.SUCCEEDED
+    at.run()
+    shown = {m.label: m.value for m in at.metric}
+    assert (shown["Added"], shown["Failed"]) == ("1", "1")
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Customer.id))) == 1
+
+
+def test_import_page_explains_an_unusable_file() -> None:
+    at = signed_in()
+    at.switch_page("pages/imports.py").run()
+    at.file_uploader[0].set_value(("x.csv", b"\x00\x01binary", "text/csv")).run()
+    assert "cannot be imported" in texts(at) and "binary" in texts(at)

@@ -1,0 +1,56 @@
+"""Small display helpers shared by pages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+from core.contacts import age_on
+
+
+def when(moment: datetime | None, zone: ZoneInfo, *, with_time: bool = False) -> str:
+    if moment is None:
+        return "—"
+    local = moment.astimezone(zone)
+    return local.strftime("%b %d, %Y %H:%M" if with_time else "%b %d, %Y")
+
+
+def phone(number: str | None) -> str:
+    """+13125550123 → (312) 555-0123; other countries in international form."""
+    if not number:
+        return ""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == 1
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, style)
+
+
+def age_badge(birth_date: date | None, verified: bool, today: date) -> str:
+    """A short label for the age check that marketing depends on."""
+    if birth_date is None:
+        return ":gray-badge[No birth date — not marketed to]"
+    age = age_on(birth_date, today)
+    if age < 21:
+        return f":red-badge[Under 21 ({age}) — never marketed to]"
+    if not verified:
+        return f":orange-badge[{age}, ID not checked]"
+    return f":green-badge[21+ ({age}), ID checked]"
+
+
+RISK_BADGES = {
+    "low": ":green-badge[Churn risk: low]",
+    "medium": ":orange-badge[Churn risk: medium]",
+    "high": ":red-badge[Churn risk: high]",
+}
+
+
+def risk_badge(risk: str | None) -> str:
+    return RISK_BADGES.get(risk or "", ":gray-badge[Not scored yet]")
