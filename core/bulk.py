@@ -16,18 +16,31 @@ from collections.abc import Sequence
 from datetime import UTC, date
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Column, MetaData, Table, bindparam, cast, func, select, text
+from sqlalchemy import Column, MetaData, Select, Table, bindparam, cast, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
-"""How SQLAlchemy stores datetimes in SQLite; written values must compare equal to stored ones."""
+# SQLite gets 'YYYY-MM-DD HH:MM:SS.ffffff', as SQLAlchemy stores datetimes there, so written
+# values compare equal to stored ones; PostgreSQL gets ISO 8601 with the UTC offset.
 
 
 def dialect(session: Session) -> str:
     return session.get_bind().dialect.name
+
+
+def key_set(session: Session, values: Sequence[Any], key_type: Any) -> Select[Any]:
+    """A subquery of the given keys, passed as one JSON parameter: nothing to compile or adapt
+    per key, and no limit on how many (SQLite allows 32,766 variables per statement)."""
+    wanted = list({value for value in values if value is not None and value == value})
+    if dialect(session) == "postgresql":
+        payload = bindparam("keys", wanted, type_=JSONB)
+        each = func.jsonb_array_elements_text(payload).table_valued("value")
+        return select(cast(each.c.value, key_type))
+    each = func.json_each(json.dumps(wanted)).table_valued("value")
+    return select(each.c.value)
 
 
 def lookup(
@@ -38,21 +51,11 @@ def lookup(
     *conditions: ColumnElement[bool],
 ) -> pd.DataFrame:
     """Rows whose `key` is one of `values`, as a DataFrame of `columns` (plus `key` as 'key')."""
-    wanted = list({value for value in values if value is not None and value == value})
     names = ["key", *(c.name for c in columns)]
-    if not wanted:
-        return pd.DataFrame(columns=names)
-    query = select(key.label("key"), *columns).where(*conditions)
-    # One JSON parameter instead of thousands of bound values: nothing to compile or adapt per
-    # key, and no limit on how many (SQLite allows 32,766 variables per statement).
-    if dialect(session) == "postgresql":
-        payload = bindparam("keys", wanted, type_=JSONB)
-        each = func.jsonb_array_elements_text(payload).table_valued("value")
-        keys = select(cast(each.c.value, key.type))
-    else:
-        each = func.json_each(json.dumps(wanted)).table_valued("value")
-        keys = select(each.c.value)
-    rows = session.execute(query.where(key.in_(keys))).all()
+    query = select(key.label("key"), *columns).where(
+        *conditions, key.in_(key_set(session, values, key.type))
+    )
+    rows = [tuple(row) for row in session.execute(query)]
     return pd.DataFrame(rows, columns=names)
 
 
@@ -108,11 +111,11 @@ def _rows(frame: pd.DataFrame, *, sqlite: bool) -> list[tuple[Any, ...]]:
 def _plain(series: pd.Series, *, sqlite: bool) -> Any:
     """Values the driver (or COPY) takes as they are: None for missing, ISO text for times."""
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        # Formatting is slow per value and batches repeat a few instants: format each once.
-        utc = series.dt.tz_convert(UTC)
-        distinct = utc.dropna().drop_duplicates()
-        text = distinct.dt.strftime(SQLITE_DATETIME if sqlite else "%Y-%m-%dT%H:%M:%S.%f+00:00")
-        series = utc.map(dict(zip(distinct, text, strict=True)))
+        # numpy formats datetimes in C; pandas' strftime goes value by value.
+        utc = series.dt.tz_convert(UTC).dt.tz_localize(None).to_numpy("datetime64[us]")
+        text = pd.Series(np.datetime_as_string(utc, unit="us"), index=series.index)
+        text = text.str.replace("T", " ", regex=False) if sqlite else text + "+00:00"
+        series = text.where(series.notna())
     elif series.dtype == object and isinstance(next(iter(series.dropna()), None), date):
         series = pd.to_datetime(series).dt.strftime("%Y-%m-%d")
     elif series.dtype.kind == "M":  # naive datetimes: to_numpy keeps NaT despite na_value

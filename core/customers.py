@@ -41,6 +41,8 @@ from core.money import format_cents
 from core.permissions import Actor, Permission, authorize
 
 PAGE_SIZE = 50
+COUNT_LIMIT = 10_000
+"""Count matches only this far: an exact count of a million rows costs more than the page."""
 
 FIRST_NAME = func.lower(Customer.first_name)
 LAST_NAME = func.lower(Customer.last_name)
@@ -95,12 +97,19 @@ ALL_CUSTOMERS = CustomerFilter()
 class CustomerPage:
     customers: list[Customer]
     total: int
+    """Matches counted, up to COUNT_LIMIT; `exact` says whether that is all of them."""
     page: int
     page_size: int
+    exact: bool = True
 
     @property
     def pages(self) -> int:
+        """Pages known to exist (more may follow when the count is not exact)."""
         return max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages or (not self.exact and len(self.customers) == self.page_size)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -138,19 +147,25 @@ def list_customers(
 ) -> CustomerPage:
     """One page of customers. With a search, the most relevant come first."""
     conditions = _conditions(filters, _dialect(session))
-    total = session.scalar(select(func.count(Customer.id)).where(*conditions))
-    page = max(1, min(page, max(1, math.ceil(total / page_size))))
+    counted = select(Customer.id).where(*conditions).limit(COUNT_LIMIT + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(counted))
+    exact = total <= COUNT_LIMIT
+    if exact:
+        page = max(1, min(page, max(1, math.ceil(total / page_size))))
+    total = min(total, COUNT_LIMIT)
     query = select(Customer).where(*conditions)
     if filters.search.strip():
         query = query.order_by(*_relevance(session, filters.search))
     else:
         column = SORT_COLUMNS[sort]
-        query = query.order_by(
-            column.desc().nulls_last() if descending else column.asc().nulls_last(),
-            Customer.id.desc(),
-        )
+        order = column.desc() if descending else column.asc()
+        if column.nullable:
+            # Customers who never ordered go last either way. (Only nullable columns get this:
+            # PostgreSQL cannot serve DESC NULLS LAST from a plain index.)
+            order = order.nulls_last()
+        query = query.order_by(order, Customer.id.desc() if descending else Customer.id.asc())
     rows = session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
-    return CustomerPage(list(rows), total, page, page_size)
+    return CustomerPage(list(rows), total, page, page_size, exact)
 
 
 def _conditions(filters: CustomerFilter, dialect: str) -> list[ColumnElement[bool]]:

@@ -149,9 +149,11 @@ if not rows:
         st.info("No customers match. Try fewer filters or another search.")
     st.stop()
 
+count = f"{page.total:,}" if page.exact else f"More than {page.total:,}"
+of_pages = f"of {page.pages}" if page.exact else ""
 st.caption(
-    f"{page.total:,} customer{'s' if page.total != 1 else ''}"
-    f"{' found' if search else ''} · page {page.page} of {page.pages}"
+    f"{count} customer{'s' if page.total != 1 else ''}{' found' if search else ''}"
+    f" · page {page.page} {of_pages}".rstrip()
 )
 table = pd.DataFrame(rows)
 selection = st.dataframe(
@@ -169,10 +171,9 @@ if previous.button("◀ Previous", disabled=page.page <= 1, use_container_width=
     st.session_state["customer_page"] = page.page - 1
     st.rerun()
 label.markdown(
-    f"<div style='text-align:center'>Page {page.page} of {page.pages}</div>",
-    unsafe_allow_html=True,
+    f"<div style='text-align:center'>Page {page.page} {of_pages}</div>", unsafe_allow_html=True
 )
-if following.button("Next ▶", disabled=page.page >= page.pages, use_container_width=True):
+if following.button("Next ▶", disabled=not page.has_next, use_container_width=True):
     st.session_state["customer_page"] = page.page + 1
     st.rerun()
 
@@ -248,3 +249,16 @@ with st.container(border=True):
                 else:
                     flash(f"Added {added} customers to the segment.")
                     st.rerun()
+
+with st.expander("Possible duplicates (same email or phone)"):
+    with session_scope(read_only=True) as session:
+        groups = customers.duplicate_groups(session=session, limit=20)
+    if not groups:
+        st.caption("None found.")
+    for shared, ids in groups:
+        links = st.columns(min(len(ids), 6) + 1)
+        links[0].markdown(f"`{shared}`")
+        for column, customer_id in zip(links[1:], ids, strict=False):
+            column.page_link(
+                "pages/customer.py", label=f"#{customer_id}", query_params={"id": str(customer_id)}
+            )

@@ -271,3 +271,13 @@ def test_history_timeline_and_duplicates(session: Session) -> None:
         twin.id
     ]
     assert ("ana@example.com", [ana.id, twin.id]) in customers.duplicate_groups(session=session)
+
+
+def test_big_lists_count_up_to_a_limit(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(customers, "COUNT_LIMIT", 3)
+    seed(session)
+    add(session, email="e@example.com")
+    first = customers.list_customers(session=session, page_size=2)
+    assert (first.total, first.exact, first.pages, first.has_next) == (3, False, 2, True)
+    last = customers.list_customers(session=session, page=3, page_size=2)
+    assert (len(last.customers), last.has_next) == (1, False)
