@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +23,7 @@ from core import jobs as job_rows
 from core.config import get_settings
 from core.db import session_scope
 from core.logs import bound, configure_logging, new_id, request_id
+from jobs import clock
 from jobs.queue import redis_connection
 
 log = logging.getLogger("app")
@@ -64,7 +66,11 @@ def _start() -> None:
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     await run_in_threadpool(_start)
+    stop = threading.Event()
+    if not get_settings().redis_url:
+        clock.start(stop)  # with Redis, the workers keep the clock
     yield
+    stop.set()
 
 
 def friendly_error(exc: Exception) -> bool:

@@ -152,6 +152,22 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     return {"rows": rows, "out": str(out)}
 
 
+def cmd_score(args: argparse.Namespace) -> dict[str, Any]:
+    from datetime import date
+
+    from core import scoring
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError as exc:
+        raise CommandError(f"--as-of must be a date like 2026-11-25: {exc}") from exc
+    schema.ensure_current()
+    summary = scoring.score_customers(
+        unit_of_work=session_scope, actor=SYSTEM, as_of=as_of, horizon_days=args.horizon_days
+    )
+    return summary.as_dict()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m core",
@@ -202,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="customers: birth dates in this file were checked against ID at the till",
     )  # fmt: skip
     load.set_defaults(run=cmd_import)
+
+    score = commands.add_parser(
+        "score", help="score customers: RFM, churn risk, predicted lifetime value",
+        description="Only orders on or before --as-of count; the horizon starts the day after.",
+    )  # fmt: skip
+    score.add_argument("--as-of", help="last day of history to use (default: yesterday)")
+    score.add_argument("--horizon-days", type=int, default=365, help="days of value to predict")
+    score.set_defaults(run=cmd_score)
 
     export = commands.add_parser("export", help="export customers to CSV (safe for Excel)")
     export.add_argument("what", choices=["customers"])

@@ -10,6 +10,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,15 @@ UnitOfWork = Callable[[], AbstractContextManager[Session]]
 """Opens one transaction; long jobs take one and use it once per batch (see core.demo)."""
 
 
+_open_scopes: ContextVar[int] = ContextVar("open_scopes", default=0)
+
+
+def in_unit_of_work() -> bool:
+    """Whether this thread is inside `session_scope`: a second, nested transaction would wait
+    for the first's lock on SQLite (progress reporting checks this and waits its turn)."""
+    return _open_scopes.get() > 0
+
+
 @contextmanager
 def session_scope(*, read_only: bool = False) -> Iterator[Session]:
     """A unit of work: commits when the block succeeds, rolls back when it raises.
@@ -160,6 +170,7 @@ def session_scope(*, read_only: bool = False) -> Iterator[Session]:
             writers (WAL readers never wait), so pages stay quick while a job writes.
     """
     session = _sessionmaker_for(get_engine(), read_only)()
+    depth = _open_scopes.set(_open_scopes.get() + 1)
     try:
         yield session
         session.commit()
@@ -168,6 +179,7 @@ def session_scope(*, read_only: bool = False) -> Iterator[Session]:
         raise
     finally:
         session.close()
+        _open_scopes.reset(depth)
 
 
 def upsert(session: Session) -> Callable[..., Any]:

@@ -30,3 +30,22 @@ def _hour_bucket_sqlite(element: hour_bucket, compiler: Any, **kw: Any) -> str:
 def _hour_bucket_postgresql(element: hour_bucket, compiler: Any, **kw: Any) -> str:
     arg = compiler.process(element.clauses, **kw)
     return f"to_char(date_trunc('hour', {arg} AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:00:00')"
+
+
+class day_bucket(FunctionElement[str]):
+    """A UTC timestamp's calendar day as text 'YYYY-MM-DD', for counting purchase days."""
+
+    type = String()
+    inherit_cache = True
+    name = "day_bucket"
+
+
+@compiles(day_bucket, "sqlite")
+def _day_bucket_sqlite(element: day_bucket, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(day_bucket, "postgresql")
+def _day_bucket_postgresql(element: day_bucket, compiler: Any, **kw: Any) -> str:
+    arg = compiler.process(element.clauses, **kw)
+    return f"to_char({arg} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"

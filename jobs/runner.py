@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import auth, logs
 from core import jobs as job_rows
-from core.db import session_scope
+from core.db import in_unit_of_work, session_scope
 from core.errors import DomainError, PermissionDenied
 from core.models import User
 from core.permissions import SYSTEM, Actor
@@ -39,6 +39,8 @@ class ProgressReporter:
         now = time.monotonic()
         if percent < 100 and now - self._last < PROGRESS_INTERVAL_SECONDS:
             return
+        if in_unit_of_work():
+            return  # called inside the task's own transaction: the next report will land
         self._last = now
         with session_scope() as session:
             job_rows.report_progress(

@@ -4,10 +4,12 @@ stored on the job row, so a job can be found, watched and re-run from the databa
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any, Protocol
 
-from core import demo, imports
+from core import demo, imports, scoring
 from core.db import session_scope
+from core.errors import DomainError
 from core.permissions import Actor
 
 
@@ -44,7 +46,38 @@ def load_demo(
 
 @task("import.run")
 def run_import(*, actor: Actor, progress: Progress, import_id: str) -> dict[str, Any]:
+    """Load the file, then rescore, so new customers and orders show in scores and segments."""
     summary = imports.run_import(
         unit_of_work=session_scope, actor=actor, import_id=import_id, progress=progress
     )
+    result = summary.as_dict()
+    if summary.inserted or summary.updated:
+        try:
+            result["scoring"] = score(actor=actor, progress=lambda _pct, _msg="": None)
+        except DomainError as exc:  # e.g. customers without orders yet: nothing to score
+            result["scoring"] = {"skipped": str(exc)}
+    return result
+
+
+@task("scoring.run")
+def score(
+    *,
+    actor: Actor,
+    progress: Progress,
+    as_of: str | None = None,
+    horizon_days: int = scoring.HORIZON_DAYS,
+) -> dict[str, Any]:
+    summary = scoring.score_customers(
+        unit_of_work=session_scope,
+        actor=actor,
+        as_of=date.fromisoformat(as_of) if as_of else None,
+        horizon_days=horizon_days,
+        progress=progress,
+    )
     return summary.as_dict()
+
+
+@task("nightly.refresh")
+def nightly(*, actor: Actor, progress: Progress) -> dict[str, Any]:
+    """Rescore everyone with yesterday's orders (and, as they arrive, refresh segments)."""
+    return {"scoring": score(actor=actor, progress=progress)}

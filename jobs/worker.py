@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 
 from rq import SimpleWorker
 
 from core import schema
 from core.config import get_settings
 from core.logs import configure_logging
+from jobs import clock
 from jobs.queue import QUEUE_NAME, redis_connection, rq_queue
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     # the database pool is reused across jobs.
     worker = SimpleWorker([rq_queue(settings.redis_url)], connection=connection, name=args.name)
     log.info("worker starting", extra={"queue": QUEUE_NAME, "burst": args.burst})
-    worker.work(burst=args.burst, with_scheduler=True, logging_level=settings.log_level)
+    stop = threading.Event()
+    if not args.burst:
+        clock.start(stop)
+    try:
+        worker.work(burst=args.burst, with_scheduler=True, logging_level=settings.log_level)
+    finally:
+        stop.set()
     return 0
 
 

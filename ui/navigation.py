@@ -33,6 +33,7 @@ PAGES = (
     PageSpec("pages/imports.py", "Import data", ":material/upload_file:", "Customers",
              Permission.EDIT_DATA),
     PageSpec("pages/segments.py", "Segments", ":material/filter_alt:", "Segments"),
+    PageSpec("pages/scoring.py", "Scores", ":material/insights:", "Segments"),
     PageSpec("pages/campaigns.py", "Campaigns", ":material/campaign:", "Campaigns"),
     PageSpec("pages/messages.py", "Messages", ":material/mail:", "Messages"),
     PageSpec("pages/analytics.py", "Analytics", ":material/monitoring:", "Analytics"),

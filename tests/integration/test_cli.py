@@ -162,3 +162,13 @@ def test_unusable_input_exits_non_zero(
     argv = [arg.format(**{k: str(v) for k, v in paths.items()}) for arg in argv]
     code, error = run(capsys, *argv)
     assert code == 2 and message in error
+
+
+def test_score_command(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = run(capsys, "demo", "--customers", "150", "--seed", "2")
+    assert code == 0
+    code, result = run(capsys, "score", "--as-of", "2026-01-01", "--horizon-days", "90")
+    assert code == 0 and result["as_of"] == "2026-01-01" and result["horizon_days"] == 90
+    assert result["customers_scored"] > 0 and result["model"]
+    code, error = run(capsys, "score", "--as-of", "yesterday")
+    assert code == 2 and "must be a date" in error

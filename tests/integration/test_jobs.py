@@ -121,3 +121,16 @@ def test_worker_refuses_to_start_without_redis(database: str) -> None:
     from jobs.worker import main
 
     assert main(["--burst"]) == 2
+
+
+def test_progress_inside_a_transaction_waits_for_the_next_report(database: str) -> None:
+    """On SQLite a report written from inside the task's own transaction would deadlock."""
+    with session_scope() as session:
+        job_id = job_rows.create_job(session=session, kind="demo.load").id
+    report = ProgressReporter(job_id)
+    with session_scope() as session:
+        job_rows.get_job(session=session, job_id=job_id)
+        report(40, "inside")
+    report(100, "after")
+    with session_scope() as session:
+        assert job_rows.get_job(session=session, job_id=job_id).message == "after"

@@ -1,0 +1,34 @@
+"""Recurring work the store needs without anyone asking: the nightly refresh of scores and
+segments. Whichever process ticks first claims a night; the claim is a row lock, so two app or
+worker processes never both run it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import Setting
+
+NIGHTLY_KEY = "nightly_run"
+NIGHTLY_AT = time(3, 0)
+"""Store-local time of the nightly refresh: after closing, before the morning's sends."""
+
+
+def claim_nightly_run(*, session: Session, now: datetime, zone: ZoneInfo) -> date | None:
+    """The store-local day to refresh for, if its nightly run is due and unclaimed; claims it."""
+    local = now.astimezone(zone)
+    if local.time() < NIGHTLY_AT:
+        return None
+    today = local.date()
+    row = session.scalar(select(Setting).where(Setting.key == NIGHTLY_KEY).with_for_update())
+    if row is not None and row.value.get("day") == today.isoformat():
+        return None
+    if row is None:
+        session.add(Setting(key=NIGHTLY_KEY, value={"day": today.isoformat()}))
+    else:
+        row.value = {"day": today.isoformat()}
+    session.flush()
+    return today

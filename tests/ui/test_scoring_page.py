@@ -1,0 +1,32 @@
+from datetime import date
+
+from core import demo, scoring
+from core.db import session_scope
+from core.models import JobStatus
+from core.permissions import SYSTEM, Role
+from jobs import queue
+from tests.ui.conftest import frame, make_user, sign_in, texts
+
+
+def test_scores_page_before_and_after_scoring() -> None:
+    at = sign_in(frame(), make_user(Role.MARKETER))
+    at.switch_page("pages/scoring.py").run()
+    assert "not been scored yet" in texts(at)
+    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=300, seed=9)
+    next(b for b in at.button if b.label == "Rescore now").click().run()
+    assert queue.wait_for(at.session_state["scoring_job"], timeout=60).status == JobStatus.SUCCEEDED
+    at.run()
+    assert "Scores refreshed." in texts(at)
+    labels = [m.label for m in at.metric]
+    assert "Customers scored" in labels and any(
+        label.startswith("Error on the last") for label in labels
+    )
+    assert len(at.get("plotly_chart")) == 3
+
+
+def test_viewers_see_scores_but_cannot_rescore() -> None:
+    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=200, seed=9)
+    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=date.today())
+    at = sign_in(frame(), make_user(Role.VIEWER))
+    at.switch_page("pages/scoring.py").run()
+    assert not at.exception and "Rescore now" not in [b.label for b in at.button]
