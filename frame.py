@@ -47,7 +47,7 @@ else:
         must_change = bool(st.session_state.get("must_change_password"))
         page = st.navigation(navigation.navigation_for(actor, must_change_password=must_change))
         with st.sidebar:
-            if st.button("Sign out", icon=":material/logout:", use_container_width=True):
+            if st.button("Sign out", icon=":material/logout:", width="stretch"):
                 auth.sign_out(authenticator)
                 st.rerun()
 page.run()

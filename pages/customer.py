@@ -208,7 +208,7 @@ with history:
                 ]
             ),
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
 
 with agreed:
@@ -249,7 +249,7 @@ with agreed:
                 ]
             ),
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
     else:
         st.caption("No consent decisions recorded.")

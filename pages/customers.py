@@ -159,7 +159,7 @@ table = pd.DataFrame(rows)
 selection = st.dataframe(
     table.drop(columns="id"),
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
     on_select="rerun",
     selection_mode="multi-row",
     key="customer_table",
@@ -167,13 +167,13 @@ selection = st.dataframe(
 chosen = [int(table.iloc[i]["id"]) for i in selection.selection.rows]
 
 previous, label, following = st.columns([1, 2, 1])
-if previous.button("◀ Previous", disabled=page.page <= 1, use_container_width=True):
+if previous.button("◀ Previous", disabled=page.page <= 1, width="stretch"):
     st.session_state["customer_page"] = page.page - 1
     st.rerun()
 label.markdown(
     f"<div style='text-align:center'>Page {page.page} {of_pages}</div>", unsafe_allow_html=True
 )
-if following.button("Next ▶", disabled=not page.has_next, use_container_width=True):
+if following.button("Next ▶", disabled=not page.has_next, width="stretch"):
     st.session_state["customer_page"] = page.page + 1
     st.rerun()
 
@@ -198,17 +198,17 @@ with st.container(border=True):
         file_name="customers.csv",
         mime="text/csv",
         icon=":material/download:",
-        use_container_width=True,
+        width="stretch",
     )
     if chosen and can_edit:
         if show_deleted:
-            if right.button("Restore selected", use_container_width=True):
+            if right.button("Restore selected", width="stretch"):
                 with session_scope() as session:
                     for customer_id in chosen:
                         customers.restore(session=session, actor=actor, customer_id=customer_id)
                 flash(f"Restored {len(chosen)} customers.")
                 st.rerun()
-        elif right.button("Delete selected", use_container_width=True):
+        elif right.button("Delete selected", width="stretch"):
             st.session_state["confirm_delete"] = chosen
     if st.session_state.get("confirm_delete"):
         doomed = st.session_state["confirm_delete"]

@@ -107,4 +107,4 @@ if not weekly.empty:
         color_discrete_sequence=px.colors.qualitative.Safe,
     )
     figure.update_layout(legend_title_text="", margin={"t": 60, "l": 10, "r": 10, "b": 10})
-    st.plotly_chart(figure, use_container_width=True)
+    st.plotly_chart(figure, width="stretch")

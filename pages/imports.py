@@ -45,7 +45,7 @@ if recent:
             ]
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )  # fmt: skip
 
 if last := st.session_state.get("last_import"):
@@ -77,7 +77,7 @@ if last := st.session_state.get("last_import"):
                     ]
                 ),
                 hide_index=True,
-                use_container_width=True,
+                width="stretch",
             )  # fmt: skip
             st.download_button(
                 "Download all problem rows (CSV)",
@@ -115,7 +115,7 @@ except UnusableFile as exc:
 
 st.markdown("#### Preview")
 st.dataframe(
-    pd.DataFrame(shape.preview, columns=shape.header), hide_index=True, use_container_width=True
+    pd.DataFrame(shape.preview, columns=shape.header), hide_index=True, width="stretch"
 )
 st.caption(
     f"First {len(shape.preview)} rows · {len(shape.header)} columns · "
@@ -167,7 +167,7 @@ if findings:
     st.dataframe(
         pd.DataFrame([{"Problem in the first rows": k, "Rows": v} for k, v in findings.items()]),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 else:
     st.success("The first rows look good.")

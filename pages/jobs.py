@@ -36,7 +36,7 @@ def job_table() -> None:
     st.dataframe(
         pd.DataFrame(rows),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={
             "Progress": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%d%%"),
             "Started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),

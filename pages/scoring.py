@@ -71,7 +71,7 @@ else:
             title="Customers by RFM segment",
             color_discrete_sequence=["#8A1538"],
         )  # fmt: skip
-        st.plotly_chart(figure, use_container_width=True)
+        st.plotly_chart(figure, width="stretch")
     risk = spread["churn_risk"]
     if not risk.empty:
         left, right = st.columns(2)
@@ -90,7 +90,7 @@ else:
                     color="churn_risk", hole=0.5,
                     color_discrete_map={"low": "#1b7f3b", "medium": "#b36b00", "high": "#b3261e"},
                 ),
-                use_container_width=True,
+                width="stretch",
             )  # fmt: skip
 
 if actor.can(Permission.EDIT_DATA):

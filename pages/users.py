@@ -38,7 +38,7 @@ with session_scope(read_only=True) as session:
 st.dataframe(
     pd.DataFrame(users).drop(columns="id"),
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
     column_config={"Last sign-in": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
 )
 

@@ -64,8 +64,14 @@ def resume_from_cookie(authenticator: stauth.Authenticate) -> None:
     page (a bookmark, a new tab) opens that page rather than the sign-in screen."""
     if st.session_state.get("authentication_status") or COOKIE_NAME not in st.context.cookies:
         return
+    # Not authenticator.login(): it sleeps first (a brake on password guessing, pointless for a
+    # signed cookie), and the browser's own follow-up rerun during that sleep loses the page the
+    # URL named, so every deep link would open Home.
+    token = authenticator.cookie_controller.get_cookie()
+    if not token:
+        return
     try:
-        authenticator.login(location="unrendered")
+        authenticator.authentication_controller.login(token=token)
     except LoginError:
         authenticator.cookie_controller.delete_cookie()
 

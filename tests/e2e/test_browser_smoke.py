@@ -19,7 +19,9 @@ def screenshot_dir(tmp_path: Path) -> Path:
 
 
 def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
-    with running_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}"}) as base:
+    # The production sign-in brake, so resuming from the cookie is tested as it runs for real.
+    served = {"DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}", "LOGIN_SLEEP_SECONDS": "0.7"}
+    with running_app(served) as base:
         assert requests.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
@@ -51,6 +53,13 @@ def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
         box = phone.get_by_role("button", name="Sign out").bounding_box()
         assert box is None or box["x"] + box["width"] <= 0, f"sidebar still open: {box}"
         phone.screenshot(path=str(screenshot_dir(tmp_path) / "home-phone.png"), full_page=True)
+        phone.close()
+
+        # A bookmark to a page opens that page, not Home.
+        bookmark = context.new_page()
+        bookmark.goto(f"{base}/customers")
+        bookmark.get_by_placeholder("Name, email or phone").wait_for(timeout=30_000)
+        assert bookmark.url.endswith("/customers")
         context.close()
 
 
