@@ -10,12 +10,11 @@ from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
 from core.db import session_scope
 from core.errors import DomainError
 from core.exports import export_customers
-from core.money import format_cents
 from core.permissions import Permission
 from core.store import get_store_profile
 from ui.flash import flash, show_flash
-from ui.formatting import phone, when
 from ui.guard import require
+from ui.tables import customer_table
 
 actor = require(Permission.VIEW)
 can_edit = actor.can(Permission.EDIT_DATA)
@@ -119,26 +118,9 @@ with session_scope(read_only=True) as session:
         descending=descending,
         page=st.session_state.get("customer_page", 1),
     )
-    rows = [
-        {
-            "id": c.id,
-            "Name": c.full_name or "—",
-            "Email": c.email or "",
-            "Phone": phone(c.phone),
-            "City": c.city,
-            "ZIP": c.zip,
-            "Orders": c.order_count,
-            "Spent": format_cents(c.total_spent_cents, whole=True),
-            "Last order": when(c.last_order_at, zone),
-            "Churn risk": (c.churn_risk or "—").title(),
-            "Email ok": c.email_opt_in and c.email_status == "active",
-            "SMS ok": c.sms_opt_in and c.sms_status == "active",
-            "Customer since": when(c.created_at, zone),
-        }
-        for c in page.customers
-    ]
+    table = customer_table(page.customers, zone)
 
-if not rows:
+if table.empty:
     if filters == CustomerFilter():
         st.info("No customers yet. Import them from your point-of-sale, or load the demo store.")
         if can_edit:
@@ -155,7 +137,6 @@ st.caption(
     f"{count} customer{'s' if page.total != 1 else ''}{' found' if search else ''}"
     f" · page {page.page} {of_pages}".rstrip()
 )
-table = pd.DataFrame(rows)
 selection = st.dataframe(
     table.drop(columns="id"),
     hide_index=True,

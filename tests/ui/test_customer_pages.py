@@ -37,7 +37,7 @@ def test_empty_list_points_to_the_import() -> None:
 
 def test_search_select_and_open_a_profile() -> None:
     ids = seed()
-    at = signed_in(Role.VIEWER)
+    at = signed_in(Role.MARKETER)
     at.switch_page("pages/customers.py").run()
     assert not at.exception
     assert len(at.dataframe[0].value) == 3
@@ -47,7 +47,7 @@ def test_search_select_and_open_a_profile() -> None:
     assert "2 customers found" in texts(at)
 
     profile = frame()
-    profile = sign_in(profile, "viewer@example.com")
+    profile = sign_in(profile, make_user(Role.VIEWER))
     profile.query_params["id"] = str(ids["Ana"])
     profile.switch_page("pages/customer.py").run()
     assert not profile.exception

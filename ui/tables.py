@@ -1,0 +1,41 @@
+"""Tables of customers as the pages show them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from core.models import Customer
+from core.money import format_cents
+from ui.formatting import phone, when
+
+
+def customer_table(rows: Iterable[Customer], zone: ZoneInfo) -> pd.DataFrame:
+    """One row per customer with the id (hide it, use it for selections) and what a marketer
+    scans for: contact, spend, risk and whether they can be reached."""
+    return pd.DataFrame(
+        [
+            {
+                "id": c.id,
+                "Name": c.full_name or "—",
+                "Email": c.email or "",
+                "Phone": phone(c.phone),
+                "City": c.city,
+                "ZIP": c.zip,
+                "Orders": c.order_count,
+                "Spent": format_cents(c.total_spent_cents, whole=True),
+                "Last order": when(c.last_order_at, zone),
+                "Churn risk": (c.churn_risk or "—").title(),
+                "Email ok": c.email_opt_in and c.email_status == "active",
+                "SMS ok": c.sms_opt_in and c.sms_status == "active",
+                "Customer since": when(c.created_at, zone),
+            }
+            for c in rows
+        ],
+        columns=[
+            "id", "Name", "Email", "Phone", "City", "ZIP", "Orders", "Spent", "Last order",
+            "Churn risk", "Email ok", "SMS ok", "Customer since",
+        ],
+    )  # fmt: skip
