@@ -8,11 +8,9 @@ Loads customers straight into a scratch database, then times each kind of list q
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.import_speed import drop_postgres, fresh_postgres  # noqa: E402
+from bench.scratch import add_database_arguments, analyze, each_database, report  # noqa: E402
 
 
 def fill(url: str, n: int) -> None:
@@ -108,35 +106,20 @@ def timings(url: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
-    parser.add_argument(
-        "--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    )
+    add_database_arguments(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        for backend in args.backends:
-            name = None
-            if backend == "sqlite":
-                url = f"sqlite:///{Path(tmp) / 'list.db'}"
-            else:
-                url, name = fresh_postgres(args.postgres)
-            started = time.monotonic()
-            fill(url, args.customers)
-            if backend == "postgresql":
-                from sqlalchemy import create_engine, text
-
-                with create_engine(url).connect() as connection:
-                    connection.execute(text("ANALYZE customers"))
-            loaded = time.monotonic() - started
-            result = timings(url)
-            base = result["baseline_50_by_id"]
-            print(json.dumps({
-                "bench": "customer_list", "backend": backend, "customers": args.customers,
-                "load_s": round(loaded, 1), "ms": result,
-                "ratio_to_baseline": {k: round(v / base, 1) for k, v in result.items()},
-            }), flush=True)  # fmt: skip
-            if name:
-                drop_postgres(args.postgres, name)
+    for backend, url in each_database(args):
+        started = time.monotonic()
+        fill(url, args.customers)
+        analyze(url)
+        loaded = time.monotonic() - started
+        result = timings(url)
+        base = result["baseline_50_by_id"]
+        report(
+            bench="customer_list", backend=backend, customers=args.customers,
+            load_s=round(loaded, 1), ms=result,
+            ratio_to_baseline={k: round(v / base, 1) for k, v in result.items()},
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

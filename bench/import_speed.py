@@ -2,7 +2,7 @@
 stage, upsert, checkpoint) on SQLite and PostgreSQL.
 
 Usage: python bench/import_speed.py [--customers 10000 1000000] [--orders 1000000]
-           [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+           [--backends sqlite postgresql] [--postgres postgresql+psycopg://…/postgres]
 Prints one JSON line per run: rows, seconds, rows/s, peak RSS, and the ratio to a baseline
 measured in the same run (pandas.read_csv of the same file: parsing alone).
 """
@@ -10,22 +10,19 @@ measured in the same run (pandas.read_csv of the same file: parsing alone).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import add_database_arguments, report, scratch_database  # noqa: E402
 
 
 def customers_csv(path: Path, n: int, seed: int = 1) -> None:
@@ -87,38 +84,11 @@ def baseline(path: Path) -> float:
     return time.monotonic() - started
 
 
-def fresh_postgres(base: str) -> tuple[str, str]:
-    name = f"lastcall_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(base).set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_postgres(base: str, name: str) -> None:
-    from core.db import reset_engines
-
-    reset_engines()
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def report(**figures: object) -> None:
-    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    print(json.dumps(figures), flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, nargs="+", default=[10_000])
     parser.add_argument("--orders", type=int, default=0)
-    parser.add_argument(
-        "--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    )
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    add_database_arguments(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.customers:
@@ -126,23 +96,19 @@ def main() -> None:
             customers_csv(path, n)
             parse = baseline(path)
             for backend in args.backends:
-                if backend == "sqlite":
-                    url, name = f"sqlite:///{Path(tmp) / f'bench_{n}.db'}", None
-                else:
-                    url, name = fresh_postgres(args.postgres)
-                result = run(url, "customers", path)
-                if args.orders and n == max(args.customers):
-                    orders_path = Path(tmp) / f"orders_{args.orders}.csv"
-                    orders_csv(orders_path, args.orders, n)
-                    order_result = run(url, "orders", orders_path)
+                with scratch_database(backend, Path(tmp), args.postgres) as url:
+                    result, order_result = run(url, "customers", path), None
+                    if args.orders and n == max(args.customers):
+                        orders_path = Path(tmp) / f"orders_{args.orders}.csv"
+                        orders_csv(orders_path, args.orders, n)
+                        order_result = run(url, "orders", orders_path)
+                if order_result:
                     report(bench="import_orders", backend=backend, rows=args.orders,
                            seconds=round(order_result["seconds"], 2),
                            rows_per_s=round(args.orders / order_result["seconds"]),
                            baseline_read_csv_s=round(baseline(orders_path), 2),
                            ratio=round(order_result["seconds"] / baseline(orders_path), 1),
                            summary=order_result["summary"])  # fmt: skip
-                if name:
-                    drop_postgres(args.postgres, name)
                 report(bench="import_customers", backend=backend, rows=n,
                        file_mb=round(path.stat().st_size / 1e6, 1),
                        seconds=round(result["seconds"], 2), rows_per_s=round(n / result["seconds"]),

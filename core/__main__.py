@@ -79,10 +79,9 @@ def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
     if args.customers < 1:
         raise CommandError("--customers must be at least 1")
     schema.ensure_current()
-    summary = demo.load_demo(
+    return demo.load_demo_store(
         unit_of_work=session_scope, actor=SYSTEM, customers=args.customers, seed=args.seed
     )
-    return summary.as_dict()
 
 
 def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
@@ -155,17 +154,16 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_score(args: argparse.Namespace) -> dict[str, Any]:
     from datetime import date
 
-    from core import scoring
+    from core import maintenance
 
     try:
         as_of = date.fromisoformat(args.as_of) if args.as_of else None
     except ValueError as exc:
         raise CommandError(f"--as-of must be a date like 2026-11-25: {exc}") from exc
     schema.ensure_current()
-    summary = scoring.score_customers(
+    return maintenance.rescore(
         unit_of_work=session_scope, actor=SYSTEM, as_of=as_of, horizon_days=args.horizon_days
     )
-    return summary.as_dict()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from core.demo import DEFAULT_CUSTOMERS, DEFAULT_SEED
 
-    demo = commands.add_parser("demo", help="load the demo liquor store (once; reruns do nothing)")
+    demo = commands.add_parser("demo", help="load the scored demo store with a few segments (once)")
     demo.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
     demo.set_defaults(run=cmd_demo)
@@ -220,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     load.set_defaults(run=cmd_import)
 
     score = commands.add_parser(
-        "score", help="score customers: RFM, churn risk, predicted lifetime value",
+        "score", help="score customers (RFM, churn risk, predicted value), refresh segments",
         description="Only orders on or before --as-of count; the horizon starts the day after.",
     )  # fmt: skip
     score.add_argument("--as-of", help="last day of history to use (default: yesterday)")

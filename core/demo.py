@@ -23,7 +23,7 @@ from faker import Faker
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from core import audit, events
+from core import audit, events, maintenance, playbooks
 from core.config import DATA_DIR
 from core.db import UnitOfWork
 from core.models import Category, Customer, Order, OrderItem, Product, Setting
@@ -213,6 +213,43 @@ def load_demo(
     report(100, "Demo store ready")
     log.info("demo store loaded", extra={"demo": summary.as_dict()})
     return summary
+
+
+DEMO_PLAYBOOKS = ("lapsed-wine", "weekend-craft-beer", "win-back", "champions")
+
+
+def load_demo_store(
+    *,
+    unit_of_work: UnitOfWork,
+    actor: Actor,
+    customers: int = DEFAULT_CUSTOMERS,
+    seed: int = DEFAULT_SEED,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The demo data, scored, with a few playbook segments: what a first visit should show."""
+    report = progress or (lambda _pct, _msg: None)
+    summary = load_demo(
+        unit_of_work=unit_of_work,
+        actor=actor,
+        customers=customers,
+        seed=seed,
+        progress=lambda pct, msg="": report(int(pct * 0.8), msg),
+    )
+    result = summary.as_dict()
+    if not summary.created:
+        return result
+    result["scoring"] = maintenance.rescore(
+        unit_of_work=unit_of_work,
+        actor=actor,
+        progress=lambda pct, msg="": report(80 + int(pct * 0.18), msg),
+    )
+    with unit_of_work() as session:
+        taken = playbooks.used(session=session)
+        for key in DEMO_PLAYBOOKS:
+            if key not in taken:
+                playbooks.create_from_playbook(session=session, actor=actor, key=key)
+    report(100, "Demo store ready")
+    return result
 
 
 def _summary(session: Session, *, created: bool) -> DemoSummary:

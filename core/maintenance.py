@@ -5,12 +5,16 @@ worker processes never both run it."""
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import scoring, segments
+from core.db import UnitOfWork
 from core.models import Setting
+from core.permissions import Actor
 
 NIGHTLY_KEY = "nightly_run"
 NIGHTLY_AT = time(3, 0)
@@ -32,3 +36,28 @@ def claim_nightly_run(*, session: Session, now: datetime, zone: ZoneInfo) -> dat
         row.value = {"day": today.isoformat()}
     session.flush()
     return today
+
+
+def rescore(
+    *,
+    unit_of_work: UnitOfWork,
+    actor: Actor,
+    as_of: date | None = None,
+    horizon_days: int = scoring.HORIZON_DAYS,
+    progress: scoring.Progress | None = None,
+) -> dict[str, Any]:
+    """Score every customer, then refresh the rule-based segments, which read the scores."""
+    summary = scoring.score_customers(
+        unit_of_work=unit_of_work,
+        actor=actor,
+        as_of=as_of,
+        horizon_days=horizon_days,
+        progress=progress,
+    )
+    return summary.as_dict() | {"segments": refresh_segments(unit_of_work=unit_of_work)}
+
+
+def refresh_segments(*, unit_of_work: UnitOfWork) -> dict[str, int]:
+    """Members per rule-based segment, after refreshing them all in one transaction."""
+    with unit_of_work() as session:
+        return segments.refresh_all(session=session)

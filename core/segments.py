@@ -1,19 +1,35 @@
-"""Segments: named groups of customers. This module holds the parts every segment shares
-(listing, members, hand-picked lists); rule-based segments build on it."""
+"""Segments: named groups of customers — hand-picked lists, or rules kept up to date.
+
+A rule-based segment stores its rule tree (core.segment_rules) and, after each refresh, its
+members; other segments, counts and campaigns read the stored members. Every segment implicitly
+leaves out deleted customers and anyone known to be under 21.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, case, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.db import upsert, utc_now
+from core import audit, events
+from core.db import UTCDateTime, upsert, utc_now
 from core.errors import Conflict, NotFound, ValidationError
 from core.models import Customer, Segment, SegmentMember
 from core.permissions import Actor, Permission, authorize
+from core.segment_rules import (
+    Group,
+    baseline,
+    check_audience_words,
+    compile_rules,
+    describe,
+    parse_rules,
+    referenced_segments,
+)
 
 
 class SegmentKind(StrEnum):
@@ -34,15 +50,30 @@ def get_segment(*, session: Session, segment_id: int) -> Segment:
     return segment
 
 
+def names(*, session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Segment.id, Segment.name)).all())
+
+
+def _check_name(session: Session, name: str, description: str, own_id: int | None) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationError("A segment needs a name.", field="name")
+    check_audience_words(name, description)
+    clash = session.scalar(
+        select(Segment.id).where(
+            func.lower(Segment.name) == name.lower(), Segment.id != (own_id or 0)
+        )
+    )
+    if clash:
+        raise Conflict(f"A segment named '{name}' already exists.")
+    return name
+
+
 def create_static_segment(
     *, session: Session, actor: Actor, name: str, description: str = ""
 ) -> Segment:
     authorize(actor, Permission.EDIT_DATA)
-    name = name.strip()
-    if not name:
-        raise ValidationError("A segment needs a name.", field="name")
-    if session.scalar(select(Segment.id).where(func.lower(Segment.name) == name.lower())):
-        raise Conflict(f"A segment named '{name}' already exists.")
+    name = _check_name(session, name, description, None)
     segment = Segment(
         name=name, description=description, kind=SegmentKind.STATIC, created_by=actor.user_id
     )
@@ -108,3 +139,215 @@ def segments_of(*, session: Session, customer_id: int) -> list[Segment]:
             .order_by(Segment.name)
         )
     )
+
+
+# --- rule-based segments -------------------------------------------------------------------
+
+
+def check_rules(
+    *, session: Session, rules: dict[str, Any] | str, segment_id: int | None = None
+) -> Group:
+    """Parse a rule tree and check its segment references: they must exist and must not lead
+    back to `segment_id` (a segment cannot contain itself, even through others)."""
+    group = parse_rules(rules)
+    known = {row.id: row for row in session.scalars(select(Segment))}
+    for ref in referenced_segments(group):
+        if ref not in known:
+            raise ValidationError(f"The rule refers to segment #{ref}, which does not exist.")
+    if segment_id is not None:
+        graph = {
+            sid: referenced_segments(parse_rules(s.rules)) if s.rules else set()
+            for sid, s in known.items()
+        }
+        graph[segment_id] = referenced_segments(group)
+        if _reaches(graph, segment_id, segment_id):
+            name = known[segment_id].name if segment_id in known else f"#{segment_id}"
+            raise ValidationError(f"The rule makes segment '{name}' depend on itself.")
+    return group
+
+
+def _reaches(graph: dict[int, set[int]], start: int, target: int) -> bool:
+    seen: set[int] = set()
+    stack = list(graph.get(start, ()))
+    while stack:
+        node = stack.pop()
+        if node == target:
+            return True
+        if node not in seen:
+            seen.add(node)
+            stack.extend(graph.get(node, ()))
+    return False
+
+
+def matching(group: Group, now: datetime | None = None) -> Select[tuple[int]]:
+    """The ids of customers a rule selects right now (baseline included)."""
+    now = now or utc_now()
+    return select(Customer.id).where(baseline(now.date()), compile_rules(group, now=now))
+
+
+def count_matching(
+    *, session: Session, rules: dict[str, Any] | str, now: datetime | None = None
+) -> int:
+    """How many customers a rule would select now (for the live count while editing)."""
+    group = check_rules(session=session, rules=rules)
+    return session.scalar(select(func.count()).select_from(matching(group, now).subquery()))
+
+
+def describe_rules(*, session: Session, rules: dict[str, Any] | str) -> str:
+    return describe(parse_rules(rules), names(session=session))
+
+
+def create_segment(
+    *, session: Session, actor: Actor, name: str, rules: dict[str, Any], description: str = ""
+) -> Segment:
+    """A rule-based segment, filled at once."""
+    authorize(actor, Permission.EDIT_DATA)
+    name = _check_name(session, name, description, None)
+    group = check_rules(session=session, rules=rules)
+    segment = Segment(
+        name=name,
+        description=description,
+        kind=SegmentKind.DYNAMIC,
+        rules=group.model_dump(exclude_none=True),
+        created_by=actor.user_id,
+    )
+    session.add(segment)
+    session.flush()
+    refresh_segment(session=session, segment_id=segment.id)
+    audit.record(
+        session=session, actor=actor, action="segment.create", entity_type="segment",
+        entity_id=segment.id, changes={"name": name, "rules": segment.rules},
+    )  # fmt: skip
+    return segment
+
+
+def update_segment(
+    *,
+    session: Session,
+    actor: Actor,
+    segment_id: int,
+    name: str | None = None,
+    description: str | None = None,
+    rules: dict[str, Any] | None = None,
+) -> Segment:
+    authorize(actor, Permission.EDIT_DATA)
+    segment = get_segment(session=session, segment_id=segment_id)
+    changes: dict[str, Any] = {}
+    if name is not None or description is not None:
+        new_description = segment.description if description is None else description
+        new_name = _check_name(session, name or segment.name, new_description, segment.id)
+        changes |= {"name": [segment.name, new_name]} if new_name != segment.name else {}
+        segment.name, segment.description = new_name, new_description
+    if rules is not None:
+        if segment.kind != SegmentKind.DYNAMIC:
+            raise ValidationError("A hand-picked segment has no rule to change.")
+        group = check_rules(session=session, rules=rules, segment_id=segment.id)
+        changes["rules"] = [segment.rules, group.model_dump(exclude_none=True)]
+        segment.rules = group.model_dump(exclude_none=True)
+        refresh_segment(session=session, segment_id=segment.id)
+    audit.record(
+        session=session, actor=actor, action="segment.update", entity_type="segment",
+        entity_id=segment.id, changes=changes,
+    )  # fmt: skip
+    return segment
+
+
+def delete_segment(*, session: Session, actor: Actor, segment_id: int) -> None:
+    """Delete a segment no other segment's rule refers to (its members are not touched)."""
+    authorize(actor, Permission.EDIT_DATA)
+    segment = get_segment(session=session, segment_id=segment_id)
+    users = [
+        other.name
+        for other in session.scalars(select(Segment).where(Segment.rules.is_not(None)))
+        if other.id != segment_id and segment_id in referenced_segments(parse_rules(other.rules))
+    ]
+    if users:
+        raise Conflict(f"Segment '{segment.name}' is used by: {', '.join(users)}.")
+    session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id))
+    session.delete(segment)
+    audit.record(
+        session=session, actor=actor, action="segment.delete", entity_type="segment",
+        entity_id=segment_id, changes={"name": segment.name},
+    )  # fmt: skip
+
+
+def refresh_segment(*, session: Session, segment_id: int, now: datetime | None = None) -> int:
+    """Store who matches a rule-based segment now; set-based (one DELETE, one INSERT … SELECT)."""
+    segment = get_segment(session=session, segment_id=segment_id)
+    if segment.kind != SegmentKind.DYNAMIC:
+        return refresh_count(session=session, segment_id=segment_id)
+    now = now or utc_now()
+    group = parse_rules(segment.rules)
+    session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id))
+    members = matching(group, now).subquery()
+    session.execute(
+        insert(SegmentMember).from_select(
+            ["segment_id", "customer_id", "added_at"],
+            select(literal(segment_id), members.c.id, literal(now, UTCDateTime())),
+        )
+    )
+    return refresh_count(session=session, segment_id=segment_id)
+
+
+def refresh_all(*, session: Session, now: datetime | None = None) -> dict[str, int]:
+    """Refresh every rule-based segment, each after the segments its rule refers to."""
+    segments = {s.id: s for s in session.scalars(select(Segment))}
+    graph = {
+        sid: referenced_segments(parse_rules(s.rules)) if s.rules else set()
+        for sid, s in segments.items()
+    }
+    done: dict[str, int] = {}
+    visited: set[int] = set()
+
+    def visit(sid: int) -> None:
+        if sid in visited:
+            return
+        visited.add(sid)
+        for ref in graph.get(sid, ()):
+            visit(ref)
+        if segments[sid].kind == SegmentKind.DYNAMIC:
+            done[segments[sid].name] = refresh_segment(session=session, segment_id=sid, now=now)
+
+    for sid in segments:
+        visit(sid)
+    if done:
+        events.record(session=session, type="segments_refreshed", data={"segments": len(done)})
+    return done
+
+
+def member_ids(*, session: Session, segment_id: int) -> Select[tuple[int]]:
+    return select(SegmentMember.customer_id).where(SegmentMember.segment_id == segment_id)
+
+
+@dataclass(frozen=True)
+class Overlap:
+    names: list[str]
+    counts: dict[tuple[bool, ...], int]
+    """Customers per combination of memberships (True = in that segment), in `names` order."""
+
+    def only(self, index: int) -> int:
+        return sum(n for key, n in self.counts.items() if key[index] and sum(key) == 1)
+
+    def total(self, index: int) -> int:
+        return sum(n for key, n in self.counts.items() if key[index])
+
+
+def overlap(*, session: Session, segment_ids: list[int]) -> Overlap:
+    """How 2 or 3 segments' members overlap, for a Venn diagram."""
+    if not 2 <= len(segment_ids) <= 3:
+        raise ValidationError("Pick two or three segments to compare.")
+    segments = [get_segment(session=session, segment_id=i) for i in segment_ids]
+    flags = [
+        func.max(case((SegmentMember.segment_id == i, 1), else_=0)).label(f"s{n}")
+        for n, i in enumerate(segment_ids)
+    ]
+    per_customer = (
+        select(SegmentMember.customer_id, *flags)
+        .where(SegmentMember.segment_id.in_(segment_ids))
+        .group_by(SegmentMember.customer_id)
+        .subquery()
+    )
+    columns = [per_customer.c[f"s{n}"] for n in range(len(segment_ids))]
+    rows = session.execute(select(*columns, func.count()).group_by(*columns)).all()
+    counts = {tuple(bool(v) for v in row[:-1]): int(row[-1]) for row in rows}
+    return Overlap([s.name for s in segments], counts)

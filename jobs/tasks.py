@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
 
-from core import demo, imports, scoring
+from core import demo, imports, maintenance, scoring
 from core.db import session_scope
 from core.errors import DomainError
 from core.permissions import Actor
@@ -38,10 +38,9 @@ def load_demo(
     customers: int = demo.DEFAULT_CUSTOMERS,
     seed: int = demo.DEFAULT_SEED,
 ) -> dict[str, Any]:
-    summary = demo.load_demo(
+    return demo.load_demo_store(
         unit_of_work=session_scope, actor=actor, customers=customers, seed=seed, progress=progress
     )
-    return summary.as_dict()
 
 
 @task("import.run")
@@ -56,6 +55,7 @@ def run_import(*, actor: Actor, progress: Progress, import_id: str) -> dict[str,
             result["scoring"] = score(actor=actor, progress=lambda _pct, _msg="": None)
         except DomainError as exc:  # e.g. customers without orders yet: nothing to score
             result["scoring"] = {"skipped": str(exc)}
+            result["segments"] = maintenance.refresh_segments(unit_of_work=session_scope)
     return result
 
 
@@ -67,17 +67,16 @@ def score(
     as_of: str | None = None,
     horizon_days: int = scoring.HORIZON_DAYS,
 ) -> dict[str, Any]:
-    summary = scoring.score_customers(
+    return maintenance.rescore(
         unit_of_work=session_scope,
         actor=actor,
         as_of=date.fromisoformat(as_of) if as_of else None,
         horizon_days=horizon_days,
         progress=progress,
     )
-    return summary.as_dict()
 
 
 @task("nightly.refresh")
 def nightly(*, actor: Actor, progress: Progress) -> dict[str, Any]:
-    """Rescore everyone with yesterday's orders (and, as they arrive, refresh segments)."""
+    """Rescore everyone with yesterday's orders and refresh segments ("last 30 days" moves on)."""
     return {"scoring": score(actor=actor, progress=progress)}

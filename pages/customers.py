@@ -1,7 +1,5 @@
 """Customers: search, filter, sort, page through, act on a selection, export."""
 
-import io
-
 import pandas as pd
 import streamlit as st
 
@@ -9,12 +7,11 @@ from core import customers, segments
 from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
 from core.db import session_scope
 from core.errors import DomainError
-from core.exports import export_customers
 from core.permissions import Permission
 from core.store import get_store_profile
 from ui.flash import flash, show_flash
 from ui.guard import require
-from ui.tables import customer_table
+from ui.tables import customer_table, customers_csv
 
 actor = require(Permission.VIEW)
 can_edit = actor.can(Permission.EDIT_DATA)
@@ -162,20 +159,13 @@ if len(chosen) == 1 and st.button("Open profile", type="primary", icon=":materia
     st.switch_page("pages/customer.py", query_params={"id": str(chosen[0])})
 
 
-def csv_of(ids: list[int] | None, bom: bool) -> bytes:
-    buffer = io.StringIO()
-    with session_scope(read_only=True) as session:
-        export_customers(session=session, out=buffer, filters=filters, customer_ids=ids)
-    return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode()
-
-
 with st.container(border=True):
     st.markdown(f"**{len(chosen)} selected**" if chosen else "**Export or act on customers**")
     bom = st.checkbox("For Excel (UTF-8 with BOM)", value=True)
     left, right = st.columns(2)
     left.download_button(
         "Export this list" if not chosen else "Export selected",
-        data=lambda: csv_of(chosen or None, bom),
+        data=lambda: customers_csv(filters, chosen or None, bom=bom),
         file_name="customers.csv",
         mime="text/csv",
         icon=":material/download:",

@@ -114,9 +114,7 @@ except UnusableFile as exc:
     st.stop()
 
 st.markdown("#### Preview")
-st.dataframe(
-    pd.DataFrame(shape.preview, columns=shape.header), hide_index=True, width="stretch"
-)
+st.dataframe(pd.DataFrame(shape.preview, columns=shape.header), hide_index=True, width="stretch")
 st.caption(
     f"First {len(shape.preview)} rows · {len(shape.header)} columns · "
     f"{'Excel' if shape.kind == 'xlsx' else f'CSV ({shape.encoding})'}"

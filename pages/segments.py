@@ -1,16 +1,212 @@
-from core.permissions import Permission
-from ui.guard import require
-from ui.placeholder import coming_soon
+"""Segments: the store's segments, ready-made playbooks, suggestions, and tools to compare them,
+find natural clusters and build lookalikes."""
 
-require(Permission.VIEW)
-coming_soon(
-    "Segments",
-    "Groups of customers to talk to, kept up to date as they shop.",
-    [
-        "RFM scores, churn risk and predicted lifetime value for every customer",
-        "A visual rule builder with a live count",
-        "Ready-made liquor-store playbooks: lapsed wine buyers, game-day beer regulars, "
-        "holiday spirits collectors and more",
-        "Lookalike audiences and segment overlap",
-    ],
-)
+import pandas as pd
+import streamlit as st
+
+from core import audiences, playbooks, segments
+from core.config import get_settings
+from core.db import session_scope
+from core.errors import DomainError
+from core.money import format_cents
+from core.permissions import Permission
+from core.store import get_store_profile
+from ui.charts import venn_figure
+from ui.flash import flash, show_flash
+from ui.formatting import when
+from ui.guard import require
+
+actor = require(Permission.VIEW)
+can_edit = actor.can(Permission.EDIT_DATA)
+st.title("Segments")
+show_flash()
+
+
+def run(action, done: str) -> None:
+    """Do a change in one transaction, then say so (or say why not)."""
+    try:
+        with session_scope() as session:
+            result = action(session)
+    except DomainError as exc:
+        st.error(str(exc))
+        return
+    flash(done.format(result=result))
+    st.rerun()
+
+
+with session_scope(read_only=True) as session:
+    zone = get_store_profile(session=session).zone
+    rows = [
+        {
+            "id": s.id,
+            "Segment": s.name,
+            "Kind": "Rule" if s.kind == segments.SegmentKind.DYNAMIC else "Hand-picked",
+            "Customers": s.member_count,
+            "Refreshed": when(s.refreshed_at, zone, with_time=True),
+            "About": s.description,
+        }
+        for s in segments.list_segments(session=session)
+    ]
+    taken = playbooks.used(session=session)
+
+if can_edit:
+    st.page_link(
+        "pages/segment.py", label="New segment", icon=":material/add:", query_params={"new": "1"}
+    )
+
+mine, ready, advanced = st.tabs(["Your segments", "Playbooks", "Clusters, lookalikes, overlap"])
+
+with mine:
+    if not rows:
+        st.info("No segments yet. Start from a playbook, or build your own.")
+    else:
+        table = pd.DataFrame(rows)
+        picked = st.dataframe(
+            table.drop(columns="id"),
+            hide_index=True,
+            width="stretch",
+            on_select="rerun",
+            selection_mode="single-row",
+            key="segment_table",
+        )
+        if picked.selection.rows:
+            chosen = table.iloc[picked.selection.rows[0]]
+            st.page_link(
+                "pages/segment.py",
+                label=f"Open “{chosen['Segment']}”",
+                icon=":material/open_in_new:",
+                query_params={"id": str(chosen["id"])},
+            )
+        if can_edit and st.button("Refresh all rule-based segments", icon=":material/refresh:"):
+            run(lambda s: len(segments.refresh_all(session=s)), "Refreshed {result} segments.")
+
+with ready:
+    st.caption("Ready-made liquor-store audiences, each with the offer and timing that suit it.")
+    for playbook in playbooks.PLAYBOOKS:
+        with st.container(border=True):
+            left, right = st.columns([4, 1])
+            left.markdown(f"**{playbook.name}** — {playbook.why}")
+            left.caption(
+                f"Offer: {playbook.offer.description} · When: {playbook.timing} · "
+                f"Channels: {', '.join(playbook.channels)}"
+            )
+            if playbook.key in taken:
+                right.markdown(":green-badge[In use]")
+            elif can_edit and right.button("Create", key=f"playbook_{playbook.key}"):
+                run(
+                    lambda s, key=playbook.key: (
+                        playbooks.create_from_playbook(session=s, actor=actor, key=key).member_count
+                    ),
+                    f"Created “{playbook.name}” with {{result:,}} customers.",
+                )
+
+
+@st.cache_data(ttl=600, show_spinner="Looking for audiences…")
+def audience_analysis(
+    database_url: str, stamp: str
+) -> tuple[list[audiences.Suggestion], audiences.Clustering | str]:
+    """Suggestions and clusters (k-means over every buying customer), computed again only when
+    the segments change — and they change with every rescoring — or after ten minutes."""
+    with session_scope(read_only=True) as session:
+        try:
+            clustering = audiences.rfm_clusters(session=session)
+        except DomainError as exc:
+            return audiences.suggestions(session=session), str(exc)
+        return audiences.suggestions(session=session, clustering=clustering), clustering
+
+
+with advanced:
+    st.markdown("#### Suggested audiences")
+    stamp = repr([(r["id"], r["Customers"], r["Refreshed"]) for r in rows])
+    ideas, clustering = audience_analysis(get_settings().database_url, stamp)
+    if not ideas:
+        st.caption("Nothing new to suggest: score customers first, or you use every playbook.")
+    for idea in ideas:
+        left, right = st.columns([4, 1])
+        value = format_cents(idea.predicted_value_cents, whole=True)
+        left.markdown(
+            f"**{idea.title}** · {idea.customers:,} customers · {value} predicted next year"
+            f"  \n{idea.why}"
+        )
+        if can_edit and right.button("Create", key=f"idea_{idea.kind}_{idea.key}"):
+            if idea.kind == "playbook":
+                run(
+                    lambda s, key=idea.key: (
+                        playbooks.create_from_playbook(session=s, actor=actor, key=key).name
+                    ),
+                    "Created “{result}”.",
+                )
+            else:
+                run(
+                    lambda s, name=idea.key: (
+                        audiences.save_cluster(session=s, actor=actor, name=name).name
+                    ),
+                    "Created “{result}”.",
+                )
+
+    st.markdown("#### Natural clusters")
+    if isinstance(clustering, str):
+        st.caption(clustering)
+    else:
+        st.caption(
+            f"k-means on recency, frequency and spend found {clustering.k} groups "
+            f"(silhouette {clustering.silhouette:.2f})."
+        )
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Cluster": c.name,
+                        "Customers": c.customers,
+                        "Avg orders": round(c.orders, 1),
+                        "Days since last order": round(c.recency_days),
+                        "Avg spent": format_cents(c.spent_cents, whole=True),
+                        "Predicted value": format_cents(c.predicted_value_cents, whole=True),
+                    }
+                    for c in clustering.clusters
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+    st.markdown("#### Compare segments")
+    options = {row["id"]: row["Segment"] for row in rows}
+    compared = st.multiselect(
+        "Two or three segments", list(options), format_func=options.get, max_selections=3
+    )
+    if len(compared) >= 2:
+        with session_scope(read_only=True) as session:
+            result = segments.overlap(session=session, segment_ids=compared)
+        st.plotly_chart(venn_figure(result), width="stretch")
+
+    st.markdown("#### Lookalike audience")
+    if options:
+        seed = st.selectbox("Customers like the members of", list(options), format_func=options.get)
+        size = st.number_input("How many (0 = as many as stay 80% alike)", 0, 100_000, 0, 50)
+        if st.button("Find lookalikes"):
+            try:
+                with session_scope(read_only=True) as session:
+                    found = audiences.lookalike(
+                        session=session, seed_segment_id=seed, size=size or None
+                    )
+            except DomainError as exc:
+                st.error(str(exc))
+            else:
+                st.success(
+                    f"{len(found.customer_ids):,} customers, {found.similarity:.0%} as seed-like "
+                    "as "
+                    f"“{found.seed_name}” ({found.seed_size:,}) itself. Up to "
+                    f"{found.size_at_target:,} stay 80% alike."
+                )
+                st.session_state["lookalike"] = (seed, size or None)
+        if can_edit and st.session_state.get("lookalike") and st.button("Save as a segment"):
+            seed_id, wanted = st.session_state.pop("lookalike")
+            run(
+                lambda s: (
+                    audiences.save_lookalike(
+                        session=s, actor=actor, seed_segment_id=seed_id, size=wanted
+                    ).name
+                ),
+                "Created “{result}”.",
+            )

@@ -33,6 +33,7 @@ PAGES = (
     PageSpec("pages/imports.py", "Import data", ":material/upload_file:", "Customers",
              Permission.EDIT_DATA),
     PageSpec("pages/segments.py", "Segments", ":material/filter_alt:", "Segments"),
+    PageSpec("pages/segment.py", "Segment", ":material/tune:", "Segments", hidden=True),
     PageSpec("pages/scoring.py", "Scores", ":material/insights:", "Segments"),
     PageSpec("pages/campaigns.py", "Campaigns", ":material/campaign:", "Campaigns"),
     PageSpec("pages/messages.py", "Messages", ":material/mail:", "Messages"),

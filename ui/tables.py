@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from core.customers import CustomerFilter
+from core.db import session_scope
+from core.exports import export_customers
 from core.models import Customer
 from core.money import format_cents
 from ui.formatting import phone, when
@@ -39,3 +43,13 @@ def customer_table(rows: Iterable[Customer], zone: ZoneInfo) -> pd.DataFrame:
             "Churn risk", "Email ok", "SMS ok", "Customer since",
         ],
     )  # fmt: skip
+
+
+def customers_csv(
+    filters: CustomerFilter, customer_ids: list[int] | None = None, *, bom: bool = True
+) -> bytes:
+    """The export as a download: UTF-8, with a byte-order mark for Excel unless told not to."""
+    buffer = io.StringIO()
+    with session_scope(read_only=True) as session:
+        export_customers(session=session, out=buffer, filters=filters, customer_ids=customer_ids)
+    return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import auth, schema
+from core import auth, demo, playbooks, schema
 from core.__main__ import main
 from core.db import session_scope
 from core.models import Customer, User
@@ -94,6 +94,10 @@ def test_create_user_reads_the_password_from_stdin(
 def test_demo_loads_once(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, first = run(capsys, "demo", "--customers", "50", "--seed", "1")
     assert code == 0 and first["created"] and first["customers"] == 50
+    # Loaded scored, with the demo's playbook segments in place.
+    assert first["scoring"]["customers_scored"] > 0
+    with session_scope() as session:
+        assert playbooks.used(session=session) == set(demo.DEMO_PLAYBOOKS)
     code, second = run(capsys, "demo", "--customers", "50", "--seed", "1")
     assert code == 0 and not second["created"]
     with session_scope() as session:
@@ -170,5 +174,6 @@ def test_score_command(database: str, capsys: pytest.CaptureFixture[str]) -> Non
     code, result = run(capsys, "score", "--as-of", "2026-01-01", "--horizon-days", "90")
     assert code == 0 and result["as_of"] == "2026-01-01" and result["horizon_days"] == 90
     assert result["customers_scored"] > 0 and result["model"]
+    assert len(result["segments"]) == len(demo.DEMO_PLAYBOOKS)
     code, error = run(capsys, "score", "--as-of", "yesterday")
     assert code == 2 and "must be a date" in error
