@@ -60,6 +60,18 @@ def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
         bookmark.goto(f"{base}/customers")
         bookmark.get_by_placeholder("Name, email or phone").wait_for(timeout=30_000)
         assert bookmark.url.endswith("/customers")
+
+        # The demo comes scored, with playbook segments; the rule builder counts live.
+        bookmark.goto(f"{base}/segments")
+        bookmark.get_by_role("tab", name="Playbooks").wait_for(timeout=30_000)
+        bookmark.wait_for_timeout(1500)
+        bookmark.screenshot(path=str(screenshot_dir(tmp_path) / "segments.png"), full_page=True)
+        assert bookmark.get_by_text("In use").count() == 4
+        bookmark.goto(f"{base}/segment?id=1")
+        bookmark.get_by_text("Customers matching now").wait_for(timeout=30_000)
+        bookmark.get_by_text("Favourite category is one of wine").wait_for(timeout=30_000)
+        bookmark.wait_for_timeout(1000)
+        bookmark.screenshot(path=str(screenshot_dir(tmp_path) / "segment.png"), full_page=True)
         context.close()
 
 
