@@ -1,7 +1,7 @@
 """Command line: `python -m core COMMAND`. Run `python -m core --help` for the list.
 
-Each command prints what it did (JSON where a script may read it) and exits non-zero with a clear
-message on bad input.
+Each command prints what it did (JSON where a script may read it; `plan` and `actions` print text
+unless given --json) and exits non-zero with a clear message on bad input.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from core import auth, schema
 from core.config import get_settings
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.logs import configure_logging
 from core.permissions import SYSTEM, Role
@@ -166,6 +166,82 @@ def cmd_score(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def cmd_plan(args: argparse.Namespace) -> dict[str, Any] | str:
+    from datetime import timedelta
+
+    from core import planner
+    from core.store import get_store_profile
+
+    if not 1 <= args.days <= 31:
+        raise CommandError("--days must be 1 to 31")
+    schema.ensure_current()
+    with session_scope() as session:
+        zone = get_store_profile(session=session).zone
+        start = utc_now().astimezone(zone).date() + timedelta(days=1)
+        segment_ids = args.segment or [s.id for s in planner.segment_choices(session=session)]
+        context = planner.build_context(
+            session=session,
+            segment_ids=segment_ids,
+            start=start,
+            end=start + timedelta(days=args.days - 1),
+            goal=args.goal,
+            channels=tuple(args.channel),
+            budget_cents=None if args.budget is None else round(args.budget * 100),
+        )
+        outcome = planner.make_plan(session=session, context=context, use_ai=not args.no_ai)
+        names = {a.segment_id: a.name for a in context.audiences}
+    result = {
+        "source": outcome.source.value,
+        "note": outcome.note,
+        "repairs": outcome.repairs,
+        "plan": outcome.plan.model_dump(mode="json"),
+        "cost": {k: v for k, v in outcome.meta.items() if k != "cache_key"},
+    }
+    if args.json:
+        return result
+    lines = [outcome.note, *outcome.repairs, ""]
+    for send in outcome.plan.sends:
+        lines.append(
+            f"{send.day:%a %Y-%m-%d} {send.local_time} {send.channel.value:<5} "
+            f"{names.get(send.segment_id, send.segment_id)} ({send.expected_reach:,}): "
+            f"{send.offer_description or send.offer_kind.value} — {send.angle}"
+        )
+    lines.append(f"\n{outcome.plan.summary}")
+    return "\n".join(lines)
+
+
+def cmd_actions(args: argparse.Namespace) -> dict[str, Any] | str:
+    from core import actions
+
+    schema.ensure_current()
+    with session_scope() as session:
+        run = actions.generate_actions(
+            session=session, actor=SYSTEM, campaign_id=args.campaign, limit=args.limit
+        )
+    with session_scope(read_only=True) as session:
+        rows = actions.list_actions(
+            session=session, filters=actions.ActionFilter(run_id=run.run_id), limit=args.limit
+        )
+        listed = [
+            {
+                "customer_id": c.id, "name": c.full_name, "priority": a.priority,
+                "channel": a.channel, "offer": a.offer_description, "due_at": a.due_at,
+                "why": a.reasons,
+            }
+            for a, c in rows
+        ]  # fmt: skip
+    summary = {"run_id": run.run_id, "actions": run.created, "candidates": run.candidates}
+    if args.json:
+        return summary | {"list": listed}
+    lines = [f"{run.created} actions from {run.candidates:,} reachable customers."]
+    lines += [
+        f"{row['priority']:6.1f}  {row['name']:<28} {row['channel']:<5} {row['offer']:<32} "
+        f"{'; '.join(row['why'])}"
+        for row in listed
+    ]
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m core",
@@ -225,6 +301,24 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--horizon-days", type=int, default=365, help="days of value to predict")
     score.set_defaults(run=cmd_score)
 
+    plan = commands.add_parser(
+        "plan", help="plan a week of campaign sends (AI when configured, else the built-in planner)"
+    )
+    plan.add_argument("--days", type=int, default=7)
+    plan.add_argument("--segment", type=int, action="append", help="segment id (repeatable)")
+    plan.add_argument("--goal", default="")
+    plan.add_argument("--channel", nargs="+", default=["email", "sms"], choices=["email", "sms"])
+    plan.add_argument("--budget", type=float, help="dollars for sending costs")
+    plan.add_argument("--no-ai", action="store_true", help="use the built-in planner")
+    plan.add_argument("--json", action="store_true", help="print JSON instead of text")
+    plan.set_defaults(run=cmd_plan)
+
+    actions = commands.add_parser("actions", help="rank a campaign's customers into actions")
+    actions.add_argument("--campaign", type=int, required=True)
+    actions.add_argument("--limit", type=int, default=300)
+    actions.add_argument("--json", action="store_true", help="print JSON instead of text")
+    actions.set_defaults(run=cmd_actions)
+
     export = commands.add_parser("export", help="export customers to CSV (safe for Excel)")
     export.add_argument("what", choices=["customers"])
     export.add_argument("--out", required=True)
@@ -240,13 +334,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "name", None) == "" and getattr(args, "email", None):
         args.name = args.email.split("@")[0]
     configure_logging(get_settings().log_level)
-    run: Callable[[argparse.Namespace], dict[str, Any]] = args.run
+    run: Callable[[argparse.Namespace], dict[str, Any] | str] = args.run
     try:
         result = run(args)
     except (CommandError, DomainError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(result, default=str))
+    print(result if isinstance(result, str) else json.dumps(result, default=str))
     return 0
 
 

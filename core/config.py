@@ -69,11 +69,21 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_base_url: str = "https://api.twilio.com"
+    email_cost_cents: float = Field(default=0.08, ge=0)
+    """What one email costs to send (Mailgun's pay-as-you-go price, about $0.80 a thousand)."""
+    sms_cost_cents: float = Field(default=1.1, ge=0)
+    """What one text costs (Twilio's US price for one segment plus carrier fees)."""
 
     # AI planner (any OpenAI-compatible endpoint)
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     openai_model: str = "gpt-4o-mini"
+    openai_timeout_seconds: float = Field(default=30.0, gt=0)
+    openai_max_retries: int = Field(default=2, ge=0, le=5)
+    """Retries of a failed call (timeouts, 429, 5xx), with the openai package's backoff."""
+    openai_input_price_per_million: float = Field(default=0.15, ge=0)
+    openai_output_price_per_million: float = Field(default=0.60, ge=0)
+    """Dollars per million tokens, to record what each plan cost (defaults: gpt-4o-mini)."""
 
     # Sign-in
     session_idle_minutes: int = Field(default=60, ge=1)

@@ -7,7 +7,6 @@ Alcohol SMS needs proof of age before consent: no SMS opt-in without a birth dat
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -16,12 +15,7 @@ from sqlalchemy.orm import Session
 from core.contacts import is_adult
 from core.db import utc_now
 from core.errors import ValidationError
-from core.models import ConsentRecord, Customer
-
-
-class Channel(StrEnum):
-    EMAIL = "email"
-    SMS = "sms"
+from core.models import Channel, ConsentRecord, Customer
 
 
 def set_consent(

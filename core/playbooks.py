@@ -34,6 +34,12 @@ class Playbook:
     rules: dict[str, Any]
     offer: Offer
     timing: str
+    weekday: int | None
+    """The best day for the send (0 = Monday), or None for the first day of the campaign."""
+    send_time: str
+    """HH:MM local time of the send."""
+    category: str | None = None
+    """What the offer is on; None: each customer's favourite."""
     channels: tuple[str, ...] = ("email",)
     moments: tuple[str, ...] = field(default=())
     """Retail calendar moments this playbook is made for (names in core.retail_calendar)."""
@@ -55,6 +61,9 @@ PLAYBOOKS = (
         ),
         Offer("percent_off", 15, "15% off a mixed case of six bottles"),
         "Thursday afternoon, before weekend dinner plans are made",
+        3,
+        "15:00",
+        "wine",
     ),
     Playbook(
         "weekend-craft-beer",
@@ -66,6 +75,9 @@ PLAYBOOKS = (
         ),
         Offer("early_access", 0, "First pick of this week's new local releases"),
         "Friday at 3 pm",
+        4,
+        "15:00",
+        "beer",
         ("email", "sms"),
     ),
     Playbook(
@@ -84,6 +96,9 @@ PLAYBOOKS = (
         ),
         Offer("early_access", 0, "Early access to allocated and limited bottles"),
         "Early December, a weekday evening",
+        1,
+        "18:00",
+        "spirits",
         moments=("Holiday shopping", "Christmas Eve", "New Year's Eve"),
     ),
     Playbook(
@@ -96,6 +111,8 @@ PLAYBOOKS = (
         ),
         Offer("amount_off", 5, "$5 off the next order of $40 or more"),
         "7 to 14 days after the first purchase",
+        2,
+        "11:00",
     ),
     Playbook(
         "game-day-beer",
@@ -116,8 +133,11 @@ PLAYBOOKS = (
                 ],
             },
         ),
-        Offer("bundle", 10, "Game-day bundle: two 12-packs and a bag of ice, 10% off"),
+        Offer("bundle", 10, "Game-day bundle: two 12-packs and a bag of ice, $10 off"),
         "Thursday before a big game",
+        3,
+        "16:00",
+        "beer",
         ("email", "sms"),
         ("Super Bowl weekend (Friday)", "Super Bowl weekend (Saturday)", "Labor Day weekend"),
     ),
@@ -132,6 +152,8 @@ PLAYBOOKS = (
         ),
         Offer("amount_off", 10, "$10 off any bottle this month"),
         "The first of the month, 10 am",
+        None,
+        "10:00",
     ),
     Playbook(
         "win-back",
@@ -140,6 +162,9 @@ PLAYBOOKS = (
         _all({"field": "rfm_segment", "op": "in", "value": ["At Risk", "Can't Lose Them"]}),
         Offer("percent_off", 20, "20% off their favourite category, this week only"),
         "Tuesday or Wednesday, mid-morning",
+        1,
+        "10:30",
+        None,
         ("email", "sms"),
     ),
     Playbook(
@@ -149,6 +174,8 @@ PLAYBOOKS = (
         _all({"field": "rfm_segment", "op": "in", "value": ["Champions"]}),
         Offer("early_access", 0, "VIP tasting invitation and first look at new arrivals"),
         "Two weeks before a tasting event",
+        3,
+        "17:00",
     ),
 )
 BY_KEY = {playbook.key: playbook for playbook in PLAYBOOKS}
@@ -164,6 +191,11 @@ def used(*, session: Session) -> set[str]:
     """Playbooks that already have a segment (found by the name they create)."""
     names = set(session.scalars(select(Segment.name)))
     return {p.key for p in PLAYBOOKS if p.name in names}
+
+
+def for_segment_name(name: str) -> Playbook | None:
+    """The playbook a segment was made from (segments keep the playbook's name)."""
+    return next((p for p in PLAYBOOKS if p.name == name), None)
 
 
 def create_from_playbook(*, session: Session, actor: Actor, key: str) -> Segment:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from core import audit, events
 from core.db import UTCDateTime, upsert, utc_now
 from core.errors import Conflict, NotFound, ValidationError
-from core.models import Customer, Segment, SegmentMember
+from core.models import Campaign, CampaignStatus, Customer, Segment, SegmentMember
 from core.permissions import Actor, Permission, authorize
 from core.segment_rules import (
     Group,
@@ -261,6 +261,9 @@ def delete_segment(*, session: Session, actor: Actor, segment_id: int) -> None:
         for other in session.scalars(select(Segment).where(Segment.rules.is_not(None)))
         if other.id != segment_id and segment_id in referenced_segments(parse_rules(other.rules))
     ]
+    users += [
+        f"campaign “{c.name}”" for c in used_by_campaigns(session=session, segment_id=segment_id)
+    ]
     if users:
         raise Conflict(f"Segment '{segment.name}' is used by: {', '.join(users)}.")
     session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id))
@@ -269,6 +272,19 @@ def delete_segment(*, session: Session, actor: Actor, segment_id: int) -> None:
         session=session, actor=actor, action="segment.delete", entity_type="segment",
         entity_id=segment_id, changes={"name": segment.name},
     )  # fmt: skip
+
+
+def used_by_campaigns(*, session: Session, segment_id: int) -> list[Campaign]:
+    """Campaigns, other than archived ones, that target or exclude a segment."""
+    return [
+        c
+        for c in session.scalars(
+            select(Campaign)
+            .where(Campaign.status != CampaignStatus.ARCHIVED)
+            .order_by(Campaign.name)
+        )
+        if segment_id in c.segment_ids or segment_id in c.excluded_segment_ids
+    ]
 
 
 def refresh_segment(*, session: Session, segment_id: int, now: datetime | None = None) -> int:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from core import maintenance
+from core import campaigns, maintenance
 from core.db import session_scope, utc_now
+from core.permissions import SYSTEM
 from core.store import get_store_profile
 from jobs import queue, tasks
 
@@ -25,7 +26,24 @@ def tick() -> list[str]:
     if night is not None:
         started.append(queue.enqueue(tasks.nightly))
         log.info("nightly refresh enqueued", extra={"day": night.isoformat()})
-    return started
+    return started + start_campaigns()
+
+
+def start_campaigns() -> list[str]:
+    """Start the scheduled campaigns whose time has come, and complete the finished ones.
+
+    Called every tick, and by RQ's scheduler at a campaign's exact start when Redis is
+    configured (see `jobs.queue.run_at`). Each started campaign gets its actions in a job.
+    Returns those jobs' ids.
+    """
+    with session_scope() as session:
+        started = campaigns.start_due_campaigns(session=session, actor=SYSTEM)
+        finished = campaigns.complete_finished_campaigns(session=session, actor=SYSTEM)
+    for campaign_id in started:
+        log.info("campaign started", extra={"campaign_id": campaign_id})
+    if finished:
+        log.info("campaigns completed", extra={"campaign_ids": finished})
+    return [queue.enqueue(tasks.generate_actions, campaign_id=i) for i in started]
 
 
 def start(stop: threading.Event) -> threading.Thread:

@@ -10,6 +10,8 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from redis import Redis
@@ -73,6 +75,16 @@ def dispatch(job_id: str) -> None:
     threading.Thread(
         target=_perform_quietly, args=(job_id,), name=f"job-{job_id[:8]}", daemon=True
     ).start()
+
+
+def run_at(moment: datetime, function: Callable[[], object]) -> None:
+    """Call `function` (a module-level function, no arguments) at `moment` through RQ's
+    scheduler when Redis is configured. Without Redis the in-process clock, which ticks every
+    minute, does the same work; nothing is needed here."""
+    redis_url = get_settings().redis_url
+    if redis_url:
+        rq_queue(redis_url).enqueue_at(moment, function, result_ttl=RESULT_TTL_SECONDS)
+        log.info("call scheduled", extra={"call": function.__name__, "at": moment.isoformat()})
 
 
 def _perform_quietly(job_id: str) -> None:

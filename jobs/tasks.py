@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
 
-from core import demo, imports, maintenance, scoring
+from core import actions, demo, imports, maintenance, scoring
 from core.db import session_scope
 from core.errors import DomainError
 from core.permissions import Actor
@@ -80,3 +80,16 @@ def score(
 def nightly(*, actor: Actor, progress: Progress) -> dict[str, Any]:
     """Rescore everyone with yesterday's orders and refresh segments ("last 30 days" moves on)."""
     return {"scoring": score(actor=actor, progress=progress)}
+
+
+@task("actions.generate")
+def generate_actions(
+    *, actor: Actor, progress: Progress, campaign_id: int, limit: int = actions.DEFAULT_LIMIT
+) -> dict[str, Any]:
+    """Rank the campaign's customers into its next run of prioritized actions."""
+    progress(10, "Ranking customers")
+    with session_scope() as session:
+        run = actions.generate_actions(
+            session=session, actor=actor, campaign_id=campaign_id, limit=limit
+        )
+    return {"run_id": run.run_id, "actions": run.created, "candidates": run.candidates}

@@ -1,16 +1,83 @@
-from core.permissions import Permission
-from ui.guard import require
-from ui.placeholder import coming_soon
+"""Campaigns: every campaign as a card — status, dates, audience, results — and a way in."""
 
-require(Permission.VIEW)
-coming_soon(
-    "Campaigns",
-    "Plan a week of marketing in minutes and let it run.",
-    [
-        "A four-step builder: details, audience, strategy, review and schedule",
-        "An AI planner that proposes a 7-day plan with offers and timing, and a rule-based "
-        "planner when no AI is configured",
-        "300 prioritised per-customer actions, each with the right offer",
-        "Scheduling, pause and resume, and live status",
-    ],
-)
+import streamlit as st
+
+from core import campaigns
+from core.campaigns import TYPE_LABELS
+from core.db import session_scope
+from core.models import CampaignStatus, CampaignType
+from core.money import format_cents
+from core.permissions import Permission
+from core.store import get_store_profile
+from ui.flash import show_flash
+from ui.formatting import status_badge, when
+from ui.guard import require
+
+actor = require(Permission.VIEW)
+st.title("Campaigns")
+show_flash()
+
+if actor.can(Permission.RUN_CAMPAIGNS):
+    st.page_link(
+        "pages/campaign.py",
+        label="Create campaign",
+        icon=":material/add_circle:",
+        query_params={"new": "1"},
+    )
+
+with session_scope(read_only=True) as session:
+    counts = campaigns.summary_counts(session=session)
+    zone = get_store_profile(session=session).zone
+    choices = ["all", *(s.value for s in CampaignStatus if counts.get(s.value))]
+    shown = st.segmented_control(
+        "Show",
+        choices,
+        default="all",
+        format_func=lambda s: "All" if s == "all" else f"{s.title()} ({counts[s]})",
+        label_visibility="collapsed",
+    )
+    status = None if shown in (None, "all") else CampaignStatus(shown)
+    listed = campaigns.list_campaigns(session=session, status=status)
+    cards = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "status": c.status,
+            "type": TYPE_LABELS[CampaignType(c.type)],
+            "dates": f"{when(c.starts_at, zone)} – {when(c.ends_at, zone)}",
+            "sends": len(c.steps),
+            "reach": sum(step.expected_reach for step in c.steps),
+            "cost": sum(step.expected_cost_cents for step in c.steps),
+            "plan": c.plan_source or "no plan yet",
+        }
+        for c in listed
+    ]
+
+if not cards:
+    st.info(
+        "No campaigns yet. Create one: pick segments, let the planner suggest a week of sends, "
+        "review and schedule."
+        if status is None
+        else f"No {status.value} campaigns."
+    )
+
+for card in cards:
+    with st.container(border=True):
+        top, action = st.columns([5, 1], vertical_alignment="center")
+        top.markdown(
+            f"**{card['name']}** {status_badge(card['status'])}  \n{card['type']} · {card['dates']}"
+        )
+        action.page_link(
+            "pages/campaign.py",
+            label="Open",
+            icon=":material/open_in_new:",
+            query_params={"id": str(card["id"])},
+        )
+        figures = st.columns(6)
+        figures[0].metric("Sends planned", card["sends"])
+        figures[1].metric("Messages planned", f"{card['reach']:,}")
+        figures[2].metric("Sent", 0)
+        figures[3].metric("Clicks", 0)
+        figures[4].metric("Revenue", format_cents(0, whole=True))
+        figures[5].metric("Send cost", format_cents(card["cost"]))
+        st.caption(f"Plan: {card['plan']}")

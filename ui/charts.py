@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 import plotly.graph_objects as go
 
+from core.models import CampaignStep
 from core.segments import Overlap
 
 PALETTE = ("#8A1538", "#1F6F8B", "#B36B00")
@@ -51,4 +54,50 @@ def venn_figure(overlap: Overlap) -> go.Figure:
     figure.update_xaxes(visible=False, range=[-2.4, 2.4])
     figure.update_yaxes(visible=False, range=[-2.0, 2.0], scaleanchor="x")
     figure.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False)
+    return figure
+
+
+CHANNEL_COLOURS = {"email": PALETTE[1], "sms": PALETTE[0]}
+
+
+def plan_timeline(
+    steps: list[CampaignStep], segment_names: dict[int, str], days: tuple[date, date]
+) -> go.Figure:
+    """The plan over the campaign's `days` (first, last): one dot per send at its day and local
+    time, a row per segment, coloured by channel, sized by reach."""
+    figure = go.Figure()
+    largest = max((s.expected_reach for s in steps), default=1) or 1
+    for channel, colour in CHANNEL_COLOURS.items():
+        chosen = [s for s in steps if s.channel == channel]
+        if not chosen:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=[datetime.combine(s.day, time.fromisoformat(s.local_time)) for s in chosen],
+                y=[segment_names.get(s.segment_id or 0, "—") for s in chosen],
+                mode="markers",
+                name=channel.upper() if channel == "sms" else channel.title(),
+                marker={
+                    "size": [14 + 26 * (s.expected_reach / largest) for s in chosen],
+                    "color": colour,
+                    "opacity": 0.8,
+                },
+                customdata=[[s.offer_description, s.expected_reach, s.local_time] for s in chosen],
+                hovertemplate="%{y}<br>%{x|%a %b %d} %{customdata[2]} local<br>"
+                "%{customdata[0]}<br>%{customdata[1]:,} customers<extra></extra>",
+            )
+        )
+    first, last = days
+    figure.update_xaxes(
+        tickformat="%a %b %d",
+        dtick=86_400_000,
+        showgrid=True,
+        range=[datetime.combine(first, time.min), datetime.combine(last, time.max)],
+    )
+    figure.update_yaxes(automargin=True)
+    figure.update_layout(
+        height=140 + 40 * len({s.segment_id for s in steps}),
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        legend={"orientation": "h", "y": 1.1},
+    )
     return figure

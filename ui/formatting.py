@@ -54,3 +54,17 @@ RISK_BADGES = {
 
 def risk_badge(risk: str | None) -> str:
     return RISK_BADGES.get(risk or "", ":gray-badge[Not scored yet]")
+
+
+STATUS_BADGES = {
+    "draft": ":gray-badge[Draft]",
+    "scheduled": ":blue-badge[Scheduled]",
+    "running": ":green-badge[Running]",
+    "paused": ":orange-badge[Paused]",
+    "completed": ":violet-badge[Completed]",
+    "archived": ":gray-badge[Archived]",
+}
+
+
+def status_badge(status: str) -> str:
+    return STATUS_BADGES.get(status, status)

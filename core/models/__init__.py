@@ -1,8 +1,18 @@
 """Every model, imported here so `Base.metadata` knows all tables."""
 
 from core.models.audit import AuditEntry
+from core.models.campaigns import (
+    Action,
+    ActionStatus,
+    Campaign,
+    CampaignStatus,
+    CampaignStep,
+    CampaignType,
+    PlanCache,
+    PlanSource,
+)
 from core.models.catalog import Category, Product
-from core.models.customers import ConsentRecord, Customer
+from core.models.customers import Channel, ConsentRecord, Customer
 from core.models.events import Event
 from core.models.imports import Import, ImportKind, ImportProblem, ImportStatus
 from core.models.jobs import Job, JobStatus
@@ -12,8 +22,15 @@ from core.models.settings import Setting
 from core.models.users import User
 
 __all__ = [
+    "Action",
+    "ActionStatus",
     "AuditEntry",
+    "Campaign",
+    "CampaignStatus",
+    "CampaignStep",
+    "CampaignType",
     "Category",
+    "Channel",
     "ConsentRecord",
     "Customer",
     "Event",
@@ -25,6 +42,8 @@ __all__ = [
     "JobStatus",
     "Order",
     "OrderItem",
+    "PlanCache",
+    "PlanSource",
     "Product",
     "Segment",
     "SegmentMember",

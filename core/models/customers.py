@@ -1,12 +1,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, BigIntPK, utc_now
+
+
+class Channel(StrEnum):
+    """How a customer is reached; consent is recorded per channel."""
+
+    EMAIL = "email"
+    SMS = "sms"
 
 
 class Customer(Base):

@@ -4,12 +4,13 @@ import io
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from core import auth, demo, playbooks, schema
+from core import auth, demo, planner, playbooks, schema, segments
 from core.__main__ import main
 from core.db import session_scope
 from core.models import Customer, User
@@ -177,3 +178,41 @@ def test_score_command(database: str, capsys: pytest.CaptureFixture[str]) -> Non
     assert len(result["segments"]) == len(demo.DEMO_PLAYBOOKS)
     code, error = run(capsys, "score", "--as-of", "yesterday")
     assert code == 2 and "must be a date" in error
+
+
+def test_plan_and_actions_commands(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from core import campaigns
+    from core.campaigns import Details
+    from core.db import utc_now
+    from core.permissions import SYSTEM
+
+    run(capsys, "demo", "--customers", "200", "--seed", "3")
+    code, planned = run(capsys, "plan", "--days", "7", "--json")
+    assert code == 0 and planned["source"] == "heuristic"
+    assert planned["note"] == "Planned by the built-in planner: no AI key is configured."
+    assert 1 <= len(planned["plan"]["sends"]) <= 21
+    code, _ = run(capsys, "plan", "--days", "40")
+    assert code == 2
+
+    capsys.readouterr()
+    assert main(["plan", "--days", "3", "--channel", "email"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("Planned by the built-in planner") and " email " in text
+
+    with session_scope() as session:
+        segment_ids = [s.id for s in segments.list_segments(session=session)]
+        campaign = campaigns.create_campaign(
+            session=session, actor=SYSTEM,
+            details=Details(name="CLI", starts_at=utc_now(), ends_at=utc_now() + timedelta(days=6),
+                            segment_ids=tuple(segment_ids)),
+        )  # fmt: skip
+        context = campaigns.plan_context(session=session, campaign=campaign)
+        outcome = planner.make_plan(session=session, context=context)
+        campaigns.save_plan(session=session, actor=SYSTEM, campaign_id=campaign.id, outcome=outcome)
+        campaign_id = campaign.id
+    code, ranked = run(capsys, "actions", "--campaign", str(campaign_id), "--limit", "25", "--json")
+    assert code == 0 and ranked["actions"] == len(ranked["list"]) == 25
+    priorities = [row["priority"] for row in ranked["list"]]
+    assert priorities == sorted(priorities, reverse=True)
+    code, error = run(capsys, "actions", "--campaign", "999")
+    assert code == 2 and "no campaign #999" in error

@@ -1,0 +1,251 @@
+"""One campaign: the builder while it is a draft; then its overview, plan, status and controls."""
+
+import pandas as pd
+import streamlit as st
+
+from core import actions, campaigns, segments
+from core.campaigns import TYPE_LABELS
+from core.db import session_scope
+from core.errors import DomainError, NotFound
+from core.models import Campaign, CampaignStatus, CampaignType
+from core.money import format_cents
+from core.permissions import Permission
+from core.store import get_store_profile
+from jobs import queue, tasks
+from ui.campaign_builder import Builder
+from ui.charts import plan_timeline
+from ui.flash import flash, show_flash
+from ui.formatting import status_badge, when
+from ui.guard import require
+from ui.jobs import follow_job
+
+actor = require(Permission.VIEW)
+can_run = actor.can(Permission.RUN_CAMPAIGNS)
+
+raw_id = st.query_params.get("id", "")
+campaign_id = int(raw_id) if raw_id.isdigit() else None
+with session_scope(read_only=True) as session:
+    zone = get_store_profile(session=session).zone
+    try:
+        campaign = (
+            campaigns.get_campaign(session=session, campaign_id=campaign_id)
+            if campaign_id is not None
+            else None
+        )
+    except NotFound as exc:
+        st.title("Campaign not found")
+        st.warning(str(exc))
+        st.page_link("pages/campaigns.py", label="Campaigns", icon=":material/arrow_back:")
+        st.stop()
+    if campaign is not None:
+        campaign.steps  # noqa: B018 - load the plan before the session closes
+        names = segments.names(session=session)
+
+if campaign is None and not can_run:
+    st.title("Campaign")
+    st.info("Pick a campaign from the list.")
+    st.stop()
+
+S = CampaignStatus
+CONTROLS = {
+    S.SCHEDULED: [("Start now", S.RUNNING), ("Unschedule", S.DRAFT), ("Archive", S.ARCHIVED)],
+    S.RUNNING: [("Pause", S.PAUSED), ("Complete", S.COMPLETED)],
+    S.PAUSED: [("Resume", S.RUNNING), ("Archive", S.ARCHIVED)],
+    S.COMPLETED: [("Archive", S.ARCHIVED)],
+}  # fmt: skip
+
+
+def header(campaign: Campaign) -> None:
+    st.title(campaign.name)
+    st.markdown(
+        f"{status_badge(campaign.status)} {TYPE_LABELS[CampaignType(campaign.type)]} · "
+        f"{when(campaign.starts_at, zone, with_time=True)} – {when(campaign.ends_at, zone)}"
+    )
+    if campaign.status_note:
+        st.caption(campaign.status_note)
+
+
+def move(campaign: Campaign, to: CampaignStatus, note: str = "") -> None:
+    try:
+        with session_scope() as session:
+            if to == S.RUNNING and campaign.status == S.SCHEDULED:
+                moved = campaigns.start_now(session=session, actor=actor, campaign_id=campaign.id)
+            else:
+                moved = campaigns.transition(
+                    session=session, actor=actor, campaign_id=campaign.id, to=to, note=note
+                )
+            first_start = to == S.RUNNING and campaign.status == S.SCHEDULED
+            status = moved.status
+    except DomainError as exc:
+        st.error(str(exc))
+        return
+    if first_start:
+        st.session_state["actions_job"] = queue.enqueue(
+            tasks.generate_actions, created_by=actor.user_id, campaign_id=campaign.id
+        )
+    flash(f"“{campaign.name}” is {status} now.")
+    st.rerun()
+
+
+def controls(campaign: Campaign) -> None:
+    buttons = CONTROLS.get(S(campaign.status), [])
+    columns = st.columns(len(buttons) + 2)
+    for column, (label, to) in zip(columns, buttons, strict=False):
+        if column.button(label, key=f"move_{to}"):
+            move(campaign, to, note=f"{label} by {actor.email}.")
+    if columns[-2].button("Duplicate", icon=":material/content_copy:"):
+        with session_scope() as session:
+            copy = campaigns.duplicate_campaign(
+                session=session, actor=actor, campaign_id=campaign.id
+            )
+            copy_id = copy.id
+        flash("A copy was made as a new draft.")
+        st.switch_page("pages/campaign.py", query_params={"id": str(copy_id)})
+
+
+@st.fragment(run_every=5.0)
+def live_status(campaign_id: int) -> None:
+    """Status and action counts, refreshed every few seconds while the page is open."""
+    with session_scope(read_only=True) as session:
+        current = campaigns.get_campaign(session=session, campaign_id=campaign_id)
+        run = actions.latest_run(session=session, campaign_id=campaign_id)
+        counts = (
+            actions.count_actions(session=session, filters=actions.ActionFilter(run_id=run))
+            if run
+            else {}
+        )
+        status, started = current.status, current.started_at
+    figures = st.columns(4)
+    figures[0].metric("Status", status.title())
+    figures[1].metric("Started", f"{started.astimezone(zone):%b %d, %H:%M}" if started else "—")
+    figures[2].metric("Actions", f"{sum(counts.values()):,}")
+    figures[3].metric("Approved", f"{counts.get('approved', 0):,}")
+
+
+def overview(campaign: Campaign) -> None:
+    live_status(campaign.id)
+    figures = st.columns(4)
+    figures[0].metric("Sends planned", len(campaign.steps))
+    figures[1].metric("Messages planned", f"{sum(s.expected_reach for s in campaign.steps):,}")
+    figures[2].metric(
+        "Sending cost", format_cents(sum(s.expected_cost_cents for s in campaign.steps))
+    )
+    figures[3].metric("Revenue attributed", format_cents(0, whole=True))
+    targets = ", ".join(names.get(i, "?") for i in campaign.segment_ids)
+    st.caption(f"Segments: {targets} · channels: {', '.join(campaign.channels)}")
+    if campaign.goal:
+        st.markdown(f"**Goal** · {campaign.goal}")
+
+
+def plan_tab(campaign: Campaign) -> None:
+    if not campaign.steps:
+        st.info("No plan.")
+        return
+    st.caption(campaign.plan_note.splitlines()[0] if campaign.plan_note else "")
+    with session_scope(read_only=True) as session:
+        days = campaigns.campaign_days(session=session, campaign=campaign)
+    st.plotly_chart(plan_timeline(campaign.steps, names, days), width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Day": step.day, "Time (local)": step.local_time,
+                    "Segment": names.get(step.segment_id or 0, "—"), "Channel": step.channel,
+                    "Offer": campaigns.describe_offer(step.offer_kind, step.offer_value,
+                                                      step.offer_category),
+                    "Angle": step.angle, "Reach": step.expected_reach,
+                    "Cost": format_cents(step.expected_cost_cents), "Status": step.status,
+                }
+                for step in campaign.steps
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )  # fmt: skip
+
+
+def actions_tab(campaign: Campaign) -> None:
+    follow_job("actions_job", done_message="Actions are ready.")
+    with session_scope(read_only=True) as session:
+        run = actions.latest_run(session=session, campaign_id=campaign.id)
+        top = (
+            actions.list_actions(
+                session=session, filters=actions.ActionFilter(run_id=run), limit=20
+            )
+            if run
+            else []
+        )
+        rows = [
+            {
+                "Priority": a.priority, "Customer": c.full_name, "Channel": a.channel,
+                "Offer": a.offer_description, "Due": when(a.due_at, zone, with_time=True),
+                "Why": "; ".join(a.reasons), "Status": a.status,
+            }
+            for a, c in top
+        ]  # fmt: skip
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.page_link(
+            "pages/actions.py",
+            label="All actions: approve, skip, export",
+            icon=":material/checklist:",
+            query_params={"campaign": str(campaign.id)},
+        )
+    elif campaign.status in (S.DRAFT, S.SCHEDULED):
+        st.info("Actions are prepared when the campaign starts.")
+    if can_run and campaign.steps and st.button("Prepare actions again"):
+        st.session_state["actions_job"] = queue.enqueue(
+            tasks.generate_actions, created_by=actor.user_id, campaign_id=campaign.id
+        )
+        st.rerun()
+
+
+show_flash()
+if campaign is None or campaign.status == S.DRAFT:
+    st.title(campaign.name if campaign else "New campaign")
+    if campaign is not None and campaign.status_note:
+        st.warning(campaign.status_note)
+    if not can_run:
+        st.info("A draft: only people who run campaigns can edit it.")
+        st.stop()
+    Builder(actor, campaign, zone).show()
+    if campaign is not None:
+        st.divider()
+        left, right = st.columns(2)
+        if left.button("Delete this draft", icon=":material/delete:"):
+            try:
+                with session_scope() as session:
+                    campaigns.delete_campaign(session=session, actor=actor, campaign_id=campaign.id)
+            except DomainError as exc:
+                st.error(str(exc))
+            else:
+                flash(f"Deleted “{campaign.name}”.")
+                st.switch_page("pages/campaigns.py")
+        if right.button("Duplicate", icon=":material/content_copy:", key="duplicate_draft"):
+            with session_scope() as session:
+                copy_id = campaigns.duplicate_campaign(
+                    session=session, actor=actor, campaign_id=campaign.id
+                ).id
+            flash("A copy was made as a new draft.")
+            st.switch_page("pages/campaign.py", query_params={"id": str(copy_id)})
+    st.stop()
+
+header(campaign)
+if campaign.status == S.SCHEDULED:
+    st.caption("It starts by itself at its start time, and prepares its actions then.")
+if can_run:
+    controls(campaign)
+overview_tab, plan_view, actions_view, performance = st.tabs(
+    ["Overview", "Plan", "Actions", "Performance"]
+)
+with overview_tab:
+    overview(campaign)
+with plan_view:
+    plan_tab(campaign)
+with actions_view:
+    actions_tab(campaign)
+with performance:
+    st.info(
+        "Sends, deliveries, clicks and revenue per day appear here once messages go out "
+        "(messaging arrives with the next release)."
+    )

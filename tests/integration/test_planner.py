@@ -1,0 +1,265 @@
+"""The planner against a local OpenAI-compatible server: good answers, bad answers, no answer,
+and the built-in planner it falls back to."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core import demo, planner, playbooks, scoring
+from core.db import reset_engines, session_scope
+from core.models import PlanCache, PlanSource
+from core.plans import Plan, PlanContext
+from core.segments import names
+from tests.fakes import Reply, fake_openai
+
+TODAY = date(2026, 11, 26)
+START = TODAY + timedelta(days=1)
+END = START + timedelta(days=6)
+KEYS = ("lapsed-wine", "weekend-craft-beer", "champions")
+
+
+@pytest.fixture
+def store(sqlite_database: str) -> dict[str, int]:
+    """A small scored demo store with three playbook segments, by playbook key."""
+    return _store()
+
+
+def _store() -> dict[str, int]:
+    from core.permissions import SYSTEM
+
+    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=400, seed=3)
+    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY)
+    with session_scope() as session:
+        return {
+            key: playbooks.create_from_playbook(session=session, actor=SYSTEM, key=key).id
+            for key in KEYS
+        }
+
+
+@pytest.fixture
+def ai(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point the planner at whatever fake server the test starts (see `configure`)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("OPENAI_MODEL", "fake-planner")
+    monkeypatch.setenv("OPENAI_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("OPENAI_MAX_RETRIES", "0")
+    yield
+    reset_engines()
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, base_url: str) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    reset_engines()  # settings are read once; forget them
+
+
+def context(segment_ids: dict[str, int], **overrides: object) -> PlanContext:
+    with session_scope(read_only=True) as session:
+        return planner.build_context(
+            session=session,
+            segment_ids=list(segment_ids.values()),
+            start=START,
+            end=END,
+            goal="Sell more wine before Thanksgiving",
+            channels=("email", "sms"),
+            today=TODAY,
+            **overrides,
+        )
+
+
+def plan_json(segment_ids: dict[str, int], **send_changes: object) -> str:
+    sends = [
+        {
+            "day": (START + timedelta(days=i)).isoformat(),
+            "local_time": "16:00",
+            "segment_id": segment_id,
+            "channel": "email",
+            "offer_kind": "percent_off",
+            "offer_value": 10,
+            "offer_category": "wine",
+            "offer_description": "10% off wine",
+            "angle": "Thanksgiving table",
+            **send_changes,
+        }
+        for i, segment_id in enumerate(segment_ids.values())
+    ]
+    return json.dumps({"summary": "Wine first, then beer.", "sends": sends})
+
+
+def plan(ctx: PlanContext, *, use_ai: bool = True) -> planner.PlanOutcome:
+    with session_scope() as session:
+        return planner.make_plan(session=session, context=ctx, use_ai=use_ai)
+
+
+def test_a_valid_ai_plan_is_used_costed_and_cached(
+    store: dict[str, int], ai: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fake_openai(Reply(plan_json(store))) as server:
+        configure(monkeypatch, server.base_url)
+        ctx = context(store)
+        outcome = plan(ctx)
+        assert outcome.source == PlanSource.AI and outcome.repairs == []
+        assert len(outcome.plan.sends) == 3
+        assert outcome.meta["prompt_tokens"] == 1200 and outcome.meta["completion_tokens"] == 300
+        assert outcome.meta["cost_usd"] == pytest.approx((1200 * 0.15 + 300 * 0.60) / 1e6)
+        # Reach and cost come from the database, whatever the model said.
+        assert all(s.expected_reach > 0 and s.expected_cost_cents >= 0 for s in outcome.plan.sends)
+
+        request = server.requests[0]
+        assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer test-key"
+        body = request["body"]
+        assert body["model"] == "fake-planner"
+        assert body["response_format"]["type"] == "json_schema"
+        assert body["response_format"]["json_schema"]["schema"] == Plan.model_json_schema()
+        system, user = body["messages"]
+        assert "21 or older" in system["content"] and "between 09:00 and 20:00" in system["content"]
+        facts = json.loads(user["content"])
+        assert {s["segment_id"] for s in facts["segments"]} == set(store.values())
+        assert facts["liquor_calendar"] == [
+            {"day": "2026-12-10", "moment": "Holiday shopping", "sells": ["spirits", "wine"]}
+        ]
+
+        again = plan(ctx)
+        assert len(server.requests) == 1, "the same inputs are answered from the cache"
+        assert again.meta["cached"] and again.note.endswith("(from the cache).")
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(PlanCache)) == 1
+
+
+def test_rule_breaking_parts_are_repaired_and_said(
+    store: dict[str, int], ai: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = json.loads(plan_json(store))
+    first, second, third = answer["sends"]
+    first |= {"channel": "sms", "local_time": "21:30", "offer_value": 60}
+    second |= {"segment_id": 999}
+    third |= {"day": (END + timedelta(days=3)).isoformat()}
+    answer["sends"].append({**first, "offer_kind": "amount_off", "offer_value": 500,
+                            "channel": "email", "local_time": "05:00"})  # fmt: skip
+    with fake_openai(Reply(json.dumps(answer))) as server:
+        configure(monkeypatch, server.base_url)
+        outcome = plan(context(store, max_discount_percent=25))
+    assert outcome.source == PlanSource.AI
+    said = " ".join(outcome.repairs)
+    assert "moved from 21:30 to 19:00" in said and "09:00–20:00" in said
+    assert "60% off lowered to the 25% limit" in said
+    assert "segment #999 is not in this campaign" in said
+    assert "outside the campaign" in said
+    assert "moved from 05:00 to 07:00" in said and "$500 off lowered" in said
+    kept = outcome.plan.sends
+    assert len(kept) == 2
+    sms = next(s for s in kept if s.channel == "sms")
+    assert sms.local_time == "19:00" and sms.offer_value == 25
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (Reply("this is not JSON at all"), "was not a valid plan"),
+        (
+            Reply(json.dumps({"summary": "no sends"})),
+            "was not a valid plan (sends: Field required)",
+        ),
+        (Reply(json.dumps({"sends": [{"day": "someday"}]})), "was not a valid plan"),
+        (Reply(status=500), "the AI service failed (HTTP 500)"),
+        (Reply(status=429), "the AI service failed (HTTP 429)"),
+        (Reply(plan_json({"x": 1}), delay=2.5), "did not answer within 1 s"),
+    ],
+    ids=["not-json", "missing-sends", "bad-fields", "http-500", "http-429", "timeout"],
+)
+def test_a_failed_ai_falls_back_to_the_built_in_planner(
+    store: dict[str, int], ai: None, monkeypatch: pytest.MonkeyPatch, reply: Reply, reason: str
+) -> None:
+    with fake_openai(reply) as server:
+        configure(monkeypatch, server.base_url)
+        outcome = plan(context(store))
+        if reason == "was not a valid plan":
+            assert len(server.requests) == planner.INVALID_ANSWER_ATTEMPTS, "asked again once"
+    assert outcome.source == PlanSource.HEURISTIC
+    assert reason in outcome.note
+    assert outcome.plan.sends and not outcome.meta
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(PlanCache)) == 0
+
+
+def test_a_plan_with_nothing_valid_falls_back(
+    store: dict[str, int], ai: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fake_openai(Reply(plan_json({"a": 998, "b": 999}))) as server:
+        configure(monkeypatch, server.base_url)
+        outcome = plan(context(store))
+    assert outcome.source == PlanSource.HEURISTIC
+    assert "broke the rules" in outcome.note and "#998" in outcome.note
+
+
+def test_without_a_key_the_built_in_planner_plans(store: dict[str, int]) -> None:
+    outcome = plan(context(store))
+    assert outcome.source == PlanSource.HEURISTIC
+    assert outcome.note == "Planned by the built-in planner: no AI key is configured."
+
+
+def test_the_built_in_plan_follows_the_playbooks_and_the_rules(store: dict[str, int]) -> None:
+    ctx = context(store)
+    outcome = plan(ctx, use_ai=False)
+    sends = outcome.plan.sends
+    by_segment = {store[key]: key for key in KEYS}
+    firsts = {}
+    for send in sends:
+        assert START <= send.day <= END
+        firsts.setdefault(by_segment[send.segment_id], send)
+    wine = firsts["lapsed-wine"]
+    assert wine.day.weekday() == 3 and wine.local_time == "15:00"  # Thursday afternoon
+    assert wine.offer_kind == "percent_off" and wine.offer_value == 15
+    beer = firsts["weekend-craft-beer"]
+    assert beer.day.weekday() == 4 and beer.offer_kind == "early_access"
+    reminders = [s for s in sends if s.channel == "sms"]
+    assert reminders and all("09:00" <= s.local_time < "20:00" for s in reminders)
+    assert "Built-in planner" in outcome.plan.summary
+    with session_scope(read_only=True) as session:
+        segment_names = names(session=session)
+    assert all(segment_names[s.segment_id] in outcome.plan.summary for s in sends)
+
+
+def test_budget_and_frequency_cap_trim_the_plan(store: dict[str, int]) -> None:
+    everything = plan(context(store), use_ai=False).plan
+    cheapest = min(s.expected_cost_cents for s in everything.sends)
+    tight = plan(context(store, budget_cents=cheapest), use_ai=False)
+    assert tight.plan.total_cost_cents() <= cheapest
+    assert any("budget" in r for r in tight.repairs)
+
+    # Four sends to the same segment in a week: the fourth goes over a cap of three.
+    with session_scope() as session:
+        from core import compliance
+
+        compliance.save_policy(session=session, policy=compliance.Policy(frequency_cap_per_week=3))
+    answer = Plan.model_validate_json(plan_json({"a": store["champions"]}))
+    sends = [
+        answer.sends[0].model_copy(update={"day": START + timedelta(days=i)}) for i in range(4)
+    ]
+    with session_scope() as session:
+        from core.plans import check_plan
+
+        checked = check_plan(
+            session=session, plan=Plan(summary="", sends=sends), context=context(store)
+        )
+    assert len(checked.plan.sends) == 3
+    assert "would already have 3 messages this week" in checked.repairs[0]
+
+
+def test_nobody_to_plan_for_is_a_clear_error(sqlite_database: str) -> None:
+    from core.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="at least one segment"), session_scope() as session:
+        planner.build_context(session=session, segment_ids=[], start=START, end=END)
+    with pytest.raises(ValidationError, match="ends before it starts"), session_scope() as session:
+        planner.build_context(session=session, segment_ids=[1], start=END, end=START)
+
+
+def test_planning_on_postgresql_too(database: str) -> None:
+    segment_ids = _store()
+    outcome = plan(context(segment_ids), use_ai=False)
+    assert outcome.source == PlanSource.HEURISTIC and len(outcome.plan.sends) >= 3

@@ -1,0 +1,142 @@
+"""The campaign builder, a campaign's page, the list and the actions, through the frame."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core import actions, campaigns, demo, planner, playbooks, scoring
+from core.campaigns import Details
+from core.db import session_scope, utc_now
+from core.models import Action, Campaign, CampaignStatus
+from core.permissions import SYSTEM, Role
+from tests.ui.conftest import frame, make_user, sign_in, texts
+
+TODAY = date(2026, 11, 26)
+
+
+@pytest.fixture
+def store() -> list[int]:
+    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=300, seed=5)
+    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY)
+    with session_scope() as session:
+        return [
+            playbooks.create_from_playbook(session=session, actor=SYSTEM, key=key).id
+            for key in ("lapsed-wine", "champions")
+        ]
+
+
+def button(at, label: str):
+    return next(b for b in at.button if b.label.startswith(label))
+
+
+def the_campaign() -> Campaign:
+    with session_scope(read_only=True) as session:
+        campaign = session.scalars(select(Campaign)).one()
+        campaign.steps  # noqa: B018
+        session.expunge_all()
+        return campaign
+
+
+def open_campaign(role: Role, campaign_id: int | None = None, *, new_user: bool = True):
+    at = sign_in(frame(), make_user(role) if new_user else f"{role}@example.com")
+    if campaign_id is not None:
+        at.query_params["id"] = str(campaign_id)
+    return at.switch_page("pages/campaign.py").run()
+
+
+def test_build_plan_and_schedule_a_campaign(store: list[int]) -> None:
+    at = open_campaign(Role.MARKETER)
+    assert at.title[0].value == "New campaign"
+    at.text_input[0].input("Thanksgiving wine")
+    at.text_area[0].input("Fill the holiday table")
+    button(at, "Save and continue").click().run()
+    assert not at.exception
+    draft = the_campaign()
+    assert draft.status == CampaignStatus.DRAFT and draft.name == "Thanksgiving wine"
+    assert draft.builder_step == 2, "the draft is saved and step 2 is open"
+
+    at.multiselect[0].set_value(store).run()
+    at.checkbox[1].check().run()  # SMS too
+    labels = [m.label for m in at.metric]
+    assert labels == ["In these segments", "Excluded", "Can be reached", "Cannot be reached"]
+    assert int(at.metric[2].value.replace(",", "")) > 0
+    button(at, "Save and continue").click().run()
+    assert the_campaign().builder_step == 3 and the_campaign().channels == ["email", "sms"]
+
+    button(at, "Plan it for me").click().run()
+    assert not at.exception
+    assert "Planned by the built-in planner: no AI key is configured." in texts(at)
+    assert the_campaign().steps and the_campaign().plan_source == "heuristic"
+    assert len(at.get("plotly_chart")) == 1
+
+    button(at, "Continue to review").click().run()
+    assert [m.label for m in at.metric][:2] == ["Sends", "Messages"]
+    button(at, "Schedule for").click().run()
+    assert not at.exception
+    assert the_campaign().status == CampaignStatus.SCHEDULED
+    assert "Scheduled: it starts by itself" in texts(at)
+    assert ":blue-badge[Scheduled]" in texts(at)
+
+
+def test_a_step_that_is_not_complete_says_why_and_keeps_the_draft(store: list[int]) -> None:
+    at = open_campaign(Role.MARKETER)
+    at.text_input[0].input("Backwards")
+    at.date_input[1].set_value(date.today() - timedelta(days=30))  # ends before it starts
+    button(at, "Save and continue").click().run()
+    assert "The campaign must end after it starts." in texts(at)
+    assert the_campaign().builder_step == 1
+
+
+def test_running_campaigns_pause_and_resume(store: list[int]) -> None:
+    with session_scope() as session:
+        campaign = campaigns.create_campaign(
+            session=session, actor=SYSTEM,
+            details=Details(name="Live", starts_at=utc_now(), ends_at=utc_now() + timedelta(6),
+                            segment_ids=tuple(store)),
+        )  # fmt: skip
+        context = campaigns.plan_context(session=session, campaign=campaign)
+        outcome = planner.make_plan(session=session, context=context)
+        campaigns.save_plan(session=session, actor=SYSTEM, campaign_id=campaign.id, outcome=outcome)
+        campaigns.start_now(session=session, actor=SYSTEM, campaign_id=campaign.id)
+        actions.generate_actions(session=session, actor=SYSTEM, campaign_id=campaign.id, limit=30)
+        campaign_id = campaign.id
+    at = open_campaign(Role.MARKETER, campaign_id)
+    assert ":green-badge[Running]" in texts(at)
+    assert len(at.dataframe) == 2, "the plan and the top actions"
+    button(at, "Pause").click().run()
+    assert the_campaign().status == CampaignStatus.PAUSED
+    assert "is paused now" in texts(at)
+    button(at, "Resume").click().run()
+    assert the_campaign().status == CampaignStatus.RUNNING
+
+    viewer = open_campaign(Role.VIEWER, campaign_id)
+    assert not [b for b in viewer.button if b.label in ("Pause", "Complete", "Duplicate")]
+
+
+def test_the_list_and_the_actions_page(store: list[int]) -> None:
+    with session_scope() as session:
+        for name in ("First", "Second"):
+            made = campaigns.create_campaign(
+                session=session, actor=SYSTEM,
+                details=Details(name=name, starts_at=utc_now(),
+                                ends_at=utc_now() + timedelta(6), segment_ids=tuple(store)),
+            )  # fmt: skip
+        context = campaigns.plan_context(session=session, campaign=made)
+        campaigns.save_plan(
+            session=session, actor=SYSTEM, campaign_id=made.id,
+            outcome=planner.make_plan(session=session, context=context),
+        )  # fmt: skip
+        actions.generate_actions(session=session, actor=SYSTEM, campaign_id=made.id, limit=20)
+    at = sign_in(frame(), make_user(Role.MARKETER))
+    at.switch_page("pages/campaigns.py").run()
+    assert not at.exception
+    assert "**Second** :gray-badge[Draft]" in texts(at) and "**First**" in texts(at)
+
+    at.switch_page("pages/actions.py").run()
+    assert not at.exception
+    assert [m.value for m in at.metric] == ["20", "20", "0", "0"]
+    button(at, "Approve all 20 proposed").click().run()
+    assert "20 actions approved." in texts(at)
+    with session_scope(read_only=True) as session:
+        assert {a.status for a in session.scalars(select(Action))} == {"approved"}

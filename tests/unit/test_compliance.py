@@ -1,0 +1,104 @@
+"""The texting hours and discount limits of ../shared/COMPLIANCE.md, one rule per test."""
+
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.compliance import (
+    Policy,
+    Window,
+    area_code,
+    max_discount_percent,
+    next_allowed_send,
+    sms_window,
+    states_of,
+    strictest_sms_window,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+POLICY = Policy()
+
+
+def local(zone: ZoneInfo, *args: int) -> datetime:
+    return datetime(*args, tzinfo=zone)
+
+
+def test_a_text_to_new_york_at_21_05_waits_for_8_am() -> None:
+    sent = next_allowed_send(
+        local(NEW_YORK, 2026, 11, 24, 21, 5).astimezone(UTC),
+        zone=NEW_YORK,
+        states=states_of("NY", "+12125550101"),
+        policy=POLICY,
+    )
+    assert sent == local(NEW_YORK, 2026, 11, 25, 8, 0)
+    assert sent.tzinfo == UTC
+
+
+def test_a_florida_area_code_brings_florida_hours_even_with_a_new_york_address() -> None:
+    states = states_of("NY", "+13055550101")
+    assert states == {"NY", "FL"}
+    sent = next_allowed_send(
+        local(NEW_YORK, 2026, 11, 24, 20, 30), zone=NEW_YORK, states=states, policy=POLICY
+    )
+    assert sent == local(NEW_YORK, 2026, 11, 25, 8, 0)
+    # The same time is fine for a New York number.
+    ok = local(NEW_YORK, 2026, 11, 24, 20, 30)
+    assert next_allowed_send(ok, zone=NEW_YORK, states={"NY"}, policy=POLICY) == ok
+
+
+def test_too_early_moves_to_the_start_of_the_same_day() -> None:
+    early = local(NEW_YORK, 2026, 11, 24, 6, 45)
+    assert next_allowed_send(early, zone=NEW_YORK, states={"CT"}, policy=POLICY) == local(
+        NEW_YORK, 2026, 11, 24, 9, 0
+    )
+
+
+def test_no_sunday_texts_in_alabama() -> None:
+    chicago = ZoneInfo("America/Chicago")
+    sunday_noon = local(chicago, 2026, 11, 29, 12, 0)
+    assert next_allowed_send(sunday_noon, zone=chicago, states={"AL"}, policy=POLICY) == local(
+        chicago, 2026, 11, 30, 8, 0
+    )
+
+
+def test_deferral_is_safe_across_the_clock_change() -> None:
+    # The night DST ends in New York: 21:30 on Saturday waits for 08:00 Sunday, local time.
+    saturday = local(NEW_YORK, 2026, 10, 31, 21, 30)
+    sent = next_allowed_send(saturday, zone=NEW_YORK, states={"NY"}, policy=POLICY)
+    assert sent.astimezone(NEW_YORK).replace(tzinfo=None) == datetime(2026, 11, 1, 8, 0)
+    assert sent.utcoffset().total_seconds() == -5 * 3600
+
+
+@pytest.mark.parametrize(
+    ("states", "window"),
+    [
+        (set(), (8, 21)),
+        ({"NY"}, (8, 21)),
+        ({"FL"}, (8, 20)),
+        ({"WA", "OK"}, (8, 20)),
+        ({"CT"}, (9, 21)),
+        ({"CT", "FL"}, (9, 20)),
+    ],
+)
+def test_the_window_is_the_intersection_of_every_matching_state(states, window) -> None:
+    assert sms_window(POLICY, states) == Window(start=time(window[0]), end=time(window[1]))
+
+
+def test_the_strictest_window_is_allowed_everywhere() -> None:
+    assert strictest_sms_window(POLICY) == Window(start=time(9), end=time(20))
+
+
+def test_area_codes() -> None:
+    assert area_code("+13055550101") == "305"
+    assert area_code("+447700900123") is None and area_code(None) is None
+    assert states_of("", "+14055550101") == {"OK"}
+    assert states_of("IL", "+13125550101") == {"IL"}
+
+
+def test_discount_is_the_lowest_of_store_state_and_campaign_limits() -> None:
+    assert max_discount_percent(POLICY, "IL", None) == 30
+    assert max_discount_percent(POLICY, "IL", 20) == 20
+    generous = Policy(max_discount_percent=50)
+    assert max_discount_percent(generous, "NC", None) == 35  # North Carolina's cap
+    assert max_discount_percent(generous, "NC", 40) == 35
