@@ -195,7 +195,22 @@ def members(segment: Segment) -> None:
     )  # fmt: skip
 
 
-rules_tab, members_tab = st.tabs(["Rules", "Members"])
+def used_by(segment: Segment) -> None:
+    with session_scope(read_only=True) as session:
+        users = segments.used_by_campaigns(session=session, segment_id=segment.id)
+        listed = [(c.id, c.name, c.status, segment.id in c.excluded_segment_ids) for c in users]
+    if not listed:
+        st.caption("No campaign targets or excludes this segment.")
+    for campaign_id, name, status, excluded in listed:
+        st.page_link(
+            "pages/campaign.py",
+            label=f"{name} · {status}" + (" · excluded" if excluded else ""),
+            icon=":material/campaign:",
+            query_params={"id": str(campaign_id)},
+        )
+
+
+rules_tab, members_tab, used_tab = st.tabs(["Rules", "Members", "Used by"])
 with rules_tab:
     if can_edit:
         editor()
@@ -209,3 +224,8 @@ with members_tab:
         st.caption("Save the segment to see its members.")
     else:
         members(segment)
+with used_tab:
+    if segment is None:
+        st.caption("Save the segment first.")
+    else:
+        used_by(segment)

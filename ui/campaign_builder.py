@@ -49,7 +49,9 @@ class Builder:
             "Step",
             labels,
             default=labels[current - 1],
-            key=f"{self.key}_nav",
+            # Keyed by the step shown: when a save moves the step on, a fresh control shows it
+            # (the browser would otherwise keep the old choice and send it back on next click).
+            key=f"{self.key}_nav_{current}",
             label_visibility="collapsed",
         )
         wanted = labels.index(picked) + 1 if picked else current
@@ -61,7 +63,6 @@ class Builder:
 
     def go_to(self, step: int, campaign_id: int) -> None:
         st.session_state[f"builder_step_{campaign_id}"] = step
-        st.session_state.pop(f"builder_step_{campaign_id}_nav", None)
         st.switch_page("pages/campaign.py", query_params={"id": str(campaign_id)})
 
     def save(self, details: Details, step: int) -> int | None:

@@ -39,3 +39,24 @@ def browser() -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield browser
         browser.close()
+
+
+def settle(page: Any, timeout: float = 30_000) -> None:
+    """Wait until Streamlit has finished the current run and dropped the stale copies of
+    elements, so the next click lands on the fresh page rather than the one being replaced."""
+    page.wait_for_function(
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            return app && app.dataset.testScriptState === "notRunning"
+                && !document.querySelector('[data-stale="true"]');
+        }""",
+        timeout=timeout,
+    )
+
+
+def appears(locator: Any, timeout: float = 30_000) -> None:
+    """Wait for `locator` to show and for the run that shows it to finish. Streamlit keeps the
+    previous run's elements until the new run replaces them, so for a moment a text can be on the
+    page twice; `first` waits for either copy and `settle` for the stale one to go."""
+    locator.first.wait_for(timeout=timeout)
+    settle(locator.page, timeout)

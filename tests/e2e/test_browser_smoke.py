@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.e2e.conftest import appears
 from tests.server import running_app
 
 pytestmark = pytest.mark.e2e
@@ -26,15 +27,15 @@ def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.goto(base)
-        page.get_by_text("Create the administrator").wait_for(timeout=30_000)
+        appears(page.get_by_text("Create the administrator"))
         page.get_by_label("Your name").fill("Olive Owner")
         page.get_by_label("Email (you sign in with it)").fill("olive@example.com")
         page.get_by_label("Password", exact=True).fill("a long enough password")
         page.get_by_label("Repeat the password").fill("a long enough password")
         page.get_by_role("button", name="Create administrator").click()
         # The demo loads in the background; the home page follows it and then shows the numbers.
-        page.get_by_text("Revenue, last 30 days").wait_for(timeout=120_000)
-        page.get_by_text("Weekly revenue by category").wait_for(timeout=30_000)
+        appears(page.get_by_text("Revenue, last 30 days"), 120_000)
+        appears(page.get_by_text("Weekly revenue by category"))
         page.wait_for_timeout(1500)
         shot = screenshot_dir(tmp_path) / "home.png"
         page.screenshot(path=str(shot), full_page=True)
@@ -48,7 +49,7 @@ def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
         phone = context.new_page()
         phone.set_viewport_size({"width": 390, "height": 844})
         phone.goto(base)
-        phone.get_by_text("Revenue, last 30 days").wait_for(timeout=30_000)
+        appears(phone.get_by_text("Revenue, last 30 days"))
         phone.wait_for_timeout(1000)
         box = phone.get_by_role("button", name="Sign out").bounding_box()
         assert box is None or box["x"] + box["width"] <= 0, f"sidebar still open: {box}"
@@ -58,18 +59,18 @@ def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
         # A bookmark to a page opens that page, not Home.
         bookmark = context.new_page()
         bookmark.goto(f"{base}/customers")
-        bookmark.get_by_placeholder("Name, email or phone").wait_for(timeout=30_000)
+        appears(bookmark.get_by_placeholder("Name, email or phone"))
         assert bookmark.url.endswith("/customers")
 
         # The demo comes scored, with playbook segments; the rule builder counts live.
         bookmark.goto(f"{base}/segments")
-        bookmark.get_by_role("tab", name="Playbooks").wait_for(timeout=30_000)
+        appears(bookmark.get_by_role("tab", name="Playbooks"))
         bookmark.wait_for_timeout(1500)
         bookmark.screenshot(path=str(screenshot_dir(tmp_path) / "segments.png"), full_page=True)
         assert bookmark.get_by_text("In use").count() == 4
         bookmark.goto(f"{base}/segment?id=1")
-        bookmark.get_by_text("Customers matching now").wait_for(timeout=30_000)
-        bookmark.get_by_text("Favourite category is one of wine").wait_for(timeout=30_000)
+        appears(bookmark.get_by_text("Customers matching now"))
+        appears(bookmark.get_by_text("Favourite category is one of wine"))
         bookmark.wait_for_timeout(1000)
         bookmark.screenshot(path=str(screenshot_dir(tmp_path) / "segment.png"), full_page=True)
         context.close()
@@ -95,7 +96,7 @@ def test_a_first_visit_to_a_page_url_still_asks_to_sign_in(browser: Any, tmp_pat
     with running_app({"DATABASE_URL": url}) as base:
         page = browser.new_page()
         page.goto(f"{base}/users")
-        page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+        appears(page.get_by_role("button", name="Sign in"))
         assert page.get_by_text("Please sign in.").count() == 0
         assert page.get_by_text("Add a user").count() == 0
         page.close()
@@ -118,13 +119,13 @@ def test_import_a_csv_in_the_browser(browser: Any, tmp_path: Path) -> None:
         page.get_by_label("Repeat the password").fill("a long enough password")
         page.get_by_text("Load the demo store").click()  # untick: start empty
         page.get_by_role("button", name="Create administrator").click()
-        page.get_by_text("Let's get your store going").wait_for(timeout=30_000)
+        appears(page.get_by_text("Let's get your store going"))
         page.get_by_role("link", name="Import data").click()
-        page.get_by_text("What is in the file?").wait_for(timeout=30_000)
+        appears(page.get_by_text("What is in the file?"))
         page.locator('input[type="file"]').set_input_files(str(csv))
-        page.get_by_role("button", name="Start import").wait_for(timeout=30_000)
+        appears(page.get_by_role("button", name="Start import"))
         page.get_by_role("button", name="Start import").click()
-        page.get_by_text("pos-export.csv — succeeded").wait_for(timeout=60_000)
+        appears(page.get_by_text("pos-export.csv — succeeded"), 60_000)
         page.wait_for_timeout(1000)
         page.screenshot(path=str(screenshot_dir(tmp_path) / "import.png"), full_page=True)
         added = page.locator('[data-testid="stMetric"]', has_text="Added")

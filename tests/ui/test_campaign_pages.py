@@ -140,3 +140,15 @@ def test_the_list_and_the_actions_page(store: list[int]) -> None:
     assert "20 actions approved." in texts(at)
     with session_scope(read_only=True) as session:
         assert {a.status for a in session.scalars(select(Action))} == {"approved"}
+
+
+def test_a_segment_lists_the_campaigns_that_use_it(store: list[int]) -> None:
+    with session_scope() as session:
+        campaigns.create_campaign(
+            session=session, actor=SYSTEM, details=Details(name="Uses it", segment_ids=(store[0],))
+        )
+    at = sign_in(frame(), make_user(Role.VIEWER))
+    at.query_params["id"] = str(store[0])
+    at.switch_page("pages/segment.py").run()
+    links = [link.proto.label for link in at.get("page_link")]
+    assert "Uses it · draft" in links
