@@ -24,7 +24,7 @@ from core.config import get_settings
 from core.db import session_scope
 from core.logs import bound, configure_logging, new_id, request_id
 from jobs import clock
-from jobs.queue import redis_connection
+from jobs.connections import redis_connection
 
 log = logging.getLogger("app")
 

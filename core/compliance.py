@@ -13,7 +13,9 @@ Not legal advice.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -177,6 +179,76 @@ def next_allowed_send(
         else:
             local = datetime.combine(local.date() + timedelta(days=1), window.start, zone)
     raise ValueError("No allowed sending time within a week")  # only if a policy allows none
+
+
+# --- this message, now ---------------------------------------------------------------------
+
+
+class Verdict(StrEnum):
+    SEND = "send"
+    DEFER = "defer"
+    BLOCK = "block"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the rules say about one message at one moment, and why."""
+
+    verdict: Verdict
+    reason: str = ""
+    send_at: datetime | None = None
+    """For a deferral: the first moment it may go."""
+
+
+SEND = Decision(Verdict.SEND)
+
+
+def decide(
+    *,
+    customer: Customer,
+    channel: Channel | str,
+    now: datetime,
+    policy: Policy,
+    zone: ZoneInfo,
+    suppressed: str | None = None,
+) -> Decision:
+    """May this marketing message go to `customer` now? Checked by the sender right before
+    every send, so a consent withdrawn or a birthday misread after planning still counts.
+
+    `suppressed` is the reason the address is on the suppression list, if it is; `zone` is the
+    customer's own time zone (the store's when theirs is unknown).
+    """
+    channel = Channel(channel)
+    if customer.deleted_at is not None:
+        return Decision(Verdict.BLOCK, "the customer was deleted")
+    if customer.birth_date is None:
+        return Decision(Verdict.BLOCK, "no date of birth on file: not verified 21+")
+    if customer.birth_date > adult_birth_cutoff(now.astimezone(zone).date()):
+        return Decision(Verdict.BLOCK, "under 21")
+    if suppressed:
+        return Decision(Verdict.BLOCK, f"the address is suppressed ({suppressed})")
+    if channel == Channel.EMAIL:
+        if not customer.email:
+            return Decision(Verdict.BLOCK, "no email address")
+        if not customer.email_opt_in or customer.email_status != "active":
+            return Decision(Verdict.BLOCK, "no email consent")
+        return SEND
+    if not customer.phone or not customer.phone.startswith("+1"):
+        return Decision(Verdict.BLOCK, "no US mobile number")
+    if area_code(customer.phone) in CANADIAN_AREA_CODES:
+        return Decision(Verdict.BLOCK, "a Canadian number: no alcohol texts to Canada")
+    if not customer.sms_opt_in or customer.sms_status != "active":
+        return Decision(Verdict.BLOCK, "no text-message consent")
+    states = states_of(customer.state, customer.phone)
+    if "WA" in states and customer.sms_opt_in_at is None:
+        return Decision(Verdict.BLOCK, "Washington: no recorded advance consent")
+    allowed = next_allowed_send(now, zone=zone, states=states, policy=policy)
+    if allowed > now:
+        local = allowed.astimezone(zone)
+        return Decision(
+            Verdict.DEFER, f"quiet hours: moved to {local:%a %H:%M} their time", allowed
+        )
+    return SEND
 
 
 # --- how deep ------------------------------------------------------------------------------

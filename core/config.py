@@ -60,6 +60,9 @@ class Settings(BaseSettings):
 
     # Messaging
     send_rate_per_min: int = Field(default=1000, ge=1, le=1_000_000)
+    email_rate_per_min: int | None = Field(default=None, ge=1, le=1_000_000)
+    sms_rate_per_min: int | None = Field(default=None, ge=1, le=1_000_000)
+    """Per-channel limits (each provider's own); SEND_RATE_PER_MIN when not set."""
     mailgun_api_key: SecretStr | None = None
     mailgun_domain: str | None = None
     mailgun_webhook_signing_key: SecretStr | None = None

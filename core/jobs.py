@@ -85,6 +85,18 @@ def recent_jobs(*, session: Session, kind: str | None = None, limit: int = 50) -
     return list(session.scalars(query))
 
 
+def is_active(*, session: Session, kind: str) -> bool:
+    """Whether a job of `kind` is waiting or running (so the clock does not pile up another)."""
+    return (
+        session.scalar(
+            select(Job.id)
+            .where(Job.kind == kind, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def fail_interrupted(*, session: Session, older_than: timedelta = timedelta(0)) -> int:
     """Mark running or queued jobs as failed after a restart of the in-process runner.
 

@@ -7,7 +7,9 @@ import logging
 import threading
 
 from core import campaigns, maintenance
+from core import jobs as job_rows
 from core.db import session_scope, utc_now
+from core.messaging import outbox
 from core.permissions import SYSTEM
 from core.store import get_store_profile
 from jobs import queue, tasks
@@ -26,7 +28,7 @@ def tick() -> list[str]:
     if night is not None:
         started.append(queue.enqueue(tasks.nightly))
         log.info("nightly refresh enqueued", extra={"day": night.isoformat()})
-    return started + start_campaigns()
+    return started + start_campaigns() + send_due_messages()
 
 
 def start_campaigns() -> list[str]:
@@ -44,6 +46,17 @@ def start_campaigns() -> list[str]:
     if finished:
         log.info("campaigns completed", extra={"campaign_ids": finished})
     return [queue.enqueue(tasks.generate_actions, campaign_id=i) for i in started]
+
+
+def send_due_messages() -> list[str]:
+    """Write the messages of steps coming due, put back those of dead workers, and start a
+    send job when messages are waiting and none is running. Returns the job id started."""
+    with session_scope() as session:
+        outbox.release_stale_claims(session=session)
+        outbox.queue_due_steps(session=session)
+        due = outbox.count_due(session=session)
+        busy = job_rows.is_active(session=session, kind=tasks.send_messages.kind)
+    return [queue.enqueue(tasks.send_messages)] if due and not busy else []
 
 
 def start(stop: threading.Event) -> threading.Thread:

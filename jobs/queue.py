@@ -6,7 +6,6 @@ Either way the job first gets a row in the jobs table, and the queue carries onl
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import threading
 import time
@@ -14,13 +13,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from redis import Redis
 from rq import Queue
 
 from core import jobs as job_rows
 from core.config import get_settings
 from core.db import session_scope
 from core.models import Job, JobStatus
+from jobs.connections import redis_connection
 from jobs.runner import perform
 from jobs.tasks import Task
 
@@ -30,11 +29,6 @@ QUEUE_NAME = "default"
 JOB_TIMEOUT_SECONDS = 3 * 3600
 """A million-row import takes about a minute; three hours means something is stuck."""
 RESULT_TTL_SECONDS = 24 * 3600
-
-
-@functools.cache
-def redis_connection(url: str) -> Redis:
-    return Redis.from_url(url)
 
 
 def rq_queue(url: str) -> Queue:

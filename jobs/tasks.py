@@ -11,6 +11,7 @@ from core import actions, demo, imports, maintenance, scoring
 from core.db import session_scope
 from core.errors import DomainError
 from core.permissions import Actor
+from jobs import sending
 
 
 class Progress(Protocol):
@@ -93,3 +94,11 @@ def generate_actions(
             session=session, actor=actor, campaign_id=campaign_id, limit=limit
         )
     return {"run_id": run.run_id, "actions": run.created, "candidates": run.candidates}
+
+
+@task("messages.send")
+def send_messages(*, actor: Actor, progress: Progress, max_seconds: float = 50.0) -> dict[str, Any]:
+    """Send every due message (both channels) for up to `max_seconds`; the clock starts another
+    run next minute if some are left."""
+    progress(5, "Sending")
+    return sending.send_due(max_seconds=max_seconds).__dict__

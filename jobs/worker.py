@@ -13,7 +13,8 @@ from core import schema
 from core.config import get_settings
 from core.logs import configure_logging
 from jobs import clock
-from jobs.queue import QUEUE_NAME, redis_connection, rq_queue
+from jobs.connections import redis_connection
+from jobs.queue import QUEUE_NAME, rq_queue
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import threading
@@ -9,8 +10,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 
 @dataclass
@@ -89,13 +92,125 @@ def fake_openai(*replies: Reply) -> Iterator[FakeOpenAI]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with serving(Handler) as base_url:
+        fake.base_url = f"{base_url}/v1"
+        yield fake
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve `handler` on a free local port in a thread; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     try:
-        yield fake
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """Keep-alive HTTP/1.1 with small JSON answers, written in one piece (no Nagle stalls)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def send_json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        head = (
+            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        ).encode()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(head + data)
+
+    def form(self) -> dict[str, list[str]]:
+        length = int(self.headers.get("Content-Length", 0))
+        return parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+
+    def basic_auth(self) -> tuple[str, str] | None:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return None
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        return user, password
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class FakeProvider:
+    """A Mailgun- or Twilio-compatible sending API. Records every accepted message's form
+    fields; answers per recipient from `refuse` (always) and `flaky` (that many 503s first)."""
+
+    base_url: str = ""
+    accepted: list[dict[str, list[str]]] = field(default_factory=list)
+    refuse: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    flaky: dict[str, int] = field(default_factory=dict)
+    calls: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, recipient: str, fields: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            self.calls += 1
+            if recipient in self.refuse:
+                return self.refuse[recipient]
+            if self.flaky.get(recipient, 0) > 0:
+                self.flaky[recipient] -= 1
+                return 503, {"message": "Service Unavailable"}
+            self.accepted.append(fields)
+            return 200, {"n": len(self.accepted)}
+
+    def recipients(self, field_name: str) -> list[str]:
+        return [f[field_name][0] for f in self.accepted]
+
+
+MAILGUN_KEY = "key-test"
+TWILIO_SID = "AC" + "0" * 32
+TWILIO_TOKEN = "twilio-test-token"
+
+
+@contextmanager
+def fake_mailgun() -> Iterator[FakeProvider]:
+    fake = FakeProvider()
+
+    class Handler(JsonHandler):
+        def do_POST(self) -> None:
+            fields = self.form()
+            if self.basic_auth() != ("api", MAILGUN_KEY):
+                self.send_json(401, {"message": "Invalid private key"})
+                return
+            if not self.path.endswith("/messages"):
+                self.send_json(404, {"message": "Not found"})
+                return
+            status, body = fake.answer(fields.get("to", [""])[0], fields)
+            if status == 200:
+                body = {"id": f"<{body['n']}.fake@mg.example.com>", "message": "Queued. Thank you."}
+            self.send_json(status, body)
+
+    with serving(Handler) as base_url:
+        fake.base_url = base_url
+        yield fake
+
+
+@contextmanager
+def fake_twilio() -> Iterator[FakeProvider]:
+    fake = FakeProvider()
+
+    class Handler(JsonHandler):
+        def do_POST(self) -> None:
+            fields = self.form()
+            if self.basic_auth() != (TWILIO_SID, TWILIO_TOKEN):
+                self.send_json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                return
+            status, body = fake.answer(fields.get("To", [""])[0], fields)
+            if status == 200:
+                status, body = 201, {"sid": f"SM{body['n']:032x}", "status": "queued",
+                                     "num_segments": "1", "price": None}  # fmt: skip
+            self.send_json(status, body)
+
+    with serving(Handler) as base_url:
+        fake.base_url = base_url
+        yield fake

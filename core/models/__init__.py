@@ -16,6 +16,13 @@ from core.models.customers import Channel, ConsentRecord, Customer
 from core.models.events import Event
 from core.models.imports import Import, ImportKind, ImportProblem, ImportStatus
 from core.models.jobs import Job, JobStatus
+from core.models.messages import (
+    Message,
+    MessageStatus,
+    Suppression,
+    SuppressionReason,
+    Template,
+)
 from core.models.orders import Order, OrderItem
 from core.models.segments import Segment, SegmentMember
 from core.models.settings import Setting
@@ -40,6 +47,8 @@ __all__ = [
     "ImportStatus",
     "Job",
     "JobStatus",
+    "Message",
+    "MessageStatus",
     "Order",
     "OrderItem",
     "PlanCache",
@@ -48,5 +57,8 @@ __all__ = [
     "Segment",
     "SegmentMember",
     "Setting",
+    "Suppression",
+    "SuppressionReason",
+    "Template",
     "User",
 ]

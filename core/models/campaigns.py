@@ -97,6 +97,8 @@ class CampaignStep(Base):
     offer_category: Mapped[str | None] = mapped_column(String(20))
     offer_description: Mapped[str] = mapped_column(String(200), default="")
     angle: Mapped[str] = mapped_column(Text, default="")
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
+    """The message to send; None means the default template for the campaign type and channel."""
     expected_reach: Mapped[int] = mapped_column(default=0)
     expected_cost_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(12), default="planned")

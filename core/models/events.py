@@ -27,3 +27,5 @@ class Event(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     amount_cents: Mapped[int | None] = mapped_column(BigInteger)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    """A provider's id for the event, so a webhook delivered twice is recorded once."""

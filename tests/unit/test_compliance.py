@@ -1,20 +1,23 @@
 """The texting hours and discount limits of ../shared/COMPLIANCE.md, one rule per test."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from core.compliance import (
     Policy,
+    Verdict,
     Window,
     area_code,
+    decide,
     max_discount_percent,
     next_allowed_send,
     sms_window,
     states_of,
     strictest_sms_window,
 )
+from core.models import Customer
 
 NEW_YORK = ZoneInfo("America/New_York")
 POLICY = Policy()
@@ -102,3 +105,59 @@ def test_discount_is_the_lowest_of_store_state_and_campaign_limits() -> None:
     generous = Policy(max_discount_percent=50)
     assert max_discount_percent(generous, "NC", None) == 35  # North Carolina's cap
     assert max_discount_percent(generous, "NC", 40) == 35
+
+
+# --- one message, now (the sender asks before every send) -----------------------------------
+
+
+def person(**fields: object) -> Customer:
+    base = {"email": "a@example.com", "phone": "+12125550101", "state": "NY",
+            "birth_date": date(1980, 1, 1), "email_opt_in": True, "sms_opt_in": True,
+            "sms_opt_in_at": datetime(2026, 1, 1, tzinfo=UTC), "email_status": "active",
+            "sms_status": "active"}  # fmt: skip
+    return Customer(**{**base, **fields})
+
+
+NOON_NY = local(NEW_YORK, 2026, 11, 24, 12, 0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "channel", "suppressed", "reason"),
+    [
+        ({}, "email", "complaint", "the address is suppressed (complaint)"),
+        ({"birth_date": None}, "sms", None, "no date of birth on file: not verified 21+"),
+        ({"birth_date": date(2005, 11, 25)}, "email", None, "under 21"),
+        ({"deleted_at": NOON_NY}, "email", None, "the customer was deleted"),
+        ({"email_opt_in": False}, "email", None, "no email consent"),
+        ({"email_status": "bounced"}, "email", None, "no email consent"),
+        ({"sms_opt_in": False}, "sms", None, "no text-message consent"),
+        ({"phone": "+14165550101"}, "sms", None, "a Canadian number: no alcohol texts to Canada"),
+        ({"phone": "+442071234567"}, "sms", None, "no US mobile number"),
+        ({"state": "WA", "sms_opt_in_at": None}, "sms", None,
+         "Washington: no recorded advance consent"),
+    ],
+)  # fmt: skip
+def test_a_message_is_blocked_with_its_reason(
+    fields: dict, channel: str, suppressed: str | None, reason: str
+) -> None:
+    decision = decide(
+        customer=person(**fields), channel=channel, now=NOON_NY, policy=POLICY, zone=NEW_YORK,
+        suppressed=suppressed,
+    )  # fmt: skip
+    assert (decision.verdict, decision.reason) == (Verdict.BLOCK, reason)
+
+
+def test_21_today_may_be_messaged() -> None:
+    decision = decide(customer=person(birth_date=date(2005, 11, 24)), channel="email",
+                      now=NOON_NY, policy=POLICY, zone=NEW_YORK)  # fmt: skip
+    assert decision.verdict == Verdict.SEND
+
+
+def test_a_late_text_is_deferred_never_dropped_and_email_is_not() -> None:
+    late = local(NEW_YORK, 2026, 11, 24, 21, 5)
+    text = decide(customer=person(), channel="sms", now=late, policy=POLICY, zone=NEW_YORK)
+    assert text.verdict == Verdict.DEFER
+    assert text.send_at == local(NEW_YORK, 2026, 11, 25, 8, 0)
+    assert text.reason == "quiet hours: moved to Wed 08:00 their time"
+    email = decide(customer=person(), channel="email", now=late, policy=POLICY, zone=NEW_YORK)
+    assert email.verdict == Verdict.SEND

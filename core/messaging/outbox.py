@@ -1,0 +1,215 @@
+"""The outbox: every send is a `messages` row before anything leaves.
+
+A running campaign's step becomes messages on the day before it is due (one per reachable
+member, keyed by campaign, step, customer and channel, so doing it twice adds nothing), each
+waiting until the step's local time in its recipient's own time zone. Workers then claim due
+messages in batches: the claim is one UPDATE … RETURNING over rows locked with SKIP LOCKED on
+PostgreSQL (SQLite has one writer at a time), so two workers never hold the same message.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from core import templates
+from core.compliance import reachable
+from core.db import upsert, utc_now
+from core.default_templates import install_default_templates
+from core.models import (
+    Campaign,
+    CampaignStatus,
+    CampaignStep,
+    Channel,
+    Customer,
+    Message,
+    MessageStatus,
+    SegmentMember,
+    Template,
+)
+from core.store import get_store_profile
+
+log = logging.getLogger(__name__)
+
+LEAD = timedelta(days=1)
+"""How long before a step's day its messages are written (the earliest time zone goes first)."""
+LEASE = timedelta(minutes=5)
+"""A claim older than this belongs to a worker that died; its messages go back in the queue."""
+INSERT_CHUNK = 5_000
+
+
+def message_key(campaign_id: int, step_id: int, customer_id: int, channel: str) -> str:
+    return f"c{campaign_id}:s{step_id}:u{customer_id}:{channel}"
+
+
+@dataclass(frozen=True)
+class Queued:
+    step_id: int
+    messages: int
+
+
+def queue_due_steps(*, session: Session, now: datetime | None = None) -> list[Queued]:
+    """Write the messages of every running campaign's steps that are due within `LEAD`."""
+    now = now or utc_now()
+    store_zone = get_store_profile(session=session).zone
+    horizon = (now + LEAD).astimezone(store_zone).date()
+    steps = session.scalars(
+        select(CampaignStep)
+        .join(Campaign)
+        .where(
+            Campaign.status == CampaignStatus.RUNNING,
+            CampaignStep.status == "planned",
+            CampaignStep.day <= horizon,
+        )
+        .order_by(CampaignStep.day, CampaignStep.local_time)
+    ).all()
+    return [
+        queue_step(session=session, step=step, now=now, store_zone=store_zone) for step in steps
+    ]
+
+
+def queue_step(
+    *, session: Session, step: CampaignStep, now: datetime, store_zone: ZoneInfo
+) -> Queued:
+    campaign = step.campaign
+    template = (
+        templates.get_template(session=session, template_id=step.template_id)
+        if step.template_id
+        else _default_template(session, campaign.type, step.channel)
+    )
+    left_out = select(SegmentMember.customer_id).where(
+        SegmentMember.segment_id.in_(campaign.excluded_segment_ids or [-1])
+    )
+    address = Customer.email if step.channel == Channel.EMAIL else Customer.phone
+    recipients = session.execute(
+        select(Customer.id, address, Customer.timezone)
+        .join(SegmentMember, SegmentMember.customer_id == Customer.id)
+        .where(
+            SegmentMember.segment_id == step.segment_id,
+            Customer.id.not_in(left_out),
+            reachable(step.channel, now.astimezone(store_zone).date()),
+        )
+    ).all()
+    local_time = time.fromisoformat(step.local_time)
+    zones: dict[str | None, ZoneInfo] = {None: store_zone}
+    rows = []
+    for customer_id, to_address, zone_name in recipients:
+        zone = zones.get(zone_name) or zones.setdefault(zone_name, zone_or(zone_name, store_zone))
+        due = datetime.combine(step.day, local_time, zone)
+        rows.append(
+            {
+                "key": message_key(campaign.id, step.id, customer_id, step.channel),
+                "campaign_id": campaign.id,
+                "step_id": step.id,
+                "customer_id": customer_id,
+                "template_id": template.id if template else None,
+                "channel": step.channel,
+                "to_address": to_address,
+                "status": MessageStatus.QUEUED.value,
+                "send_after": max(due, now),
+                "attempts": 0,
+                "subject": "",
+                "segments": 0,
+                "cost_cents": 0.0,
+                "error": "",
+                "created_at": now,
+            }
+        )
+    insert = upsert(session)
+    for start in range(0, len(rows), INSERT_CHUNK):
+        session.execute(
+            insert(Message).values(rows[start : start + INSERT_CHUNK]).on_conflict_do_nothing()
+        )
+    step.status = "queued"
+    session.flush()
+    log.info("step queued", extra={"step_id": step.id, "messages": len(rows)})
+    return Queued(step.id, len(rows))
+
+
+def _default_template(session: Session, campaign_type: str, channel: str) -> Template | None:
+    found = templates.default_template(
+        session=session, campaign_type=campaign_type, channel=channel
+    )
+    if found is None and install_default_templates(session=session):
+        found = templates.default_template(
+            session=session, campaign_type=campaign_type, channel=channel
+        )
+    return found
+
+
+def zone_or(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else fallback
+    except (KeyError, ValueError):
+        return fallback
+
+
+def _due(now: datetime, channel: Channel | None) -> list[ColumnElement[bool]]:
+    running = select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING)
+    conditions = [
+        Message.status == MessageStatus.QUEUED,
+        Message.send_after <= now,
+        or_(Message.campaign_id.is_(None), Message.campaign_id.in_(running)),
+    ]
+    if channel is not None:
+        conditions.append(Message.channel == channel.value)
+    return conditions
+
+
+def claim(
+    *,
+    session: Session,
+    worker: str,
+    limit: int,
+    now: datetime | None = None,
+    channel: Channel | None = None,
+) -> list[int]:
+    """Mark up to `limit` due messages as being sent by `worker`; their ids, oldest first.
+    Messages of paused or stopped campaigns are not due, so a pause stops new claims at once."""
+    now = now or utc_now()
+    due = (
+        select(Message.id)
+        .where(*_due(now, channel))
+        .order_by(Message.send_after, Message.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claimed = session.scalars(
+        update(Message)
+        .where(Message.id.in_(due.scalar_subquery()))
+        .values(
+            status=MessageStatus.SENDING,
+            claimed_by=worker,
+            claimed_at=now,
+            attempts=Message.attempts + 1,
+        )
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(claimed)
+
+
+def count_due(*, session: Session, now: datetime | None = None) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Message).where(*_due(now or utc_now(), None))
+    )
+
+
+def release_stale_claims(*, session: Session, now: datetime | None = None) -> int:
+    """Put back messages claimed by a worker that died before the provider answered."""
+    now = now or utc_now()
+    result = session.execute(
+        update(Message)
+        .where(Message.status == MessageStatus.SENDING, Message.claimed_at < now - LEASE)
+        .values(status=MessageStatus.QUEUED, claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        log.warning("released stale claims", extra={"messages": result.rowcount})
+    return result.rowcount

@@ -1,0 +1,219 @@
+"""Email and text-message providers behind one interface.
+
+Every provider takes one rendered message and answers with an `Outcome` that says whether it was
+accepted and, if not, whether trying again could help. Base URLs come from the settings, so the
+tests talk to local servers that speak the same APIs. Requests go through a pooled
+`requests.Session` (keep-alive; the sender calls a provider from several threads at once).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from core.config import Settings
+from core.errors import ValidationError
+from core.models import Channel
+
+TIMEOUT_SECONDS = (5, 30)
+"""Connect, read. A provider slower than this is failing; the message is retried later."""
+
+POOL_SIZE = 32
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One rendered message, ready for a provider."""
+
+    message_id: int
+    key: str
+    channel: Channel
+    to: str
+    text: str
+    subject: str = ""
+    html: str = ""
+    sender: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message_id: int
+    accepted: bool
+    provider_id: str | None = None
+    code: str | None = None
+    error: str = ""
+    permanent: bool = False
+    """Trying again cannot help (bad address, unsubscribed number): suppress, do not retry."""
+    segments: int = 0
+
+
+class Provider(Protocol):
+    name: str
+    channel: Channel
+
+    def send(self, message: Outgoing) -> Outcome: ...
+
+
+@functools.cache
+def http_session() -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class Sandbox:
+    """Accepts everything and sends nothing: the default with no provider credentials. The
+    message rows show what would have gone out."""
+
+    name = "sandbox"
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+
+    def send(self, message: Outgoing) -> Outcome:
+        return Outcome(message.message_id, True, provider_id=f"sandbox-{message.key}")
+
+
+class Mailgun:
+    """Mailgun's HTTP API: POST /v3/{domain}/messages, basic auth as `api`."""
+
+    name = "mailgun"
+    channel = Channel.EMAIL
+
+    def __init__(self, *, base_url: str, domain: str, api_key: str) -> None:
+        self.url = f"{base_url.rstrip('/')}/v3/{domain}/messages"
+        self.auth = ("api", api_key)
+
+    def send(self, message: Outgoing) -> Outcome:
+        data: list[tuple[str, str]] = [
+            ("from", message.sender), ("to", message.to), ("subject", message.subject),
+            ("text", message.text), ("html", message.html), ("v:message_key", message.key),
+        ]  # fmt: skip
+        data += [(f"h:{name}", value) for name, value in message.headers.items()]
+        data += [("o:tag", tag) for tag in message.tags]
+        try:
+            response = http_session().post(
+                self.url, data=data, auth=self.auth, timeout=TIMEOUT_SECONDS
+            )
+        except requests.RequestException as exc:
+            return Outcome(message.message_id, False, code="network", error=str(exc)[:300])
+        if response.status_code == 200:
+            return Outcome(message.message_id, True, provider_id=_mailgun_id(response))
+        return Outcome(
+            message.message_id,
+            False,
+            code=str(response.status_code),
+            error=_error_text(response),
+            # 400 is a message Mailgun will never take (a bad address); 401/403 are our
+            # credentials, 429 and 5xx are Mailgun's load: all worth another try later.
+            permanent=response.status_code == 400,
+        )
+
+
+def _mailgun_id(response: requests.Response) -> str:
+    return str(response.json().get("id", "")).strip("<>")
+
+
+class Twilio:
+    """Twilio's Messages API: POST /2010-04-01/Accounts/{sid}/Messages.json."""
+
+    name = "twilio"
+    channel = Channel.SMS
+    PERMANENT_CODES = frozenset({"21211", "21214", "21408", "21610", "21612", "21614", "30004",
+                                 "30005", "30006", "30007", "30824", "30825", "30875"})  # fmt: skip
+    """Invalid, unreachable, landline, opted out or blocked for content: retrying cannot help."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        account_sid: str,
+        auth_token: str,
+        from_number: str | None,
+        messaging_service_sid: str | None,
+        status_callback: str | None,
+    ) -> None:
+        self.url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self.auth = (account_sid, auth_token)
+        self.sender = (
+            {"MessagingServiceSid": messaging_service_sid}
+            if messaging_service_sid
+            else {"From": from_number or ""}
+        )
+        self.status_callback = status_callback
+
+    def send(self, message: Outgoing) -> Outcome:
+        data = {"To": message.to, "Body": message.text, **self.sender}
+        if self.status_callback:
+            data["StatusCallback"] = self.status_callback
+        try:
+            response = http_session().post(
+                self.url, data=data, auth=self.auth, timeout=TIMEOUT_SECONDS
+            )
+        except requests.RequestException as exc:
+            return Outcome(message.message_id, False, code="network", error=str(exc)[:300])
+        body = _json(response)
+        if response.status_code in (200, 201):
+            return Outcome(
+                message.message_id,
+                True,
+                provider_id=str(body.get("sid", "")),
+                segments=int(body.get("num_segments") or 1),
+            )
+        code = str(body.get("code") or response.status_code)
+        return Outcome(
+            message.message_id,
+            False,
+            code=code,
+            error=str(body.get("message") or _error_text(response))[:300],
+            permanent=code in self.PERMANENT_CODES,
+        )
+
+
+def _json(response: requests.Response) -> dict[str, object]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error_text(response: requests.Response) -> str:
+    body = _json(response)
+    return str(body.get("message") or response.text or response.reason)[:300]
+
+
+def provider_for(channel: Channel | str, settings: Settings) -> Provider:
+    """The configured provider for `channel`, or the sandbox when it has no credentials."""
+    channel = Channel(channel)
+    if channel == Channel.EMAIL:
+        if settings.mailgun_api_key and settings.mailgun_domain:
+            return Mailgun(
+                base_url=settings.mailgun_base_url,
+                domain=settings.mailgun_domain,
+                api_key=settings.mailgun_api_key.get_secret_value(),
+            )
+        return Sandbox(channel)
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        if not (settings.twilio_from_number or settings.twilio_messaging_service_sid):
+            raise ValidationError(
+                "Twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID to send from."
+            )
+        base = settings.public_base_url
+        return Twilio(
+            base_url=settings.twilio_base_url,
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            from_number=settings.twilio_from_number,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            status_callback=f"{base.rstrip('/')}/webhooks/twilio/status" if base else None,
+        )
+    return Sandbox(channel)

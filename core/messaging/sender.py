@@ -1,0 +1,363 @@
+"""Send due messages: claim a batch, check each against the rules, render, send, record.
+
+Three short transactions per batch, so a crash anywhere loses nothing: (1) the claim; (2) the
+rules' verdicts (suppressed and deferred messages are settled before anything is sent); (3) the
+providers' answers. Sending happens between (2) and (3), several messages at once on pooled
+connections, after the shared rate limiter has made room for the batch.
+
+A transient failure (429, 5xx, a timeout) is retried up to `MAX_ATTEMPTS` times with exponential
+backoff and jitter; a permanent one (an invalid address, an unsubscribed number) fails the
+message at once and suppresses the address.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import random
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import compliance, events, templates
+from core.campaigns import describe_offer
+from core.config import Settings
+from core.db import utc_now
+from core.messaging import links, outbox, suppressions
+from core.messaging.providers import Outcome, Outgoing, Provider, provider_for
+from core.messaging.ratelimit import RateLimiter
+from core.models import (
+    Campaign,
+    CampaignStep,
+    Channel,
+    Customer,
+    Message,
+    MessageStatus,
+    SuppressionReason,
+    Template,
+)
+from core.store import StoreProfile, get_store_profile, secret_key
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 4
+"""The first try and three retries."""
+BACKOFF_SECONDS = 30.0
+THREADS = 16
+STOP_CODES = frozenset({"21610"})
+"""Twilio: the number replied STOP to our sender; treat as the customer's own opt-out."""
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass
+class BatchReport:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    suppressed: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def add(self, other: BatchReport) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class _Prepared:
+    outgoing: list[Outgoing] = field(default_factory=list)
+    report: BatchReport = field(default_factory=BatchReport)
+
+
+def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
+    """30 s, 60 s, 120 s … after the 1st, 2nd, 3rd failed attempt, each ±20% so a provider
+    that was down is not hit by every retry in the same second."""
+    jitter = (rng or random).uniform(0.8, 1.2)
+    return timedelta(seconds=BACKOFF_SECONDS * 2 ** (attempt - 1) * jitter)
+
+
+def offer_code(secret: str, key: str) -> str:
+    """A short code unique to one message, for the till to recognise (and attribute)."""
+    digest = hmac.new(secret.encode(), b"offer:" + key.encode(), hashlib.sha256).digest()
+    return "LC" + base64.b32encode(digest)[:6].decode()
+
+
+class Sender:
+    def __init__(
+        self,
+        *,
+        unit_of_work: UnitOfWork,
+        settings: Settings,
+        limiters: dict[Channel, RateLimiter],
+        worker: str,
+        providers: dict[Channel, Provider] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        threads: int = THREADS,
+    ) -> None:
+        self.unit_of_work = unit_of_work
+        self.settings = settings
+        self.limiters = limiters
+        self.worker = worker
+        self.providers = providers or {c: provider_for(c, settings) for c in Channel}
+        self.clock = clock
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+    def send_batch(self, channel: Channel, limit: int) -> BatchReport:
+        with self.unit_of_work() as session:
+            ids = outbox.claim(session=session, worker=self.worker, limit=limit,
+                               now=self.clock(), channel=channel)  # fmt: skip
+        if not ids:
+            return BatchReport()
+        with self.unit_of_work() as session:
+            prepared = self._prepare(session, ids)
+        report = prepared.report
+        report.claimed = len(ids)
+        if prepared.outgoing:
+            self.limiters[channel].acquire(len(prepared.outgoing))
+            provider = self.providers[channel]
+            outcomes = list(self.pool.map(provider.send, prepared.outgoing))
+            with self.unit_of_work() as session:
+                self._record(session, provider, prepared.outgoing, outcomes, report)
+        log.info("batch sent", extra={"channel": channel.value, **report.__dict__})
+        return report
+
+    # --- before sending -----------------------------------------------------------------
+
+    def _prepare(self, session: Session, ids: list[int]) -> _Prepared:
+        now = self.clock()
+        rows = session.execute(
+            select(Message, Customer)
+            .outerjoin(Customer, Customer.id == Message.customer_id)
+            .where(Message.id.in_(ids))
+            .order_by(Message.id)
+        ).all()
+        context = _SendContext.load(session, self.settings, [m for m, _ in rows])
+        prepared = _Prepared()
+        for message, customer in rows:
+            if customer is None:
+                self._settle(session, message, MessageStatus.SUPPRESSED, "the customer is gone")
+                prepared.report.suppressed += 1
+                continue
+            address = customer.email if message.channel == Channel.EMAIL else customer.phone
+            decision = compliance.decide(
+                customer=customer, channel=message.channel, now=now, policy=context.policy,
+                zone=context.zone_of(customer),
+                suppressed=context.suppressed.get(suppressions.normalise(message.channel,
+                                                                         address or "")),
+            )  # fmt: skip
+            if decision.verdict == compliance.Verdict.BLOCK:
+                self._settle(session, message, MessageStatus.SUPPRESSED, decision.reason)
+                prepared.report.suppressed += 1
+            elif decision.verdict == compliance.Verdict.DEFER:
+                message.status, message.send_after = MessageStatus.QUEUED, decision.send_at
+                message.attempts -= 1  # waiting for the legal hours is not a failed try
+                message.error, message.claimed_by = decision.reason, None
+                prepared.report.deferred += 1
+            else:
+                template = context.templates.get(message.template_id or -1)
+                if template is None:
+                    self._settle(session, message, MessageStatus.FAILED, "no template to send")
+                    prepared.report.failed += 1
+                    continue
+                outgoing = context.render(message, customer, template, address or "")
+                message.to_address, message.subject = outgoing.to, outgoing.subject[:200]
+                prepared.outgoing.append(outgoing)
+        return prepared
+
+    def _settle(self, session: Session, message: Message, status: MessageStatus, why: str) -> None:
+        message.status, message.error, message.failed_at = status, why, self.clock()
+        events.record(
+            session=session, type=f"message.{status.value}", customer_id=message.customer_id,
+            campaign_id=message.campaign_id, message_id=message.id, data={"reason": why},
+        )  # fmt: skip
+
+    # --- after sending ------------------------------------------------------------------
+
+    def _record(
+        self,
+        session: Session,
+        provider: Provider,
+        outgoing: list[Outgoing],
+        outcomes: list[Outcome],
+        report: BatchReport,
+    ) -> None:
+        now = self.clock()
+        messages = {
+            m.id: m
+            for m in session.scalars(
+                select(Message).where(Message.id.in_([o.message_id for o in outgoing]))
+            )
+        }
+        for sent, outcome in zip(outgoing, outcomes, strict=True):
+            message = messages[sent.message_id]
+            message.provider, message.claimed_by = provider.name, None
+            if outcome.accepted:
+                message.status, message.sent_at = MessageStatus.SENT, now
+                message.provider_message_id = outcome.provider_id
+                message.error, message.error_code = "", None
+                message.segments, message.cost_cents = self._cost(sent, outcome)
+                events.record(
+                    session=session, type="message.sent", customer_id=message.customer_id,
+                    campaign_id=message.campaign_id, message_id=message.id, occurred_at=now,
+                    data={"channel": message.channel, "provider": provider.name},
+                )  # fmt: skip
+                report.sent += 1
+                continue
+            message.error, message.error_code = outcome.error, outcome.code
+            if outcome.permanent:
+                self._settle(session, message, MessageStatus.FAILED, outcome.error)
+                self._suppress_after(session, message, outcome)
+                report.failed += 1
+            elif message.attempts < MAX_ATTEMPTS:
+                message.status = MessageStatus.QUEUED
+                message.send_after = now + backoff(message.attempts)
+                report.retrying += 1
+            else:
+                why = f"gave up after {message.attempts} tries: {outcome.error}"
+                self._settle(session, message, MessageStatus.FAILED, why)
+                report.failed += 1
+
+    def _cost(self, sent: Outgoing, outcome: Outcome) -> tuple[int, float]:
+        if sent.channel == Channel.EMAIL:
+            return 0, self.settings.email_cost_cents
+        parts = outcome.segments or templates.sms_length(sent.text).segments
+        return parts, parts * self.settings.sms_cost_cents
+
+    def _suppress_after(self, session: Session, message: Message, outcome: Outcome) -> None:
+        if message.channel == Channel.SMS and outcome.code in STOP_CODES:
+            suppressions.opt_out(
+                session=session, channel=Channel.SMS, address=message.to_address,
+                reason=SuppressionReason.STOP, source="carrier opt-out", message_id=message.id,
+            )  # fmt: skip
+        else:
+            suppressions.suppress(
+                session=session, channel=message.channel, address=message.to_address,
+                reason=SuppressionReason.INVALID, detail=outcome.error, message_id=message.id,
+            )  # fmt: skip
+
+
+def _offer_text(step: CampaignStep | None) -> str:
+    if step is None:
+        return ""
+    return step.offer_description or describe_offer(
+        step.offer_kind, step.offer_value, step.offer_category
+    )
+
+
+@dataclass
+class _SendContext:
+    """What rendering and the rules need for one batch, loaded once."""
+
+    settings: Settings
+    policy: compliance.Policy
+    store: StoreProfile
+    secret: str
+    templates: dict[int, Template]
+    campaigns: dict[int, Campaign]
+    steps: dict[int, CampaignStep]
+    suppressed: dict[str, str]
+    zones: dict[str | None, ZoneInfo]
+
+    @classmethod
+    def load(cls, session: Session, settings: Settings, messages: list[Message]) -> _SendContext:
+        def by_id(model: Any, ids: set[int | None]) -> dict[int, Any]:
+            wanted = {i for i in ids if i is not None}
+            rows = session.scalars(select(model).where(model.id.in_(wanted))) if wanted else []
+            return {row.id: row for row in rows}
+
+        store = get_store_profile(session=session)
+        suppressed: dict[str, str] = {}
+        for channel in {m.channel for m in messages}:
+            suppressed |= suppressions.reasons_for(
+                session=session, channel=channel,
+                addresses=[m.to_address for m in messages if m.channel == channel],
+            )  # fmt: skip
+        return cls(
+            settings=settings,
+            policy=compliance.get_policy(session=session),
+            store=store,
+            secret=secret_key(session=session),
+            templates=by_id(Template, {m.template_id for m in messages}),
+            campaigns=by_id(Campaign, {m.campaign_id for m in messages}),
+            steps=by_id(CampaignStep, {m.step_id for m in messages}),
+            suppressed=suppressed,
+            zones={None: store.zone},
+        )
+
+    def zone_of(self, customer: Customer) -> ZoneInfo:
+        name = customer.timezone
+        if name not in self.zones:
+            self.zones[name] = outbox.zone_or(name, self.store.zone)
+        return self.zones[name]
+
+    def render(
+        self, message: Message, customer: Customer, template: Template, address: str
+    ) -> Outgoing:
+        base_url = self.settings.public_base_url or "http://localhost:8501"
+        unsubscribe = links.unsubscribe_url(base_url, self.secret, message.id)
+        campaign = self.campaigns.get(message.campaign_id or -1)
+        step = self.steps.get(message.step_id or -1)
+        rendered = templates.render(template, self._variables(message, customer, step,
+                                                               campaign, unsubscribe))  # fmt: skip
+        headers = {}
+        if message.channel == Channel.EMAIL:
+            mailto = f"mailto:{self.store.email}?subject=unsubscribe" if self.store.email else ""
+            headers = {
+                "List-Unsubscribe": ", ".join(f"<{u}>" for u in (unsubscribe, mailto) if u),
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+        return Outgoing(
+            message_id=message.id,
+            key=message.key,
+            channel=Channel(message.channel),
+            to=address,
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+            sender=self._sender_address(),
+            headers=headers,
+            tags=(f"campaign-{campaign.id}",) if campaign else (),
+        )
+
+    def _sender_address(self) -> str:
+        email = self.store.email or f"hello@{self.settings.mailgun_domain or 'example.com'}"
+        return f"{self.store.name} <{email}>"
+
+    def _variables(
+        self,
+        message: Message,
+        customer: Customer,
+        step: CampaignStep | None,
+        campaign: Campaign | None,
+        unsubscribe: str,
+    ) -> dict[str, Any]:
+        return {
+            "first_name": customer.first_name or "there",
+            "customer": {
+                "first_name": customer.first_name, "last_name": customer.last_name,
+                "city": customer.city, "preferred_category": customer.preferred_category or "",
+            },
+            "offer": {
+                "description": _offer_text(step),
+                "code": offer_code(self.secret, message.key),
+                "category": (step.offer_category if step else None) or "",
+            },
+            "campaign": {"name": campaign.name if campaign else "",
+                         "angle": step.angle if step else ""},
+            "store": {"name": self.store.name, "address": self.store.postal_address,
+                      "phone": self.store.phone, "email": self.store.email},
+            "unsubscribe_url": unsubscribe,
+        }  # fmt: skip

@@ -1,0 +1,154 @@
+"""Fixtures shared by the messaging tests: a small shop with a running campaign, and local
+fakes of Mailgun and Twilio configured as the providers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core import segments
+from core.config import get_settings
+from core.db import reset_engines, session_scope
+from core.messaging import outbox
+from core.messaging.ratelimit import LocalRateLimiter
+from core.messaging.sender import Sender
+from core.models import Campaign, CampaignStatus, CampaignStep, Channel, Customer, Message
+from core.permissions import SYSTEM
+from tests.fakes import MAILGUN_KEY, TWILIO_SID, TWILIO_TOKEN, fake_mailgun, fake_twilio
+
+STEP_DAY = date(2026, 12, 3)
+NOON_CHICAGO = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
+ADULT = date(1980, 5, 1)
+
+PEOPLE: dict[str, dict[str, Any]] = {
+    "ana": {"email": "ana@example.com", "phone": "+13125550101", "state": "IL",
+            "timezone": "America/Chicago", "email_opt_in": True, "sms_opt_in": True},
+    "bob": {"email": "bob@example.com", "phone": "+13125550102", "state": "IL",
+            "email_opt_in": True},
+    "cy": {"email": "cy@example.com", "phone": "+13125550103", "state": "IL",
+           "email_opt_in": True, "sms_opt_in": True, "birth_date": date(2008, 1, 1)},
+    "dee": {"email": "Dee@Example.com", "phone": "+13125550104", "state": "IL",
+            "email_opt_in": True},
+    "eve": {"email": "eve@example.com", "phone": "+13055550105", "state": "NY",
+            "timezone": "America/New_York", "email_opt_in": True, "sms_opt_in": True},
+    "fay": {"email": "fay@example.com", "phone": "+13125550106", "state": "IL",
+            "email_opt_in": True, "sms_opt_in": True, "birth_date": None},
+}  # fmt: skip
+"""cy is under 21 and fay has no birth date: neither may ever be messaged. eve lives in New York
+with a Florida (305) number: Florida's 20:00 end applies to her texts."""
+
+
+@pytest.fixture
+def shop(database: str) -> dict[str, int]:
+    """The six people above in one segment, and a running campaign with an email step and a text
+    step on STEP_DAY at 10:00 their time. Returns ids by name, plus the campaign's."""
+    with session_scope() as session:
+        ids = {}
+        for name, fields in PEOPLE.items():
+            customer = Customer(first_name=name.title(), **{"birth_date": ADULT, **fields})
+            for channel in ("email", "sms"):
+                if fields.get(f"{channel}_opt_in"):
+                    setattr(customer, f"{channel}_opt_in_at", NOON_CHICAGO - timedelta(days=90))
+            session.add(customer)
+            session.flush()
+            ids[name] = customer.id
+        segment = segments.create_static_segment(session=session, actor=SYSTEM, name="Everyone")
+        segments.add_members(
+            session=session, actor=SYSTEM, segment_id=segment.id, customer_ids=ids.values()
+        )
+        campaign = Campaign(
+            name="Holiday wine", type="holiday", status=CampaignStatus.RUNNING,
+            segment_ids=[segment.id], channels=["email", "sms"],
+            starts_at=NOON_CHICAGO - timedelta(days=1), ends_at=NOON_CHICAGO + timedelta(days=3),
+        )  # fmt: skip
+        for position, channel in enumerate(("email", "sms"), start=1):
+            step = CampaignStep(
+                position=position, day=STEP_DAY, local_time="10:00", segment_id=segment.id,
+                channel=channel, offer_kind="percent_off", offer_value=15, offer_category="wine",
+                offer_description="15% off a mixed case", angle="Stock up for the holidays",
+            )  # fmt: skip
+            campaign.steps.append(step)
+        session.add(campaign)
+        session.flush()
+        ids["campaign"] = campaign.id
+    return ids
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def make_sender(clock: Clock) -> Sender:
+    return Sender(
+        unit_of_work=session_scope,
+        settings=get_settings(),
+        limiters={c: LocalRateLimiter(1_000_000) for c in Channel},
+        worker="test-worker",
+        clock=clock,
+    )
+
+
+def send_all(sender: Sender) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for channel in Channel:
+        while (report := sender.send_batch(channel, 50)).claimed:
+            for name, value in report.__dict__.items():
+                totals[name] = totals.get(name, 0) + value
+    return totals
+
+
+def messages(**where: Any) -> list[Message]:
+    with session_scope(read_only=True) as session:
+        query = select(Message).order_by(Message.id)
+        for name, value in where.items():
+            query = query.where(getattr(Message, name) == value)
+        return list(session.scalars(query))
+
+
+def by_customer(shop: dict[str, int]) -> dict[tuple[str, str], Message]:
+    names = {v: k for k, v in shop.items() if k != "campaign"}
+    return {(names[m.customer_id], m.channel): m for m in messages()}
+
+
+@pytest.fixture
+def providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
+    with fake_mailgun() as mailgun, fake_twilio() as twilio:
+        for name, value in {
+            "MAILGUN_API_KEY": MAILGUN_KEY, "MAILGUN_DOMAIN": "mg.example.com",
+            "MAILGUN_BASE_URL": mailgun.base_url, "TWILIO_ACCOUNT_SID": TWILIO_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "TWILIO_FROM_NUMBER": "+13125550199",
+            "TWILIO_BASE_URL": twilio.base_url, "PUBLIC_BASE_URL": "https://shop.example.com",
+            "STORE_ADDRESS": "1200 W Fulton St", "STORE_CITY": "Chicago", "STORE_STATE": "IL",
+            "STORE_ZIP": "60607", "STORE_EMAIL": "hello@shop.example.com",
+        }.items():  # fmt: skip
+            monkeypatch.setenv(name, value)
+        reset_engines()
+        yield mailgun, twilio
+    reset_engines()
+
+
+@contextmanager
+def sending(now: datetime = NOON_CHICAGO) -> Iterator[tuple[Clock, Sender]]:
+    """Queue the due steps at `now`, then yield a sender whose clock reads `now`."""
+    clock = Clock(now)
+    with session_scope() as session:
+        outbox.queue_due_steps(session=session, now=clock.now)
+    sender = make_sender(clock)
+    try:
+        yield clock, sender
+    finally:
+        sender.close()
+
+
+def send_queued(now: datetime = NOON_CHICAGO) -> dict[str, int]:
+    with sending(now) as (_, sender):
+        return send_all(sender)

@@ -1,0 +1,243 @@
+"""Sending on SQLite and PostgreSQL: the outbox, the rules at send time, the providers (local
+fakes speaking Mailgun's and Twilio's APIs), retries, suppressions and pausing."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from core.db import session_scope
+from core.messaging import links, outbox, suppressions
+from core.messaging.sender import MAX_ATTEMPTS
+from core.models import (
+    Campaign,
+    CampaignStatus,
+    CampaignStep,
+    Channel,
+    Customer,
+    Event,
+    MessageStatus,
+    Suppression,
+    SuppressionReason,
+)
+from core.store import secret_key
+from tests.integration.conftest import (
+    NOON_CHICAGO,
+    by_customer,
+    messages,
+    send_all,
+    send_queued,
+    sending,
+)
+
+# --- the outbox -----------------------------------------------------------------------------
+
+
+def test_steps_become_one_message_per_reachable_member_once(shop: dict[str, int]) -> None:
+    with session_scope() as session:
+        assert outbox.queue_due_steps(session=session, now=datetime(2026, 11, 30, tzinfo=UTC)) == []
+    with session_scope() as session:
+        queued = outbox.queue_due_steps(session=session, now=NOON_CHICAGO - timedelta(days=1))
+    assert [q.messages for q in queued] == [4, 2]  # emails: ana bob dee eve; texts: ana eve
+    found = by_customer(shop)
+    assert set(found) == {("ana", "email"), ("bob", "email"), ("dee", "email"), ("eve", "email"),
+                          ("ana", "sms"), ("eve", "sms")}  # fmt: skip
+    # 10:00 in each recipient's own zone: New York's comes an hour before Chicago's.
+    assert found["eve", "email"].send_after == datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
+    assert found["ana", "email"].send_after == datetime(2026, 12, 3, 16, 0, tzinfo=UTC)
+    assert (
+        found["ana", "sms"].key
+        == f"c{shop['campaign']}:s{found['ana', 'sms'].step_id}:u{shop['ana']}:sms"
+    )
+
+    # Queuing the same steps again (a retried job) adds nothing.
+    with session_scope() as session:
+        for step in session.scalars(select(CampaignStep)):
+            step.status = "planned"
+    with session_scope() as session:
+        outbox.queue_due_steps(session=session, now=NOON_CHICAGO - timedelta(days=1))
+    assert len(messages()) == 6
+
+
+def test_claims_never_overlap_between_workers(shop: dict[str, int]) -> None:
+    with session_scope() as session:
+        outbox.queue_due_steps(session=session, now=NOON_CHICAGO)
+    claimed: list[list[int]] = []
+    barrier = threading.Barrier(3)
+
+    def worker(name: str) -> None:
+        barrier.wait()
+        with session_scope() as session:
+            claimed.append(outbox.claim(session=session, worker=name, limit=3, now=NOON_CHICAGO))
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [i for ids in claimed for i in ids]
+    assert len(every) == len(set(every)) == 6
+    assert {m.status for m in messages()} == {MessageStatus.SENDING}
+
+
+def test_a_dead_workers_claims_go_back_to_the_queue(shop: dict[str, int]) -> None:
+    with session_scope() as session:
+        outbox.queue_due_steps(session=session, now=NOON_CHICAGO)
+    with session_scope() as session:
+        assert len(outbox.claim(session=session, worker="dead", limit=10, now=NOON_CHICAGO)) == 6
+    with session_scope() as session:
+        assert outbox.release_stale_claims(session=session, now=NOON_CHICAGO) == 0
+        later = NOON_CHICAGO + outbox.LEASE + timedelta(seconds=1)
+        assert outbox.release_stale_claims(session=session, now=later) == 6
+    assert {m.status for m in messages()} == {MessageStatus.QUEUED}
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+def test_sandbox_sends_everything_allowed_exactly_once(shop: dict[str, int]) -> None:
+    with sending() as (_, sender):
+        totals = send_all(sender)
+        assert totals["sent"] == 6 and totals.get("failed", 0) == 0
+        assert send_all(sender) == {}  # nothing left, nothing sent twice
+    sent = messages(status=MessageStatus.SENT)
+    assert {m.provider for m in sent} == {"sandbox"}
+    assert sum(m.cost_cents for m in sent) > 0
+    with session_scope(read_only=True) as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Event).where(Event.type == "message.sent")
+            )
+            == 6
+        )
+
+
+def test_mailgun_and_twilio_get_compliant_messages(
+    shop: dict[str, int], providers: tuple[Any, Any]
+) -> None:
+    mailgun, twilio = providers
+    send_queued()
+    assert sorted(mailgun.recipients("to")) == [
+        "Dee@Example.com", "ana@example.com", "bob@example.com", "eve@example.com"
+    ]  # fmt: skip
+    email = next(f for f in mailgun.accepted if f["to"] == ["ana@example.com"])
+    assert email["h:List-Unsubscribe-Post"] == ["List-Unsubscribe=One-Click"]
+    unsubscribe = email["h:List-Unsubscribe"][0]
+    assert unsubscribe.startswith("<https://shop.example.com/u/")
+    assert "mailto:hello@shop.example.com" in unsubscribe
+    html = email["html"][0]
+    assert "1200 W Fulton St" in html and "https://shop.example.com/u/" in html
+    assert "Hi Ana" in html and "15% off a mixed case" in html
+    assert email["text"][0]  # a text part made from the HTML
+    assert email["from"] == ["Last Call Liquor <hello@shop.example.com>"]
+
+    texts = {f["To"][0]: f["Body"][0] for f in twilio.accepted}
+    assert set(texts) == {"+13125550101", "+13055550105"}
+    assert texts["+13125550101"].startswith("Last Call Liquor:")
+    assert "Reply STOP to opt out." in texts["+13125550101"]
+    sent = by_customer(shop)
+    assert sent["ana", "sms"].provider == "twilio"
+    assert sent["ana", "sms"].provider_message_id.startswith("SM")
+    assert sent["ana", "email"].provider_message_id.endswith("fake@mg.example.com")
+    token = unsubscribe.split("/u/")[1].rstrip(">").split(">")[0]
+    with session_scope(read_only=True) as session:
+        assert links.message_id_from(secret_key(session=session), token) == sent["ana", "email"].id
+
+
+def test_the_rules_are_checked_again_at_send_time(shop: dict[str, int]) -> None:
+    with sending() as (_, sender):
+        with session_scope() as session:
+            session.get(Customer, shop["bob"]).email_opt_in = False  # withdrew after planning
+            suppressions.suppress(session=session, channel="email", address="dee@example.com",
+                                  reason=SuppressionReason.COMPLAINT)  # fmt: skip
+        totals = send_all(sender)
+    found = by_customer(shop)
+    assert found["bob", "email"].status == MessageStatus.SUPPRESSED
+    assert found["bob", "email"].error == "no email consent"
+    assert found["dee", "email"].status == MessageStatus.SUPPRESSED
+    assert "suppressed (complaint)" in found["dee", "email"].error
+    assert totals["sent"] == 4 and totals["suppressed"] == 2
+
+
+def test_texts_wait_for_the_recipients_legal_hours(shop: dict[str, int]) -> None:
+    # 20:30 in New York: eve's Florida number ends texting at 20:00; ana (Chicago, 19:30) is in.
+    with sending(datetime(2026, 12, 4, 1, 30, tzinfo=UTC)) as (_, sender):
+        sender.send_batch(Channel.SMS, 10)
+    found = by_customer(shop)
+    assert found["ana", "sms"].status == MessageStatus.SENT
+    eve = found["eve", "sms"]
+    assert eve.status == MessageStatus.QUEUED and eve.attempts == 0
+    assert eve.send_after == datetime(2026, 12, 4, 13, 0, tzinfo=UTC)  # 08:00 New York
+    assert eve.error.startswith("quiet hours")
+
+
+def test_transient_failures_are_retried_then_given_up(
+    shop: dict[str, int], providers: tuple[Any, Any]
+) -> None:
+    mailgun, _ = providers
+    mailgun.flaky["ana@example.com"] = 2
+    mailgun.flaky["bob@example.com"] = 99
+    with sending() as (clock, sender):
+        for _ in range(MAX_ATTEMPTS + 1):
+            send_all(sender)
+            clock.now += timedelta(minutes=10)  # past every backoff
+    found = by_customer(shop)
+    assert found["ana", "email"].status == MessageStatus.SENT
+    assert found["ana", "email"].attempts == 3
+    assert found["bob", "email"].status == MessageStatus.FAILED
+    assert found["bob", "email"].attempts == MAX_ATTEMPTS
+    assert found["bob", "email"].error.startswith(f"gave up after {MAX_ATTEMPTS} tries")
+    assert mailgun.recipients("to").count("ana@example.com") == 1
+
+
+def test_permanent_failures_suppress_without_retrying(
+    shop: dict[str, int], providers: tuple[Any, Any]
+) -> None:
+    mailgun, twilio = providers
+    mailgun.refuse["bob@example.com"] = (400, {"message": "'to' parameter is not a valid address"})
+    twilio.refuse["+13125550101"] = (
+        400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400}
+    )  # fmt: skip
+    send_queued()
+    found = by_customer(shop)
+    assert found["bob", "email"].status == MessageStatus.FAILED
+    assert found["bob", "email"].attempts == 1
+    assert found["ana", "sms"].status == MessageStatus.FAILED
+    assert found["ana", "sms"].error_code == "21610"
+    with session_scope(read_only=True) as session:
+        listed = dict(session.execute(select(Suppression.address, Suppression.reason)).all())
+        ana = session.get(Customer, shop["ana"])
+        assert ana.sms_opt_in is False and ana.email_opt_in is True
+    assert listed == {"bob@example.com": "invalid", "+13125550101": "stop"}
+
+
+def test_a_paused_campaign_sends_nothing_until_resumed(shop: dict[str, int]) -> None:
+    with sending() as (clock, sender):
+        with session_scope() as session:
+            session.get(Campaign, shop["campaign"]).status = CampaignStatus.PAUSED
+        assert send_all(sender) == {}
+        with session_scope() as session:
+            assert outbox.count_due(session=session, now=clock.now) == 0
+            session.get(Campaign, shop["campaign"]).status = CampaignStatus.RUNNING
+        assert send_all(sender)["sent"] == 6
+
+
+def test_workers_share_one_rate_through_redis(redis_url: str) -> None:
+    from redis import Redis
+
+    from jobs.rate import RedisRateLimiter
+
+    redis = Redis.from_url(redis_url)
+    redis.delete("test:send-rate")
+    waits: list[float] = []
+    workers = [RedisRateLimiter(redis, "test:send-rate", 600, sleep=waits.append) for _ in "ab"]
+    for _ in range(3):
+        for limiter in workers:
+            limiter.acquire(5)  # half a second's worth at 10 a second
+    # The first batch goes at once; each later one, from either worker, half a second on.
+    assert waits == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.5], abs=0.05)
+    redis.delete("test:send-rate")

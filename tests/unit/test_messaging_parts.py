@@ -1,0 +1,56 @@
+"""Unsubscribe links, offer codes, backoff, and the in-process rate limiter."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from core.errors import ValidationError
+from core.messaging.links import message_id_from, unsubscribe_token, unsubscribe_url
+from core.messaging.ratelimit import LocalRateLimiter
+from core.messaging.sender import backoff, offer_code
+
+SECRET = "a" * 48
+
+
+def test_an_unsubscribe_link_names_its_message_and_cannot_be_forged() -> None:
+    token = unsubscribe_token(SECRET, 1234)
+    assert message_id_from(SECRET, token) == 1234
+    assert unsubscribe_url("https://shop.example.com/", SECRET, 1234).endswith(f"/u/{token}")
+    payload, signature = token.split(".")
+    forged = unsubscribe_token("another secret", 1235).split(".")
+    for bad in (f"{forged[0]}.{signature}", ".".join(forged), f"{payload}.{signature[:-2]}",
+                "nonsense", "", f"{payload}.{signature}x"):  # fmt: skip
+        with pytest.raises(ValidationError):
+            message_id_from(SECRET, bad)
+
+
+def test_offer_codes_are_short_stable_and_distinct() -> None:
+    codes = {offer_code(SECRET, f"c1:s1:u{i}:email") for i in range(2000)}
+    assert len(codes) == 2000
+    assert offer_code(SECRET, "c1:s1:u1:email") == offer_code(SECRET, "c1:s1:u1:email")
+    assert all(len(c) == 8 and c.startswith("LC") for c in codes)
+
+
+def test_backoff_doubles_with_jitter() -> None:
+    rng = random.Random(1)
+    waits = [backoff(attempt, rng) for attempt in (1, 2, 3)]
+    for wait, base in zip(waits, (30, 60, 120), strict=True):
+        assert timedelta(seconds=base * 0.8) <= wait <= timedelta(seconds=base * 1.2)
+
+
+def test_the_local_limiter_spaces_batches_at_the_rate() -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = LocalRateLimiter(600, clock=lambda: now[0], sleep=sleep)  # 10 a second
+    for _ in range(5):
+        limiter.acquire(10)
+    assert slept == pytest.approx([1.0, 1.0, 1.0, 1.0])  # the first batch goes at once
+    assert now[0] == pytest.approx(104.0)
