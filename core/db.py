@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -24,6 +24,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from core.config import get_settings
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -180,6 +182,12 @@ def session_scope(*, read_only: bool = False) -> Iterator[Session]:
     finally:
         session.close()
         _open_scopes.reset(depth)
+
+
+def in_transaction(work: Callable[[Session], T]) -> T:
+    """`work(session)` in a transaction of its own: for a route handing work to a thread."""
+    with session_scope() as session:
+        return work(session)
 
 
 def upsert(session: Session) -> Callable[..., Any]:

@@ -1,0 +1,193 @@
+"""The providers' webhooks and the unsubscribe link, through the served app's HTTP routes:
+signatures checked, events applied once, STOP/HELP/START answered in TwiML."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+
+from core.db import session_scope
+from core.models import (
+    ConsentRecord,
+    Customer,
+    Event,
+    Message,
+    MessageStatus,
+    Suppression,
+)
+from tests.fakes import TWILIO_SID, TWILIO_TOKEN
+from tests.integration.conftest import by_customer, send_queued
+from tests.server import running_app
+
+SIGNING_KEY = "mailgun-signing-key"
+
+
+@pytest.fixture
+def served(shop: dict[str, int], database: str) -> Iterator[str]:
+    """The app on this test's database, configured for both providers' webhooks."""
+    env = {"DATABASE_URL": database, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY,
+           "TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+           "STORE_PHONE": "(312) 555-0100"}  # fmt: skip
+    with running_app(env) as base:
+        yield base
+
+
+def sent_messages(shop: dict[str, int]) -> dict[tuple[str, str], Message]:
+    send_queued()
+    return by_customer(shop)
+
+
+def mailgun_event(message: Message, event: str, event_id: str, **extra: Any) -> dict[str, Any]:
+    timestamp, token = str(int(time.time())), f"token-{event_id}"
+    signature = hmac.new(SIGNING_KEY.encode(), f"{timestamp}{token}".encode(), hashlib.sha256)
+    return {
+        "signature": {"timestamp": timestamp, "token": token, "signature": signature.hexdigest()},
+        "event-data": {"event": event, "id": event_id, "timestamp": time.time(),
+                       "recipient": message.to_address,
+                       "user-variables": {"message_key": message.key}, **extra},
+    }  # fmt: skip
+
+
+def twilio_post(base: str, path: str, params: dict[str, str], token: str = TWILIO_TOKEN) -> Any:
+    url = f"{base}{path}"
+    signature = RequestValidator(token).compute_signature(url, params)
+    return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
+
+
+def count(model: Any, *where: Any) -> int:
+    with session_scope(read_only=True) as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_mailgun_events_update_messages_once_and_bad_signatures_change_nothing(
+    shop: dict[str, int], served: str
+) -> None:
+    found = sent_messages(shop)
+    ana, bob, dee = found["ana", "email"], found["bob", "email"], found["dee", "email"]
+    url = f"{served}/webhooks/mailgun"
+
+    forged = mailgun_event(ana, "delivered", "ev-0")
+    forged["signature"]["signature"] = "0" * 64
+    assert requests.post(url, json=forged, timeout=10).status_code == 403
+    stale = mailgun_event(ana, "delivered", "ev-00")
+    stale["signature"]["timestamp"] = str(int(time.time()) - 3600)  # a replay
+    assert requests.post(url, json=stale, timeout=10).status_code == 403
+    assert requests.post(url, data="not json", timeout=10).status_code == 400
+
+    for _ in range(2):  # Mailgun retries: the second delivery changes nothing
+        response = requests.post(url, json=mailgun_event(ana, "delivered", "ev-1"), timeout=10)
+        assert response.status_code == 200
+    assert response.json() == {"result": "duplicate"}
+    requests.post(url, json=mailgun_event(ana, "clicked", "ev-2"), timeout=10)
+    no_such_user = {"delivery-status": {"code": 550, "message": "No such user"}}
+    bounce = mailgun_event(bob, "failed", "ev-3", severity="permanent", **no_such_user)
+    requests.post(url, json=bounce, timeout=10)
+    requests.post(url, json=mailgun_event(dee, "complained", "ev-4"), timeout=10)
+    eve, full = found["eve", "email"], {"delivery-status": {"code": 452, "message": "Mailbox full"}}
+    for n in range(3):  # soft bounces: the third in a month suppresses the address
+        soft = mailgun_event(eve, "failed", f"ev-soft-{n}", severity="temporary", **full)
+        requests.post(url, json=soft, timeout=10)
+
+    now = by_customer(shop)
+    assert now["ana", "email"].status == MessageStatus.DELIVERED
+    assert now["ana", "email"].clicked_at is not None and now["ana", "email"].opened_at is not None
+    assert now["bob", "email"].status == MessageStatus.BOUNCED
+    assert now["bob", "email"].error == "550 No such user"
+    with session_scope(read_only=True) as session:
+        listed = dict(session.execute(select(Suppression.address, Suppression.reason)).all())
+        assert session.get(Customer, shop["dee"]).email_opt_in is False
+    assert listed == {"bob@example.com": "hard_bounce", "dee@example.com": "complaint",
+                      "eve@example.com": "soft_bounces"}  # fmt: skip
+    assert now["eve", "email"].status == MessageStatus.SENT  # a soft bounce may still arrive
+    assert count(Event, Event.dedupe_key.is_not(None)) == 7
+
+
+def test_twilio_status_callbacks_need_a_valid_signature(shop: dict[str, int], served: str) -> None:
+    found = sent_messages(shop)
+    ana, eve = found["ana", "sms"], found["eve", "sms"]
+    path = "/webhooks/twilio/status"
+    delivered = {"MessageSid": ana.provider_message_id, "MessageStatus": "delivered",
+                 "To": ana.to_address}  # fmt: skip
+    assert twilio_post(served, path, delivered, token="wrong").status_code == 403
+    assert by_customer(shop)["ana", "sms"].status == MessageStatus.SENT
+    assert twilio_post(served, path, delivered).status_code == 200
+    failed = {"MessageSid": eve.provider_message_id, "MessageStatus": "undelivered",
+              "ErrorCode": "30006", "To": eve.to_address}  # fmt: skip
+    assert twilio_post(served, path, failed).status_code == 200
+    now = by_customer(shop)
+    assert now["ana", "sms"].status == MessageStatus.DELIVERED
+    assert now["eve", "sms"].status == MessageStatus.FAILED
+    assert now["eve", "sms"].error_code == "30006"
+    assert count(Suppression, Suppression.address == eve.to_address) == 1
+
+
+STOP_TEXTS = ("stop", " Stop ", "STOPALL", "revoke", "opt out", "OPT-OUT", "unsubscribe",
+              "please stop texting me")  # fmt: skip
+
+
+def test_stop_words_opt_out_with_one_confirmation(shop: dict[str, int], served: str) -> None:
+    for n, body in enumerate(STOP_TEXTS):
+        params = {"MessageSid": f"SMstop{n}", "From": "+13125550101", "To": "+13125550199",
+                  "Body": body}  # fmt: skip
+        first = twilio_post(served, "/webhooks/twilio/inbound", params)
+        assert first.headers["content-type"].startswith("application/xml")
+        assert first.text.count("<Message>") == 1 and "unsubscribed" in first.text, body
+        again = twilio_post(served, "/webhooks/twilio/inbound", params)  # Twilio retried
+        assert "<Message>" not in again.text
+        with session_scope(read_only=True) as session:
+            ana = session.get(Customer, shop["ana"])
+            assert (ana.sms_opt_in, ana.email_opt_in) == (False, True), body
+        assert count(Suppression, Suppression.address == "+13125550101") == 1
+        start = {**params, "MessageSid": f"SMstart{n}", "Body": "START"}
+        assert "resubscribed" in twilio_post(served, "/webhooks/twilio/inbound", start).text
+
+
+def test_help_and_start(shop: dict[str, int], served: str) -> None:
+    def text(sid: str, body: str) -> str:
+        params = {"MessageSid": sid, "From": "+13125550101", "To": "+13125550199", "Body": body}
+        return twilio_post(served, "/webhooks/twilio/inbound", params).text
+
+    help_text = text("SM1", "help")
+    for part in ("Last Call Liquor", "(312) 555-0100", "msgs a week", "Msg &amp; data rates",
+                 "Reply STOP to cancel"):  # fmt: skip
+        assert part in help_text
+    text("SM2", "STOP")
+    assert "resubscribed" in text("SM3", "start")
+    with session_scope(read_only=True) as session:
+        assert session.get(Customer, shop["ana"]).sms_opt_in is True
+        records = session.scalars(
+            select(ConsentRecord.granted).where(ConsentRecord.customer_id == shop["ana"])
+            .order_by(ConsentRecord.id)
+        ).all()  # fmt: skip
+    assert records[-2:] == [False, True]
+    assert count(Suppression) == 0
+    assert "<Message>" not in text("SM4", "what time do you close?")
+
+
+def test_one_click_unsubscribe(shop: dict[str, int], served: str) -> None:
+    from core.messaging.links import unsubscribe_token
+    from core.store import secret_key
+
+    ana = sent_messages(shop)["ana", "email"]
+    with session_scope(read_only=True) as session:
+        token = unsubscribe_token(secret_key(session=session), ana.id)
+    page = requests.get(f"{served}/u/{token}", timeout=10)
+    assert page.status_code == 200 and 'method="post"' in page.text
+    with session_scope(read_only=True) as session:
+        assert session.get(Customer, shop["ana"]).email_opt_in is True  # a GET only asks
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    assert requests.post(f"{served}/u/{forged}", timeout=10).status_code == 404
+    done = requests.post(f"{served}/u/{token}", data={"List-Unsubscribe": "One-Click"},
+                         timeout=10)  # fmt: skip
+    assert done.status_code == 200 and "a***@example.com" in done.text
+    with session_scope(read_only=True) as session:
+        assert session.get(Customer, shop["ana"]).email_opt_in is False
+    assert count(Suppression, Suppression.address == "ana@example.com") == 1
