@@ -359,6 +359,12 @@ def problems(*, session: Session, campaign: Campaign, step: int) -> list[str]:
         outside = [s.position for s in campaign.steps if not start <= s.day <= end]
         if outside:
             found.append(f"Sends {outside} fall outside the campaign's dates: plan again.")
+    emails = step >= 4 and Channel.EMAIL.value in campaign.channels
+    if emails and not get_store_profile(session=session).is_complete:
+        found.append(
+            "Fill in the store's postal address on the Store profile page: every marketing "
+            "email must show it."
+        )
     return found
 
 

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     email_rate_per_min: int | None = Field(default=None, ge=1, le=1_000_000)
     sms_rate_per_min: int | None = Field(default=None, ge=1, le=1_000_000)
     """Per-channel limits (each provider's own); SEND_RATE_PER_MIN when not set."""
+    send_claim_lease_seconds: int = Field(default=300, ge=5)
+    """A worker that holds claimed messages this long without an answer is taken for dead, and
+    its messages go back in the queue."""
     mailgun_api_key: SecretStr | None = None
     mailgun_domain: str | None = None
     mailgun_webhook_signing_key: SecretStr | None = None

@@ -30,7 +30,7 @@ from core.models import Category, Customer, Order, OrderItem, Product, Setting
 from core.orders import refresh_customer_totals
 from core.permissions import Actor, Permission, authorize
 from core.retail_calendar import demand_by_day, retail_moments
-from core.store import get_store_profile
+from core.store import fill_in_profile, get_store_profile
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,12 @@ HISTORY_DAYS = 365
 PRODUCTS_CSV = DATA_DIR / "demo_products.csv"
 DEMO_MARKER = "demo_store"
 """Settings row written when the demo finished loading."""
+DEMO_STORE_PROFILE = {
+    "address": "1200 W Fulton Market", "city": "Chicago", "state": "IL", "zip": "60607",
+    "phone": "(312) 555-0100", "email": "hello@example.com",
+}  # fmt: skip
+"""Where the demo store is: every marketing email shows it (CAN-SPAM). example.com, so nothing
+the demo sends through a real provider can reach anyone."""
 ORDER_CHUNK = 5000
 """Orders per transaction: small enough that a SQLite reader never waits long."""
 
@@ -200,6 +206,7 @@ def load_demo(
         refresh_customer_totals(session=session, customer_ids=session.scalars(demo_customers))
         summary = _summary(session, created=True)
         session.add(Setting(key=DEMO_MARKER, value={"seed": seed, "today": today.isoformat()}))
+        fill_in_profile(session=session, fields=DEMO_STORE_PROFILE)
         events.record(
             session=session, type="demo_loaded", user_id=actor.user_id, data=summary.as_dict()
         )

@@ -85,12 +85,16 @@ def recent_jobs(*, session: Session, kind: str | None = None, limit: int = 50) -
     return list(session.scalars(query))
 
 
-def is_active(*, session: Session, kind: str) -> bool:
-    """Whether a job of `kind` is waiting or running (so the clock does not pile up another)."""
+def is_active(
+    *, session: Session, kind: str, stale_after: timedelta = timedelta(minutes=10)
+) -> bool:
+    """Whether a job of `kind` is waiting or running (so the clock does not pile up another).
+    A row untouched for `stale_after` belongs to a worker that was killed: it does not count."""
+    live = Job.updated_at >= utc_now() - stale_after
     return (
         session.scalar(
             select(Job.id)
-            .where(Job.kind == kind, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .where(Job.kind == kind, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]), live)
             .limit(1)
         )
         is not None

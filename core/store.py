@@ -109,6 +109,16 @@ def update_store_profile(*, session: Session, actor: Actor, **fields: Any) -> St
     return profile
 
 
+def fill_in_profile(*, session: Session, fields: dict[str, str]) -> None:
+    """Fill the profile's blank fields from `fields` (the demo store's address); what the store
+    typed itself is never overwritten."""
+    current = get_store_profile(session=session).model_dump()
+    blanks = {key: value for key, value in fields.items() if not current.get(key)}
+    if blanks:
+        stored = session.get(Setting, STORE_PROFILE_KEY)
+        _put(session, STORE_PROFILE_KEY, (stored.value if stored else {}) | blanks)
+
+
 def secret_key(*, session: Session) -> str:
     """The key that signs login cookies and customer links: SECRET_KEY, else one generated once
     and kept in the database so every process (app, workers) agrees on it."""

@@ -7,6 +7,7 @@ from core import actions, campaigns, segments
 from core.campaigns import TYPE_LABELS
 from core.db import session_scope
 from core.errors import DomainError, NotFound
+from core.messaging import monitor
 from core.models import Campaign, CampaignStatus, CampaignType
 from core.money import format_cents
 from core.permissions import Permission
@@ -200,6 +201,25 @@ def actions_tab(campaign: Campaign) -> None:
         st.rerun()
 
 
+def performance_tab(campaign: Campaign) -> None:
+    with session_scope(read_only=True) as session:
+        fared = monitor.engagement(session=session, campaign_id=campaign.id)
+    if not fared.messages:
+        st.info("Messages are written the day before each planned send; their fate shows here.")
+        return
+    figures = st.columns(4)
+    figures[0].metric("Sent", f"{fared.sent:,} of {fared.messages:,}")
+    figures[1].metric("Delivered", f"{fared.rate(fared.delivered):.0%}")
+    figures[2].metric("Opened", f"{fared.rate(fared.opened):.0%}")
+    figures[3].metric("Clicked", f"{fared.rate(fared.clicked):.0%}")
+    figures = st.columns(4)
+    figures[0].metric("Failed", f"{fared.failed:,}")
+    figures[1].metric("Stopped by the rules", f"{fared.stopped:,}")
+    figures[2].metric("Cost", format_cents(round(fared.cost_cents)))
+    st.page_link("pages/messages.py", label="Every message of this campaign",
+                 icon=":material/mail:")  # fmt: skip
+
+
 show_flash()
 if campaign is None or campaign.status == S.DRAFT:
     st.title(campaign.name if campaign else "New campaign")
@@ -245,7 +265,4 @@ with plan_view:
 with actions_view:
     actions_tab(campaign)
 with performance:
-    st.info(
-        "Sends, deliveries, clicks and revenue per day appear here once messages go out "
-        "(messaging arrives with the next release)."
-    )
+    performance_tab(campaign)

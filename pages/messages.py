@@ -1,15 +1,198 @@
-from core.permissions import Permission
-from ui.guard import require
-from ui.placeholder import coming_soon
+"""Sends: every message with its status, live while a campaign sends; retries; suppressions."""
 
-require(Permission.VIEW)
-coming_soon(
-    "Messages",
-    "Email and text messages, sent fast, exactly once, and within the law.",
-    [
-        "Templates with variables, live preview and compliant footers",
-        "Sending through Mailgun, SMTP or Twilio, or a sandbox that sends nothing",
-        "Delivery tracking, one-click unsubscribe, STOP and HELP handling",
-        "A live send monitor with retries",
-    ],
+from datetime import datetime, time, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from core import campaigns
+from core.db import session_scope
+from core.errors import DomainError
+from core.messaging import monitor, suppressions
+from core.messaging.monitor import MessageFilter
+from core.models import Channel, MessageStatus
+from core.money import format_cents
+from core.permissions import Permission
+from core.store import get_store_profile
+from jobs import queue, tasks
+from ui.flash import flash, show_flash
+from ui.formatting import when
+from ui.guard import require
+
+actor = require(Permission.VIEW)
+can_run = actor.can(Permission.RUN_CAMPAIGNS)
+st.title("Sends")
+show_flash()
+
+with session_scope(read_only=True) as session:
+    zone = get_store_profile(session=session).zone
+    campaign_names = {c.id: c.name for c in campaigns.list_campaigns(session=session)}
+
+STATUS_LABELS = {s.value: s.value.title() for s in MessageStatus}
+
+
+def start_sending() -> None:
+    queue.enqueue(tasks.send_messages, created_by=actor.user_id)
+
+
+@st.fragment(run_every=5.0)
+def live_figures(campaign_id: int | None) -> None:
+    """Counts, progress and rate, refreshed every few seconds while the page is open."""
+    with session_scope(read_only=True) as session:
+        counts = monitor.status_counts(session=session, campaign_id=campaign_id)
+        rate = monitor.sends_per_minute(session=session)
+        cost = monitor.total_cost_cents(session=session, campaign_id=campaign_id)
+    total = sum(counts.values())
+    waiting = counts.get("queued", 0) + counts.get("sending", 0)
+    figures = st.columns(6)
+    for column, (label, statuses) in zip(
+        figures,
+        [("Waiting", ("queued", "sending")), ("Sent", ("sent",)), ("Delivered", ("delivered",)),
+         ("Failed", ("failed", "bounced")), ("Stopped by the rules", ("suppressed",))],
+        strict=False,
+    ):  # fmt: skip
+        column.metric(label, f"{sum(counts.get(s, 0) for s in statuses):,}")
+    figures[5].metric("Cost", format_cents(round(cost)))
+    if total:
+        done = total - waiting
+        st.progress(done / total, text=f"{done:,} of {total:,} settled · {rate:,.0f} sent a minute")
+    else:
+        st.info("Nothing has been sent yet. A running campaign's messages appear here the day "
+                "before each planned send.")  # fmt: skip
+
+
+left, middle, right, far = st.columns([3, 2, 2, 2])
+campaign_id = left.selectbox(
+    "Campaign", [None, *campaign_names], format_func=lambda i: "All" if i is None else
+    campaign_names[i],
+)  # fmt: skip
+statuses = middle.multiselect("Status", list(STATUS_LABELS), format_func=STATUS_LABELS.get)
+channel = right.selectbox(
+    "Channel", [None, *Channel], format_func=lambda c: "Any" if c is None else c.value
 )
+days = far.date_input("Created", value=(), help="A day or a range; empty for any time")
+since = until = None
+if days:
+    first, last = (days[0], days[-1]) if isinstance(days, tuple) else (days, days)
+    since = datetime.combine(first, time(0), zone)
+    until = datetime.combine(last + timedelta(days=1), time(0), zone)
+
+live_figures(campaign_id)
+
+where = MessageFilter(
+    statuses=tuple(statuses), channel=channel.value if channel else None,
+    campaign_id=campaign_id, since=since, until=until,
+)  # fmt: skip
+page = st.session_state.get("sends_page", 1)
+with session_scope(read_only=True) as session:
+    rows, total = monitor.list_messages(session=session, where=where, page=page)
+    retryable = monitor.count_retryable(session=session, campaign_id=campaign_id)
+
+if not total:
+    st.caption("No messages match.")
+else:
+    table = pd.DataFrame(
+        [
+            {
+                "Id": r.id, "Status": STATUS_LABELS.get(r.status, r.status),
+                "Channel": r.channel, "Campaign": r.campaign, "Customer": r.customer,
+                "To": r.to_address, "Due": when(r.send_after, zone, with_time=True),
+                "Sent": when(r.sent_at, zone, with_time=True) if r.sent_at else "",
+                "Tries": r.attempts, "Cost": r.cost_cents / 100, "Problem": r.error,
+            }
+            for r in rows
+        ]
+    )  # fmt: skip
+    picked = st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="multi-row",
+        column_config={"Cost": st.column_config.NumberColumn(format="$%.4f")},
+        key="sends_table",
+    )
+    pages = max(1, -(-total // monitor.PAGE_SIZE))
+    back, label, forward = st.columns([1, 3, 1])
+    if back.button("Previous", disabled=page <= 1):
+        st.session_state["sends_page"] = page - 1
+        st.rerun()
+    label.caption(f"Page {page} of {pages} · {total:,} messages")
+    if forward.button("Next", disabled=page >= pages):
+        st.session_state["sends_page"] = page + 1
+        st.rerun()
+
+    chosen = [int(table.iloc[i]["Id"]) for i in picked.selection.rows]
+    if can_run and (retryable or chosen):
+        one, every = st.columns(2)
+        if chosen and one.button(f"Retry the {len(chosen)} selected", icon=":material/replay:"):
+            with session_scope() as session:
+                again = monitor.retry_failed(session=session, actor=actor, message_ids=chosen)
+            start_sending()
+            flash(f"{again} failed messages queued again." if again else
+                  "None of those can be retried: only failed sends that may succeed now.",
+                  "success" if again else "warning")  # fmt: skip
+            st.rerun()
+        if retryable and every.button(f"Retry all {retryable:,} failed", icon=":material/replay:"):
+            with session_scope() as session:
+                again = monitor.retry_failed(session=session, actor=actor)
+            start_sending()
+            flash(f"{again:,} failed messages queued again.")
+            st.rerun()
+
+    if chosen:
+        message_id = chosen[0]
+        with session_scope(read_only=True) as session:
+            events = monitor.timeline(session=session, message_id=message_id)
+        st.subheader(f"Message {message_id}")
+        if events:
+            for event in events:
+                st.markdown(
+                    f"- **{event.type}** · {when(event.occurred_at, zone, with_time=True)}"
+                    + (f" · {event.data.get('reason')}" if event.data.get("reason") else "")
+                )
+        else:
+            st.caption("Nothing has happened to it yet.")
+
+with st.expander("Suppressed addresses", icon=":material/block:"):
+    st.caption("Unsubscribes, STOP replies, bounces and complaints: these addresses and numbers "
+               "get no marketing, whoever they belong to.")  # fmt: skip
+    search = st.text_input("Find an address", key="suppression_search")
+    with session_scope(read_only=True) as session:
+        listed, count = suppressions.list_suppressions(session=session, search=search)
+        shown = [
+            {"Id": s.id, "Channel": s.channel, "Address": s.address, "Reason": s.reason,
+             "Since": when(s.created_at, zone, with_time=True)}
+            for s in listed
+        ]  # fmt: skip
+    st.caption(f"{count:,} suppressed")
+    if shown:
+        st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch")
+    if can_run:
+        with st.form("suppress", clear_on_submit=True):
+            kind, address = st.columns([1, 3])
+            chosen_channel = kind.selectbox("Channel", list(Channel), format_func=str)
+            typed = address.text_input("Email address or phone number")
+            if st.form_submit_button("Suppress"):
+                try:
+                    with session_scope() as session:
+                        suppressions.add_by_hand(
+                            session=session, actor=actor, channel=chosen_channel, address=typed
+                        )
+                except DomainError as exc:
+                    st.error(str(exc))
+                else:
+                    flash("Suppressed: nothing more will be sent there.")
+                    st.rerun()
+    if actor.can(Permission.MANAGE_SETTINGS) and shown:
+        lift_id = st.selectbox(
+            "Lift a suppression (the person must consent again before anything is sent)",
+            [None, *(row["Id"] for row in shown)],
+            format_func=lambda i: "—" if i is None else
+            next(f"{r['Address']} ({r['Reason']})" for r in shown if r["Id"] == i),
+        )  # fmt: skip
+        if lift_id is not None and st.button("Lift it"):
+            with session_scope() as session:
+                suppressions.remove(session=session, actor=actor, suppression_id=lift_id)
+            flash("Suppression lifted.")
+            st.rerun()

@@ -10,6 +10,7 @@ PostgreSQL (SQLite has one writer at a time), so two workers never hold the same
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -17,8 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from core import templates
+from core import audit, templates
 from core.compliance import reachable
+from core.config import get_settings
+from core.contacts import normalize_email, normalize_phone
 from core.db import upsert, utc_now
 from core.default_templates import install_default_templates
 from core.models import (
@@ -32,19 +35,43 @@ from core.models import (
     SegmentMember,
     Template,
 )
+from core.permissions import Actor, Permission, authorize
 from core.store import get_store_profile
 
 log = logging.getLogger(__name__)
 
 LEAD = timedelta(days=1)
 """How long before a step's day its messages are written (the earliest time zone goes first)."""
-LEASE = timedelta(minutes=5)
-"""A claim older than this belongs to a worker that died; its messages go back in the queue."""
 INSERT_CHUNK = 5_000
+
+
+TEST_PREFIX = "test:"
 
 
 def message_key(campaign_id: int, step_id: int, customer_id: int, channel: str) -> str:
     return f"c{campaign_id}:s{step_id}:u{customer_id}:{channel}"
+
+
+def is_test(message: Message) -> bool:
+    return message.key.startswith(TEST_PREFIX)
+
+
+def queue_test(*, session: Session, actor: Actor, template_id: int, to: str) -> Message:
+    """A test of a template to the person editing it (their own address or number), sent with
+    the sample customer's details through the configured provider (or the sandbox)."""
+    authorize(actor, Permission.RUN_CAMPAIGNS)
+    template = templates.get_template(session=session, template_id=template_id)
+    channel = Channel(template.channel)
+    address = normalize_email(to) if channel == Channel.EMAIL else normalize_phone(to)
+    message = Message(
+        key=f"{TEST_PREFIX}{uuid.uuid4().hex}", template_id=template.id, channel=channel.value,
+        to_address=address, status=MessageStatus.QUEUED, send_after=utc_now(),
+    )  # fmt: skip
+    session.add(message)
+    session.flush()
+    audit.record(session=session, actor=actor, action="template.test_sent", entity_type="template",
+                 entity_id=template.id, changes={"to": address})  # fmt: skip
+    return message
 
 
 @dataclass(frozen=True)
@@ -202,11 +229,13 @@ def count_due(*, session: Session, now: datetime | None = None) -> int:
 
 
 def release_stale_claims(*, session: Session, now: datetime | None = None) -> int:
-    """Put back messages claimed by a worker that died before the provider answered."""
+    """Put back messages claimed by a worker that died before the provider answered (claimed
+    longer ago than SEND_CLAIM_LEASE_SECONDS)."""
     now = now or utc_now()
+    lease = timedelta(seconds=get_settings().send_claim_lease_seconds)
     result = session.execute(
         update(Message)
-        .where(Message.status == MessageStatus.SENDING, Message.claimed_at < now - LEASE)
+        .where(Message.status == MessageStatus.SENDING, Message.claimed_at < now - lease)
         .values(status=MessageStatus.QUEUED, claimed_by=None, claimed_at=None)
         .execution_options(synchronize_session=False)
     )

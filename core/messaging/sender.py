@@ -12,9 +12,6 @@ message at once and suppresses the address.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 import random
 from collections.abc import Callable
@@ -29,12 +26,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import compliance, events, templates
-from core.campaigns import describe_offer
 from core.config import Settings
 from core.db import utc_now
 from core.messaging import links, outbox, suppressions
 from core.messaging.providers import Outcome, Outgoing, Provider, provider_for
 from core.messaging.ratelimit import RateLimiter
+from core.messaging.variables import message_variables
 from core.models import (
     Campaign,
     CampaignStep,
@@ -84,12 +81,6 @@ def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
     that was down is not hit by every retry in the same second."""
     jitter = (rng or random).uniform(0.8, 1.2)
     return timedelta(seconds=BACKOFF_SECONDS * 2 ** (attempt - 1) * jitter)
-
-
-def offer_code(secret: str, key: str) -> str:
-    """A short code unique to one message, for the till to recognise (and attribute)."""
-    digest = hmac.new(secret.encode(), b"offer:" + key.encode(), hashlib.sha256).digest()
-    return "LC" + base64.b32encode(digest)[:6].decode()
 
 
 class Sender:
@@ -147,6 +138,11 @@ class Sender:
         context = _SendContext.load(session, self.settings, [m for m, _ in rows])
         prepared = _Prepared()
         for message, customer in rows:
+            if outbox.is_test(message):
+                # A test to the staff member who asked, not marketing to a customer: no consent
+                # to check, rendered with the sample customer.
+                self._queue_for_sending(session, prepared, context, message, None)
+                continue
             if customer is None:
                 self._settle(session, message, MessageStatus.SUPPRESSED, "the customer is gone")
                 prepared.report.suppressed += 1
@@ -167,15 +163,29 @@ class Sender:
                 message.error, message.claimed_by = decision.reason, None
                 prepared.report.deferred += 1
             else:
-                template = context.templates.get(message.template_id or -1)
-                if template is None:
-                    self._settle(session, message, MessageStatus.FAILED, "no template to send")
-                    prepared.report.failed += 1
-                    continue
-                outgoing = context.render(message, customer, template, address or "")
-                message.to_address, message.subject = outgoing.to, outgoing.subject[:200]
-                prepared.outgoing.append(outgoing)
+                message.to_address = address or ""
+                self._queue_for_sending(session, prepared, context, message, customer)
         return prepared
+
+    def _queue_for_sending(
+        self,
+        session: Session,
+        prepared: _Prepared,
+        context: _SendContext,
+        message: Message,
+        customer: Customer | None,
+    ) -> None:
+        template = context.templates.get(message.template_id or -1)
+        problem = "no template to send" if template is None else None
+        if message.channel == Channel.EMAIL and not context.store.is_complete:
+            problem = "the store's postal address is not set (Store profile): email needs it"
+        if template is None or problem:
+            self._settle(session, message, MessageStatus.FAILED, problem or "")
+            prepared.report.failed += 1
+            return
+        outgoing = context.render(message, customer, template)
+        message.subject = outgoing.subject[:200]
+        prepared.outgoing.append(outgoing)
 
     def _settle(self, session: Session, message: Message, status: MessageStatus, why: str) -> None:
         message.status, message.error, message.failed_at = status, why, self.clock()
@@ -249,14 +259,6 @@ class Sender:
             )  # fmt: skip
 
 
-def _offer_text(step: CampaignStep | None) -> str:
-    if step is None:
-        return ""
-    return step.offer_description or describe_offer(
-        step.offer_kind, step.offer_value, step.offer_category
-    )
-
-
 @dataclass
 class _SendContext:
     """What rendering and the rules need for one batch, loaded once."""
@@ -303,15 +305,16 @@ class _SendContext:
             self.zones[name] = outbox.zone_or(name, self.store.zone)
         return self.zones[name]
 
-    def render(
-        self, message: Message, customer: Customer, template: Template, address: str
-    ) -> Outgoing:
+    def render(self, message: Message, customer: Customer | None, template: Template) -> Outgoing:
         base_url = self.settings.public_base_url or "http://localhost:8501"
         unsubscribe = links.unsubscribe_url(base_url, self.secret, message.id)
         campaign = self.campaigns.get(message.campaign_id or -1)
         step = self.steps.get(message.step_id or -1)
-        rendered = templates.render(template, self._variables(message, customer, step,
-                                                               campaign, unsubscribe))  # fmt: skip
+        variables = message_variables(
+            store=self.store, secret=self.secret, key=message.key, unsubscribe_url=unsubscribe,
+            customer=customer, step=step, campaign=campaign,
+        )  # fmt: skip
+        rendered = templates.render(template, variables)
         headers = {}
         if message.channel == Channel.EMAIL:
             mailto = f"mailto:{self.store.email}?subject=unsubscribe" if self.store.email else ""
@@ -323,7 +326,7 @@ class _SendContext:
             message_id=message.id,
             key=message.key,
             channel=Channel(message.channel),
-            to=address,
+            to=message.to_address,
             subject=rendered.subject,
             html=rendered.html,
             text=rendered.text,
@@ -335,29 +338,3 @@ class _SendContext:
     def _sender_address(self) -> str:
         email = self.store.email or f"hello@{self.settings.mailgun_domain or 'example.com'}"
         return f"{self.store.name} <{email}>"
-
-    def _variables(
-        self,
-        message: Message,
-        customer: Customer,
-        step: CampaignStep | None,
-        campaign: Campaign | None,
-        unsubscribe: str,
-    ) -> dict[str, Any]:
-        return {
-            "first_name": customer.first_name or "there",
-            "customer": {
-                "first_name": customer.first_name, "last_name": customer.last_name,
-                "city": customer.city, "preferred_category": customer.preferred_category or "",
-            },
-            "offer": {
-                "description": _offer_text(step),
-                "code": offer_code(self.secret, message.key),
-                "category": (step.offer_category if step else None) or "",
-            },
-            "campaign": {"name": campaign.name if campaign else "",
-                         "angle": step.angle if step else ""},
-            "store": {"name": self.store.name, "address": self.store.postal_address,
-                      "phone": self.store.phone, "email": self.store.email},
-            "unsubscribe_url": unsubscribe,
-        }  # fmt: skip

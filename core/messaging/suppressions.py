@@ -12,9 +12,12 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import consent, events
+from core import audit, consent, events
+from core.contacts import normalize_email, normalize_phone
 from core.db import upsert, utc_now
+from core.errors import NotFound
 from core.models import Channel, Customer, Suppression, SuppressionReason
+from core.permissions import Actor, Permission, authorize
 
 
 def normalise(channel: Channel | str, address: str) -> str:
@@ -102,3 +105,39 @@ def opt_out(
                 message_id=message_id, data={"reason": reason.value, "source": source},
             )  # fmt: skip
     return changed
+
+
+def list_suppressions(
+    *, session: Session, search: str = "", limit: int = 200
+) -> tuple[list[Suppression], int]:
+    """The newest suppressions (matching `search` in the address), and how many there are."""
+    query = select(Suppression)
+    if search.strip():
+        query = query.where(Suppression.address.contains(search.strip().lower()))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Suppression.created_at.desc()).limit(limit)).all()
+    return list(rows), total
+
+
+def add_by_hand(*, session: Session, actor: Actor, channel: Channel | str, address: str) -> None:
+    """Suppress an address someone asked not to be contacted at (by phone, at the till)."""
+    authorize(actor, Permission.RUN_CAMPAIGNS)
+    channel = Channel(channel)
+    address = normalize_email(address) if channel == Channel.EMAIL else normalize_phone(address)
+    opt_out(session=session, channel=channel, address=address, reason=SuppressionReason.MANUAL,
+            source=f"added by {actor.email}")  # fmt: skip
+    audit.record(session=session, actor=actor, action="suppression.add",
+                 entity_type="suppression", changes={"channel": channel.value})  # fmt: skip
+
+
+def remove(*, session: Session, actor: Actor, suppression_id: int) -> None:
+    """Lift a suppression (an address typed by mistake). Admins only: it re-opens a channel the
+    person closed, and consent still has to be given again before anything is sent."""
+    authorize(actor, Permission.MANAGE_SETTINGS)
+    row = session.get(Suppression, suppression_id)
+    if row is None:
+        raise NotFound(f"Suppression {suppression_id} not found.")
+    session.delete(row)
+    audit.record(session=session, actor=actor, action="suppression.remove",
+                 entity_type="suppression", entity_id=suppression_id,
+                 changes={"channel": row.channel, "reason": row.reason})  # fmt: skip

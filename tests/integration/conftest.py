@@ -19,6 +19,7 @@ from core.messaging.ratelimit import LocalRateLimiter
 from core.messaging.sender import Sender
 from core.models import Campaign, CampaignStatus, CampaignStep, Channel, Customer, Message
 from core.permissions import SYSTEM
+from core.store import fill_in_profile
 from tests.fakes import MAILGUN_KEY, TWILIO_SID, TWILIO_TOKEN, fake_mailgun, fake_twilio
 
 STEP_DAY = date(2026, 12, 3)
@@ -43,8 +44,11 @@ PEOPLE: dict[str, dict[str, Any]] = {
 with a Florida (305) number: Florida's 20:00 end applies to her texts."""
 
 
-@pytest.fixture
-def shop(database: str) -> dict[str, int]:
+STORE = {"address": "1200 W Fulton St", "city": "Chicago", "state": "IL", "zip": "60607",
+         "email": "hello@shop.example.com"}  # fmt: skip
+
+
+def build_shop() -> dict[str, int]:
     """The six people above in one segment, and a running campaign with an email step and a text
     step on STEP_DAY at 10:00 their time. Returns ids by name, plus the campaign's."""
     with session_scope() as session:
@@ -57,6 +61,7 @@ def shop(database: str) -> dict[str, int]:
             session.add(customer)
             session.flush()
             ids[name] = customer.id
+        fill_in_profile(session=session, fields=STORE)
         segment = segments.create_static_segment(session=session, actor=SYSTEM, name="Everyone")
         segments.add_members(
             session=session, actor=SYSTEM, segment_id=segment.id, customer_ids=ids.values()
@@ -77,6 +82,11 @@ def shop(database: str) -> dict[str, int]:
         session.flush()
         ids["campaign"] = campaign.id
     return ids
+
+
+@pytest.fixture
+def shop(database: str) -> dict[str, int]:
+    return build_shop()
 
 
 class Clock:
@@ -127,8 +137,6 @@ def providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
             "MAILGUN_BASE_URL": mailgun.base_url, "TWILIO_ACCOUNT_SID": TWILIO_SID,
             "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "TWILIO_FROM_NUMBER": "+13125550199",
             "TWILIO_BASE_URL": twilio.base_url, "PUBLIC_BASE_URL": "https://shop.example.com",
-            "STORE_ADDRESS": "1200 W Fulton St", "STORE_CITY": "Chicago", "STORE_STATE": "IL",
-            "STORE_ZIP": "60607", "STORE_EMAIL": "hello@shop.example.com",
         }.items():  # fmt: skip
             monkeypatch.setenv(name, value)
         reset_engines()

@@ -136,3 +136,12 @@ def test_full_demo_looks_like_a_liquor_store(sqlite_database: str) -> None:
         TODAY - timedelta(days=120), tz="UTC"
     )
     assert lapsed.mean() > 0.15
+
+
+def test_the_demo_store_has_a_postal_address_for_its_emails(database: str) -> None:
+    from core.store import get_store_profile
+
+    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=50, seed=2)
+    with session_scope(read_only=True) as session:
+        profile = get_store_profile(session=session)
+    assert profile.is_complete and profile.city == "Chicago"

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
+from core.config import get_settings
 from core.db import session_scope
 from core.messaging import links, outbox, suppressions
 from core.messaging.sender import MAX_ATTEMPTS
@@ -21,10 +22,11 @@ from core.models import (
     Customer,
     Event,
     MessageStatus,
+    Setting,
     Suppression,
     SuppressionReason,
 )
-from core.store import secret_key
+from core.store import STORE_PROFILE_KEY, secret_key
 from tests.integration.conftest import (
     NOON_CHICAGO,
     by_customer,
@@ -91,7 +93,7 @@ def test_a_dead_workers_claims_go_back_to_the_queue(shop: dict[str, int]) -> Non
         assert len(outbox.claim(session=session, worker="dead", limit=10, now=NOON_CHICAGO)) == 6
     with session_scope() as session:
         assert outbox.release_stale_claims(session=session, now=NOON_CHICAGO) == 0
-        later = NOON_CHICAGO + outbox.LEASE + timedelta(seconds=1)
+        later = NOON_CHICAGO + timedelta(seconds=get_settings().send_claim_lease_seconds + 1)
         assert outbox.release_stale_claims(session=session, now=later) == 6
     assert {m.status for m in messages()} == {MessageStatus.QUEUED}
 
@@ -241,3 +243,14 @@ def test_workers_share_one_rate_through_redis(redis_url: str) -> None:
     # The first batch goes at once; each later one, from either worker, half a second on.
     assert waits == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.5], abs=0.05)
     redis.delete("test:send-rate")
+
+
+def test_no_marketing_email_without_the_stores_postal_address(shop: dict[str, int]) -> None:
+    with session_scope() as session:
+        session.execute(delete(Setting).where(Setting.key == STORE_PROFILE_KEY))
+    totals = send_queued()
+    found = by_customer(shop)
+    assert found["ana", "email"].status == MessageStatus.FAILED
+    assert "postal address is not set" in found["ana", "email"].error
+    assert found["ana", "sms"].status == MessageStatus.SENT
+    assert totals["failed"] == 4

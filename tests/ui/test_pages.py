@@ -127,6 +127,6 @@ def test_account_page_changes_the_password() -> None:
 
 def test_placeholder_pages_say_what_is_coming() -> None:
     at = signed_in(Role.VIEWER)
-    for path in ("pages/messages.py",):
+    for path in ("pages/analytics.py",):
         at.switch_page(path).run()
         assert "Coming in the next releases" in texts(at)

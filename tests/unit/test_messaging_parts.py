@@ -10,7 +10,8 @@ import pytest
 from core.errors import ValidationError
 from core.messaging.links import message_id_from, unsubscribe_token, unsubscribe_url
 from core.messaging.ratelimit import LocalRateLimiter
-from core.messaging.sender import backoff, offer_code
+from core.messaging.sender import backoff
+from core.messaging.variables import offer_code
 
 SECRET = "a" * 48
 

@@ -1,0 +1,87 @@
+"""The variables a template is rendered with, for a real send, a test send or a preview.
+
+Whatever is unknown (no customer for a test to yourself, no campaign step in a preview) comes
+from `templates.SAMPLE_CONTEXT`, so a template renders the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.campaigns import describe_offer
+from core.config import Settings
+from core.errors import NotFound
+from core.messaging.links import unsubscribe_url
+from core.models import Campaign, CampaignStep, Customer
+from core.store import StoreProfile, get_store_profile, secret_key
+from core.templates import SAMPLE_CONTEXT, Draft, Rendered, render
+
+
+def offer_code(secret: str, key: str) -> str:
+    """A short code unique to one message, for the till to recognise (and attribute)."""
+    digest = hmac.new(secret.encode(), b"offer:" + key.encode(), hashlib.sha256).digest()
+    return "LC" + base64.b32encode(digest)[:6].decode()
+
+
+def offer_text(step: CampaignStep) -> str:
+    return step.offer_description or describe_offer(
+        step.offer_kind, step.offer_value, step.offer_category
+    )
+
+
+def message_variables(
+    *,
+    store: StoreProfile,
+    secret: str,
+    key: str,
+    unsubscribe_url: str,
+    customer: Customer | None = None,
+    step: CampaignStep | None = None,
+    campaign: Campaign | None = None,
+) -> dict[str, Any]:
+    variables: dict[str, Any] = {
+        **SAMPLE_CONTEXT,
+        "store": {"name": store.name, "address": store.postal_address, "phone": store.phone,
+                  "email": store.email},
+        "unsubscribe_url": unsubscribe_url,
+    }  # fmt: skip
+    if customer is not None:
+        variables["first_name"] = customer.first_name or "there"
+        variables["customer"] = {
+            "first_name": customer.first_name, "last_name": customer.last_name,
+            "city": customer.city, "preferred_category": customer.preferred_category or "",
+        }  # fmt: skip
+    if step is not None:
+        variables["offer"] = {"description": offer_text(step), "code": offer_code(secret, key),
+                              "category": step.offer_category or ""}  # fmt: skip
+        variables["campaign"] = {"name": campaign.name if campaign else "", "angle": step.angle}
+    else:
+        variables["offer"] = {**SAMPLE_CONTEXT["offer"], "code": offer_code(secret, key)}
+    return variables
+
+
+def preview(
+    *, session: Session, settings: Settings, draft: Draft, customer_id: int | None = None
+) -> Rendered:
+    """`draft` as `customer_id` (or the sample customer) would get it, with a sample offer.
+
+    Raises:
+        NotFound: no such customer.
+    """
+    customer = None
+    if customer_id is not None:
+        customer = session.get(Customer, customer_id)
+        if customer is None or customer.deleted_at is not None:
+            raise NotFound(f"Customer {customer_id} not found.")
+    secret = secret_key(session=session)
+    base_url = settings.public_base_url or "http://localhost:8501"
+    variables = message_variables(
+        store=get_store_profile(session=session), secret=secret, key="preview",
+        unsubscribe_url=unsubscribe_url(base_url, secret, 0), customer=customer,
+    )  # fmt: skip
+    return render(draft, variables)

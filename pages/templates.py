@@ -1,0 +1,150 @@
+"""Templates: write an email or text once, preview it as a real customer would get it, test it."""
+
+import streamlit as st
+
+from core import templates
+from core.config import get_settings
+from core.db import session_scope
+from core.default_templates import install_default_templates
+from core.errors import DomainError
+from core.messaging import outbox
+from core.messaging.variables import preview
+from core.models import Channel
+from core.permissions import Permission
+from core.templates import VARIABLES, Draft
+from jobs import queue, tasks
+from ui.flash import flash, show_flash
+from ui.guard import require
+
+actor = require(Permission.VIEW)
+can_edit = actor.can(Permission.RUN_CAMPAIGNS)
+st.title("Templates")
+show_flash()
+
+with session_scope(read_only=True) as session:
+    saved = {t.id: t for t in templates.list_templates(session=session)}
+if not saved and can_edit:
+    st.info("No templates yet. Start from the defaults: one email and one text per playbook, "
+            "each with the footer the law asks for.")  # fmt: skip
+    if st.button("Add the default templates", type="primary"):
+        with session_scope() as session:
+            added = install_default_templates(session=session)
+        flash(f"{added} templates added.")
+        st.rerun()
+
+NEW = 0
+left, right = st.columns([3, 1])
+template_id = left.selectbox(
+    "Template",
+    [*saved, NEW] if can_edit else list(saved),
+    format_func=lambda i: "New template…" if i == NEW else
+    f"{saved[i].name} ({'email' if saved[i].channel == 'email' else 'text'})",
+)  # fmt: skip
+if template_id is None:
+    st.stop()
+current = saved.get(template_id)
+channel = Channel(current.channel) if current else right.radio(
+    "Channel", list(Channel), format_func=lambda c: "Email" if c == Channel.EMAIL else "Text",
+    horizontal=True,
+)  # fmt: skip
+
+with st.popover("Insert a variable", icon=":material/data_object:"):
+    st.caption("Copy a variable into the message; it is filled in for each customer.")
+    for name, meaning in VARIABLES.items():
+        st.markdown(f"`{{{{ {name} }}}}` — {meaning}")
+
+edit, show = st.columns([3, 2], gap="large")
+with edit:
+    key = f"template_{template_id}"
+    name = st.text_input("Name", current.name if current else "", key=f"{key}_name",
+                         disabled=not can_edit)  # fmt: skip
+    subject = preheader = body_html = ""
+    if channel == Channel.EMAIL:
+        subject = st.text_input("Subject", current.subject if current else "", key=f"{key}_subject",
+                                disabled=not can_edit)  # fmt: skip
+        preheader = st.text_input(
+            "Preheader (the line inboxes show after the subject)",
+            current.preheader if current else "", key=f"{key}_preheader", disabled=not can_edit,
+        )  # fmt: skip
+        body_html = st.text_area(
+            "HTML", current.body_html if current else "", height=260, key=f"{key}_html",
+            disabled=not can_edit,
+            help="Must show {{ store.address }} and {{ unsubscribe_url }} (CAN-SPAM).",
+        )  # fmt: skip
+    body_text = st.text_area(
+        "Plain text (made from the HTML when empty)" if channel == Channel.EMAIL else "Message",
+        current.body_text if current else "", height=120 if channel == Channel.EMAIL else 100,
+        key=f"{key}_text", disabled=not can_edit,
+    )  # fmt: skip
+    draft = Draft(name=name, channel=channel, subject=subject, preheader=preheader,
+                  body_html=body_html, body_text=body_text,
+                  campaign_type=current.campaign_type if current else None)  # fmt: skip
+
+    problems = templates.check(draft)
+    for problem in problems:
+        st.warning(problem)
+
+with show:
+    st.subheader("Preview")
+    customer_id = st.number_input(
+        "As customer number (empty: a sample customer)", min_value=1, value=None, step=1
+    )
+    if not problems:
+        try:
+            with session_scope(read_only=True) as session:
+                shown = preview(session=session, settings=get_settings(), draft=draft,
+                                customer_id=int(customer_id) if customer_id else None)  # fmt: skip
+        except DomainError as exc:
+            st.error(str(exc))
+        else:
+            if channel == Channel.EMAIL:
+                st.markdown(f"**{shown.subject}** — {shown.preheader}")
+                st.html(shown.html)  # sanitised on save and escaped on render
+                with st.expander("Plain-text part"):
+                    st.text(shown.text)
+            else:
+                st.text(shown.text)
+                length = templates.sms_length(shown.text)
+                price = length.segments * get_settings().sms_cost_cents / 100
+                st.caption(
+                    f"{length.characters} characters · {length.encoding} · {length.segments} "
+                    f"segment{'s' if length.segments != 1 else ''} of {length.per_segment} · "
+                    f"about ${price:.3f} a text"
+                )
+
+if can_edit:
+    save, test = st.columns(2)
+    if save.button("Save template", type="primary", disabled=bool(problems)):
+        try:
+            with session_scope() as session:
+                templates.save_template(
+                    session=session, actor=actor, draft=draft, template_id=current and current.id
+                )
+        except DomainError as exc:
+            st.error(str(exc))
+        else:
+            flash("Template saved.")
+            st.session_state.pop(f"template_{NEW}_name", None)
+            st.rerun()
+    if current is not None:
+        with test.popover("Send a test to yourself", icon=":material/send:"):
+            to = st.text_input(
+                "Your email" if channel == Channel.EMAIL else "Your mobile number",
+                actor.email if channel == Channel.EMAIL else "",
+            )
+            if st.button("Send the test"):
+                try:
+                    with session_scope() as session:
+                        outbox.queue_test(session=session, actor=actor, template_id=current.id,
+                                          to=to)  # fmt: skip
+                except DomainError as exc:
+                    st.error(str(exc))
+                else:
+                    queue.enqueue(tasks.send_messages, created_by=actor.user_id)
+                    settings = get_settings()
+                    provider = (
+                        "Mailgun" if channel == Channel.EMAIL and settings.mailgun_api_key
+                        else "Twilio" if channel == Channel.SMS and settings.twilio_account_sid
+                        else "the sandbox (no provider configured: nothing leaves this app)"
+                    )  # fmt: skip
+                    st.success(f"Test queued through {provider}. See it under Sends.")

@@ -1,0 +1,116 @@
+"""The Sends and Templates pages through the frame, on a small shop whose campaign has sent."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, update
+
+from core.db import session_scope
+from core.models import Message, MessageStatus, Suppression, Template
+from core.permissions import Role
+from tests.integration.conftest import build_shop, send_queued
+from tests.ui.conftest import frame, make_user, sign_in, texts
+
+
+@pytest.fixture
+def sent() -> dict[str, int]:
+    shop = build_shop()
+    send_queued()
+    with session_scope() as session:
+        session.execute(
+            update(Message)
+            .where(Message.customer_id == shop["bob"])
+            .values(
+                status=MessageStatus.FAILED,
+                error="503 Service Unavailable",
+                error_code="503",
+                sent_at=None,
+            )
+        )
+    return shop
+
+
+def open_page(path: str, role: Role):
+    at = sign_in(frame(), make_user(role))
+    return at.switch_page(path).run()
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_sends_show_status_and_failed_ones_can_be_retried(sent: dict[str, int]) -> None:
+    at = open_page("pages/messages.py", Role.MARKETER)
+    assert not at.exception
+    assert (metric(at, "Sent"), metric(at, "Failed"), metric(at, "Waiting")) == ("5", "1", "0")
+    assert "6 of 6 settled" in at.get("progress")[0].proto.text
+    table = at.dataframe[0].value
+    assert len(table) == 6 and "503 Service Unavailable" in set(table["Problem"])
+
+    next(b for b in at.button if b.label == "Retry all 1 failed").click().run()
+    with session_scope(read_only=True) as session:
+        bob = session.scalars(select(Message).where(Message.customer_id == sent["bob"])).one()
+    assert bob.status in (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
+    assert "1 failed messages queued again." in texts(at)
+
+
+def test_suppressing_by_hand_and_viewers_only_read(sent: dict[str, int]) -> None:
+    at = open_page("pages/messages.py", Role.MARKETER)
+    form_input = next(t for t in at.text_input if t.label == "Email address or phone number")
+    form_input.input("Zed@Example.com")
+    next(b for b in at.button if b.label == "Suppress").click().run()
+    with session_scope(read_only=True) as session:
+        assert session.scalars(select(Suppression.address)).all() == ["zed@example.com"]
+
+    viewer = open_page("pages/messages.py", Role.VIEWER)
+    assert not viewer.exception
+    labels = [b.label for b in viewer.button]
+    assert not any(label.startswith(("Retry", "Suppress", "Lift")) for label in labels)
+
+
+def templates_count() -> int:
+    with session_scope(read_only=True) as session:
+        return session.scalar(select(func.count()).select_from(Template))
+
+
+def test_templates_start_from_defaults_and_new_ones_are_checked() -> None:
+    at = open_page("pages/templates.py", Role.MARKETER)
+    next(b for b in at.button if b.label == "Add the default templates").click().run()
+    assert templates_count() == 9 and "9 templates added." in texts(at)
+    assert "Hi Dana" in at.get("html")[0].proto.body  # the first default, previewed
+
+    at.selectbox[0].set_value(0).run()  # a new template
+    fields = {t.label: t for t in at.text_input}
+    fields["Name"].input("Friday tasting")
+    fields["Subject"].input("Taste with us, {{ first_name }}")
+    next(a for a in at.text_area if a.label == "HTML").input("<p>Friday at 6.</p>")
+    at.run()
+    assert any("must show your postal address and an unsubscribe link" in w.value
+               for w in at.warning)  # fmt: skip
+    assert next(b for b in at.button if b.label == "Save template").disabled
+
+    html = "<p>Friday at 6, {{ first_name }}.</p><p>{{ store.address }} {{ unsubscribe_url }}</p>"
+    next(a for a in at.text_area if a.label == "HTML").input(html)
+    at.run()
+    assert not at.warning
+    next(b for b in at.button if b.label == "Save template").click().run()
+    assert templates_count() == 10 and "Template saved." in texts(at)
+
+
+def test_a_text_template_shows_its_length_and_cost() -> None:
+    at = open_page("pages/templates.py", Role.MARKETER)
+    next(b for b in at.button if b.label == "Add the default templates").click().run()
+    with session_scope(read_only=True) as session:
+        text_id = session.scalar(select(Template.id).where(Template.channel == "sms"))
+    at.selectbox[0].set_value(text_id).run()
+    caption = next(c.value for c in at.caption if "segment" in c.value)
+    assert "GSM-7 · 1 segment of 160" in caption and "$0.011 a text" in caption
+
+
+def test_a_campaign_shows_how_its_messages_fared(sent: dict[str, int]) -> None:
+    at = sign_in(frame(), make_user(Role.VIEWER))
+    at.query_params["id"] = str(sent["campaign"])
+    at = at.switch_page("pages/campaign.py").run()
+    assert not at.exception
+    assert metric(at, "Sent") == "5 of 6" and metric(at, "Failed") == "1"
+    assert metric(at, "Delivered") == "0%"
