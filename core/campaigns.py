@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, events
@@ -31,6 +31,8 @@ from core.models import (
     CampaignType,
     Channel,
     Customer,
+    Message,
+    MessageStatus,
     PlanSource,
     Segment,
     SegmentMember,
@@ -495,17 +497,40 @@ def _back_to_draft(
 def complete_finished_campaigns(
     *, session: Session, actor: Actor, now: datetime | None = None
 ) -> list[int]:
-    """Complete running campaigns whose end has passed. Returns their ids."""
+    """Complete running campaigns whose last message is settled (every step written out and
+    nothing waiting), or whose end has passed: what was still waiting then is cancelled.
+    Returns their ids."""
     now = now or utc_now()
-    finished = session.scalars(
-        select(Campaign.id).where(Campaign.status == S.RUNNING, Campaign.ends_at <= now)
+    waiting = select(Message.campaign_id).where(
+        Message.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING]),
+        Message.campaign_id.is_not(None),
+    )
+    unwritten = select(CampaignStep.campaign_id).where(CampaignStep.status == "planned")
+    all_sent = and_(
+        Campaign.id.in_(select(CampaignStep.campaign_id)),
+        Campaign.id.not_in(unwritten),
+        Campaign.id.not_in(waiting),
+    )
+    finished = session.execute(
+        select(Campaign.id, Campaign.ends_at <= now).where(
+            Campaign.status == S.RUNNING, or_(Campaign.ends_at <= now, all_sent)
+        )
     ).all()
-    for campaign_id in finished:
-        transition(
-            session=session, actor=actor, campaign_id=campaign_id, to=S.COMPLETED, now=now,
-            note="Its last day has passed.",
-        )  # fmt: skip
-    return list(finished)
+    for campaign_id, ended in finished:
+        note = "Its last day has passed." if ended else "Its last message went out."
+        transition(session=session, actor=actor, campaign_id=campaign_id, to=S.COMPLETED,
+                   now=now, note=note)  # fmt: skip
+    if finished:
+        session.execute(
+            update(Message)
+            .where(
+                Message.campaign_id.in_([campaign_id for campaign_id, _ in finished]),
+                Message.status == MessageStatus.QUEUED,
+            )
+            .values(status=MessageStatus.CANCELLED, error="The campaign ended first.")
+            .execution_options(synchronize_session=False)
+        )
+    return [campaign_id for campaign_id, _ in finished]
 
 
 def duplicate_campaign(*, session: Session, actor: Actor, campaign_id: int) -> Campaign:

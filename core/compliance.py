@@ -20,10 +20,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlalchemy.orm import Session
 
-from core.models import Channel, Customer, Setting
+from core.models import Channel, Customer, Setting, Suppression
 from core.segment_rules import adult_birth_cutoff
 
 POLICY_KEY = "compliance_policy"
@@ -110,22 +110,29 @@ def save_policy(*, session: Session, policy: Policy) -> None:
 
 
 def reachable(channel: Channel | str, today: date) -> ColumnElement[bool]:
-    """Customers a marketing message may go to on `channel` today."""
+    """Customers a marketing message may go to on `channel` today (their address or number not
+    on the suppression list)."""
     adult = and_(Customer.birth_date.is_not(None), Customer.birth_date <= adult_birth_cutoff(today))
-    if Channel(channel) == Channel.EMAIL:
+    channel = Channel(channel)
+    if channel == Channel.EMAIL:
+        address = func.lower(Customer.email)
         consented = and_(
             Customer.email_opt_in.is_(True),
             Customer.email_status == "active",
             Customer.email.is_not(None),
         )
     else:
+        address = Customer.phone
         consented = and_(
             Customer.sms_opt_in.is_(True),
             Customer.sms_status == "active",
             Customer.phone.like("+1%"),
             func.substr(Customer.phone, 3, 3).not_in(CANADIAN_AREA_CODES),
         )
-    return and_(Customer.deleted_at.is_(None), adult, consented)
+    suppressed = exists().where(
+        Suppression.channel == channel.value, Suppression.address == address
+    )
+    return and_(Customer.deleted_at.is_(None), adult, consented, ~suppressed)
 
 
 def reachable_anyhow(channels: Iterable[Channel | str], today: date) -> ColumnElement[bool]:

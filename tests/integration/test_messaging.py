@@ -254,3 +254,42 @@ def test_no_marketing_email_without_the_stores_postal_address(shop: dict[str, in
     assert "postal address is not set" in found["ana", "email"].error
     assert found["ana", "sms"].status == MessageStatus.SENT
     assert totals["failed"] == 4
+
+
+def test_a_suppressed_address_is_not_even_queued(shop: dict[str, int]) -> None:
+    with session_scope() as session:
+        suppressions.suppress(session=session, channel="email", address="ANA@example.com",
+                              reason=SuppressionReason.HARD_BOUNCE)  # fmt: skip
+        outbox.queue_due_steps(session=session, now=NOON_CHICAGO)
+    assert ("ana", "email") not in by_customer(shop) and ("ana", "sms") in by_customer(shop)
+
+
+def test_a_campaign_completes_when_its_last_message_is_settled(shop: dict[str, int]) -> None:
+    from core.campaigns import complete_finished_campaigns
+    from core.permissions import SYSTEM
+
+    def complete() -> list[int]:
+        with session_scope() as session:
+            return complete_finished_campaigns(session=session, actor=SYSTEM, now=NOON_CHICAGO)
+
+    assert complete() == []  # its steps are not written out yet
+    with sending() as (_, sender):
+        assert complete() == []  # written out, waiting to be sent
+        send_all(sender)
+    assert complete() == [shop["campaign"]]
+    with session_scope(read_only=True) as session:
+        campaign = session.get(Campaign, shop["campaign"])
+        assert campaign.status == CampaignStatus.COMPLETED
+        assert campaign.status_note == "Its last message went out."
+
+
+def test_messages_still_waiting_at_the_end_are_cancelled(shop: dict[str, int]) -> None:
+    from core.campaigns import complete_finished_campaigns
+    from core.permissions import SYSTEM
+
+    with session_scope() as session:
+        outbox.queue_due_steps(session=session, now=NOON_CHICAGO - timedelta(days=1))
+    with session_scope() as session:
+        ended = session.get(Campaign, shop["campaign"]).ends_at + timedelta(minutes=1)
+        assert complete_finished_campaigns(session=session, actor=SYSTEM, now=ended)
+    assert {m.status for m in messages()} == {MessageStatus.CANCELLED}
