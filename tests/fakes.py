@@ -150,6 +150,8 @@ class FakeProvider:
     refuse: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     flaky: dict[str, int] = field(default_factory=dict)
     calls: int = 0
+    times: list[float] = field(default_factory=list)
+    """When each accepted message arrived (time.monotonic), for rates."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, recipient: str, fields: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
@@ -161,6 +163,7 @@ class FakeProvider:
                 self.flaky[recipient] -= 1
                 return 503, {"message": "Service Unavailable"}
             self.accepted.append(fields)
+            self.times.append(time.monotonic())
             return 200, {"n": len(self.accepted)}
 
     def recipients(self, field_name: str) -> list[str]:

@@ -147,11 +147,10 @@ def queue_step(
                 "created_at": now,
             }
         )
-    insert = upsert(session)
+    # executemany: SQLAlchemy batches the rows under each driver's parameter limit.
+    insert = upsert(session)(Message).on_conflict_do_nothing()
     for start in range(0, len(rows), INSERT_CHUNK):
-        session.execute(
-            insert(Message).values(rows[start : start + INSERT_CHUNK]).on_conflict_do_nothing()
-        )
+        session.execute(insert, rows[start : start + INSERT_CHUNK])
     step.status = "queued"
     session.flush()
     log.info("step queued", extra={"step_id": step.id, "messages": len(rows)})

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from core.config import get_settings
 from core.db import session_scope
@@ -22,12 +22,14 @@ from core.models import (
     Customer,
     Event,
     MessageStatus,
+    SegmentMember,
     Setting,
     Suppression,
     SuppressionReason,
 )
 from core.store import STORE_PROFILE_KEY, secret_key
 from tests.integration.conftest import (
+    ADULT,
     NOON_CHICAGO,
     by_customer,
     messages,
@@ -293,3 +295,19 @@ def test_messages_still_waiting_at_the_end_are_cancelled(shop: dict[str, int]) -
         ended = session.get(Campaign, shop["campaign"]).ends_at + timedelta(minutes=1)
         assert complete_finished_campaigns(session=session, actor=SYSTEM, now=ended)
     assert {m.status for m in messages()} == {MessageStatus.CANCELLED}
+
+
+def test_a_big_step_is_written_out_whole(shop: dict[str, int]) -> None:
+    """Thousands of recipients at once stay under each driver's limit of query parameters."""
+    with session_scope() as session:
+        campaign = session.get(Campaign, shop["campaign"])
+        segment_id = campaign.segment_ids[0]
+        rows = [{"first_name": "Many", "email": f"many{i}@example.com", "birth_date": ADULT,
+                 "email_opt_in": True} for i in range(5000)]  # fmt: skip
+        ids = session.scalars(insert(Customer).returning(Customer.id), rows).all()
+        session.execute(
+            insert(SegmentMember), [{"segment_id": segment_id, "customer_id": i} for i in ids]
+        )
+    with session_scope() as session:
+        queued = outbox.queue_due_steps(session=session, now=NOON_CHICAGO)
+    assert [q.messages for q in queued] == [5004, 2]
