@@ -1,0 +1,81 @@
+"""Messages in a real browser: a customer unsubscribes from an email's link, and the marketer
+watches the sends."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import appears
+from tests.e2e.test_browser_smoke import screenshot_dir
+from tests.server import running_app
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "a long enough password"
+
+
+def sent_shop(path: Path) -> tuple[str, str]:
+    """A SQLite shop whose campaign went out through the sandbox; its URL and the unsubscribe
+    token of Ana's email."""
+    from sqlalchemy import select
+
+    from core import auth, schema
+    from core.db import reset_engines, session_scope
+    from core.messaging.links import unsubscribe_token
+    from core.models import Message
+    from core.store import secret_key
+    from tests.integration.conftest import build_shop, send_queued
+
+    url = f"sqlite:///{path}"
+    schema.upgrade(url)
+    previous = os.environ.get("DATABASE_URL", "")
+    os.environ["DATABASE_URL"] = url
+    try:
+        reset_engines()
+        with session_scope() as session:
+            auth.create_first_admin(
+                session=session, email="olive@example.com", name="Olive", password=PASSWORD
+            )
+        shop = build_shop()
+        send_queued()
+        with session_scope(read_only=True) as session:
+            message_id = session.scalar(
+                select(Message.id).where(
+                    Message.customer_id == shop["ana"], Message.channel == "email"
+                )
+            )
+            token = unsubscribe_token(secret_key(session=session), message_id)
+    finally:
+        os.environ["DATABASE_URL"] = previous
+        reset_engines()
+    return url, token
+
+
+def test_unsubscribe_from_a_link_then_see_it_on_the_sends_page(
+    browser: Any, tmp_path: Path
+) -> None:
+    url, token = sent_shop(tmp_path / "sends.db")
+    with running_app({"DATABASE_URL": url}) as base:
+        customer = browser.new_page(viewport={"width": 390, "height": 844})  # on a phone
+        customer.goto(f"{base}/u/{token}")
+        customer.get_by_role("button", name="Unsubscribe").click()
+        customer.get_by_text("You are unsubscribed").wait_for(timeout=10_000)
+        assert "a***@example.com will get no more marketing email" in customer.content()
+        customer.screenshot(path=str(screenshot_dir(tmp_path) / "unsubscribed.png"))
+        customer.close()
+
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(base)
+        page.get_by_label("Email").fill("olive@example.com")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        appears(page.get_by_text("Revenue, last 30 days"))
+        page.goto(f"{base}/messages")
+        appears(page.get_by_text("6 of 6 settled"))
+        page.get_by_text("Suppressed addresses").click()
+        appears(page.get_by_text("1 suppressed", exact=True))
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "sends.png"), full_page=True)
+        page.close()
