@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_base_url: str = "https://api.twilio.com"
+    smtp_host: str | None = None
+    """A mailbox's SMTP server (the store's host), used when Mailgun is not configured, or as
+    the fallback when Mailgun keeps failing."""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
     email_cost_cents: float = Field(default=0.08, ge=0)
     """What one email costs to send (Mailgun's pay-as-you-go price, about $0.80 a thousand)."""
     sms_cost_cents: float = Field(default=1.1, ge=0)
@@ -100,7 +107,14 @@ class Settings(BaseSettings):
     login_sleep_seconds: float = Field(default=0.7, ge=0)
     """Pause before the login form, as streamlit-authenticator does, to blunt scripted guessing."""
 
-    @field_validator("redis_url", "public_base_url", "openai_base_url", mode="before")
+    @field_validator(
+        "redis_url",
+        "public_base_url",
+        "openai_base_url",
+        "smtp_host",
+        "smtp_username",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

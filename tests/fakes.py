@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -217,3 +218,44 @@ def fake_twilio() -> Iterator[FakeProvider]:
     with serving(Handler) as base_url:
         fake.base_url = base_url
         yield fake
+
+
+@dataclass
+class FakeMailbox:
+    """An SMTP server (aiosmtpd) that keeps what it receives and refuses listed recipients."""
+
+    port: int = 0
+    received: list[Any] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)
+    """Recipient → SMTP reply, e.g. '550 5.1.1 No such user'."""
+
+
+@contextmanager
+def fake_mailbox() -> Iterator[FakeMailbox]:
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    box = FakeMailbox()
+
+    class Handler:
+        async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                              options: Any) -> str:  # fmt: skip
+            if address in box.refuse:
+                return box.refuse[address]
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            box.received.append(message_from_bytes(envelope.content, policy=policy.default))
+            return "250 Message accepted"
+
+    with socket.socket() as probe:  # aiosmtpd needs a real port to check it started
+        probe.bind(("127.0.0.1", 0))
+        box.port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()

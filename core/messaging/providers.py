@@ -15,8 +15,6 @@ from typing import Protocol
 import requests
 from requests.adapters import HTTPAdapter
 
-from core.config import Settings
-from core.errors import ValidationError
 from core.models import Channel
 
 TIMEOUT_SECONDS = (5, 30)
@@ -51,6 +49,15 @@ class Outcome:
     permanent: bool = False
     """Trying again cannot help (bad address, unsubscribed number): suppress, do not retry."""
     segments: int = 0
+    provider: str = ""
+    """Who took it, when that is not the provider asked (a failover)."""
+
+
+def network_failure(message: Outgoing, exc: requests.RequestException) -> Outcome:
+    """No answer. A read timeout is marked as such: the provider may have taken the message,
+    so it must not be handed to another provider (see `routing.Failover`)."""
+    code = "timeout" if isinstance(exc, requests.ReadTimeout) else "network"
+    return Outcome(message.message_id, False, code=code, error=str(exc)[:300])
 
 
 class Provider(Protocol):
@@ -104,7 +111,7 @@ class Mailgun:
                 self.url, data=data, auth=self.auth, timeout=TIMEOUT_SECONDS
             )
         except requests.RequestException as exc:
-            return Outcome(message.message_id, False, code="network", error=str(exc)[:300])
+            return network_failure(message, exc)
         if response.status_code == 200:
             return Outcome(message.message_id, True, provider_id=_mailgun_id(response))
         return Outcome(
@@ -159,7 +166,7 @@ class Twilio:
                 self.url, data=data, auth=self.auth, timeout=TIMEOUT_SECONDS
             )
         except requests.RequestException as exc:
-            return Outcome(message.message_id, False, code="network", error=str(exc)[:300])
+            return network_failure(message, exc)
         body = _json(response)
         if response.status_code in (200, 201):
             return Outcome(
@@ -189,31 +196,3 @@ def _json(response: requests.Response) -> dict[str, object]:
 def _error_text(response: requests.Response) -> str:
     body = _json(response)
     return str(body.get("message") or response.text or response.reason)[:300]
-
-
-def provider_for(channel: Channel | str, settings: Settings) -> Provider:
-    """The configured provider for `channel`, or the sandbox when it has no credentials."""
-    channel = Channel(channel)
-    if channel == Channel.EMAIL:
-        if settings.mailgun_api_key and settings.mailgun_domain:
-            return Mailgun(
-                base_url=settings.mailgun_base_url,
-                domain=settings.mailgun_domain,
-                api_key=settings.mailgun_api_key.get_secret_value(),
-            )
-        return Sandbox(channel)
-    if settings.twilio_account_sid and settings.twilio_auth_token:
-        if not (settings.twilio_from_number or settings.twilio_messaging_service_sid):
-            raise ValidationError(
-                "Twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID to send from."
-            )
-        base = settings.public_base_url
-        return Twilio(
-            base_url=settings.twilio_base_url,
-            account_sid=settings.twilio_account_sid,
-            auth_token=settings.twilio_auth_token.get_secret_value(),
-            from_number=settings.twilio_from_number,
-            messaging_service_sid=settings.twilio_messaging_service_sid,
-            status_callback=f"{base.rstrip('/')}/webhooks/twilio/status" if base else None,
-        )
-    return Sandbox(channel)

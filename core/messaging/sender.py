@@ -29,8 +29,9 @@ from core import compliance, events, templates
 from core.config import Settings
 from core.db import utc_now
 from core.messaging import links, outbox, suppressions
-from core.messaging.providers import Outcome, Outgoing, Provider, provider_for
+from core.messaging.providers import Outcome, Outgoing, Provider
 from core.messaging.ratelimit import RateLimiter
+from core.messaging.routing import provider_for
 from core.messaging.variables import message_variables
 from core.models import (
     Campaign,
@@ -213,7 +214,7 @@ class Sender:
         }
         for sent, outcome in zip(outgoing, outcomes, strict=True):
             message = messages[sent.message_id]
-            message.provider, message.claimed_by = provider.name, None
+            message.provider, message.claimed_by = outcome.provider or provider.name, None
             if outcome.accepted:
                 message.status, message.sent_at = MessageStatus.SENT, now
                 message.provider_message_id = outcome.provider_id

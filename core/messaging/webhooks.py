@@ -18,13 +18,23 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import consent
+from core import campaigns, consent
 from core.compliance import get_policy
 from core.db import upsert, utc_now
 from core.errors import ValidationError
 from core.messaging import links, suppressions
 from core.messaging.providers import Twilio
-from core.models import Channel, Customer, Event, Message, MessageStatus, SuppressionReason
+from core.models import (
+    Campaign,
+    CampaignStatus,
+    Channel,
+    Customer,
+    Event,
+    Message,
+    MessageStatus,
+    SuppressionReason,
+)
+from core.permissions import SYSTEM
 from core.store import StoreProfile, get_store_profile, secret_key
 
 MAX_SIGNATURE_AGE = timedelta(minutes=10)
@@ -32,6 +42,8 @@ MAX_SIGNATURE_AGE = timedelta(minutes=10)
 SOFT_BOUNCE_LIMIT = 3
 """Temporary failures of one address, in `SOFT_BOUNCE_WINDOW`, before it is suppressed."""
 SOFT_BOUNCE_WINDOW = timedelta(days=30)
+COMPLAINT_PAUSE_RATE = 0.001
+COMPLAINT_MIN_SENT = 1000
 
 STOP_WORDS = frozenset(
     {"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT",
@@ -101,9 +113,40 @@ def handle_mailgun_event(*, session: Session, event_data: dict[str, Any]) -> str
         suppressions.opt_out(session=session, channel=Channel.EMAIL, address=address,
                              reason=reason, source=f"mailgun {kind}",
                              message_id=message.id)  # fmt: skip
+        if kind == "complained" and message.campaign_id is not None:
+            _pause_on_complaints(session, message.campaign_id)
     else:
         return f"recorded: {kind}"
     return f"applied: {kind}"
+
+
+def _pause_on_complaints(session: Session, campaign_id: int) -> None:
+    """Gmail and Yahoo want complaints under 0.3%: a running campaign pauses above 0.1%, once
+    enough has gone out for the rate to mean something."""
+    sent = session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.campaign_id == campaign_id,
+            Message.channel == Channel.EMAIL.value,
+            Message.sent_at.is_not(None),
+        )
+    )
+    complaints = session.scalar(
+        select(func.count())
+        .select_from(Event)
+        .where(Event.campaign_id == campaign_id, Event.type == "email.complained")
+    )
+    campaign = session.get(Campaign, campaign_id)
+    if sent < COMPLAINT_MIN_SENT or complaints / sent <= COMPLAINT_PAUSE_RATE:
+        return
+    if campaign is not None and campaign.status == CampaignStatus.RUNNING:
+        campaigns.transition(
+            session=session, actor=SYSTEM, campaign_id=campaign_id, to=CampaignStatus.PAUSED,
+            note=f"Paused by itself: {complaints} spam complaints from {sent:,} emails "
+            f"({complaints / sent:.2%}, above {COMPLAINT_PAUSE_RATE:.1%}). Check the audience "
+            "and the message before resuming.",
+        )  # fmt: skip
 
 
 def _message_for_mailgun(session: Session, event_data: dict[str, Any]) -> Message | None:

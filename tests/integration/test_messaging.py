@@ -4,6 +4,7 @@ fakes speaking Mailgun's and Twilio's APIs), retries, suppressions and pausing."
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from core.models import (
     Channel,
     Customer,
     Event,
+    Message,
     MessageStatus,
     SegmentMember,
     Setting,
@@ -311,3 +313,79 @@ def test_a_big_step_is_written_out_whole(shop: dict[str, int]) -> None:
     with session_scope() as session:
         queued = outbox.queue_due_steps(session=session, now=NOON_CHICAGO)
     assert [q.messages for q in queued] == [5004, 2]
+
+
+@pytest.fixture
+def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from core.db import reset_engines
+    from tests.fakes import fake_mailbox
+
+    with fake_mailbox() as box:
+        monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("SMTP_PORT", str(box.port))
+        monkeypatch.setenv("SMTP_SECURITY", "none")
+        reset_engines()
+        yield box
+    reset_engines()
+
+
+def test_email_through_an_smtp_mailbox(shop: dict[str, int], mailbox: Any) -> None:
+    mailbox.refuse["bob@example.com"] = "550 5.1.1 No such user"
+    send_queued()
+    by_to = {m["To"]: m for m in mailbox.received}
+    assert sorted(by_to) == ["Dee@Example.com", "ana@example.com", "eve@example.com"]
+    ana = by_to["ana@example.com"]
+    assert ana["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert ana.get_body(("html",)).get_content().count("1200 W Fulton St") == 1
+    assert "Hi Ana" in ana.get_body(("plain",)).get_content()
+    found = by_customer(shop)
+    assert found["ana", "email"].provider == "smtp"
+    assert (found["bob", "email"].status, found["bob", "email"].error_code) == ("failed", "550")
+    with session_scope(read_only=True) as session:
+        assert session.scalar(select(Suppression.reason)) == "invalid"
+
+
+def test_email_fails_over_to_the_mailbox_when_mailgun_keeps_failing(
+    shop: dict[str, int], providers: tuple[Any, Any], mailbox: Any
+) -> None:
+    mailgun, _ = providers
+    for address in ("ana@example.com", "bob@example.com", "Dee@Example.com", "eve@example.com"):
+        mailgun.flaky[address] = 99  # Mailgun answers 503 to everything
+    totals = send_queued()
+    assert totals["sent"] == 6 and not mailgun.accepted
+    assert sorted(m["To"] for m in mailbox.received) == [
+        "Dee@Example.com", "ana@example.com", "bob@example.com", "eve@example.com"
+    ]  # fmt: skip
+    assert {m.provider for m in messages() if m.channel == "email"} == {"smtp"}
+
+
+def test_a_campaign_pauses_itself_above_a_tenth_of_a_percent_of_complaints(
+    shop: dict[str, int],
+) -> None:
+    from core.messaging import webhooks
+
+    send_queued()
+    found = by_customer(shop)
+    with session_scope() as session:
+        session.execute(
+            insert(Message),
+            [{"key": f"earlier-{i}", "campaign_id": shop["campaign"], "channel": "email",
+              "to_address": f"earlier{i}@example.com", "status": "sent",
+              "sent_at": NOON_CHICAGO} for i in range(1500)],
+        )  # fmt: skip
+
+    def complain(name: str) -> str:
+        message = found[name, "email"]
+        data = {"event": "complained", "id": f"complaint-{name}",
+                "user-variables": {"message_key": message.key}}  # fmt: skip
+        with session_scope() as session:
+            return webhooks.handle_mailgun_event(session=session, event_data=data)
+
+    complain("ana")  # 1 in 1,504: 0.07%
+    with session_scope(read_only=True) as session:
+        assert session.get(Campaign, shop["campaign"]).status == CampaignStatus.RUNNING
+    complain("bob")  # 2 in 1,504: 0.13%
+    with session_scope(read_only=True) as session:
+        campaign = session.get(Campaign, shop["campaign"])
+        assert campaign.status == CampaignStatus.PAUSED
+        assert campaign.status_note.startswith("Paused by itself: 2 spam complaints from 1,504")

@@ -55,3 +55,19 @@ def test_the_local_limiter_spaces_batches_at_the_rate() -> None:
         limiter.acquire(10)
     assert slept == pytest.approx([1.0, 1.0, 1.0, 1.0])  # the first batch goes at once
     assert now[0] == pytest.approx(104.0)
+
+
+def test_the_circuit_opens_after_failures_in_a_row_and_closes_after_a_while() -> None:
+    from core.messaging.routing import CircuitBreaker
+
+    now = [0.0]
+    breaker = CircuitBreaker(failures_to_open=3, open_seconds=60, clock=lambda: now[0])
+    for ok in (False, False, True, False, False):
+        breaker.record(ok)
+    assert not breaker.is_open  # a success in between starts the count again
+    breaker.record(False)
+    assert breaker.is_open
+    now[0] = 59.0
+    assert breaker.is_open
+    now[0] = 60.0
+    assert not breaker.is_open  # half-open: the primary gets another try
