@@ -132,7 +132,7 @@ def run(args: argparse.Namespace, url: str, mailgun_url: str, fake: object | Non
     from core import schema
     from core.db import reset_engines, session_scope
     from core.messaging import outbox
-    from jobs import queue, tasks
+    from jobs import queue, sending, tasks
 
     env = os.environ | {
         "DATABASE_URL": url, "REDIS_URL": args.redis, "MAILGUN_BASE_URL": mailgun_url,
@@ -165,8 +165,7 @@ def run(args: argparse.Namespace, url: str, mailgun_url: str, fake: object | Non
                 workers.append(start_worker(env, len(workers)))
                 killed_at = time.perf_counter()
             if killed_at and time.perf_counter() - killed_at > LEASE_SECONDS + 1:
-                with session_scope() as session:
-                    released = outbox.release_stale_claims(session=session)
+                released = sending.release_stale_claims()
                 if released:
                     queue.enqueue(tasks.send_messages, max_seconds=3600.0)
                     killed_at = time.perf_counter()

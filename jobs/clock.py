@@ -12,7 +12,7 @@ from core.db import session_scope, utc_now
 from core.messaging import outbox
 from core.permissions import SYSTEM
 from core.store import get_store_profile
-from jobs import queue, tasks
+from jobs import queue, sending, tasks
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,8 @@ def start_campaigns() -> list[str]:
 def send_due_messages() -> list[str]:
     """Write the messages of steps coming due, put back those of dead workers, and start a
     send job when messages are waiting and none is running. Returns the job id started."""
+    sending.release_stale_claims()
     with session_scope() as session:
-        outbox.release_stale_claims(session=session)
         outbox.queue_due_steps(session=session)
         due = outbox.count_due(session=session)
         busy = job_rows.is_active(session=session, kind=tasks.send_messages.kind)

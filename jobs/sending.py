@@ -7,12 +7,15 @@ import functools
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
 from core.config import Settings, get_settings
 from core.db import session_scope
+from core.messaging import outbox
 from core.messaging.ratelimit import LocalRateLimiter, RateLimiter
+from core.messaging.routing import provider_for
 from core.messaging.sender import BatchReport, Sender
-from core.models import Channel
+from core.models import Channel, Message
 from jobs.connections import redis_connection
 from jobs.rate import RedisRateLimiter
 
@@ -45,6 +48,22 @@ def limiter(settings: Settings, channel: Channel) -> RateLimiter:
 def batch_size(settings: Settings, channel: Channel) -> int:
     """About a second's worth of the rate: small batches keep the rate even."""
     return max(1, min(MAX_BATCH, rate_per_min(settings, channel) // 60))
+
+
+def find_at_provider(settings: Settings) -> Callable[[Message], str | None]:
+    """Ask each message's provider whether it already has it (see release_stale_claims)."""
+    providers = {channel: provider_for(channel, settings) for channel in Channel}
+
+    def find(message: Message) -> str | None:
+        since = message.claimed_at or message.created_at
+        return providers[Channel(message.channel)].find(message.key, message.to_address, since)
+
+    return find
+
+
+def release_stale_claims() -> int:
+    with session_scope() as session:
+        return outbox.release_stale_claims(session=session, find=find_at_provider(get_settings()))
 
 
 def send_due(*, max_seconds: float = 50.0) -> BatchReport:

@@ -11,10 +11,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -152,7 +153,7 @@ class FakeProvider:
     flaky: dict[str, int] = field(default_factory=dict)
     calls: int = 0
     times: list[float] = field(default_factory=list)
-    """When each accepted message arrived (time.monotonic), for rates."""
+    """When each accepted message arrived (time.time), for rates and lookups."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, recipient: str, fields: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
@@ -164,11 +165,18 @@ class FakeProvider:
                 self.flaky[recipient] -= 1
                 return 503, {"message": "Service Unavailable"}
             self.accepted.append(fields)
-            self.times.append(time.monotonic())
+            self.times.append(time.time())
             return 200, {"n": len(self.accepted)}
 
     def recipients(self, field_name: str) -> list[str]:
         return [f[field_name][0] for f in self.accepted]
+
+    def matching(self, field_name: str, value: str) -> list[tuple[int, float]]:
+        """(number, arrival time) of the accepted messages whose `field_name` is `value`."""
+        with self.lock:
+            return [(n, at) for n, (f, at) in enumerate(zip(self.accepted, self.times,
+                                                              strict=True), start=1)
+                    if f.get(field_name, [""])[0] == value]  # fmt: skip
 
 
 MAILGUN_KEY = "key-test"
@@ -194,6 +202,14 @@ def fake_mailgun() -> Iterator[FakeProvider]:
                 body = {"id": f"<{body['n']}.fake@mg.example.com>", "message": "Queued. Thank you."}
             self.send_json(status, body)
 
+        def do_GET(self) -> None:  # the events API, filtered on one user variable
+            query = parse_qs(urlsplit(self.path).query)
+            key = json.loads(query.get("user-variables", ["{}"])[0]).get("message_key", "")
+            items = [{"id": f"event-{n}", "event": "accepted",
+                      "message": {"headers": {"message-id": f"{n}.fake@mg.example.com"}}}
+                     for n, _ in fake.matching("v:message_key", key)]  # fmt: skip
+            self.send_json(200, {"items": items[:1]})
+
     with serving(Handler) as base_url:
         fake.base_url = base_url
         yield fake
@@ -214,6 +230,13 @@ def fake_twilio() -> Iterator[FakeProvider]:
                 status, body = 201, {"sid": f"SM{body['n']:032x}", "status": "queued",
                                      "num_segments": "1", "price": None}  # fmt: skip
             self.send_json(status, body)
+
+        def do_GET(self) -> None:  # the Messages list, filtered on the recipient
+            to = parse_qs(urlsplit(self.path).query).get("To", [""])[0]
+            found = [{"sid": f"SM{n:032x}", "to": to,
+                      "date_created": formatdate(at, usegmt=True)}
+                     for n, at in fake.matching("To", to)]  # fmt: skip
+            self.send_json(200, {"messages": found[::-1]})
 
     with serving(Handler) as base_url:
         fake.base_url = base_url

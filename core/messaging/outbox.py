@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -18,12 +19,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, templates
+from core import audit, events, templates
 from core.compliance import reachable
 from core.config import get_settings
 from core.contacts import normalize_email, normalize_phone
 from core.db import upsert, utc_now
 from core.default_templates import install_default_templates
+from core.messaging.providers import ProviderUnavailable
 from core.models import (
     Campaign,
     CampaignStatus,
@@ -227,17 +229,42 @@ def count_due(*, session: Session, now: datetime | None = None) -> int:
     )
 
 
-def release_stale_claims(*, session: Session, now: datetime | None = None) -> int:
-    """Put back messages claimed by a worker that died before the provider answered (claimed
-    longer ago than SEND_CLAIM_LEASE_SECONDS)."""
+def release_stale_claims(
+    *,
+    session: Session,
+    now: datetime | None = None,
+    find: Callable[[Message], str | None] | None = None,
+) -> int:
+    """Settle messages claimed by a worker that died (claimed longer ago than
+    SEND_CLAIM_LEASE_SECONDS). The worker may have died after the provider took a message and
+    before recording it, so each is first looked up at the provider (`find`: its id there, or
+    None): found ones are recorded as sent, the others go back in the queue. A message the
+    provider cannot be asked about now stays claimed until the next try. Returns how many were
+    settled."""
     now = now or utc_now()
     lease = timedelta(seconds=get_settings().send_claim_lease_seconds)
-    result = session.execute(
-        update(Message)
+    stale = session.scalars(
+        select(Message)
         .where(Message.status == MessageStatus.SENDING, Message.claimed_at < now - lease)
-        .values(status=MessageStatus.QUEUED, claimed_by=None, claimed_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount:
-        log.warning("released stale claims", extra={"messages": result.rowcount})
-    return result.rowcount
+        .with_for_update(skip_locked=True)
+    ).all()
+    settled = 0
+    for message in stale:
+        try:
+            provider_id = find(message) if find else None
+        except ProviderUnavailable:
+            continue
+        message.claimed_by, settled = None, settled + 1
+        if provider_id is None:
+            message.status, message.claimed_at = MessageStatus.QUEUED, None
+            continue
+        message.status, message.sent_at = MessageStatus.SENT, message.claimed_at
+        message.provider_message_id = provider_id
+        events.record(
+            session=session, type="message.sent", customer_id=message.customer_id,
+            campaign_id=message.campaign_id, message_id=message.id,
+            data={"channel": message.channel, "recovered": True},
+        )  # fmt: skip
+    if settled:
+        log.warning("settled stale claims", extra={"messages": settled})
+    return settled

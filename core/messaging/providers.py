@@ -9,8 +9,11 @@ tests talk to local servers that speak the same APIs. Requests go through a pool
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -21,6 +24,7 @@ TIMEOUT_SECONDS = (5, 30)
 """Connect, read. A provider slower than this is failing; the message is retried later."""
 
 POOL_SIZE = 32
+CLOCK_SKEW = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -60,11 +64,30 @@ def network_failure(message: Outgoing, exc: requests.RequestException) -> Outcom
     return Outcome(message.message_id, False, code=code, error=str(exc)[:300])
 
 
+class ProviderUnavailable(Exception):
+    """The provider could not say whether it has a message: ask again later."""
+
+
 class Provider(Protocol):
     name: str
     channel: Channel
 
     def send(self, message: Outgoing) -> Outcome: ...
+
+    def find(self, key: str, to: str, since: datetime) -> str | None:
+        """The provider's id for a message it accepted (by our key, or failing that by recipient
+        and time), None when it has none. Raises ProviderUnavailable."""
+        ...
+
+
+def _get(url: str, auth: tuple[str, str], params: dict[str, str]) -> dict[str, Any]:
+    try:
+        response = http_session().get(url, params=params, auth=auth, timeout=TIMEOUT_SECONDS)
+    except requests.RequestException as exc:
+        raise ProviderUnavailable(str(exc)) from exc
+    if response.status_code != 200:
+        raise ProviderUnavailable(f"{response.status_code} {_error_text(response)}")
+    return _json(response)
 
 
 @functools.cache
@@ -88,6 +111,9 @@ class Sandbox:
     def send(self, message: Outgoing) -> Outcome:
         return Outcome(message.message_id, True, provider_id=f"sandbox-{message.key}")
 
+    def find(self, key: str, to: str, since: datetime) -> str | None:
+        return None  # it keeps nothing: resending from the sandbox sends nothing anyway
+
 
 class Mailgun:
     """Mailgun's HTTP API: POST /v3/{domain}/messages, basic auth as `api`."""
@@ -97,7 +123,21 @@ class Mailgun:
 
     def __init__(self, *, base_url: str, domain: str, api_key: str) -> None:
         self.url = f"{base_url.rstrip('/')}/v3/{domain}/messages"
+        self.events_url = f"{base_url.rstrip('/')}/v3/{domain}/events"
         self.auth = ("api", api_key)
+
+    def find(self, key: str, to: str, since: datetime) -> str | None:
+        """Mailgun's events API, filtered on the message_key variable every send carries."""
+        found = _get(
+            self.events_url, self.auth,
+            {"event": "accepted", "user-variables": json.dumps({"message_key": key}),
+             "begin": f"{since.timestamp():.0f}", "ascending": "yes", "limit": "1"},
+        )  # fmt: skip
+        items = found.get("items") or []
+        if not items:
+            return None
+        headers = (items[0].get("message") or {}).get("headers") or {}
+        return str(headers.get("message-id") or items[0].get("id", "")).strip("<>")
 
     def send(self, message: Outgoing) -> Outcome:
         data: list[tuple[str, str]] = [
@@ -157,6 +197,15 @@ class Twilio:
         )
         self.status_callback = status_callback
 
+    def find(self, key: str, to: str, since: datetime) -> str | None:
+        """Twilio keeps no key of ours: a message to the same number created since the claim."""
+        found = _get(self.url, self.auth, {"To": to, "DateSent>": since.date().isoformat()})
+        for sent in found.get("messages") or []:
+            created = parsedate_to_datetime(str(sent.get("date_created", "")))
+            if created >= since - CLOCK_SKEW:
+                return str(sent.get("sid"))
+        return None
+
     def send(self, message: Outgoing) -> Outcome:
         data = {"To": message.to, "Body": message.text, **self.sender}
         if self.status_callback:
@@ -185,7 +234,7 @@ class Twilio:
         )
 
 
-def _json(response: requests.Response) -> dict[str, object]:
+def _json(response: requests.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 
 from core.config import Settings
 from core.errors import ValidationError
@@ -68,6 +69,9 @@ class Failover:
     @property
     def name(self) -> str:
         return self.secondary.name if self.breaker.is_open else self.primary.name
+
+    def find(self, key: str, to: str, since: datetime) -> str | None:
+        return self.primary.find(key, to, since) or self.secondary.find(key, to, since)
 
     def send(self, message: Outgoing) -> Outcome:
         if not self.breaker.is_open:

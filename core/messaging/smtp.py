@@ -9,6 +9,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 import threading
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -44,6 +45,10 @@ class Smtp:
             self._drop()
             return Outcome(message.message_id, False, code="network", error=str(exc)[:300])
         return Outcome(message.message_id, True, provider_id=email["Message-ID"].strip("<>"))
+
+    def find(self, key: str, to: str, since: datetime) -> str | None:
+        """A mailbox cannot be asked what it sent: a message lost with its worker goes again."""
+        return None
 
     def _compose(self, message: Outgoing) -> EmailMessage:
         email = EmailMessage()

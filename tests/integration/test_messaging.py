@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
 from core.config import get_settings
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.messaging import links, outbox, suppressions
 from core.messaging.sender import MAX_ATTEMPTS
 from core.models import (
@@ -389,3 +389,41 @@ def test_a_campaign_pauses_itself_above_a_tenth_of_a_percent_of_complaints(
         campaign = session.get(Campaign, shop["campaign"])
         assert campaign.status == CampaignStatus.PAUSED
         assert campaign.status_note.startswith("Paused by itself: 2 spam complaints from 1,504")
+
+
+def test_a_worker_dying_after_the_provider_took_its_messages_sends_nothing_twice(
+    shop: dict[str, int], providers: tuple[Any, Any]
+) -> None:
+    from core.messaging.providers import Outgoing
+    from core.messaging.routing import provider_for
+    from jobs.sending import find_at_provider
+
+    mailgun, twilio = providers
+    with session_scope() as session:
+        outbox.queue_due_steps(session=session, now=NOON_CHICAGO)
+        outbox.claim(session=session, worker="doomed", limit=10, now=NOON_CHICAGO)
+    # The doomed worker got Ana's email and text out, then died before recording them.
+    for message in (m for m in messages() if m.customer_id == shop["ana"]):
+        outgoing = Outgoing(
+            message_id=message.id, key=message.key, channel=message.channel,
+            to=message.to_address, text="Hi", subject="Hi", sender="s@x.com",
+        )  # fmt: skip
+        assert provider_for(message.channel, get_settings()).send(outgoing).accepted
+    lease = timedelta(seconds=get_settings().send_claim_lease_seconds + 1)
+    with session_scope() as session:
+        session.execute(update(Message).values(claimed_at=utc_now() - lease))
+    with session_scope() as session:
+        settled = outbox.release_stale_claims(
+            session=session, find=find_at_provider(get_settings())
+        )
+    assert settled == 6
+    found = by_customer(shop)
+    assert found["ana", "email"].status == found["ana", "sms"].status == MessageStatus.SENT
+    assert found["ana", "email"].provider_message_id == "1.fake@mg.example.com"
+    assert found["bob", "email"].status == MessageStatus.QUEUED
+
+    assert send_queued()["sent"] == 4
+    assert sorted(mailgun.recipients("to")) == [
+        "Dee@Example.com", "ana@example.com", "bob@example.com", "eve@example.com"
+    ]  # fmt: skip
+    assert sorted(twilio.recipients("To")) == ["+13055550105", "+13125550101"]
