@@ -6,6 +6,7 @@ import base64
 import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -99,10 +100,19 @@ def fake_openai(*replies: Reply) -> Iterator[FakeOpenAI]:
         yield fake
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a worker killed on purpose) is not a server error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """Serve `handler` on a free local port in a thread; yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = QuietServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -127,9 +137,15 @@ class JsonHandler(BaseHTTPRequestHandler):
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(head + data)
 
-    def form(self) -> dict[str, list[str]]:
+    def form(self) -> dict[str, list[str]] | None:
+        """The form fields, or None when the client went away mid-request (like a real server,
+        a cut-off request is never acted on)."""
         length = int(self.headers.get("Content-Length", 0))
-        return parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+        body = self.rfile.read(length)
+        if len(body) < length:
+            self.close_connection = True
+            return None
+        return parse_qs(body.decode(), keep_blank_values=True)
 
     def basic_auth(self) -> tuple[str, str] | None:
         header = self.headers.get("Authorization", "")
@@ -191,6 +207,8 @@ def fake_mailgun() -> Iterator[FakeProvider]:
     class Handler(JsonHandler):
         def do_POST(self) -> None:
             fields = self.form()
+            if fields is None:
+                return
             if self.basic_auth() != ("api", MAILGUN_KEY):
                 self.send_json(401, {"message": "Invalid private key"})
                 return
@@ -222,6 +240,8 @@ def fake_twilio() -> Iterator[FakeProvider]:
     class Handler(JsonHandler):
         def do_POST(self) -> None:
             fields = self.form()
+            if fields is None:
+                return
             if self.basic_auth() != (TWILIO_SID, TWILIO_TOKEN):
                 self.send_json(401, {"code": 20003, "message": "Authenticate", "status": 401})
                 return
