@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,3 +63,30 @@ def appears(locator: Any, timeout: float = 30_000) -> None:
     page twice; `first` waits for either copy and `settle` for the stale one to go."""
     locator.first.wait_for(timeout=timeout)
     settle(locator.page, timeout)
+
+
+PASSWORD = "a long enough password"
+ADMIN_EMAIL = "olive@example.com"
+
+
+@contextmanager
+def new_store(path: Path) -> Iterator[str]:
+    """A migrated SQLite database at `path` with an administrator (ADMIN_EMAIL, PASSWORD),
+    current for this process while the block fills it; yields its URL."""
+    from core import auth, schema
+    from core.db import reset_engines, session_scope
+
+    url = f"sqlite:///{path}"
+    schema.upgrade(url)
+    previous = os.environ.get("DATABASE_URL", "")
+    os.environ["DATABASE_URL"] = url
+    try:
+        reset_engines()
+        with session_scope() as session:
+            auth.create_first_admin(
+                session=session, email=ADMIN_EMAIL, name="Olive", password=PASSWORD
+            )
+        yield url
+    finally:
+        os.environ["DATABASE_URL"] = previous
+        reset_engines()

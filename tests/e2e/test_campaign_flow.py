@@ -2,41 +2,27 @@
 OpenAI API), reviewed and scheduled."""
 
 import json
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import appears
+from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, appears, new_store
 from tests.e2e.test_browser_smoke import screenshot_dir
 from tests.fakes import Reply, fake_openai
 from tests.server import running_app
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "a long enough password"
 
 
 def demo_database(path: Path) -> str:
-    from core import auth, demo, schema
-    from core.db import reset_engines, session_scope
+    from core import demo
+    from core.db import session_scope
     from core.permissions import SYSTEM
 
-    url = f"sqlite:///{path}"
-    schema.upgrade(url)
-    previous = os.environ.get("DATABASE_URL", "")
-    os.environ["DATABASE_URL"] = url
-    try:
-        reset_engines()
-        with session_scope() as session:
-            auth.create_first_admin(
-                session=session, email="olive@example.com", name="Olive", password=PASSWORD
-            )
+    with new_store(path) as url:
         demo.load_demo_store(unit_of_work=session_scope, actor=SYSTEM, customers=1000, seed=8)
-    finally:
-        os.environ["DATABASE_URL"] = previous
-        reset_engines()
     return url
 
 
@@ -67,7 +53,7 @@ def test_build_plan_with_ai_and_schedule(browser: Any, tmp_path: Path) -> None:
         with running_app(env) as base:
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(base)
-            page.get_by_label("Email").fill("olive@example.com")
+            page.get_by_label("Email").fill(ADMIN_EMAIL)
             page.get_by_label("Password", exact=True).fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
             appears(page.get_by_text("Revenue, last 30 days"))
