@@ -90,3 +90,20 @@ def new_store(path: Path) -> Iterator[str]:
     finally:
         os.environ["DATABASE_URL"] = previous
         reset_engines()
+
+
+def clicked_through(page: Any, target: Any, shows: Any, tries: int = 3) -> None:
+    """Click `target` until `shows` appears: a click that lands while Streamlit re-runs (a live
+    fragment, a session resuming) can be lost."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(tries - 1):
+        target.first.click()
+        try:
+            shows.first.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            settle(page)
+    else:
+        target.first.click()
+    appears(shows)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, appears, new_store, settle
+from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, appears, clicked_through, new_store
 from tests.e2e.test_browser_smoke import screenshot_dir
 from tests.server import running_app
 
@@ -60,16 +60,7 @@ def test_unsubscribe_from_a_link_then_see_it_on_the_sends_page(
         appears(page.get_by_text("Revenue, last 30 days"))
         page.goto(f"{base}/messages")
         appears(page.get_by_text("6 of 6 settled"))
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-        opened = page.get_by_text("1 suppressed", exact=True)
-        for _ in range(3):  # a click landing while the live figures re-run can be lost
-            page.get_by_text("Suppressed addresses").click()
-            try:
-                opened.wait_for(timeout=5_000)
-                break
-            except PlaywrightTimeout:
-                settle(page)
-        appears(opened)
+        clicked_through(page, page.get_by_text("Suppressed addresses"),
+                        page.get_by_text("1 suppressed", exact=True))  # fmt: skip
         page.screenshot(path=str(screenshot_dir(tmp_path) / "sends.png"), full_page=True)
         page.close()
