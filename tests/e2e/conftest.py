@@ -107,3 +107,14 @@ def clicked_through(page: Any, target: Any, shows: Any, tries: int = 3) -> None:
     else:
         target.first.click()
     appears(shows)
+
+
+def signed_in(browser: Any, base: str, width: int = 1400, height: int = 1000) -> Any:
+    """A new page signed in as the administrator of `new_store`, on the home page."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(base)
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    appears(page.get_by_text("Revenue, last 30 days"))
+    return page

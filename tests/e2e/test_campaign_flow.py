@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, appears, new_store
+from tests.e2e.conftest import appears, new_store, signed_in
 from tests.e2e.test_browser_smoke import screenshot_dir
 from tests.fakes import Reply, fake_openai
 from tests.server import running_app
@@ -51,12 +51,7 @@ def test_build_plan_with_ai_and_schedule(browser: Any, tmp_path: Path) -> None:
         env = {"DATABASE_URL": url, "OPENAI_API_KEY": "test", "OPENAI_BASE_URL": ai.base_url,
                "OPENAI_MODEL": "fake-planner"}  # fmt: skip
         with running_app(env) as base:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.goto(base)
-            page.get_by_label("Email").fill(ADMIN_EMAIL)
-            page.get_by_label("Password", exact=True).fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            appears(page.get_by_text("Revenue, last 30 days"))
+            page = signed_in(browser, base, height=1100)
 
             page.goto(f"{base}/campaign?new=1")
             appears(page.get_by_label("Name"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, appears, clicked_through, new_store
+from tests.e2e.conftest import appears, clicked_through, new_store, signed_in
 from tests.e2e.test_browser_smoke import screenshot_dir
 from tests.server import running_app
 
@@ -52,12 +52,7 @@ def test_unsubscribe_from_a_link_then_see_it_on_the_sends_page(
         customer.screenshot(path=str(screenshot_dir(tmp_path) / "unsubscribed.png"))
         customer.close()
 
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(base)
-        page.get_by_label("Email").fill(ADMIN_EMAIL)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        appears(page.get_by_text("Revenue, last 30 days"))
+        page = signed_in(browser, base)
         page.goto(f"{base}/messages")
         appears(page.get_by_text("6 of 6 settled"))
         clicked_through(page, page.get_by_text("Suppressed addresses"),
