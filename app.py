@@ -21,7 +21,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from core import health, schema
 from core import jobs as job_rows
 from core.config import get_settings
-from core.db import in_transaction, session_scope
+from core.db import in_transaction, session_scope, utc_now
 from core.errors import ValidationError
 from core.logs import bound, configure_logging, new_id, request_id
 from core.messaging import unsubscribe_page, webhooks
@@ -59,7 +59,7 @@ def _start() -> None:
     if not settings.redis_url:
         # Without a queue, jobs ran in threads of the previous process and died with it.
         with session_scope() as session:
-            interrupted = job_rows.fail_interrupted(session=session)
+            interrupted = job_rows.fail_interrupted(session=session, now=utc_now())
         if interrupted:
             log.warning("marked interrupted jobs as failed", extra={"count": interrupted})
     log.info("app started", extra={"redis": bool(settings.redis_url), "sqlite": settings.is_sqlite})
@@ -104,12 +104,15 @@ async def mailgun_webhook(request: Request) -> JSONResponse:
         timestamp=str(signed.get("timestamp", "")),
         token=str(signed.get("token", "")),
         signature=str(signed.get("signature", "")),
+        now=utc_now(),
     ):
         log.warning("mailgun webhook refused: bad signature")
         return JSONResponse({"error": "invalid signature"}, status_code=403)
     result = await run_in_threadpool(
         in_transaction,
-        lambda session: webhooks.handle_mailgun_event(session=session, event_data=event_data),
+        lambda session: webhooks.handle_mailgun_event(
+            session=session, event_data=event_data, now=utc_now()
+        ),
     )
     return JSONResponse({"result": result})
 
@@ -142,7 +145,9 @@ async def twilio_status(request: Request) -> Response:
         return PlainTextResponse("invalid signature", status_code=403)
     result = await run_in_threadpool(
         in_transaction,
-        lambda session: webhooks.handle_twilio_status(session=session, params=params),
+        lambda session: webhooks.handle_twilio_status(
+            session=session, params=params, now=utc_now()
+        ),
     )
     return PlainTextResponse(result)
 
@@ -156,7 +161,7 @@ async def twilio_inbound(request: Request) -> Response:
 
     reply = await run_in_threadpool(
         in_transaction,
-        lambda session: webhooks.handle_inbound_sms(session=session, params=params),
+        lambda session: webhooks.handle_inbound_sms(session=session, params=params, now=utc_now()),
     )
     twiml = MessagingResponse()
     if reply.text:
@@ -174,7 +179,9 @@ async def unsubscribe(request: Request) -> HTMLResponse:
     try:
         address = await run_in_threadpool(
             in_transaction,
-            lambda session: webhooks.unsubscribe_from_link(session=session, token=token),
+            lambda session: webhooks.unsubscribe_from_link(
+                session=session, token=token, now=utc_now()
+            ),
         )
     except ValidationError as exc:
         return HTMLResponse(unsubscribe_page.invalid(str(exc)), status_code=404)

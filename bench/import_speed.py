@@ -61,7 +61,7 @@ def orders_csv(path: Path, n: int, customers: int, seed: int = 2) -> None:
 def run(url: str, kind: str, path: Path) -> dict:
     os.environ["DATABASE_URL"] = url
     from core import imports, schema
-    from core.db import reset_engines, session_scope
+    from core.db import reset_engines, session_scope, utc_now
     from core.models import ImportKind
     from core.permissions import SYSTEM
 
@@ -73,7 +73,9 @@ def run(url: str, kind: str, path: Path) -> dict:
             session=session, actor=SYSTEM, kind=ImportKind(kind), path=path, filename=path.name
         )
         import_id = row.id
-    summary = imports.run_import(unit_of_work=session_scope, actor=SYSTEM, import_id=import_id)
+    summary = imports.run_import(
+        unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, now=utc_now()
+    )
     seconds = time.monotonic() - started
     return {"seconds": seconds, "summary": summary.as_dict()}
 

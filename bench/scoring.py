@@ -95,7 +95,7 @@ def baseline_seconds() -> float:
 
 def score() -> tuple[float, dict[str, float], dict]:
     from core import scoring
-    from core.db import session_scope
+    from core.db import session_scope, utc_now
     from core.permissions import SYSTEM
 
     phases: dict[str, float] = {}
@@ -109,7 +109,11 @@ def score() -> tuple[float, dict[str, float], dict]:
         current, last = message or current, now
 
     summary = scoring.score_customers(
-        unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY - timedelta(days=1), progress=progress
+        unit_of_work=session_scope,
+        actor=SYSTEM,
+        as_of=TODAY - timedelta(days=1),
+        progress=progress,
+        now=utc_now(),
     )
     total = time.perf_counter() - started
     phases[current] = round(time.perf_counter() - last, 1)

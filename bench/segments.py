@@ -52,7 +52,7 @@ def timings() -> dict[str, float]:
     from sqlalchemy import func, select
 
     from core import segments
-    from core.db import reset_engines, session_scope
+    from core.db import reset_engines, session_scope, utc_now
     from core.models import Customer
     from core.permissions import SYSTEM
 
@@ -62,27 +62,34 @@ def timings() -> dict[str, float]:
         everyone = select(func.count()).where(Customer.deleted_at.is_(None))
         out["baseline_count_all_ms"] = median_of(5, lambda: session.scalar(everyone)) * 1000
         out["count_three_conditions_ms"] = (
-            median_of(5, lambda: segments.count_matching(session=session, rules=THREE_CONDITIONS))
+            median_of(
+                5,
+                lambda: segments.count_matching(
+                    session=session, rules=THREE_CONDITIONS, now=utc_now()
+                ),
+            )
             * 1000
         )
-        out["matching"] = segments.count_matching(session=session, rules=THREE_CONDITIONS)
+        out["matching"] = segments.count_matching(
+            session=session, rules=THREE_CONDITIONS, now=utc_now()
+        )
     with session_scope() as session:
         big = segments.create_segment(
-            session=session, actor=SYSTEM, name="Big", rules=TWO_HUNDRED_THOUSAND
+            session=session, actor=SYSTEM, name="Big", rules=TWO_HUNDRED_THOUSAND, now=utc_now()
         )
         other = segments.create_segment(
-            session=session, actor=SYSTEM, name="Three", rules=THREE_CONDITIONS
+            session=session, actor=SYSTEM, name="Three", rules=THREE_CONDITIONS, now=utc_now()
         )
         big_id, other_id, out["refreshed_members"] = big.id, other.id, big.member_count
 
     def refresh() -> None:
         with session_scope() as session:
-            segments.refresh_segment(session=session, segment_id=big_id)
+            segments.refresh_segment(session=session, segment_id=big_id, now=utc_now())
 
     out["refresh_200k_s"] = median_of(3, refresh)
     with session_scope() as session:
         third = segments.create_segment(
-            session=session, actor=SYSTEM, name="High risk", rules=HIGH_RISK
+            session=session, actor=SYSTEM, name="High risk", rules=HIGH_RISK, now=utc_now()
         )
         ids = [big_id, other_id, third.id]
     with session_scope(read_only=True) as session:

@@ -130,7 +130,7 @@ def run(args: argparse.Namespace, url: str, mailgun_url: str, fake: object | Non
     from redis import Redis
 
     from core import schema
-    from core.db import reset_engines, session_scope
+    from core.db import reset_engines, session_scope, utc_now
     from core.messaging import outbox
     from jobs import queue, sending, tasks
 
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace, url: str, mailgun_url: str, fake: object | Non
     analyze(url)
     started = time.perf_counter()
     with session_scope() as session:
-        queued = sum(q.messages for q in outbox.queue_due_steps(session=session))
+        queued = sum(q.messages for q in outbox.queue_due_steps(session=session, now=utc_now()))
     queue_seconds = time.perf_counter() - started
 
     workers = [start_worker(env, n) for n in range(args.workers)]

@@ -73,17 +73,19 @@ def bench_startup(runs: int) -> None:
 def bench_demo(url: str, label: str) -> None:
     os.environ["DATABASE_URL"] = url
     from core import demo, schema
-    from core.db import reset_engines, session_scope
+    from core.db import reset_engines, session_scope, utc_now
     from core.permissions import SYSTEM
 
     reset_engines()
     schema.upgrade(url)
     today = date(2026, 11, 26)
     started = time.monotonic()
-    store = demo.generate(today=today, customers=demo.DEFAULT_CUSTOMERS, seed=demo.DEFAULT_SEED)
+    store = demo.generate(
+        today=today, customers=demo.DEFAULT_CUSTOMERS, seed=demo.DEFAULT_SEED, now=utc_now()
+    )
     generated = time.monotonic() - started
     started = time.monotonic()
-    summary = demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=today)
+    summary = demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=today, now=utc_now())
     loaded = time.monotonic() - started
     rows = summary.customers + summary.orders + summary.order_items + summary.products
     report(

@@ -80,7 +80,11 @@ def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
         raise CommandError("--customers must be at least 1")
     schema.ensure_current()
     return demo.load_demo_store(
-        unit_of_work=session_scope, actor=SYSTEM, customers=args.customers, seed=args.seed
+        unit_of_work=session_scope,
+        actor=SYSTEM,
+        now=utc_now(),
+        customers=args.customers,
+        seed=args.seed,
     )
 
 
@@ -108,7 +112,9 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
                 filename=path.name, mapping=mapping, options=options,
             )  # fmt: skip
             import_id = row.id
-        summary = imports.run_import(unit_of_work=session_scope, actor=SYSTEM, import_id=import_id)
+        summary = imports.run_import(
+            unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, now=utc_now()
+        )
     except UnusableFile as exc:
         raise CommandError(f"{path.name} cannot be imported: {exc}") from exc
     result = summary.as_dict()
@@ -146,7 +152,10 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
 
             get_segment(session=session, segment_id=args.segment)
         rows = export_customers(
-            session=session, out=handle, filters=CustomerFilter(segment_id=args.segment)
+            session=session,
+            out=handle,
+            filters=CustomerFilter(segment_id=args.segment),
+            today=utc_now().date(),
         )
     return {"rows": rows, "out": str(out)}
 
@@ -162,7 +171,11 @@ def cmd_score(args: argparse.Namespace) -> dict[str, Any]:
         raise CommandError(f"--as-of must be a date like 2026-11-25: {exc}") from exc
     schema.ensure_current()
     return maintenance.rescore(
-        unit_of_work=session_scope, actor=SYSTEM, as_of=as_of, horizon_days=args.horizon_days
+        unit_of_work=session_scope,
+        actor=SYSTEM,
+        now=utc_now(),
+        as_of=as_of,
+        horizon_days=args.horizon_days,
     )
 
 
@@ -177,7 +190,8 @@ def cmd_plan(args: argparse.Namespace) -> dict[str, Any] | str:
     schema.ensure_current()
     with session_scope() as session:
         zone = get_store_profile(session=session).zone
-        start = utc_now().astimezone(zone).date() + timedelta(days=1)
+        today = utc_now().astimezone(zone).date()
+        start = today + timedelta(days=1)
         segment_ids = args.segment or [s.id for s in planner.segment_choices(session=session)]
         context = planner.build_context(
             session=session,
@@ -187,6 +201,7 @@ def cmd_plan(args: argparse.Namespace) -> dict[str, Any] | str:
             goal=args.goal,
             channels=tuple(args.channel),
             budget_cents=None if args.budget is None else round(args.budget * 100),
+            today=today,
         )
         outcome = planner.make_plan(session=session, context=context, use_ai=not args.no_ai)
         names = {a.segment_id: a.name for a in context.audiences}
@@ -216,7 +231,11 @@ def cmd_actions(args: argparse.Namespace) -> dict[str, Any] | str:
     schema.ensure_current()
     with session_scope() as session:
         run = actions.generate_actions(
-            session=session, actor=SYSTEM, campaign_id=args.campaign, limit=args.limit
+            session=session,
+            actor=SYSTEM,
+            campaign_id=args.campaign,
+            limit=args.limit,
+            now=utc_now(),
         )
     with session_scope(read_only=True) as session:
         rows = actions.list_actions(

@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from core import audit, compliance, events
 from core.campaigns import describe_offer, get_campaign
-from core.db import utc_now
 from core.errors import ValidationError
 from core.exports import write_csv
 from core.models import (
@@ -70,13 +69,12 @@ def generate_actions(
     actor: Actor,
     campaign_id: int,
     limit: int = DEFAULT_LIMIT,
-    now: datetime | None = None,
+    now: datetime,
 ) -> ActionRun:
     """Rank the campaign's reachable customers and store the top `limit` as a new run."""
     authorize(actor, Permission.RUN_CAMPAIGNS)
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(f"The number of actions must be 1 to {MAX_LIMIT:,}.", field="limit")
-    now = now or utc_now()
     campaign = get_campaign(session=session, campaign_id=campaign_id)
     if not campaign.steps:
         raise ValidationError(f"“{campaign.name}” has no plan yet: plan it first.")
@@ -100,7 +98,7 @@ def generate_actions(
     )  # fmt: skip
     events.record(
         session=session, type="actions_generated", campaign_id=campaign.id,
-        user_id=actor.user_id, data={"run_id": run_id, "actions": created,
+        user_id=actor.user_id, occurred_at=now, data={"run_id": run_id, "actions": created,
                                      "candidates": len(audience)},
     )  # fmt: skip
     return ActionRun(run_id, campaign.id, created, len(audience))
@@ -332,7 +330,14 @@ def _conditions(filters: ActionFilter) -> list[Any]:
     return conditions
 
 
-def decide(*, session: Session, actor: Actor, action_ids: list[int], status: ActionStatus) -> int:
+def decide(
+    *,
+    session: Session,
+    actor: Actor,
+    action_ids: list[int],
+    status: ActionStatus,
+    now: datetime,
+) -> int:
     """Approve or skip actions that are still open (proposed, or the other decision)."""
     authorize(actor, Permission.RUN_CAMPAIGNS)
     if status not in (ActionStatus.APPROVED, ActionStatus.SKIPPED, ActionStatus.PROPOSED):
@@ -342,7 +347,7 @@ def decide(*, session: Session, actor: Actor, action_ids: list[int], status: Act
     changed = session.execute(
         update(Action)
         .where(Action.id.in_(action_ids), Action.status != ActionStatus.DONE)
-        .values(status=status.value, decided_by=actor.user_id, decided_at=utc_now())
+        .values(status=status.value, decided_by=actor.user_id, decided_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     audit.record(

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import playbooks, segments
-from core.db import utc_now
 from core.errors import ValidationError
 from core.models import Category, Customer, Order, OrderItem, Segment
 from core.permissions import Actor
@@ -38,13 +37,10 @@ NON_MEMBER_SAMPLE = 20_000
 SEED = 11
 
 
-def behaviour(
-    session: Session, now: datetime | None = None, *, category_shares: bool = True
-) -> pd.DataFrame:
+def behaviour(session: Session, *, now: datetime, category_shares: bool = True) -> pd.DataFrame:
     """One row per live, adult customer with orders: the features audiences are built on.
     The category shares read every order line, so clustering (which does not use them) skips
     them."""
-    now = now or utc_now()
     customers = pd.DataFrame(
         [
             tuple(row)
@@ -110,8 +106,8 @@ class Clustering:
     """Cluster index per customer id."""
 
 
-def rfm_clusters(*, session: Session, now: datetime | None = None) -> Clustering:
-    data = behaviour(session, now, category_shares=False)
+def rfm_clusters(*, session: Session, now: datetime) -> Clustering:
+    data = behaviour(session, now=now, category_shares=False)
     if len(data) < 50:
         raise ValidationError("Clusters need at least 50 customers with orders.")
     matrix = StandardScaler().fit_transform(_rfm_matrix(data))
@@ -178,9 +174,7 @@ def _unique_names(clusters: list[Cluster]) -> list[Cluster]:
     return out
 
 
-def save_cluster(
-    *, session: Session, actor: Actor, name: str, now: datetime | None = None
-) -> Segment:
+def save_cluster(*, session: Session, actor: Actor, name: str, now: datetime) -> Segment:
     """Keep the current members of the cluster called `name` as a hand-picked segment. Clusters
     are found afresh, so they are named by what they are, not by a position that can move."""
     clustering = rfm_clusters(session=session, now=now)
@@ -189,10 +183,12 @@ def save_cluster(
         raise ValidationError(f"There is no '{name}' cluster any more; look at the clusters again.")
     segment = segments.create_static_segment(
         session=session, actor=actor, name=f"Cluster: {cluster.name}",
-        description=f"k-means on recency, frequency and spend, {datetime.now(UTC):%Y-%m-%d}.",
+        description=f"k-means on recency, frequency and spend, {now:%Y-%m-%d}.",
     )  # fmt: skip
     members = clustering.labels[clustering.labels == cluster.index].index
-    segments.add_members(session=session, actor=actor, segment_id=segment.id, customer_ids=members)
+    segments.add_members(
+        session=session, actor=actor, segment_id=segment.id, customer_ids=members, now=now
+    )
     return segment
 
 
@@ -213,11 +209,13 @@ TARGET_SIMILARITY = 0.8
 FEATURES = ("recency", "orders", "spend", "basket", "p_alive")
 
 
-def lookalike(*, session: Session, seed_segment_id: int, size: int | None = None) -> Lookalike:
+def lookalike(
+    *, session: Session, seed_segment_id: int, now: datetime, size: int | None = None
+) -> Lookalike:
     """The `size` non-members most like a segment's members (default: the largest audience at
     80% similarity, up to the seed's size)."""
     seed = segments.get_segment(session=session, segment_id=seed_segment_id)
-    data = behaviour(session)
+    data = behaviour(session, now=now)
     members = set(session.scalars(segments.member_ids(session=session, segment_id=seed_segment_id)))
     in_seed = data.index.isin(members)
     if in_seed.sum() < 10:
@@ -253,16 +251,20 @@ def lookalike(*, session: Session, seed_segment_id: int, size: int | None = None
 
 
 def save_lookalike(
-    *, session: Session, actor: Actor, seed_segment_id: int, size: int | None = None
+    *, session: Session, actor: Actor, seed_segment_id: int, now: datetime, size: int | None = None
 ) -> Segment:
-    result = lookalike(session=session, seed_segment_id=seed_segment_id, size=size)
+    result = lookalike(session=session, seed_segment_id=seed_segment_id, now=now, size=size)
     segment = segments.create_static_segment(
         session=session, actor=actor, name=f"Lookalike: {result.seed_name}",
         description=f"{len(result.customer_ids):,} customers {result.similarity:.0%} as seed-like "
-        f"as '{result.seed_name}' itself ({datetime.now(UTC):%Y-%m-%d}).",
+        f"as '{result.seed_name}' itself ({now:%Y-%m-%d}).",
     )  # fmt: skip
     segments.add_members(
-        session=session, actor=actor, segment_id=segment.id, customer_ids=result.customer_ids
+        session=session,
+        actor=actor,
+        segment_id=segment.id,
+        customer_ids=result.customer_ids,
+        now=now,
     )
     return segment
 
@@ -279,7 +281,7 @@ class Suggestion:
 
 
 def suggestions(
-    *, session: Session, clustering: Clustering | None = None, limit: int = 6
+    *, session: Session, now: datetime, clustering: Clustering | None = None, limit: int = 6
 ) -> list[Suggestion]:
     """Audiences worth a segment that the store does not have yet, most value first (from
     `clustering` when the caller has one already)."""
@@ -289,7 +291,7 @@ def suggestions(
         if playbook.key in taken:
             continue
         group = segments.check_rules(session=session, rules=playbook.rules)
-        ids = segments.matching(group).subquery()
+        ids = segments.matching(group, now=now).subquery()
         size, value = session.execute(
             select(func.count(), func.coalesce(func.sum(Customer.predicted_clv_cents), 0))
             .select_from(Customer)
@@ -302,7 +304,7 @@ def suggestions(
             )
     if clustering is None:
         try:
-            clustering = rfm_clusters(session=session)
+            clustering = rfm_clusters(session=session, now=now)
         except ValidationError:
             clustering = None
     if clustering is not None:

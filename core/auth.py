@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.config import get_settings
-from core.db import utc_now
 from core.errors import Conflict, NotFound, ValidationError
 from core.models import User
 from core.permissions import SYSTEM, Actor, Permission, Role, authorize
@@ -236,13 +235,12 @@ def _active_admin_count(session: Session) -> int:
 # --- sign-in bookkeeping ---------------------------------------------------------------------
 
 
-def login_credentials(*, session: Session, now: datetime | None = None) -> dict[str, Any]:
+def login_credentials(*, session: Session, now: datetime) -> dict[str, Any]:
     """The credentials dict streamlit-authenticator expects, built from active users.
 
     `failed_login_attempts` carries our lockout: a locked account shows the maximum, so the
     authenticator refuses it before checking the password.
     """
-    now = now or utc_now()
     max_attempts = get_settings().login_max_attempts
     usernames: dict[str, Any] = {}
     for user in session.scalars(select(User).where(User.is_active.is_(True))):
@@ -257,9 +255,8 @@ def login_credentials(*, session: Session, now: datetime | None = None) -> dict[
     return {"usernames": usernames}
 
 
-def record_login_failure(*, session: Session, email: str, now: datetime | None = None) -> bool:
+def record_login_failure(*, session: Session, email: str, now: datetime) -> bool:
     """Count a wrong password. Returns True when this failure locked the account."""
-    now = now or utc_now()
     user = get_active_user(session=session, email=email)
     if user is None:
         return False
@@ -282,10 +279,10 @@ def record_login_failure(*, session: Session, email: str, now: datetime | None =
     return True
 
 
-def record_login_success(*, session: Session, email: str, now: datetime | None = None) -> None:
+def record_login_success(*, session: Session, email: str, now: datetime) -> None:
     user = get_active_user(session=session, email=email)
     if user is None:
         return
     user.failed_login_count = 0
     user.locked_until = None
-    user.last_login_at = now or utc_now()
+    user.last_login_at = now

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from core import audit, events
 from core.compliance import reachable, reachable_anyhow
-from core.db import utc_now
 from core.errors import Conflict, NotFound, ValidationError
 from core.models import (
     Campaign,
@@ -199,11 +198,10 @@ def audience_reach(
     segment_ids: tuple[int, ...] | list[int],
     excluded_segment_ids: tuple[int, ...] | list[int] = (),
     channels: tuple[str, ...] | list[str] = (Channel.EMAIL.value,),
-    today: date | None = None,
+    today: date,
 ) -> Reach:
     """How many customers the chosen segments hold, and how many of them may actually be
     reached, after exclusions and the compliance rules."""
-    today = today or utc_now().date()
     if not segment_ids:
         return Reach(0, 0, dict.fromkeys(channels, 0), 0)
     chosen = select(SegmentMember.customer_id).where(SegmentMember.segment_id.in_(segment_ids))
@@ -225,9 +223,9 @@ def audience_reach(
 # --- the plan ------------------------------------------------------------------------------
 
 
-def plan_context(*, session: Session, campaign: Campaign) -> PlanContext:
+def plan_context(*, session: Session, campaign: Campaign, now: datetime) -> PlanContext:
     """What the planner needs for this campaign: its segments, dates, channels and limits."""
-    start, end = campaign_days(session=session, campaign=campaign)
+    start, end = campaign_days(session=session, campaign=campaign, now=now)
     return build_context(
         session=session,
         segment_ids=list(campaign.segment_ids),
@@ -239,20 +237,21 @@ def plan_context(*, session: Session, campaign: Campaign) -> PlanContext:
         excluded_segment_ids=tuple(campaign.excluded_segment_ids),
         budget_cents=campaign.budget_cents,
         max_discount_percent=campaign.max_discount_percent,
-        today=utc_now().astimezone(get_store_profile(session=session).zone).date(),
+        today=now.astimezone(get_store_profile(session=session).zone).date(),
     )
 
 
-def campaign_days(*, session: Session, campaign: Campaign) -> tuple[date, date]:
-    """The campaign's first and last day in the store's time zone (default: the next 7 days)."""
+def campaign_days(*, session: Session, campaign: Campaign, now: datetime) -> tuple[date, date]:
+    """The campaign's first and last day in the store's time zone (default: the 7 days after
+    `now`)."""
     zone = get_store_profile(session=session).zone
-    start = (campaign.starts_at or utc_now() + timedelta(days=1)).astimezone(zone).date()
+    start = (campaign.starts_at or now + timedelta(days=1)).astimezone(zone).date()
     end = campaign.ends_at.astimezone(zone).date() if campaign.ends_at else start + timedelta(6)
     return start, end
 
 
 def save_plan(
-    *, session: Session, actor: Actor, campaign_id: int, outcome: PlanOutcome
+    *, session: Session, actor: Actor, campaign_id: int, outcome: PlanOutcome, now: datetime
 ) -> Campaign:
     """Replace a draft's steps with a checked plan and record where it came from."""
     authorize(actor, Permission.RUN_CAMPAIGNS)
@@ -273,7 +272,7 @@ def save_plan(
     if outcome.meta.get("cost_usd") is not None:
         events.record(
             session=session, type="plan_generated", campaign_id=campaign.id,
-            user_id=actor.user_id, data={k: outcome.meta.get(k) for k in
+            user_id=actor.user_id, occurred_at=now, data={k: outcome.meta.get(k) for k in
                                          ("model", "prompt_tokens", "completion_tokens",
                                           "cost_usd", "cached")},
         )  # fmt: skip
@@ -281,18 +280,18 @@ def save_plan(
 
 
 def save_manual_plan(
-    *, session: Session, actor: Actor, campaign_id: int, plan: Plan
+    *, session: Session, actor: Actor, campaign_id: int, plan: Plan, now: datetime
 ) -> tuple[Campaign, list[str]]:
     """A plan edited by hand, checked like any other. Returns the campaign and the repairs."""
     campaign = get_campaign(session=session, campaign_id=campaign_id)
-    checked = check_plan(
-        session=session, plan=plan, context=plan_context(session=session, campaign=campaign)
-    )
+    context = plan_context(session=session, campaign=campaign, now=now)
+    checked = check_plan(session=session, plan=plan, context=context)
     note = "Edited by hand."
     outcome = PlanOutcome(checked.plan, PlanSource.MANUAL, note, checked.repairs, {})
-    return save_plan(session=session, actor=actor, campaign_id=campaign_id, outcome=outcome), (
-        checked.repairs
+    saved = save_plan(
+        session=session, actor=actor, campaign_id=campaign_id, outcome=outcome, now=now
     )
+    return saved, checked.repairs
 
 
 def _replace_steps(session: Session, campaign: Campaign, plan: Plan) -> None:
@@ -347,17 +346,18 @@ def plan_of(campaign: Campaign) -> Plan | None:
 BUILDER_STEPS = ("Details", "Audience", "Strategy", "Review & schedule")
 
 
-def problems(*, session: Session, campaign: Campaign, step: int) -> list[str]:
-    """What stops a draft from passing builder step `step` (1–4); empty when it may go on."""
+def problems(*, session: Session, campaign: Campaign, step: int, now: datetime) -> list[str]:
+    """What stops a draft from passing builder step `step` (1–4) at `now`; empty when it may
+    go on."""
     found: list[str] = []
     if step >= 1:
         found += _detail_problems(campaign)
     if step >= 2:
-        found += _audience_problems(session, campaign)
+        found += _audience_problems(session, campaign, now.date())
     if step >= 3 and not campaign.steps:
         found.append("Make a plan: ask the planner, or add sends by hand.")
     if step >= 4 and campaign.steps:
-        start, end = campaign_days(session=session, campaign=campaign)
+        start, end = campaign_days(session=session, campaign=campaign, now=now)
         outside = [s.position for s in campaign.steps if not start <= s.day <= end]
         if outside:
             found.append(f"Sends {outside} fall outside the campaign's dates: plan again.")
@@ -381,7 +381,7 @@ def _detail_problems(campaign: Campaign) -> list[str]:
     return found
 
 
-def _audience_problems(session: Session, campaign: Campaign) -> list[str]:
+def _audience_problems(session: Session, campaign: Campaign, today: date) -> list[str]:
     if not campaign.segment_ids:
         return ["Pick at least one segment."]
     if not campaign.channels:
@@ -391,6 +391,7 @@ def _audience_problems(session: Session, campaign: Campaign) -> list[str]:
         segment_ids=campaign.segment_ids,
         excluded_segment_ids=campaign.excluded_segment_ids,
         channels=campaign.channels,
+        today=today,
     )
     if reach.reachable == 0:
         return ["Nobody in these segments can be messaged on the chosen channels."]
@@ -404,11 +405,10 @@ def transition(
     campaign_id: int,
     to: CampaignStatus,
     note: str = "",
-    now: datetime | None = None,
+    now: datetime,
 ) -> Campaign:
     """Move a campaign to status `to`, if the state machine allows it; audited."""
     authorize(actor, Permission.RUN_CAMPAIGNS)
-    now = now or utc_now()
     campaign = session.scalar(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
     if campaign is None:
         raise NotFound(f"There is no campaign #{campaign_id}.")
@@ -441,7 +441,7 @@ def transition(
 
 
 def _check_ready(session: Session, campaign: Campaign, now: datetime, *, starting: bool) -> None:
-    found = problems(session=session, campaign=campaign, step=4)
+    found = problems(session=session, campaign=campaign, step=4, now=now)
     if not starting and campaign.starts_at is not None and campaign.starts_at <= now:
         found.append("The start is in the past: pick a later start, or start it now.")
     if campaign.ends_at is not None and campaign.ends_at <= now:
@@ -450,10 +450,9 @@ def _check_ready(session: Session, campaign: Campaign, now: datetime, *, startin
         raise ValidationError(f"“{campaign.name}” is not ready: " + " ".join(found))
 
 
-def start_now(*, session: Session, actor: Actor, campaign_id: int) -> Campaign:
-    """Start a draft or scheduled campaign at once (its start moves to now)."""
+def start_now(*, session: Session, actor: Actor, campaign_id: int, now: datetime) -> Campaign:
+    """Start a draft or scheduled campaign at once (its start moves to `now`)."""
     campaign = get_campaign(session=session, campaign_id=campaign_id)
-    now = utc_now()
     if campaign.status in (S.DRAFT, S.SCHEDULED) and (
         campaign.starts_at is None or campaign.starts_at > now
     ):
@@ -461,11 +460,8 @@ def start_now(*, session: Session, actor: Actor, campaign_id: int) -> Campaign:
     return transition(session=session, actor=actor, campaign_id=campaign_id, to=S.RUNNING, now=now)
 
 
-def start_due_campaigns(
-    *, session: Session, actor: Actor, now: datetime | None = None
-) -> list[int]:
+def start_due_campaigns(*, session: Session, actor: Actor, now: datetime) -> list[int]:
     """Start every scheduled campaign whose start has come. Returns their ids."""
-    now = now or utc_now()
     due = session.scalars(
         select(Campaign.id).where(Campaign.status == S.SCHEDULED, Campaign.starts_at <= now)
     ).all()
@@ -494,13 +490,10 @@ def _back_to_draft(
     )  # fmt: skip
 
 
-def complete_finished_campaigns(
-    *, session: Session, actor: Actor, now: datetime | None = None
-) -> list[int]:
+def complete_finished_campaigns(*, session: Session, actor: Actor, now: datetime) -> list[int]:
     """Complete running campaigns whose last message is settled (every step written out and
     nothing waiting), or whose end has passed: what was still waiting then is cancelled.
     Returns their ids."""
-    now = now or utc_now()
     waiting = select(Message.campaign_id).where(
         Message.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING]),
         Message.campaign_id.is_not(None),

@@ -6,14 +6,13 @@ Alcohol SMS needs proof of age before consent: no SMS opt-in without a birth dat
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.contacts import is_adult
-from core.db import utc_now
 from core.errors import ValidationError
 from core.models import Channel, ConsentRecord, Customer
 
@@ -27,7 +26,7 @@ def set_consent(
     source: str,
     user_id: int | None = None,
     details: dict[str, Any] | None = None,
-    today: date | None = None,
+    now: datetime,
 ) -> ConsentRecord | None:
     """Record a decision and apply it. Returns None when it changes nothing.
 
@@ -40,16 +39,11 @@ def set_consent(
     address = customer.email if channel == Channel.EMAIL else customer.phone
     if granted and not address:
         raise ValidationError(f"There is no {channel} address to consent for.", field=channel)
-    if (
-        granted
-        and channel == Channel.SMS
-        and not is_adult(customer.birth_date, today or date.today())
-    ):
+    if granted and channel == Channel.SMS and not is_adult(customer.birth_date, now.date()):
         raise ValidationError(
             "SMS consent needs a full date of birth showing the customer is 21 or older.",
             field="sms_opt_in",
         )
-    now = utc_now()
     if channel == Channel.EMAIL:
         customer.email_opt_in, customer.email_opt_in_at = granted, now if granted else None
         customer.email_consent_source = source

@@ -34,7 +34,6 @@ from core.contacts import (
     normalize_zip,
     timezone_for,
 )
-from core.db import utc_now
 from core.errors import Conflict, NotFound, ValidationError
 from core.models import AuditEntry, ConsentRecord, Customer, Event, Order, SegmentMember
 from core.money import format_cents
@@ -428,7 +427,7 @@ EDITABLE = (
 )  # fmt: skip
 
 
-def validate_fields(fields: dict[str, Any], *, today: date | None = None) -> dict[str, Any]:
+def validate_fields(fields: dict[str, Any], *, today: date) -> dict[str, Any]:
     """Check and normalise editable fields. Raises ValidationError naming the first bad field."""
     unknown = set(fields) - set(EDITABLE)
     if unknown:
@@ -446,7 +445,7 @@ def validate_fields(fields: dict[str, Any], *, today: date | None = None) -> dic
         elif name == "zip":
             clean[name] = normalize_zip(value or "")
         elif name == "birth_date":
-            clean[name] = _birth_date(value, today or date.today())
+            clean[name] = _birth_date(value, today)
         elif name == "external_id":
             clean[name] = value or None
         elif name in ("first_name", "last_name", "address", "city"):
@@ -480,12 +479,13 @@ def create_customer(
     *,
     session: Session,
     actor: Actor,
+    now: datetime,
     email_opt_in: bool = False,
     sms_opt_in: bool = False,
     **fields: Any,
 ) -> Customer:
     authorize(actor, Permission.EDIT_DATA)
-    values = validate_fields(fields)
+    values = validate_fields(fields, today=now.date())
     if not (values.get("email") or values.get("phone") or values.get("external_id")):
         raise ValidationError("A customer needs an email, a phone number or a customer ID.")
     _check_external_id_free(session, values.get("external_id"), None)
@@ -505,6 +505,7 @@ def create_customer(
                 granted=True,
                 source="manual",
                 user_id=actor.user_id,
+                now=now,
             )
     audit.record(
         session=session,
@@ -517,12 +518,14 @@ def create_customer(
     return customer
 
 
-def update_customer(*, session: Session, actor: Actor, customer_id: int, **fields: Any) -> Customer:
+def update_customer(
+    *, session: Session, actor: Actor, customer_id: int, now: datetime, **fields: Any
+) -> Customer:
     """Apply edits, recording old and new values in the audit log. The time zone follows a new
     address unless it is given too."""
     authorize(actor, Permission.EDIT_DATA)
     customer = get_customer(session=session, customer_id=customer_id)
-    values = validate_fields(fields)
+    values = validate_fields(fields, today=now.date())
     if "external_id" in values:
         _check_external_id_free(session, values["external_id"], customer.id)
     changes = {
@@ -550,6 +553,7 @@ def update_customer(*, session: Session, actor: Actor, customer_id: int, **field
                 granted=False,
                 source=f"{address} changed",
                 user_id=actor.user_id,
+                now=now,
             )
     audit.record(
         session=session,
@@ -575,7 +579,13 @@ def _plain(value: Any) -> Any:
 
 
 def change_consent(
-    *, session: Session, actor: Actor, customer_id: int, channel: Channel, granted: bool
+    *,
+    session: Session,
+    actor: Actor,
+    customer_id: int,
+    channel: Channel,
+    granted: bool,
+    now: datetime,
 ) -> ConsentRecord | None:
     """A marketer records a consent decision the customer gave in person or in writing."""
     authorize(actor, Permission.EDIT_DATA)
@@ -588,13 +598,13 @@ def change_consent(
         source="manual",
         user_id=actor.user_id,
         details={"recorded_by": actor.email},
+        now=now,
     )
 
 
-def soft_delete(*, session: Session, actor: Actor, customer_ids: list[int]) -> int:
+def soft_delete(*, session: Session, actor: Actor, customer_ids: list[int], now: datetime) -> int:
     """Hide customers from lists and sends; the rows (and their orders) stay."""
     authorize(actor, Permission.EDIT_DATA)
-    now = utc_now()
     customers = session.scalars(
         select(Customer).where(Customer.id.in_(customer_ids), Customer.deleted_at.is_(None))
     ).all()

@@ -163,6 +163,7 @@ def load_demo(
     *,
     unit_of_work: UnitOfWork,
     actor: Actor,
+    now: datetime,
     today: date | None = None,
     customers: int = DEFAULT_CUSTOMERS,
     seed: int = DEFAULT_SEED,
@@ -177,7 +178,8 @@ def load_demo(
 
     Args:
         unit_of_work: opens one transaction (`core.db.session_scope`).
-        today: the last day of order history (default: today in the store's time zone).
+        now: when the load happens (rows are stamped with it).
+        today: the last day of order history (default: `now`'s day in the store's time zone).
         customers: how many customers to create (about 8 orders each).
         seed: the random seed; the same seed and `today` give the same store.
     """
@@ -186,10 +188,10 @@ def load_demo(
     with unit_of_work() as session:
         if demo_loaded(session=session):
             return _summary(session, created=False)
-        today = today or datetime.now(get_store_profile(session=session).zone).date()
+        today = today or now.astimezone(get_store_profile(session=session).zone).date()
 
     report(2, f"Imagining {customers:,} customers and a year of shopping")
-    store = generate(today=today, customers=customers, seed=seed)
+    store = generate(today=today, customers=customers, seed=seed, now=now)
     with unit_of_work() as session:
         _insert_missing(session, Product, store.products, key="sku")
         _insert_missing(session, Customer, store.customers, key="external_id")
@@ -208,7 +210,11 @@ def load_demo(
         session.add(Setting(key=DEMO_MARKER, value={"seed": seed, "today": today.isoformat()}))
         fill_in_profile(session=session, fields=DEMO_STORE_PROFILE)
         events.record(
-            session=session, type="demo_loaded", user_id=actor.user_id, data=summary.as_dict()
+            session=session,
+            type="demo_loaded",
+            user_id=actor.user_id,
+            occurred_at=now,
+            data=summary.as_dict(),
         )
         audit.record(
             session=session,
@@ -229,6 +235,7 @@ def load_demo_store(
     *,
     unit_of_work: UnitOfWork,
     actor: Actor,
+    now: datetime,
     customers: int = DEFAULT_CUSTOMERS,
     seed: int = DEFAULT_SEED,
     progress: Progress | None = None,
@@ -238,6 +245,7 @@ def load_demo_store(
     summary = load_demo(
         unit_of_work=unit_of_work,
         actor=actor,
+        now=now,
         customers=customers,
         seed=seed,
         progress=lambda pct, msg="": report(int(pct * 0.8), msg),
@@ -248,13 +256,14 @@ def load_demo_store(
     result["scoring"] = maintenance.rescore(
         unit_of_work=unit_of_work,
         actor=actor,
+        now=now,
         progress=lambda pct, msg="": report(80 + int(pct * 0.18), msg),
     )
     with unit_of_work() as session:
         taken = playbooks.used(session=session)
         for key in DEMO_PLAYBOOKS:
             if key not in taken:
-                playbooks.create_from_playbook(session=session, actor=actor, key=key)
+                playbooks.create_from_playbook(session=session, actor=actor, key=key, now=now)
     report(100, "Demo store ready")
     return result
 
@@ -361,14 +370,15 @@ class DemoStore:
     """For each item, the index of its order in `orders` (ascending)."""
 
 
-def generate(*, today: date, customers: int, seed: int) -> DemoStore:
-    """Draw the whole store from one seeded generator; touches no database."""
+def generate(*, today: date, customers: int, seed: int, now: datetime) -> DemoStore:
+    """Draw the whole store from one seeded generator; touches no database. Rows are stamped
+    as written at `now`."""
     rng = np.random.default_rng(seed)
     faker = Faker("en_US")
     faker.seed_instance(seed)
     products = _catalog()
-    people = _make_customers(rng, faker, customers, today)
-    orders, items, item_order = _make_orders(rng, people, products, today)
+    people = _make_customers(rng, faker, customers, today, now)
+    orders, items, item_order = _make_orders(rng, people, products, today, now)
     return DemoStore(products, people.rows, orders, items, item_order)
 
 
@@ -384,7 +394,9 @@ class Population:
     tenure_days: np.ndarray
 
 
-def _make_customers(rng: np.random.Generator, faker: Faker, n: int, today: date) -> Population:
+def _make_customers(
+    rng: np.random.Generator, faker: Faker, n: int, today: date, now: datetime
+) -> Population:
     region_idx = rng.choice(len(REGIONS), size=n, p=[r.share for r in REGIONS])
     persona_idx = rng.choice(len(PERSONAS), size=n, p=[p.share for p in PERSONAS])
     taste_idx = rng.choice(len(CATEGORY_TASTES), size=n, p=TASTE_SHARES)
@@ -405,7 +417,6 @@ def _make_customers(rng: np.random.Generator, faker: Faker, n: int, today: date)
     verified = rng.random(n) > 0.025
     moved = rng.random(n) < 0.09  # kept the phone number from where they used to live
 
-    now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     for i in range(n):
         region = REGIONS[region_idx[i]]
@@ -456,6 +467,7 @@ def _make_orders(
     people: Population,
     products: list[dict[str, Any]],
     today: date,
+    now: datetime,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], np.ndarray]:
     first_day = today - timedelta(days=HISTORY_DAYS - 1)
     demand = demand_by_day(first_day, today)
@@ -525,7 +537,6 @@ def _make_orders(
     discount = np.where(wine_bottles >= 6, subtotal // 10, 0)  # the usual mixed-case discount
 
     zones = [ZoneInfo(r.timezone) for r in REGIONS]
-    now = datetime.now(UTC)
     orders = [
         {
             "external_id": f"DEMO-T{i + 1:07d}",

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.db import utc_now
 from core.models import Event
 
 
@@ -19,8 +18,8 @@ def record(
     campaign_id: int | None = None,
     message_id: int | None = None,
     user_id: int | None = None,
+    occurred_at: datetime,
     amount_cents: int | None = None,
-    occurred_at: datetime | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
     event = Event(
@@ -30,7 +29,7 @@ def record(
         message_id=message_id,
         user_id=user_id,
         amount_cents=amount_cents,
-        occurred_at=occurred_at or utc_now(),
+        occurred_at=occurred_at,
         data=data or {},
     )
     session.add(event)

@@ -82,11 +82,10 @@ def export_customers(
     out: TextIO,
     filters: CustomerFilter = ALL_CUSTOMERS,
     customer_ids: Sequence[int] | None = None,
-    today: date | None = None,
+    today: date,
 ) -> int:
     """Write the matching customers (or exactly `customer_ids`) as CSV, in id order, streamed
     in batches so a million rows never sit in memory at once. Returns the row count."""
-    today = today or date.today()
     ids = filtered_ids(session=session, filters=filters)
     if customer_ids is not None:
         ids = ids.where(Customer.id.in_(list(customer_ids)))

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, events
 from core.config import DATA_DIR
-from core.db import UnitOfWork, utc_now
+from core.db import UnitOfWork
 from core.errors import NotFound, ValidationError
 from core.files import (
     EXCEL_MAGIC,
@@ -318,17 +318,20 @@ def run_import(
     unit_of_work: UnitOfWork,
     actor: Actor,
     import_id: str,
+    now: datetime,
     progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> ImportSummary:
-    """Load the file of a prepared import, resuming after its checkpoint if it ran before."""
+    """Load the file of a prepared import, resuming after its checkpoint if it ran before.
+
+    `now` is when the import runs: it stamps the rows and judges ages and future dates."""
     authorize(actor, Permission.EDIT_DATA)
     report = progress or (lambda _pct, _msg: None)
     with unit_of_work() as session:
         row = get_import(session=session, import_id=import_id)
         if row.status == ImportStatus.SUCCEEDED:
             return _summary(row)
-        row.status, row.started_at, row.error = ImportStatus.RUNNING, utc_now(), None
+        row.status, row.started_at, row.error = ImportStatus.RUNNING, now, None
         path, shape = Path(row.stored_path), shape_of(row)
         store = get_store_profile(session=session)
         context = ImportContext(
@@ -336,8 +339,8 @@ def run_import(
             kind=ImportKind(row.kind),
             mapping=dict(row.mapping),
             options=dict(row.options),
-            today=datetime.now(store.zone).date(),
-            now=utc_now(),
+            today=now.astimezone(store.zone).date(),
+            now=now,
             zone=store.zone,
             user_id=actor.user_id,
         )
@@ -365,16 +368,16 @@ def run_import(
             failed.status, failed.error, failed.finished_at = (
                 ImportStatus.FAILED,
                 str(exc),
-                utc_now(),
+                now,
             )
         raise
     with unit_of_work() as session:
         row = get_import(session=session, import_id=import_id)
-        row.status, row.finished_at = ImportStatus.SUCCEEDED, utc_now()
+        row.status, row.finished_at = ImportStatus.SUCCEEDED, now
         row.total_rows = row.processed_rows
         summary = _summary(row)
         events.record(
-            session=session, type="import_finished", user_id=actor.user_id,
+            session=session, type="import_finished", user_id=actor.user_id, occurred_at=now,
             data={"kind": row.kind, "file": row.filename} | summary.as_dict(),
         )  # fmt: skip
         audit.record(
@@ -455,6 +458,7 @@ def validate_sample(
     kind: ImportKind,
     path: Path,
     mapping: dict[str, str],
+    now: datetime,
     options: dict[str, Any] | None = None,
     rows: int = SAMPLE_ROWS,
 ) -> dict[str, int]:
@@ -466,7 +470,7 @@ def validate_sample(
     store = get_store_profile(session=session)
     context = ImportContext(
         import_id="", kind=kind, mapping=mapping, options=options or {},
-        today=datetime.now(store.zone).date(), now=utc_now(), zone=store.zone, user_id=None,
+        today=now.astimezone(store.zone).date(), now=now, zone=store.zone, user_id=None,
     )  # fmt: skip
     frame = next(read_batches(path, inspect_file(path), rows), None)
     if frame is None:

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.db import utc_now
 from core.errors import NotFound
 from core.models import Job, JobStatus
 
@@ -37,10 +36,10 @@ def get_job(*, session: Session, job_id: str) -> Job:
     return job
 
 
-def start_job(*, session: Session, job_id: str) -> Job:
+def start_job(*, session: Session, job_id: str, now: datetime) -> Job:
     job = get_job(session=session, job_id=job_id)
     job.status = JobStatus.RUNNING
-    job.started_at = utc_now()
+    job.started_at = now
     job.finished_at = None
     job.error = None
     job.attempts += 1
@@ -52,29 +51,32 @@ def report_progress(
     session: Session,
     job_id: str,
     progress: int,
+    now: datetime,
     message: str = "",
     counts: dict[str, Any] | None = None,
 ) -> None:
     values: dict[str, Any] = {"progress": max(0, min(100, progress)), "message": message[:200]}
     if counts is not None:
         values["counts"] = counts
-    session.execute(update(Job).where(Job.id == job_id).values(**values, updated_at=utc_now()))
+    session.execute(update(Job).where(Job.id == job_id).values(**values, updated_at=now))
 
 
-def finish_job(*, session: Session, job_id: str, result: dict[str, Any] | None = None) -> Job:
+def finish_job(
+    *, session: Session, job_id: str, now: datetime, result: dict[str, Any] | None = None
+) -> Job:
     job = get_job(session=session, job_id=job_id)
     job.status = JobStatus.SUCCEEDED
     job.progress = 100
     job.result = result or {}
-    job.finished_at = utc_now()
+    job.finished_at = now
     return job
 
 
-def fail_job(*, session: Session, job_id: str, error: str) -> Job:
+def fail_job(*, session: Session, job_id: str, error: str, now: datetime) -> Job:
     job = get_job(session=session, job_id=job_id)
     job.status = JobStatus.FAILED
     job.error = error[:ERROR_SUMMARY_LIMIT]
-    job.finished_at = utc_now()
+    job.finished_at = now
     return job
 
 
@@ -86,11 +88,11 @@ def recent_jobs(*, session: Session, kind: str | None = None, limit: int = 50) -
 
 
 def is_active(
-    *, session: Session, kind: str, stale_after: timedelta = timedelta(minutes=10)
+    *, session: Session, kind: str, now: datetime, stale_after: timedelta = timedelta(minutes=10)
 ) -> bool:
     """Whether a job of `kind` is waiting or running (so the clock does not pile up another).
     A row untouched for `stale_after` belongs to a worker that was killed: it does not count."""
-    live = Job.updated_at >= utc_now() - stale_after
+    live = Job.updated_at >= now - stale_after
     return (
         session.scalar(
             select(Job.id)
@@ -101,19 +103,21 @@ def is_active(
     )
 
 
-def fail_interrupted(*, session: Session, older_than: timedelta = timedelta(0)) -> int:
+def fail_interrupted(
+    *, session: Session, now: datetime, older_than: timedelta = timedelta(0)
+) -> int:
     """Mark running or queued jobs as failed after a restart of the in-process runner.
 
     Without a queue, a job's thread dies with the process; its row would say "running" forever.
     """
-    cutoff: datetime = utc_now() - older_than
+    cutoff = now - older_than
     result = session.execute(
         update(Job)
         .where(Job.status.in_([JobStatus.RUNNING, JobStatus.QUEUED]), Job.updated_at <= cutoff)
         .values(
             status=JobStatus.FAILED,
             error="Interrupted by a restart; run it again.",
-            finished_at=utc_now(),
+            finished_at=now,
         )
     )
     return result.rowcount

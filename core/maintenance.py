@@ -42,6 +42,7 @@ def rescore(
     *,
     unit_of_work: UnitOfWork,
     actor: Actor,
+    now: datetime,
     as_of: date | None = None,
     horizon_days: int = scoring.HORIZON_DAYS,
     progress: scoring.Progress | None = None,
@@ -50,14 +51,16 @@ def rescore(
     summary = scoring.score_customers(
         unit_of_work=unit_of_work,
         actor=actor,
+        now=now,
         as_of=as_of,
         horizon_days=horizon_days,
         progress=progress,
     )
-    return summary.as_dict() | {"segments": refresh_segments(unit_of_work=unit_of_work)}
+    refreshed = refresh_segments(unit_of_work=unit_of_work, now=now)
+    return summary.as_dict() | {"segments": refreshed}
 
 
-def refresh_segments(*, unit_of_work: UnitOfWork) -> dict[str, int]:
+def refresh_segments(*, unit_of_work: UnitOfWork, now: datetime) -> dict[str, int]:
     """Members per rule-based segment, after refreshing them all in one transaction."""
     with unit_of_work() as session:
-        return segments.refresh_all(session=session)
+        return segments.refresh_all(session=session, now=now)

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from core import compliance, playbooks, retail_calendar
 from core.config import Settings, get_settings
-from core.db import utc_now
 from core.errors import ValidationError
 from core.models import (
     Campaign,
@@ -82,7 +81,7 @@ def build_context(
     excluded_segment_ids: tuple[int, ...] = (),
     budget_cents: int | None = None,
     max_discount_percent: int | None = None,
-    today: date | None = None,
+    today: date,
 ) -> PlanContext:
     """Gather the store, the audiences with their reach and make-up, the calendar and the limits
     a plan for these segments and dates is made from."""
@@ -95,7 +94,6 @@ def build_context(
     settings = get_settings()
     store = get_store_profile(session=session)
     policy = compliance.get_policy(session=session)
-    today = today or utc_now().astimezone(store.zone).date()
     excluded = tuple(excluded_segment_ids)
     audiences = tuple(
         _audience(session, segment_id, excluded, today) for segment_id in dict.fromkeys(segment_ids)

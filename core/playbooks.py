@@ -7,6 +7,7 @@ and the liquor calendar (core.retail_calendar) for what is coming up.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -198,11 +199,12 @@ def for_segment_name(name: str) -> Playbook | None:
     return next((p for p in PLAYBOOKS if p.name == name), None)
 
 
-def create_from_playbook(*, session: Session, actor: Actor, key: str) -> Segment:
+def create_from_playbook(*, session: Session, actor: Actor, key: str, now: datetime) -> Segment:
     playbook = get_playbook(key)
     return segments.create_segment(
         session=session,
         actor=actor,
+        now=now,
         name=playbook.name,
         description=f"{playbook.why} Offer: {playbook.offer.description}. When: {playbook.timing}.",
         rules=playbook.rules,

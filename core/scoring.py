@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from core import audit, bulk, clv, events
-from core.db import UnitOfWork, UTCDateTime, utc_now
+from core.db import UnitOfWork, UTCDateTime
 from core.errors import ValidationError
 from core.models import Customer, Order, OrderItem, Setting
 from core.permissions import Actor, Permission, authorize
@@ -89,12 +89,13 @@ def score_customers(
     *,
     unit_of_work: UnitOfWork,
     actor: Actor,
+    now: datetime,
     as_of: date | None = None,
     horizon_days: int = HORIZON_DAYS,
     progress: Progress | None = None,
 ) -> ScoringSummary:
-    """Score every customer from the orders on or before `as_of` (default: yesterday in the
-    store's time zone, so a day is scored once it is complete)."""
+    """Score every customer from the orders on or before `as_of` (default: the day before
+    `now` in the store's time zone, so a day is scored once it is complete)."""
     authorize(actor, Permission.EDIT_DATA)
     if horizon_days < 1:
         raise ValidationError("The horizon must be at least one day.", field="horizon_days")
@@ -104,7 +105,7 @@ def score_customers(
     report(5, "Summarising orders")
     with unit_of_work() as session:
         zone = get_store_profile(session=session).zone
-        as_of = as_of or (datetime.now(zone).date() - timedelta(days=1))
+        as_of = as_of or (now.astimezone(zone).date() - timedelta(days=1))
         end = datetime.combine(as_of + timedelta(days=1), time.min, zone).astimezone(UTC)
         summary = customer_summary(session=session, until=end)
         categories = preferred_categories(session=session, until=end)
@@ -127,7 +128,7 @@ def score_customers(
     scores = scores.join(rhythm(summary, end)).join(categories)
 
     report(70, f"Saving scores for {len(scores):,} customers")
-    scored_at = utc_now()
+    scored_at = now
     for start in range(0, len(scores), WRITE_BATCH):
         with unit_of_work() as session:
             _write_scores(session, scores.iloc[start : start + WRITE_BATCH], scored_at)
@@ -146,7 +147,11 @@ def score_customers(
     with unit_of_work() as session:
         _remember(session, result)
         events.record(
-            session=session, type="scores_refreshed", user_id=actor.user_id, data=result.as_dict()
+            session=session,
+            type="scores_refreshed",
+            user_id=actor.user_id,
+            occurred_at=now,
+            data=result.as_dict(),
         )
         audit.record(
             session=session, actor=actor, action="scoring.run", entity_type="store",

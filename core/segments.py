@@ -17,7 +17,7 @@ from sqlalchemy import Select, case, delete, func, insert, literal, select, upda
 from sqlalchemy.orm import Session
 
 from core import audit, events
-from core.db import UTCDateTime, upsert, utc_now
+from core.db import UTCDateTime, upsert
 from core.errors import Conflict, NotFound, ValidationError
 from core.models import Campaign, CampaignStatus, Customer, Segment, SegmentMember
 from core.permissions import Actor, Permission, authorize
@@ -87,7 +87,12 @@ def create_static_segment(
 
 
 def add_members(
-    *, session: Session, actor: Actor, segment_id: int, customer_ids: Iterable[int]
+    *,
+    session: Session,
+    actor: Actor,
+    segment_id: int,
+    customer_ids: Iterable[int],
+    now: datetime,
 ) -> int:
     """Add live customers to a hand-picked segment. Returns how many were new to it."""
     authorize(actor, Permission.EDIT_DATA)
@@ -103,13 +108,12 @@ def add_members(
     )
     before = segment.member_count
     if ids:
-        now = utc_now()
         session.execute(
             upsert(session)(SegmentMember)
             .values([{"segment_id": segment_id, "customer_id": i, "added_at": now} for i in ids])
             .on_conflict_do_nothing()
         )
-    refresh_count(session=session, segment_id=segment_id)
+    refresh_count(session=session, segment_id=segment_id, now=now)
     added = segment.member_count - before
     audit.record(
         session=session, actor=actor, action="segment.add_members", entity_type="segment",
@@ -118,12 +122,12 @@ def add_members(
     return added
 
 
-def refresh_count(*, session: Session, segment_id: int) -> int:
+def refresh_count(*, session: Session, segment_id: int, now: datetime) -> int:
     count = session.scalar(select(func.count()).where(SegmentMember.segment_id == segment_id))
     session.execute(
         update(Segment)
         .where(Segment.id == segment_id)
-        .values(member_count=count, refreshed_at=utc_now())
+        .values(member_count=count, refreshed_at=now)
         .execution_options(synchronize_session="fetch")
     )
     return count
@@ -179,18 +183,15 @@ def _reaches(graph: dict[int, set[int]], start: int, target: int) -> bool:
     return False
 
 
-def matching(group: Group, now: datetime | None = None) -> Select[tuple[int]]:
-    """The ids of customers a rule selects right now (baseline included)."""
-    now = now or utc_now()
+def matching(group: Group, *, now: datetime) -> Select[tuple[int]]:
+    """The ids of customers a rule selects as of `now` (baseline included)."""
     return select(Customer.id).where(baseline(now.date()), compile_rules(group, now=now))
 
 
-def count_matching(
-    *, session: Session, rules: dict[str, Any] | str, now: datetime | None = None
-) -> int:
+def count_matching(*, session: Session, rules: dict[str, Any] | str, now: datetime) -> int:
     """How many customers a rule would select now (for the live count while editing)."""
     group = check_rules(session=session, rules=rules)
-    return session.scalar(select(func.count()).select_from(matching(group, now).subquery()))
+    return session.scalar(select(func.count()).select_from(matching(group, now=now).subquery()))
 
 
 def describe_rules(*, session: Session, rules: dict[str, Any] | str) -> str:
@@ -198,9 +199,15 @@ def describe_rules(*, session: Session, rules: dict[str, Any] | str) -> str:
 
 
 def create_segment(
-    *, session: Session, actor: Actor, name: str, rules: dict[str, Any], description: str = ""
+    *,
+    session: Session,
+    actor: Actor,
+    name: str,
+    rules: dict[str, Any],
+    now: datetime,
+    description: str = "",
 ) -> Segment:
-    """A rule-based segment, filled at once."""
+    """A rule-based segment, filled at once with who matches as of `now`."""
     authorize(actor, Permission.EDIT_DATA)
     name = _check_name(session, name, description, None)
     group = check_rules(session=session, rules=rules)
@@ -213,7 +220,7 @@ def create_segment(
     )
     session.add(segment)
     session.flush()
-    refresh_segment(session=session, segment_id=segment.id)
+    refresh_segment(session=session, segment_id=segment.id, now=now)
     audit.record(
         session=session, actor=actor, action="segment.create", entity_type="segment",
         entity_id=segment.id, changes={"name": name, "rules": segment.rules},
@@ -226,6 +233,7 @@ def update_segment(
     session: Session,
     actor: Actor,
     segment_id: int,
+    now: datetime,
     name: str | None = None,
     description: str | None = None,
     rules: dict[str, Any] | None = None,
@@ -244,7 +252,7 @@ def update_segment(
         group = check_rules(session=session, rules=rules, segment_id=segment.id)
         changes["rules"] = [segment.rules, group.model_dump(exclude_none=True)]
         segment.rules = group.model_dump(exclude_none=True)
-        refresh_segment(session=session, segment_id=segment.id)
+        refresh_segment(session=session, segment_id=segment.id, now=now)
     audit.record(
         session=session, actor=actor, action="segment.update", entity_type="segment",
         entity_id=segment.id, changes=changes,
@@ -287,25 +295,25 @@ def used_by_campaigns(*, session: Session, segment_id: int) -> list[Campaign]:
     ]
 
 
-def refresh_segment(*, session: Session, segment_id: int, now: datetime | None = None) -> int:
-    """Store who matches a rule-based segment now; set-based (one DELETE, one INSERT … SELECT)."""
+def refresh_segment(*, session: Session, segment_id: int, now: datetime) -> int:
+    """Store who matches a rule-based segment as of `now`; set-based (one DELETE, one
+    INSERT … SELECT)."""
     segment = get_segment(session=session, segment_id=segment_id)
     if segment.kind != SegmentKind.DYNAMIC:
-        return refresh_count(session=session, segment_id=segment_id)
-    now = now or utc_now()
+        return refresh_count(session=session, segment_id=segment_id, now=now)
     group = parse_rules(segment.rules)
     session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id))
-    members = matching(group, now).subquery()
+    members = matching(group, now=now).subquery()
     session.execute(
         insert(SegmentMember).from_select(
             ["segment_id", "customer_id", "added_at"],
             select(literal(segment_id), members.c.id, literal(now, UTCDateTime())),
         )
     )
-    return refresh_count(session=session, segment_id=segment_id)
+    return refresh_count(session=session, segment_id=segment_id, now=now)
 
 
-def refresh_all(*, session: Session, now: datetime | None = None) -> dict[str, int]:
+def refresh_all(*, session: Session, now: datetime) -> dict[str, int]:
     """Refresh every rule-based segment, each after the segments its rule refers to."""
     segments = {s.id: s for s in session.scalars(select(Segment))}
     graph = {
@@ -327,7 +335,12 @@ def refresh_all(*, session: Session, now: datetime | None = None) -> dict[str, i
     for sid in segments:
         visit(sid)
     if done:
-        events.record(session=session, type="segments_refreshed", data={"segments": len(done)})
+        events.record(
+            session=session,
+            type="segments_refreshed",
+            occurred_at=now,
+            data={"segments": len(done)},
+        )
     return done
 
 

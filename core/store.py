@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.config import get_settings
-from core.db import upsert, utc_now
+from core.db import upsert
 from core.errors import ValidationError
 from core.models import Setting
 from core.permissions import Actor, Permission, authorize
@@ -127,9 +127,7 @@ def secret_key(*, session: Session) -> str:
         return configured.get_secret_value()
     candidate = {"key": SECRET_KEY_KEY, "value": {"value": secrets.token_urlsafe(48)}}
     # Two processes starting together must end up with one key: insert-if-absent, then read.
-    session.execute(
-        upsert(session)(Setting).values(**candidate, updated_at=utc_now()).on_conflict_do_nothing()
-    )
+    session.execute(upsert(session)(Setting).values(**candidate).on_conflict_do_nothing())
     return session.scalars(select(Setting.value).where(Setting.key == SECRET_KEY_KEY)).one()[
         "value"
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 
 from core import campaigns, maintenance
 from core import jobs as job_rows
@@ -19,28 +20,31 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 60
 
 
-def tick() -> list[str]:
-    """Enqueue whatever is due now. Returns the job ids started."""
+def tick(now: datetime | None = None) -> list[str]:
+    """Enqueue whatever is due at `now` (default: the clock's time). Returns the job ids
+    started."""
+    now = now or utc_now()
     started = []
     with session_scope() as session:
         zone = get_store_profile(session=session).zone
-        night = maintenance.claim_nightly_run(session=session, now=utc_now(), zone=zone)
+        night = maintenance.claim_nightly_run(session=session, now=now, zone=zone)
     if night is not None:
         started.append(queue.enqueue(tasks.nightly))
         log.info("nightly refresh enqueued", extra={"day": night.isoformat()})
-    return started + start_campaigns() + send_due_messages()
+    return started + start_campaigns(now) + send_due_messages(now)
 
 
-def start_campaigns() -> list[str]:
+def start_campaigns(now: datetime | None = None) -> list[str]:
     """Start the scheduled campaigns whose time has come, and complete the finished ones.
 
     Called every tick, and by RQ's scheduler at a campaign's exact start when Redis is
     configured (see `jobs.queue.run_at`). Each started campaign gets its actions in a job.
     Returns those jobs' ids.
     """
+    now = now or utc_now()
     with session_scope() as session:
-        started = campaigns.start_due_campaigns(session=session, actor=SYSTEM)
-        finished = campaigns.complete_finished_campaigns(session=session, actor=SYSTEM)
+        started = campaigns.start_due_campaigns(session=session, actor=SYSTEM, now=now)
+        finished = campaigns.complete_finished_campaigns(session=session, actor=SYSTEM, now=now)
     for campaign_id in started:
         log.info("campaign started", extra={"campaign_id": campaign_id})
     if finished:
@@ -48,14 +52,15 @@ def start_campaigns() -> list[str]:
     return [queue.enqueue(tasks.generate_actions, campaign_id=i) for i in started]
 
 
-def send_due_messages() -> list[str]:
+def send_due_messages(now: datetime | None = None) -> list[str]:
     """Write the messages of steps coming due, put back those of dead workers, and start a
     send job when messages are waiting and none is running. Returns the job id started."""
-    sending.release_stale_claims()
+    now = now or utc_now()
+    sending.release_stale_claims(now)
     with session_scope() as session:
-        outbox.queue_due_steps(session=session)
-        due = outbox.count_due(session=session)
-        busy = job_rows.is_active(session=session, kind=tasks.send_messages.kind)
+        outbox.queue_due_steps(session=session, now=now)
+        due = outbox.count_due(session=session, now=now)
+        busy = job_rows.is_active(session=session, kind=tasks.send_messages.kind, now=now)
     return [queue.enqueue(tasks.send_messages)] if due and not busy else []
 
 

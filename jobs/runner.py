@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import auth, logs
 from core import jobs as job_rows
-from core.db import in_unit_of_work, session_scope
+from core.db import in_unit_of_work, session_scope, utc_now
 from core.errors import DomainError, PermissionDenied
 from core.models import User
 from core.permissions import SYSTEM, Actor
@@ -47,6 +47,7 @@ class ProgressReporter:
                 session=session,
                 job_id=self.job_id,
                 progress=percent,
+                now=utc_now(),
                 message=message,
                 counts=counts,
             )
@@ -56,7 +57,7 @@ def perform(job_id: str) -> dict[str, Any]:
     """Run the job `job_id`. Raises what the task raised, after recording the failure."""
     with logs.bound(logs.job_id, job_id):
         with session_scope() as session:
-            job = job_rows.start_job(session=session, job_id=job_id)
+            job = job_rows.start_job(session=session, job_id=job_id, now=utc_now())
             kind, args, created_by = job.kind, dict(job.args), job.created_by
         log.info("job started", extra={"kind": kind})
         started = time.monotonic()
@@ -67,14 +68,14 @@ def perform(job_id: str) -> dict[str, Any]:
         except Exception as exc:
             message = str(exc) if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
             with session_scope() as session:
-                job_rows.fail_job(session=session, job_id=job_id, error=message)
+                job_rows.fail_job(session=session, job_id=job_id, error=message, now=utc_now())
             log.error(
                 "job failed",
                 extra={"kind": kind, "error": message, "trace": traceback.format_exc()},
             )
             raise
         with session_scope() as session:
-            job_rows.finish_job(session=session, job_id=job_id, result=result)
+            job_rows.finish_job(session=session, job_id=job_id, result=result, now=utc_now())
         log.info(
             "job finished", extra={"kind": kind, "seconds": round(time.monotonic() - started, 3)}
         )

@@ -8,9 +8,10 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 
 from core.config import Settings, get_settings
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.messaging import outbox
 from core.messaging.ratelimit import LocalRateLimiter, RateLimiter
 from core.messaging.routing import provider_for
@@ -61,9 +62,11 @@ def find_at_provider(settings: Settings) -> Callable[[Message], str | None]:
     return find
 
 
-def release_stale_claims() -> int:
+def release_stale_claims(now: datetime) -> int:
     with session_scope() as session:
-        return outbox.release_stale_claims(session=session, find=find_at_provider(get_settings()))
+        return outbox.release_stale_claims(
+            session=session, now=now, find=find_at_provider(get_settings())
+        )
 
 
 def send_due(*, max_seconds: float = 50.0) -> BatchReport:
@@ -74,6 +77,7 @@ def send_due(*, max_seconds: float = 50.0) -> BatchReport:
         settings=settings,
         limiters={c: limiter(settings, c) for c in Channel},
         worker=uuid.uuid4().hex,
+        clock=utc_now,
     )
     total = BatchReport()
     deadline = time.monotonic() + max_seconds

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from core import actions, demo, imports, maintenance, scoring
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.permissions import Actor
 from jobs import sending
@@ -40,7 +40,12 @@ def load_demo(
     seed: int = demo.DEFAULT_SEED,
 ) -> dict[str, Any]:
     return demo.load_demo_store(
-        unit_of_work=session_scope, actor=actor, customers=customers, seed=seed, progress=progress
+        unit_of_work=session_scope,
+        actor=actor,
+        now=utc_now(),
+        customers=customers,
+        seed=seed,
+        progress=progress,
     )
 
 
@@ -48,7 +53,11 @@ def load_demo(
 def run_import(*, actor: Actor, progress: Progress, import_id: str) -> dict[str, Any]:
     """Load the file, then rescore, so new customers and orders show in scores and segments."""
     summary = imports.run_import(
-        unit_of_work=session_scope, actor=actor, import_id=import_id, progress=progress
+        unit_of_work=session_scope,
+        actor=actor,
+        import_id=import_id,
+        now=utc_now(),
+        progress=progress,
     )
     result = summary.as_dict()
     if summary.inserted or summary.updated:
@@ -56,7 +65,9 @@ def run_import(*, actor: Actor, progress: Progress, import_id: str) -> dict[str,
             result["scoring"] = score(actor=actor, progress=lambda _pct, _msg="": None)
         except DomainError as exc:  # e.g. customers without orders yet: nothing to score
             result["scoring"] = {"skipped": str(exc)}
-            result["segments"] = maintenance.refresh_segments(unit_of_work=session_scope)
+            result["segments"] = maintenance.refresh_segments(
+                unit_of_work=session_scope, now=utc_now()
+            )
     return result
 
 
@@ -71,6 +82,7 @@ def score(
     return maintenance.rescore(
         unit_of_work=session_scope,
         actor=actor,
+        now=utc_now(),
         as_of=date.fromisoformat(as_of) if as_of else None,
         horizon_days=horizon_days,
         progress=progress,
@@ -91,7 +103,7 @@ def generate_actions(
     progress(10, "Ranking customers")
     with session_scope() as session:
         run = actions.generate_actions(
-            session=session, actor=actor, campaign_id=campaign_id, limit=limit
+            session=session, actor=actor, campaign_id=campaign_id, limit=limit, now=utc_now()
         )
     return {"run_id": run.run_id, "actions": run.created, "candidates": run.candidates}
 

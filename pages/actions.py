@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import actions, campaigns
 from core.actions import ActionFilter
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.models import ActionStatus, Channel
 from core.permissions import Permission
@@ -95,7 +95,9 @@ chosen = [int(table.iloc[i]["id"]) for i in picked.selection.rows]
 def decide(ids: list[int], to: ActionStatus) -> None:
     try:
         with session_scope() as session:
-            changed = actions.decide(session=session, actor=actor, action_ids=ids, status=to)
+            changed = actions.decide(
+                session=session, actor=actor, action_ids=ids, status=to, now=utc_now()
+            )
     except DomainError as exc:
         st.error(str(exc))
         return

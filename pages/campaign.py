@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import actions, campaigns, segments
 from core.campaigns import TYPE_LABELS
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.errors import DomainError, NotFound
 from core.messaging import monitor
 from core.models import Campaign, CampaignStatus, CampaignType
@@ -70,10 +70,17 @@ def move(campaign: Campaign, to: CampaignStatus, note: str = "") -> None:
     try:
         with session_scope() as session:
             if to == S.RUNNING and campaign.status == S.SCHEDULED:
-                moved = campaigns.start_now(session=session, actor=actor, campaign_id=campaign.id)
+                moved = campaigns.start_now(
+                    session=session, actor=actor, campaign_id=campaign.id, now=utc_now()
+                )
             else:
                 moved = campaigns.transition(
-                    session=session, actor=actor, campaign_id=campaign.id, to=to, note=note
+                    session=session,
+                    actor=actor,
+                    campaign_id=campaign.id,
+                    to=to,
+                    note=note,
+                    now=utc_now(),
                 )
             first_start = to == S.RUNNING and campaign.status == S.SCHEDULED
             status = moved.status
@@ -144,7 +151,7 @@ def plan_tab(campaign: Campaign) -> None:
         return
     st.caption(campaign.plan_note.splitlines()[0] if campaign.plan_note else "")
     with session_scope(read_only=True) as session:
-        days = campaigns.campaign_days(session=session, campaign=campaign)
+        days = campaigns.campaign_days(session=session, campaign=campaign, now=utc_now())
     st.plotly_chart(plan_timeline(campaign.steps, names, days), width="stretch")
     st.dataframe(
         pd.DataFrame(

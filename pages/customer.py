@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import consent, customers, segments
 from core.consent import Channel
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.errors import DomainError, NotFound
 from core.money import format_cents
 from core.permissions import Permission
@@ -114,7 +114,11 @@ with details:
                 try:
                     with session_scope() as session:
                         customers.update_customer(
-                            session=session, actor=actor, customer_id=customer.id, **values
+                            session=session,
+                            actor=actor,
+                            customer_id=customer.id,
+                            now=utc_now(),
+                            **values,
                         )
                 except DomainError as exc:
                     st.error(str(exc))
@@ -156,7 +160,9 @@ with details:
             st.warning("Delete this customer? Their orders stay, and you can restore them later.")
             if st.button("Yes, delete", type="primary"):
                 with session_scope() as session:
-                    customers.soft_delete(session=session, actor=actor, customer_ids=[customer.id])
+                    customers.soft_delete(
+                        session=session, actor=actor, customer_ids=[customer.id], now=utc_now()
+                    )
                 st.session_state.pop("confirm_delete_one")
                 flash("Customer deleted.")
                 st.switch_page("pages/customers.py")
@@ -227,7 +233,7 @@ with agreed:
                     with session_scope() as session:
                         customers.change_consent(
                             session=session, actor=actor, customer_id=customer.id,
-                            channel=channel, granted=not granted,
+                            channel=channel, granted=not granted, now=utc_now(),
                         )  # fmt: skip
                 except DomainError as exc:
                     st.error(str(exc))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import customers, segments
 from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.permissions import Permission
 from core.store import get_store_profile
@@ -36,7 +36,7 @@ if can_edit:
                     created = customers.create_customer(
                         session=session, actor=actor, first_name=first_name,
                         last_name=last_name, email=email, phone=phone,
-                        birth_date=birth_date, zip=zip_code,
+                        birth_date=birth_date, zip=zip_code, now=utc_now(),
                     )  # fmt: skip
                     new_id = created.id
             except DomainError as exc:
@@ -190,7 +190,9 @@ with st.container(border=True):
         yes, no = st.columns(2)
         if yes.button("Yes, delete", type="primary"):
             with session_scope() as session:
-                done = customers.soft_delete(session=session, actor=actor, customer_ids=doomed)
+                done = customers.soft_delete(
+                    session=session, actor=actor, customer_ids=doomed, now=utc_now()
+                )
             st.session_state.pop("confirm_delete")
             flash(f"Deleted {done} customers.")
             st.rerun()
@@ -213,7 +215,11 @@ with st.container(border=True):
                                 session=session, actor=actor, name=new_name
                             ).id
                         added = segments.add_members(
-                            session=session, actor=actor, segment_id=target, customer_ids=chosen
+                            session=session,
+                            actor=actor,
+                            segment_id=target,
+                            customer_ids=chosen,
+                            now=utc_now(),
                         )
                 except DomainError as exc:
                     st.error(str(exc))

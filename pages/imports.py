@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import imports
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.files import UnusableFile, inspect_file
 from core.models import ImportKind, ImportStatus
@@ -157,7 +157,7 @@ except DomainError as exc:
 
 with session_scope(read_only=True) as session:
     findings = imports.validate_sample(
-        session=session, kind=kind, path=Path(path), mapping=mapping, options=options
+        session=session, kind=kind, path=Path(path), mapping=mapping, options=options, now=utc_now()
     )
 
 st.markdown("#### Check")

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import campaigns
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.messaging import monitor, suppressions
 from core.messaging.monitor import MessageFilter
@@ -40,7 +40,7 @@ def live_figures(campaign_id: int | None) -> None:
     """Counts, progress and rate, refreshed every few seconds while the page is open."""
     with session_scope(read_only=True) as session:
         counts = monitor.status_counts(session=session, campaign_id=campaign_id)
-        rate = monitor.sends_per_minute(session=session)
+        rate = monitor.sends_per_minute(session=session, now=utc_now())
         cost = monitor.total_cost_cents(session=session, campaign_id=campaign_id)
     total = sum(counts.values())
     waiting = counts.get("queued", 0) + counts.get("sending", 0)
@@ -127,7 +127,9 @@ else:
         one, every = st.columns(2)
         if chosen and one.button(f"Retry the {len(chosen)} selected", icon=":material/replay:"):
             with session_scope() as session:
-                again = monitor.retry_failed(session=session, actor=actor, message_ids=chosen)
+                again = monitor.retry_failed(
+                    session=session, actor=actor, message_ids=chosen, now=utc_now()
+                )
             start_sending()
             flash(f"{again} failed messages queued again." if again else
                   "None of those can be retried: only failed sends that may succeed now.",
@@ -135,7 +137,7 @@ else:
             st.rerun()
         if retryable and every.button(f"Retry all {retryable:,} failed", icon=":material/replay:"):
             with session_scope() as session:
-                again = monitor.retry_failed(session=session, actor=actor)
+                again = monitor.retry_failed(session=session, actor=actor, now=utc_now())
             start_sending()
             flash(f"{again:,} failed messages queued again.")
             st.rerun()
@@ -177,7 +179,11 @@ with st.expander("Suppressed addresses", icon=":material/block:"):
                 try:
                     with session_scope() as session:
                         suppressions.add_by_hand(
-                            session=session, actor=actor, channel=chosen_channel, address=typed
+                            session=session,
+                            actor=actor,
+                            channel=chosen_channel,
+                            address=typed,
+                            now=utc_now(),
                         )
                 except DomainError as exc:
                     st.error(str(exc))

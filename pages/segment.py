@@ -7,7 +7,7 @@ import streamlit as st
 from core import customers, segments
 from core.config import get_settings
 from core.customers import CustomerFilter
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.errors import DomainError, NotFound
 from core.models import Segment
 from core.permissions import Permission
@@ -69,7 +69,7 @@ def live_count(database_url: str, rules_json: str) -> tuple[int | None, str]:
     try:
         with session_scope(read_only=True) as session:
             return (
-                segments.count_matching(session=session, rules=rules_json),
+                segments.count_matching(session=session, rules=rules_json, now=utc_now()),
                 segments.describe_rules(session=session, rules=rules_json),
             )
     except DomainError as exc:
@@ -109,6 +109,7 @@ def save() -> None:
                     name=draft["name"],
                     description=draft["description"],
                     rules=clean(draft["rules"]),
+                    now=utc_now(),
                 )
             else:
                 saved = segments.update_segment(
@@ -118,6 +119,7 @@ def save() -> None:
                     name=draft["name"],
                     description=draft["description"],
                     rules=clean(draft["rules"]) if dynamic else None,
+                    now=utc_now(),
                 )
             saved_id, members = saved.id, saved.member_count
     except DomainError as exc:
@@ -153,7 +155,9 @@ def editor() -> None:
     refresh, remove = st.columns(2)
     if dynamic and refresh.button("Refresh members now", icon=":material/refresh:"):
         with session_scope() as session:
-            members = segments.refresh_segment(session=session, segment_id=segment.id)
+            members = segments.refresh_segment(
+                session=session, segment_id=segment.id, now=utc_now()
+            )
         flash(f"Refreshed: {members:,} customers.")
         st.rerun()
     if remove.button("Delete segment", icon=":material/delete:"):

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import audiences, playbooks, segments
 from core.config import get_settings
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.money import format_cents
 from core.permissions import Permission
@@ -78,7 +78,10 @@ with mine:
                 query_params={"id": str(chosen["id"])},
             )
         if can_edit and st.button("Refresh all rule-based segments", icon=":material/refresh:"):
-            run(lambda s: len(segments.refresh_all(session=s)), "Refreshed {result} segments.")
+            run(
+                lambda s: len(segments.refresh_all(session=s, now=utc_now())),
+                "Refreshed {result} segments.",
+            )
 
 with ready:
     st.caption("Ready-made liquor-store audiences, each with the offer and timing that suit it.")
@@ -95,7 +98,9 @@ with ready:
             elif can_edit and right.button("Create", key=f"playbook_{playbook.key}"):
                 run(
                     lambda s, key=playbook.key: (
-                        playbooks.create_from_playbook(session=s, actor=actor, key=key).member_count
+                        playbooks.create_from_playbook(
+                            session=s, actor=actor, key=key, now=utc_now()
+                        ).member_count
                     ),
                     f"Created “{playbook.name}” with {{result:,}} customers.",
                 )
@@ -109,10 +114,12 @@ def audience_analysis(
     the segments change — and they change with every rescoring — or after ten minutes."""
     with session_scope(read_only=True) as session:
         try:
-            clustering = audiences.rfm_clusters(session=session)
+            clustering = audiences.rfm_clusters(session=session, now=utc_now())
         except DomainError as exc:
-            return audiences.suggestions(session=session), str(exc)
-        return audiences.suggestions(session=session, clustering=clustering), clustering
+            return audiences.suggestions(session=session, now=utc_now()), str(exc)
+        return audiences.suggestions(
+            session=session, clustering=clustering, now=utc_now()
+        ), clustering
 
 
 with advanced:
@@ -132,14 +139,18 @@ with advanced:
             if idea.kind == "playbook":
                 run(
                     lambda s, key=idea.key: (
-                        playbooks.create_from_playbook(session=s, actor=actor, key=key).name
+                        playbooks.create_from_playbook(
+                            session=s, actor=actor, key=key, now=utc_now()
+                        ).name
                     ),
                     "Created “{result}”.",
                 )
             else:
                 run(
                     lambda s, name=idea.key: (
-                        audiences.save_cluster(session=s, actor=actor, name=name).name
+                        audiences.save_cluster(
+                            session=s, actor=actor, name=name, now=utc_now()
+                        ).name
                     ),
                     "Created “{result}”.",
                 )
@@ -188,7 +199,7 @@ with advanced:
             try:
                 with session_scope(read_only=True) as session:
                     found = audiences.lookalike(
-                        session=session, seed_segment_id=seed, size=size or None
+                        session=session, seed_segment_id=seed, size=size or None, now=utc_now()
                     )
             except DomainError as exc:
                 st.error(str(exc))
@@ -205,7 +216,7 @@ with advanced:
             run(
                 lambda s: (
                     audiences.save_lookalike(
-                        session=s, actor=actor, seed_segment_id=seed_id, size=wanted
+                        session=s, actor=actor, seed_segment_id=seed_id, size=wanted, now=utc_now()
                     ).name
                 ),
                 "Created “{result}”.",

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import templates
 from core.config import get_settings
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.default_templates import install_default_templates
 from core.errors import DomainError
 from core.messaging import outbox
@@ -136,7 +136,7 @@ if can_edit:
                 try:
                     with session_scope() as session:
                         outbox.queue_test(session=session, actor=actor, template_id=current.id,
-                                          to=to)  # fmt: skip
+                                          to=to, now=utc_now())  # fmt: skip
                 except DomainError as exc:
                     st.error(str(exc))
                 else:

@@ -15,7 +15,7 @@ from streamlit_authenticator.utilities import LoginError
 
 from core import auth
 from core.config import get_settings
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.permissions import Actor
 from core.store import secret_key
@@ -41,7 +41,7 @@ def build_authenticator() -> tuple[stauth.Authenticate, dict[str, Any]]:
     """
     settings = get_settings()
     with session_scope() as session:
-        credentials = auth.login_credentials(session=session)
+        credentials = auth.login_credentials(session=session, now=utc_now())
         key = secret_key(session=session)
     authenticator = stauth.Authenticate(
         credentials,
@@ -137,7 +137,9 @@ def login_page(authenticator: stauth.Authenticate, credentials: dict[str, Any]) 
     status = st.session_state.get("authentication_status")
     if status:
         with session_scope() as session:
-            auth.record_login_success(session=session, email=st.session_state["username"])
+            auth.record_login_success(
+                session=session, email=st.session_state["username"], now=utc_now()
+            )
         # The next run, which renders in full, sets the re-login cookie (keep_alive).
         st.session_state["last_activity"] = time.time()
         st.rerun()
@@ -150,7 +152,8 @@ def login_page(authenticator: stauth.Authenticate, credentials: dict[str, Any]) 
         locked = False
         for email in failed:
             with session_scope() as session:
-                locked = auth.record_login_failure(session=session, email=email) or locked
+                failed_now = auth.record_login_failure(session=session, email=email, now=utc_now())
+                locked = failed_now or locked
         if locked:
             _show_login_error("Maximum number of login attempts exceeded")
         else:

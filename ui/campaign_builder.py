@@ -16,7 +16,7 @@ import streamlit as st
 from core import campaigns, planner, segments
 from core.campaigns import BUILDER_STEPS, TYPE_LABELS, Details
 from core.config import get_settings
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.models import Campaign, CampaignStatus, CampaignType, Channel
 from core.money import format_cents
@@ -78,7 +78,9 @@ class Builder:
                         session=session, actor=self.actor, campaign_id=self.campaign.id,
                         details=details,
                     )  # fmt: skip
-                problems = campaigns.problems(session=session, campaign=saved, step=step)
+                problems = campaigns.problems(
+                    session=session, campaign=saved, step=step, now=utc_now()
+                )
                 if not problems:
                     saved.builder_step = max(saved.builder_step, step + 1)
                 saved_id = saved.id
@@ -97,7 +99,7 @@ class Builder:
 
     def details(self) -> None:
         current = self.details_now()
-        tomorrow = datetime.now(self.zone).date() + timedelta(days=1)
+        tomorrow = utc_now().astimezone(self.zone).date() + timedelta(days=1)
         start = current.starts_at.astimezone(self.zone) if current.starts_at else None
         end = current.ends_at.astimezone(self.zone) if current.ends_at else None
         types = list(CampaignType)
@@ -173,7 +175,11 @@ class Builder:
         channels = tuple(c.value for c, on in ((Channel.EMAIL, email), (Channel.SMS, sms)) if on)
         if chosen and channels:
             reach = live_reach(
-                get_settings().database_url, tuple(chosen), tuple(excluded), channels
+                get_settings().database_url,
+                tuple(chosen),
+                tuple(excluded),
+                channels,
+                utc_now().date(),
             )
             figures = st.columns(4)
             figures[0].metric("In these segments", f"{reach.members:,}")
@@ -227,10 +233,15 @@ class Builder:
         assert campaign is not None
         try:
             with st.spinner("Planning…"), session_scope() as session:
-                context = campaigns.plan_context(session=session, campaign=campaign)
+                now = utc_now()
+                context = campaigns.plan_context(session=session, campaign=campaign, now=now)
                 outcome = planner.make_plan(session=session, context=context, use_ai=use_ai)
                 campaigns.save_plan(
-                    session=session, actor=self.actor, campaign_id=campaign.id, outcome=outcome
+                    session=session,
+                    actor=self.actor,
+                    campaign_id=campaign.id,
+                    outcome=outcome,
+                    now=now,
                 )
                 campaign_id = campaign.id
         except DomainError as exc:
@@ -259,7 +270,7 @@ class Builder:
                 + (" (cached, no charge now)" if meta.get("cached") else "")
             )
         with session_scope(read_only=True) as session:
-            days = campaigns.campaign_days(session=session, campaign=campaign)
+            days = campaigns.campaign_days(session=session, campaign=campaign, now=utc_now())
         st.plotly_chart(plan_timeline(campaign.steps, names, days), width="stretch")
 
     def edit_plan(self, campaign: Campaign) -> None:
@@ -307,7 +318,11 @@ class Builder:
                 )
                 with session_scope() as session:
                     _, repairs = campaigns.save_manual_plan(
-                        session=session, actor=self.actor, campaign_id=campaign.id, plan=plan
+                        session=session,
+                        actor=self.actor,
+                        campaign_id=campaign.id,
+                        plan=plan,
+                        now=utc_now(),
                     )
             except (DomainError, ValueError) as exc:
                 st.error(f"The plan was not saved: {exc}")
@@ -324,7 +339,7 @@ class Builder:
         campaign = self.campaign
         assert campaign is not None
         with session_scope(read_only=True) as session:
-            problems = campaigns.problems(session=session, campaign=campaign, step=4)
+            problems = campaigns.problems(session=session, campaign=campaign, step=4, now=utc_now())
             names = segments.names(session=session)
         start = campaign.starts_at.astimezone(self.zone) if campaign.starts_at else None
         st.markdown(
@@ -372,11 +387,15 @@ class Builder:
             with session_scope() as session:
                 if to == CampaignStatus.RUNNING:
                     launched = campaigns.start_now(
-                        session=session, actor=self.actor, campaign_id=campaign.id
+                        session=session, actor=self.actor, campaign_id=campaign.id, now=utc_now()
                     )
                 else:
                     launched = campaigns.transition(
-                        session=session, actor=self.actor, campaign_id=campaign.id, to=to
+                        session=session,
+                        actor=self.actor,
+                        campaign_id=campaign.id,
+                        to=to,
+                        now=utc_now(),
                     )
                 starts_at = launched.starts_at
         except DomainError as exc:
@@ -401,11 +420,12 @@ def live_reach(
     segment_ids: tuple[int, ...],
     excluded: tuple[int, ...],
     channels: tuple[str, ...],
+    today: date,
 ) -> campaigns.Reach:
     with session_scope(read_only=True) as session:
         return campaigns.audience_reach(
             session=session, segment_ids=segment_ids, excluded_segment_ids=excluded,
-            channels=channels,
+            channels=channels, today=today,
         )  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from core.customers import CustomerFilter
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.exports import export_customers
 from core.models import Customer
 from core.money import format_cents
@@ -51,5 +51,11 @@ def customers_csv(
     """The export as a download: UTF-8, with a byte-order mark for Excel unless told not to."""
     buffer = io.StringIO()
     with session_scope(read_only=True) as session:
-        export_customers(session=session, out=buffer, filters=filters, customer_ids=customer_ids)
+        export_customers(
+            session=session,
+            out=buffer,
+            filters=filters,
+            customer_ids=customer_ids,
+            today=utc_now().date(),
+        )
     return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode()

@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import utc_now
 from core.models import Campaign, Customer, Event, Message, MessageStatus
 from core.permissions import Actor, Permission, authorize
 
@@ -73,9 +72,11 @@ def total_cost_cents(*, session: Session, campaign_id: int | None = None) -> flo
     return float(session.scalar(query))
 
 
-def sends_per_minute(*, session: Session, window: timedelta = timedelta(minutes=1)) -> float:
-    """Messages accepted by a provider in the last `window`, per minute."""
-    since = utc_now() - window
+def sends_per_minute(
+    *, session: Session, now: datetime, window: timedelta = timedelta(minutes=1)
+) -> float:
+    """Messages accepted by a provider in the `window` before `now`, per minute."""
+    since = now - window
     sent = session.scalar(select(func.count()).select_from(Message).where(Message.sent_at >= since))
     return sent / (window.total_seconds() / 60)
 
@@ -140,7 +141,9 @@ def count_retryable(*, session: Session, campaign_id: int | None = None) -> int:
     return session.scalar(query)
 
 
-def retry_failed(*, session: Session, actor: Actor, message_ids: list[int] | None = None) -> int:
+def retry_failed(
+    *, session: Session, actor: Actor, now: datetime, message_ids: list[int] | None = None
+) -> int:
     """Queue failed messages again (all retryable ones, or those of `message_ids`). Messages
     refused for good (a bad address) or stopped by the rules stay as they are; the rules are
     checked again when each is sent. Returns how many were queued."""
@@ -152,7 +155,7 @@ def retry_failed(*, session: Session, actor: Actor, message_ids: list[int] | Non
         query.values(
             status=MessageStatus.QUEUED,
             attempts=0,
-            send_after=utc_now(),
+            send_after=now,
             error="",
             error_code=None,
             failed_at=None,

@@ -23,7 +23,7 @@ from core import audit, events, templates
 from core.compliance import reachable
 from core.config import get_settings
 from core.contacts import normalize_email, normalize_phone
-from core.db import upsert, utc_now
+from core.db import upsert
 from core.default_templates import install_default_templates
 from core.messaging.providers import ProviderUnavailable
 from core.models import (
@@ -58,7 +58,9 @@ def is_test(message: Message) -> bool:
     return message.key.startswith(TEST_PREFIX)
 
 
-def queue_test(*, session: Session, actor: Actor, template_id: int, to: str) -> Message:
+def queue_test(
+    *, session: Session, actor: Actor, template_id: int, to: str, now: datetime
+) -> Message:
     """A test of a template to the person editing it (their own address or number), sent with
     the sample customer's details through the configured provider (or the sandbox)."""
     authorize(actor, Permission.RUN_CAMPAIGNS)
@@ -67,7 +69,7 @@ def queue_test(*, session: Session, actor: Actor, template_id: int, to: str) -> 
     address = normalize_email(to) if channel == Channel.EMAIL else normalize_phone(to)
     message = Message(
         key=f"{TEST_PREFIX}{uuid.uuid4().hex}", template_id=template.id, channel=channel.value,
-        to_address=address, status=MessageStatus.QUEUED, send_after=utc_now(),
+        to_address=address, status=MessageStatus.QUEUED, send_after=now,
     )  # fmt: skip
     session.add(message)
     session.flush()
@@ -82,9 +84,8 @@ class Queued:
     messages: int
 
 
-def queue_due_steps(*, session: Session, now: datetime | None = None) -> list[Queued]:
+def queue_due_steps(*, session: Session, now: datetime) -> list[Queued]:
     """Write the messages of every running campaign's steps that are due within `LEAD`."""
-    now = now or utc_now()
     store_zone = get_store_profile(session=session).zone
     horizon = (now + LEAD).astimezone(store_zone).date()
     steps = session.scalars(
@@ -194,12 +195,11 @@ def claim(
     session: Session,
     worker: str,
     limit: int,
-    now: datetime | None = None,
+    now: datetime,
     channel: Channel | None = None,
 ) -> list[int]:
     """Mark up to `limit` due messages as being sent by `worker`; their ids, oldest first.
     Messages of paused or stopped campaigns are not due, so a pause stops new claims at once."""
-    now = now or utc_now()
     due = (
         select(Message.id)
         .where(*_due(now, channel))
@@ -223,16 +223,14 @@ def claim(
     return sorted(claimed)
 
 
-def count_due(*, session: Session, now: datetime | None = None) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Message).where(*_due(now or utc_now(), None))
-    )
+def count_due(*, session: Session, now: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(Message).where(*_due(now, None)))
 
 
 def release_stale_claims(
     *,
     session: Session,
-    now: datetime | None = None,
+    now: datetime,
     find: Callable[[Message], str | None] | None = None,
 ) -> int:
     """Settle messages claimed by a worker that died (claimed longer ago than
@@ -241,7 +239,6 @@ def release_stale_claims(
     None): found ones are recorded as sent, the others go back in the queue. A message the
     provider cannot be asked about now stays claimed until the next try. Returns how many were
     settled."""
-    now = now or utc_now()
     lease = timedelta(seconds=get_settings().send_claim_lease_seconds)
     stale = session.scalars(
         select(Message)
@@ -262,7 +259,7 @@ def release_stale_claims(
         message.provider_message_id = provider_id
         events.record(
             session=session, type="message.sent", customer_id=message.customer_id,
-            campaign_id=message.campaign_id, message_id=message.id,
+            campaign_id=message.campaign_id, message_id=message.id, occurred_at=message.sent_at,
             data={"channel": message.channel, "recovered": True},
         )  # fmt: skip
     if settled:

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from core import compliance, events, templates
 from core.config import Settings
-from core.db import utc_now
 from core.messaging import links, outbox, suppressions
 from core.messaging.providers import Outcome, Outgoing, Provider
 from core.messaging.ratelimit import RateLimiter
@@ -92,8 +91,8 @@ class Sender:
         settings: Settings,
         limiters: dict[Channel, RateLimiter],
         worker: str,
+        clock: Callable[[], datetime],
         providers: dict[Channel, Provider] | None = None,
-        clock: Callable[[], datetime] = utc_now,
         threads: int = THREADS,
     ) -> None:
         self.unit_of_work = unit_of_work
@@ -189,10 +188,12 @@ class Sender:
         prepared.outgoing.append(outgoing)
 
     def _settle(self, session: Session, message: Message, status: MessageStatus, why: str) -> None:
-        message.status, message.error, message.failed_at = status, why, self.clock()
+        now = self.clock()
+        message.status, message.error, message.failed_at = status, why, now
         events.record(
             session=session, type=f"message.{status.value}", customer_id=message.customer_id,
-            campaign_id=message.campaign_id, message_id=message.id, data={"reason": why},
+            campaign_id=message.campaign_id, message_id=message.id, occurred_at=now,
+            data={"reason": why},
         )  # fmt: skip
 
     # --- after sending ------------------------------------------------------------------
@@ -252,6 +253,7 @@ class Sender:
             suppressions.opt_out(
                 session=session, channel=Channel.SMS, address=message.to_address,
                 reason=SuppressionReason.STOP, source="carrier opt-out", message_id=message.id,
+                now=self.clock(),
             )  # fmt: skip
         else:
             suppressions.suppress(

@@ -8,13 +8,14 @@ another customer still never gets a message.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit, consent, events
 from core.contacts import normalize_email, normalize_phone
-from core.db import upsert, utc_now
+from core.db import upsert
 from core.errors import NotFound
 from core.models import Channel, Customer, Suppression, SuppressionReason
 from core.permissions import Actor, Permission, authorize
@@ -43,7 +44,6 @@ def suppress(
             reason=reason.value,
             detail=detail[:500],
             message_id=message_id,
-            created_at=utc_now(),
         )
         .on_conflict_do_nothing()
     )
@@ -84,6 +84,7 @@ def opt_out(
     address: str,
     reason: SuppressionReason,
     source: str,
+    now: datetime,
     details: dict[str, object] | None = None,
     message_id: int | None = None,
 ) -> list[int]:
@@ -98,11 +99,12 @@ def opt_out(
     changed = []
     for customer in session.scalars(select(Customer).where(matches)):
         if consent.set_consent(session=session, customer=customer, channel=channel,
-                               granted=False, source=source, details=details):  # fmt: skip
+                               granted=False, source=source, details=details, now=now):  # fmt: skip
             changed.append(customer.id)
             events.record(
                 session=session, type=f"{channel.value}.opted_out", customer_id=customer.id,
-                message_id=message_id, data={"reason": reason.value, "source": source},
+                message_id=message_id, occurred_at=now,
+                data={"reason": reason.value, "source": source},
             )  # fmt: skip
     return changed
 
@@ -119,13 +121,15 @@ def list_suppressions(
     return list(rows), total
 
 
-def add_by_hand(*, session: Session, actor: Actor, channel: Channel | str, address: str) -> None:
+def add_by_hand(
+    *, session: Session, actor: Actor, channel: Channel | str, address: str, now: datetime
+) -> None:
     """Suppress an address someone asked not to be contacted at (by phone, at the till)."""
     authorize(actor, Permission.RUN_CAMPAIGNS)
     channel = Channel(channel)
     address = normalize_email(address) if channel == Channel.EMAIL else normalize_phone(address)
     opt_out(session=session, channel=channel, address=address, reason=SuppressionReason.MANUAL,
-            source=f"added by {actor.email}")  # fmt: skip
+            source=f"added by {actor.email}", now=now)  # fmt: skip
     audit.record(session=session, actor=actor, action="suppression.add",
                  entity_type="suppression", changes={"channel": channel.value})  # fmt: skip
 

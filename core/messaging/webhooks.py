@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import campaigns, consent
 from core.compliance import get_policy
-from core.db import upsert, utc_now
+from core.db import upsert
 from core.errors import ValidationError
 from core.messaging import links, suppressions
 from core.messaging.providers import Twilio
@@ -63,27 +63,28 @@ _PLAIN_STOP = re.compile(
 
 
 def verify_mailgun(
-    *, signing_key: str, timestamp: str, token: str, signature: str, now: datetime | None = None
+    *, signing_key: str, timestamp: str, token: str, signature: str, now: datetime
 ) -> bool:
     """Mailgun's HMAC-SHA256 of timestamp + token with the webhook signing key, and fresh."""
     try:
         signed_at = datetime.fromtimestamp(int(timestamp), UTC)
     except (TypeError, ValueError, OverflowError):
         return False
-    if abs((now or utc_now()) - signed_at) > MAX_SIGNATURE_AGE:
+    if abs(now - signed_at) > MAX_SIGNATURE_AGE:
         return False
     expected = hmac.new(signing_key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256)
     return hmac.compare_digest(expected.hexdigest(), signature or "")
 
 
-def handle_mailgun_event(*, session: Session, event_data: dict[str, Any]) -> str:
-    """Apply one verified Mailgun event. Returns what was done, for the log and the reply."""
+def handle_mailgun_event(*, session: Session, event_data: dict[str, Any], now: datetime) -> str:
+    """Apply one verified Mailgun event received at `now`. Returns what was done, for the log
+    and the reply."""
     kind = str(event_data.get("event", ""))
     event_id = str(event_data.get("id", ""))
     message = _message_for_mailgun(session, event_data)
     if message is None:
         return "ignored: not one of our messages"
-    occurred = _timestamp(event_data.get("timestamp"))
+    occurred = _timestamp(event_data.get("timestamp"), default=now)
     if not _first_time(session, f"mailgun:{event_id}", kind, message, occurred, event_data):
         return "duplicate"
     address = message.to_address
@@ -103,7 +104,7 @@ def handle_mailgun_event(*, session: Session, event_data: dict[str, Any]) -> str
                               message_id=message.id)  # fmt: skip
     elif kind == "failed":
         message.error = _delivery_problem(event_data)
-        if _soft_bounces(session, message.customer_id) >= SOFT_BOUNCE_LIMIT:
+        if _soft_bounces(session, message.customer_id, now) >= SOFT_BOUNCE_LIMIT:
             suppressions.suppress(session=session, channel=Channel.EMAIL, address=address,
                                   reason=SuppressionReason.SOFT_BOUNCES, detail=message.error,
                                   message_id=message.id)  # fmt: skip
@@ -112,15 +113,15 @@ def handle_mailgun_event(*, session: Session, event_data: dict[str, Any]) -> str
                   else SuppressionReason.UNSUBSCRIBED)  # fmt: skip
         suppressions.opt_out(session=session, channel=Channel.EMAIL, address=address,
                              reason=reason, source=f"mailgun {kind}",
-                             message_id=message.id)  # fmt: skip
+                             message_id=message.id, now=now)  # fmt: skip
         if kind == "complained" and message.campaign_id is not None:
-            _pause_on_complaints(session, message.campaign_id)
+            _pause_on_complaints(session, message.campaign_id, now)
     else:
         return f"recorded: {kind}"
     return f"applied: {kind}"
 
 
-def _pause_on_complaints(session: Session, campaign_id: int) -> None:
+def _pause_on_complaints(session: Session, campaign_id: int, now: datetime) -> None:
     """Gmail and Yahoo want complaints under 0.3%: a running campaign pauses above 0.1%, once
     enough has gone out for the rate to mean something."""
     sent = session.scalar(
@@ -143,7 +144,7 @@ def _pause_on_complaints(session: Session, campaign_id: int) -> None:
     if campaign is not None and campaign.status == CampaignStatus.RUNNING:
         campaigns.transition(
             session=session, actor=SYSTEM, campaign_id=campaign_id, to=CampaignStatus.PAUSED,
-            note=f"Paused by itself: {complaints} spam complaints from {sent:,} emails "
+            now=now, note=f"Paused by itself: {complaints} spam complaints from {sent:,} emails "
             f"({complaints / sent:.2%}, above {COMPLAINT_PAUSE_RATE:.1%}). Check the audience "
             "and the message before resuming.",
         )  # fmt: skip
@@ -168,8 +169,8 @@ def _delivery_problem(event_data: dict[str, Any]) -> str:
     return f"{code} {text}".strip()[:300] if code else str(text)[:300]
 
 
-def _soft_bounces(session: Session, customer_id: int | None) -> int:
-    since = utc_now() - SOFT_BOUNCE_WINDOW
+def _soft_bounces(session: Session, customer_id: int | None, now: datetime) -> int:
+    since = now - SOFT_BOUNCE_WINDOW
     return session.scalar(
         select(func.count())
         .select_from(Event)
@@ -190,21 +191,22 @@ def verify_twilio(*, auth_token: str, url: str, params: dict[str, str], signatur
     return bool(RequestValidator(auth_token).validate(url, params, signature or ""))
 
 
-def handle_twilio_status(*, session: Session, params: dict[str, str]) -> str:
-    """A status callback for a text we sent: delivered, undelivered or failed."""
+def handle_twilio_status(*, session: Session, params: dict[str, str], now: datetime) -> str:
+    """A status callback, received at `now`, for a text we sent: delivered, undelivered or
+    failed."""
     sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
     message = session.scalar(select(Message).where(Message.provider_message_id == sid))
     if message is None:
         return "ignored: not one of our messages"
     dedupe = f"twilio:{sid}:{status}"
-    if not _first_time(session, dedupe, f"status {status}", message, utc_now(), params):
+    if not _first_time(session, dedupe, f"status {status}", message, now, params):
         return "duplicate"
     if status == "delivered":
         _advance(message, MessageStatus.DELIVERED)
-        message.delivered_at = message.delivered_at or utc_now()
+        message.delivered_at = message.delivered_at or now
     elif status in ("undelivered", "failed"):
         code = params.get("ErrorCode") or ""
-        message.status, message.failed_at = MessageStatus.FAILED, utc_now()
+        message.status, message.failed_at = MessageStatus.FAILED, now
         message.error_code, message.error = code or None, f"carrier says {status}"
         if code in Twilio.PERMANENT_CODES:
             reason = SuppressionReason.STOP if code == "21610" else SuppressionReason.INVALID
@@ -222,7 +224,7 @@ class Reply:
     meaning: str
 
 
-def handle_inbound_sms(*, session: Session, params: dict[str, str]) -> Reply:
+def handle_inbound_sms(*, session: Session, params: dict[str, str], now: datetime) -> Reply:
     """A text a customer sent to our number. STOP words (and plain requests to stop) opt the
     number out with one confirmation; HELP answers who we are; START opts back in."""
     store = get_store_profile(session=session)
@@ -233,12 +235,13 @@ def handle_inbound_sms(*, session: Session, params: dict[str, str]) -> Reply:
     customer = session.scalar(
         select(Customer).where(Customer.phone == number, Customer.deleted_at.is_(None))
     )
-    if not _first_inbound(session, f"twilio-in:{sid}", customer, {"from": number, "body": body}):
+    inbound = {"from": number, "body": body}
+    if not _first_inbound(session, f"twilio-in:{sid}", customer, inbound, now):
         return Reply(None, "duplicate")
     if word in STOP_WORDS or _PLAIN_STOP.search(body):
         suppressions.opt_out(session=session, channel=Channel.SMS, address=number,
                              reason=SuppressionReason.STOP, source="sms keyword",
-                             details={"keyword": body[:40]})  # fmt: skip
+                             details={"keyword": body[:40]}, now=now)  # fmt: skip
         return Reply(
             f"{store.name}: you are unsubscribed and will get no more texts from us. "
             "Reply START to resubscribe.",
@@ -252,11 +255,11 @@ def handle_inbound_sms(*, session: Session, params: dict[str, str]) -> Reply:
             "help",
         )
     if word in START_WORDS:
-        return Reply(_opt_back_in(session, number, store), "opt-in")
+        return Reply(_opt_back_in(session, number, store, now), "opt-in")
     return Reply(None, "message")
 
 
-def _opt_back_in(session: Session, number: str, store: StoreProfile) -> str:
+def _opt_back_in(session: Session, number: str, store: StoreProfile, now: datetime) -> str:
     customers = session.scalars(
         select(Customer).where(Customer.phone == number, Customer.deleted_at.is_(None))
     ).all()
@@ -264,7 +267,7 @@ def _opt_back_in(session: Session, number: str, store: StoreProfile) -> str:
         for customer in customers:
             consent.set_consent(session=session, customer=customer, channel=Channel.SMS,
                                 granted=True, source="sms keyword",
-                                details={"keyword": "START"})  # fmt: skip
+                                details={"keyword": "START"}, now=now)  # fmt: skip
     except ValidationError:
         return (f"{store.name}: we need your date of birth on file before we can text you. "
                 "Ask at the store.")  # fmt: skip
@@ -284,11 +287,11 @@ def _advance(message: Message, status: MessageStatus) -> None:
         message.status = status
 
 
-def _timestamp(value: Any) -> datetime:
+def _timestamp(value: Any, *, default: datetime) -> datetime:
     try:
         return datetime.fromtimestamp(float(value), UTC)
     except (TypeError, ValueError, OverflowError):
-        return utc_now()
+        return default
 
 
 def _first_time(
@@ -313,11 +316,15 @@ def _first_time(
 
 
 def _first_inbound(
-    session: Session, dedupe_key: str, customer: Customer | None, data: dict[str, Any]
+    session: Session,
+    dedupe_key: str,
+    customer: Customer | None,
+    data: dict[str, Any],
+    now: datetime,
 ) -> bool:
     return _insert_event(
         session, dedupe_key=dedupe_key, type="sms.inbound",
-        customer_id=customer.id if customer else None, occurred_at=utc_now(), data=data,
+        customer_id=customer.id if customer else None, occurred_at=now, data=data,
     )  # fmt: skip
 
 
@@ -334,7 +341,7 @@ def _insert_event(session: Session, **values: Any) -> bool:
 # --- unsubscribe links ------------------------------------------------------------------------
 
 
-def unsubscribe_from_link(*, session: Session, token: str) -> str:
+def unsubscribe_from_link(*, session: Session, token: str, now: datetime) -> str:
     """Opt out the address a signed link was sent to. Returns the address (masked for show).
 
     Raises:
@@ -345,7 +352,7 @@ def unsubscribe_from_link(*, session: Session, token: str) -> str:
         raise ValidationError("This unsubscribe link is not valid.")
     suppressions.opt_out(session=session, channel=message.channel, address=message.to_address,
                          reason=SuppressionReason.UNSUBSCRIBED, source="unsubscribe link",
-                         message_id=message.id)  # fmt: skip
+                         message_id=message.id, now=now)  # fmt: skip
     return mask(message.to_address)
 
 

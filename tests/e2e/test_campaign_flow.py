@@ -11,6 +11,7 @@ import pytest
 from tests.e2e.conftest import appears, new_store, signed_in
 from tests.e2e.test_browser_smoke import screenshot_dir
 from tests.fakes import Reply, fake_openai
+from tests.moments import NOW
 from tests.server import running_app
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +23,9 @@ def demo_database(path: Path) -> str:
     from core.permissions import SYSTEM
 
     with new_store(path) as url:
-        demo.load_demo_store(unit_of_work=session_scope, actor=SYSTEM, customers=1000, seed=8)
+        demo.load_demo_store(
+            unit_of_work=session_scope, actor=SYSTEM, customers=1000, seed=8, now=NOW
+        )
     return url
 
 

@@ -64,7 +64,11 @@ def build_shop() -> dict[str, int]:
         fill_in_profile(session=session, fields=STORE)
         segment = segments.create_static_segment(session=session, actor=SYSTEM, name="Everyone")
         segments.add_members(
-            session=session, actor=SYSTEM, segment_id=segment.id, customer_ids=ids.values()
+            session=session,
+            actor=SYSTEM,
+            segment_id=segment.id,
+            customer_ids=ids.values(),
+            now=NOON_CHICAGO,
         )
         campaign = Campaign(
             name="Holiday wine", type="holiday", status=CampaignStatus.RUNNING,

@@ -9,6 +9,7 @@ from core.db import utc_now
 from core.errors import Conflict, PermissionDenied, ValidationError
 from core.models import AuditEntry, User
 from core.permissions import Actor, Role
+from tests.moments import NOW
 
 PASSWORD = "correct horse battery"
 
@@ -104,9 +105,9 @@ def test_deactivated_users_cannot_sign_in(session: Session) -> None:
         role=Role.VIEWER,
         password=PASSWORD,
     )
-    assert "v@example.com" in auth.login_credentials(session=session)["usernames"]
+    assert "v@example.com" in auth.login_credentials(session=session, now=NOW)["usernames"]
     auth.update_user(session=session, actor=actor, user_id=user.id, is_active=False)
-    assert "v@example.com" not in auth.login_credentials(session=session)["usernames"]
+    assert "v@example.com" not in auth.login_credentials(session=session, now=NOW)["usernames"]
     assert auth.get_active_user(session=session, email="v@example.com") is None
 
 
@@ -130,7 +131,7 @@ def test_repeated_failures_lock_the_account_for_a_while(session: Session) -> Non
     assert (
         user.failed_login_count == 0 and user.locked_until is None and user.last_login_at == later
     )
-    assert not auth.record_login_failure(session=session, email="nobody@example.com")
+    assert not auth.record_login_failure(session=session, email="nobody@example.com", now=now)
 
 
 def test_password_change_and_reset(session: Session) -> None:

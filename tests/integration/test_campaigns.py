@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,9 +36,9 @@ from core.models import (
 from core.permissions import SYSTEM, Actor, Role
 from core.segment_rules import adult_birth_cutoff
 from jobs import clock, queue
+from tests.moments import NOW, TODAY
 
 S = CampaignStatus
-TODAY = date(2026, 11, 26)
 MARKETER = Actor(user_id=None, email="marketer@example.com", role=Role.MARKETER)
 VIEWER = Actor(user_id=None, email="viewer@example.com", role=Role.VIEWER)
 
@@ -46,17 +46,18 @@ VIEWER = Actor(user_id=None, email="viewer@example.com", role=Role.VIEWER)
 @pytest.fixture
 def store(database: str) -> dict[str, int]:
     """A scored 500-customer demo store with three playbook segments, by key."""
-    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=500, seed=6)
-    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY)
+    demo.load_demo(
+        unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=500, seed=6, now=NOW
+    )
+    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY, now=NOW)
     with session_scope() as session:
         return {
-            key: playbooks.create_from_playbook(session=session, actor=SYSTEM, key=key).id
+            key: playbooks.create_from_playbook(session=session, actor=SYSTEM, key=key, now=NOW).id
             for key in ("lapsed-wine", "champions", "win-back")
         }
 
 
-def details(store: dict[str, int], **changes: Any) -> Details:
-    now = utc_now()
+def details(store: dict[str, int], now: datetime = NOW, **changes: Any) -> Details:
     base = Details(
         name="Holiday wine",
         goal="Fill the Thanksgiving table",
@@ -69,16 +70,16 @@ def details(store: dict[str, int], **changes: Any) -> Details:
     return Details(**{**base.__dict__, **changes})
 
 
-def planned_campaign(store: dict[str, int], **changes: Any) -> int:
-    """A draft with a heuristic plan, ready to schedule."""
+def planned_campaign(store: dict[str, int], now: datetime = NOW, **changes: Any) -> int:
+    """A draft with a heuristic plan made at `now`, ready to schedule."""
     with session_scope() as session:
         campaign = campaigns.create_campaign(
-            session=session, actor=MARKETER, details=details(store, **changes)
+            session=session, actor=MARKETER, details=details(store, now, **changes)
         )
-        context = campaigns.plan_context(session=session, campaign=campaign)
+        context = campaigns.plan_context(session=session, campaign=campaign, now=now)
         outcome = planner.make_plan(session=session, context=context)
         campaigns.save_plan(
-            session=session, actor=MARKETER, campaign_id=campaign.id, outcome=outcome
+            session=session, actor=MARKETER, campaign_id=campaign.id, outcome=outcome, now=now
         )
         return campaign.id
 
@@ -97,18 +98,18 @@ def test_a_draft_is_checked_step_by_step(store: dict[str, int]) -> None:
             session=session, actor=MARKETER, details=Details(name="Just a name")
         )
         assert draft.status == S.DRAFT
-        assert campaigns.problems(session=session, campaign=draft, step=1) == [
+        assert campaigns.problems(session=session, campaign=draft, step=1, now=NOW) == [
             "Set the start and end."
         ]
         assert "Pick at least one segment." in campaigns.problems(
-            session=session, campaign=draft, step=2
+            session=session, campaign=draft, step=2, now=NOW
         )
         campaigns.update_campaign(
             session=session, actor=MARKETER, campaign_id=draft.id, details=details(store),
             builder_step=2,
         )  # fmt: skip
-        assert campaigns.problems(session=session, campaign=draft, step=2) == []
-        assert campaigns.problems(session=session, campaign=draft, step=3) == [
+        assert campaigns.problems(session=session, campaign=draft, step=2, now=NOW) == []
+        assert campaigns.problems(session=session, campaign=draft, step=3, now=NOW) == [
             "Make a plan: ask the planner, or add sends by hand."
         ]
 
@@ -154,7 +155,7 @@ def test_reach_counts_only_who_may_be_messaged(store: dict[str, int]) -> None:
         ).all()
         emailable[0].birth_date = date(2008, 1, 1)  # on file as under 21
         emailable[1].email_opt_in = False
-        emailable[2].deleted_at = utc_now()
+        emailable[2].deleted_at = NOW
     with session_scope() as session:
         after = campaigns.audience_reach(
             session=session, segment_ids=segment_ids, channels=("email",), today=TODAY
@@ -177,7 +178,7 @@ def test_plan_is_saved_as_steps_with_its_source(store: dict[str, int]) -> None:
         assert campaign.plan_source == "heuristic"
         assert campaign.plan_note.startswith("Planned by the built-in planner")
         assert [s.position for s in campaign.steps] == list(range(1, len(campaign.steps) + 1))
-        start, end = campaigns.campaign_days(session=session, campaign=campaign)
+        start, end = campaigns.campaign_days(session=session, campaign=campaign, now=NOW)
         assert all(start <= s.day <= end for s in campaign.steps)
         plan = campaigns.plan_of(campaign)
         # A manual edit is checked like any plan: a 2 a.m. text moves into the legal hours.
@@ -186,7 +187,7 @@ def test_plan_is_saved_as_steps_with_its_source(store: dict[str, int]) -> None:
                                                                 "local_time": "02:00"})]}
         )  # fmt: skip
         saved, repairs = campaigns.save_manual_plan(
-            session=session, actor=MARKETER, campaign_id=campaign_id, plan=edited
+            session=session, actor=MARKETER, campaign_id=campaign_id, plan=edited, now=NOW
         )
         assert saved.plan_source == "manual" and len(saved.steps) == 1
         assert saved.steps[0].local_time == "09:00" and "moved from 02:00" in repairs[0]
@@ -203,12 +204,12 @@ def test_every_transition_is_allowed_or_refused_by_the_state_machine(
         with session_scope() as session:
             campaign = session.get(Campaign, campaign_id)
             campaign.status = current.value
-            campaign.starts_at = utc_now() + timedelta(hours=2)
+            campaign.starts_at = NOW + timedelta(hours=2)
         allowed = target in TRANSITIONS[current]
         try:
             with session_scope() as session:
                 campaigns.transition(
-                    session=session, actor=MARKETER, campaign_id=campaign_id, to=target
+                    session=session, actor=MARKETER, campaign_id=campaign_id, to=target, now=NOW
                 )
         except Conflict as exc:
             assert not allowed, f"{current} → {target} refused: {exc}"
@@ -231,12 +232,16 @@ def test_a_campaign_that_is_not_ready_cannot_be_scheduled(store: dict[str, int])
         draft = campaigns.create_campaign(session=session, actor=MARKETER, details=details(store))
         draft_id = draft.id
     with pytest.raises(ValidationError, match="Make a plan"), session_scope() as session:
-        campaigns.transition(session=session, actor=MARKETER, campaign_id=draft_id, to=S.SCHEDULED)
-    past = planned_campaign(store, name="Late", starts_at=utc_now() - timedelta(hours=1))
+        campaigns.transition(
+            session=session, actor=MARKETER, campaign_id=draft_id, to=S.SCHEDULED, now=NOW
+        )
+    past = planned_campaign(store, name="Late", starts_at=NOW - timedelta(hours=1))
     with pytest.raises(ValidationError, match="start is in the past"), session_scope() as session:
-        campaigns.transition(session=session, actor=MARKETER, campaign_id=past, to=S.SCHEDULED)
+        campaigns.transition(
+            session=session, actor=MARKETER, campaign_id=past, to=S.SCHEDULED, now=NOW
+        )
     with session_scope() as session:  # ... but it may start now
-        campaigns.start_now(session=session, actor=MARKETER, campaign_id=past)
+        campaigns.start_now(session=session, actor=MARKETER, campaign_id=past, now=NOW)
     assert status_of(past) == S.RUNNING
 
 
@@ -244,11 +249,11 @@ def test_scheduled_campaigns_start_and_finish_by_themselves(store: dict[str, int
     campaign_id = planned_campaign(store)
     with session_scope() as session:
         campaign = campaigns.transition(
-            session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED
+            session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED, now=NOW
         )
         starts_at, ends_at = campaign.starts_at, campaign.ends_at
     with session_scope() as session:
-        assert campaigns.start_due_campaigns(session=session, actor=SYSTEM, now=utc_now()) == []
+        assert campaigns.start_due_campaigns(session=session, actor=SYSTEM, now=NOW) == []
     with session_scope() as session:
         started = campaigns.start_due_campaigns(
             session=session, actor=SYSTEM, now=starts_at + timedelta(seconds=1)
@@ -269,7 +274,7 @@ def test_a_campaign_that_can_no_longer_start_goes_back_to_draft(store: dict[str,
     campaign_id = planned_campaign(store)
     with session_scope() as session:
         campaign = campaigns.transition(
-            session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED
+            session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED, now=NOW
         )
         ends_at = campaign.ends_at
     with session_scope() as session:
@@ -298,7 +303,7 @@ def test_duplicate_delete_and_segments_in_use(store: dict[str, int]) -> None:
         )  # fmt: skip
         campaigns.delete_campaign(session=session, actor=MARKETER, campaign_id=copy_id)
     with session_scope() as session:
-        campaigns.start_now(session=session, actor=MARKETER, campaign_id=campaign_id)
+        campaigns.start_now(session=session, actor=MARKETER, campaign_id=campaign_id, now=NOW)
     with pytest.raises(Conflict, match="Only drafts"), session_scope() as session:
         campaigns.delete_campaign(session=session, actor=MARKETER, campaign_id=campaign_id)
     from core.segments import delete_segment
@@ -328,7 +333,7 @@ def test_actions_are_the_top_reachable_customers_once_each(store: dict[str, int]
         ).all()  # fmt: skip
         barred[0].birth_date = adult_birth_cutoff(date.today()) + timedelta(days=30)
         barred[1].email_opt_in = barred[1].sms_opt_in = False
-        barred[2].deleted_at = utc_now()
+        barred[2].deleted_at = NOW
         barred_ids = {c.id for c in barred}
         excluded = set(
             session.scalars(
@@ -339,7 +344,7 @@ def test_actions_are_the_top_reachable_customers_once_each(store: dict[str, int]
         )
     with session_scope() as session:
         run = actions.generate_actions(
-            session=session, actor=MARKETER, campaign_id=campaign_id, limit=40
+            session=session, actor=MARKETER, campaign_id=campaign_id, limit=40, now=NOW
         )
     assert run.candidates > 40 and run.created == 40
     with session_scope(read_only=True) as session:
@@ -379,8 +384,12 @@ def test_actions_are_the_top_reachable_customers_once_each(store: dict[str, int]
 def test_a_bigger_run_is_reproducible_and_decisions_stick(store: dict[str, int]) -> None:
     campaign_id = planned_campaign(store)
     with session_scope() as session:
-        first = actions.generate_actions(session=session, actor=MARKETER, campaign_id=campaign_id)
-        second = actions.generate_actions(session=session, actor=MARKETER, campaign_id=campaign_id)
+        first = actions.generate_actions(
+            session=session, actor=MARKETER, campaign_id=campaign_id, now=NOW
+        )
+        second = actions.generate_actions(
+            session=session, actor=MARKETER, campaign_id=campaign_id, now=NOW
+        )
     assert first.created == min(300, first.candidates)
 
     def ranked(run_id: str) -> list[int]:
@@ -400,11 +409,11 @@ def test_a_bigger_run_is_reproducible_and_decisions_stick(store: dict[str, int])
         listed = actions.list_actions(session=session, filters=ActionFilter(run_id=latest), limit=5)
         changed = actions.decide(
             session=session, actor=MARKETER, action_ids=[a.id for a, _ in listed[:3]],
-            status=ActionStatus.APPROVED,
+            status=ActionStatus.APPROVED, now=NOW,
         )  # fmt: skip
         actions.decide(
             session=session, actor=MARKETER, action_ids=[listed[3][0].id],
-            status=ActionStatus.SKIPPED,
+            status=ActionStatus.SKIPPED, now=NOW,
         )  # fmt: skip
     assert changed == 3
     with session_scope(read_only=True) as session:
@@ -418,7 +427,9 @@ def test_a_bigger_run_is_reproducible_and_decisions_stick(store: dict[str, int])
     exported = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert len(exported) == 3 and all(row["status"] == "approved" for row in exported)
     with pytest.raises(PermissionDenied), session_scope() as session:
-        actions.decide(session=session, actor=VIEWER, action_ids=[1], status=ActionStatus.APPROVED)
+        actions.decide(
+            session=session, actor=VIEWER, action_ids=[1], status=ActionStatus.APPROVED, now=NOW
+        )
 
 
 def test_actions_need_a_plan_and_a_sane_limit(store: dict[str, int]) -> None:
@@ -426,23 +437,25 @@ def test_actions_need_a_plan_and_a_sane_limit(store: dict[str, int]) -> None:
         draft = campaigns.create_campaign(session=session, actor=MARKETER, details=details(store))
         draft_id = draft.id
     with pytest.raises(ValidationError, match="no plan yet"), session_scope() as session:
-        actions.generate_actions(session=session, actor=MARKETER, campaign_id=draft_id)
+        actions.generate_actions(session=session, actor=MARKETER, campaign_id=draft_id, now=NOW)
     with pytest.raises(ValidationError, match="1 to 10,000"), session_scope() as session:
-        actions.generate_actions(session=session, actor=MARKETER, campaign_id=draft_id, limit=0)
+        actions.generate_actions(
+            session=session, actor=MARKETER, campaign_id=draft_id, limit=0, now=NOW
+        )
 
 
 # --- the clock and RQ's scheduler -----------------------------------------------------------
 
 
 def test_the_clock_starts_a_due_campaign_and_prepares_its_actions(store: dict[str, int]) -> None:
-    campaign_id = planned_campaign(store, starts_at=utc_now() + timedelta(seconds=2))
+    starts_at = NOW + timedelta(hours=1)
+    campaign_id = planned_campaign(store, starts_at=starts_at)
     with session_scope() as session:
         campaigns.transition(
-            session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED
+            session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED, now=NOW
         )
-    assert clock.start_campaigns() == []
-    time.sleep(2.5)
-    [job_id] = clock.start_campaigns()
+    assert clock.start_campaigns(now=starts_at - timedelta(seconds=1)) == []
+    [job_id] = clock.start_campaigns(now=starts_at)
     job = queue.wait_for(job_id, timeout=60)
     assert job.status == "succeeded", job.error
     assert status_of(campaign_id) == S.RUNNING
@@ -473,17 +486,19 @@ def redis_queue(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_rq_scheduler_starts_a_campaign_at_its_time(
     store: dict[str, int], redis_queue: str, database: str
 ) -> None:
-    campaign_id = planned_campaign(store, starts_at=utc_now() + timedelta(seconds=3))
+    # RQ's scheduler runs on the real clock, so this test does too.
+    now = utc_now()
+    campaign_id = planned_campaign(store, now, starts_at=now + timedelta(seconds=1))
     with session_scope() as session:
         campaign = campaigns.transition(
-            session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED
+            session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED, now=now
         )
         starts_at = campaign.starts_at
     queue.run_at(starts_at, clock.start_campaigns)
     from rq.registry import ScheduledJobRegistry
 
     assert ScheduledJobRegistry(queue=queue.rq_queue(redis_queue)).count == 1
-    time.sleep(max(0.0, (starts_at - datetime.now(UTC)).total_seconds()) + 1.5)
+    time.sleep(max(0.0, (starts_at - utc_now()).total_seconds()) + 0.1)
     env = os.environ | {"DATABASE_URL": database, "REDIS_URL": redis_queue}
     worker = subprocess.run(
         [sys.executable, "-m", "jobs.worker", "--burst", "--name", f"sched-{os.getpid()}"],

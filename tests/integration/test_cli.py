@@ -14,6 +14,7 @@ from core import auth, demo, planner, playbooks, schema, segments
 from core.__main__ import main
 from core.db import session_scope
 from core.models import Customer, User
+from tests.moments import NOW
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -206,9 +207,11 @@ def test_plan_and_actions_commands(database: str, capsys: pytest.CaptureFixture[
             details=Details(name="CLI", starts_at=utc_now(), ends_at=utc_now() + timedelta(days=6),
                             segment_ids=tuple(segment_ids)),
         )  # fmt: skip
-        context = campaigns.plan_context(session=session, campaign=campaign)
+        context = campaigns.plan_context(session=session, campaign=campaign, now=NOW)
         outcome = planner.make_plan(session=session, context=context)
-        campaigns.save_plan(session=session, actor=SYSTEM, campaign_id=campaign.id, outcome=outcome)
+        campaigns.save_plan(
+            session=session, actor=SYSTEM, campaign_id=campaign.id, outcome=outcome, now=NOW
+        )
         campaign_id = campaign.id
     code, ranked = run(capsys, "actions", "--campaign", str(campaign_id), "--limit", "25", "--json")
     assert code == 0 and ranked["actions"] == len(ranked["list"]) == 25

@@ -10,13 +10,14 @@ from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.models import AuditEntry, Customer, Event, Order, OrderItem
 from core.permissions import SYSTEM, Actor, Role
+from tests.moments import NOW
 
 VIEWER = Actor(user_id=None, email="v@example.com", role=Role.VIEWER)
 ADULT = date(1980, 5, 17)
 
 
 def add(session: Session, **fields: object) -> Customer:
-    return customers.create_customer(session=session, actor=SYSTEM, **fields)
+    return customers.create_customer(session=session, actor=SYSTEM, now=NOW, **fields)
 
 
 def test_create_validates_and_normalises(session: Session) -> None:
@@ -50,14 +51,14 @@ def test_create_validates_and_normalises(session: Session) -> None:
             sms_opt_in=True,
         )
     with pytest.raises(PermissionDenied):
-        customers.create_customer(session=session, actor=VIEWER, email="v@example.com")
+        customers.create_customer(session=session, actor=VIEWER, email="v@example.com", now=NOW)
 
 
 def test_get_unknown_and_deleted(session: Session) -> None:
     with pytest.raises(NotFound, match="no customer #999"):
         customers.get_customer(session=session, customer_id=999)
     bob = add(session, email="bob@example.com")
-    assert customers.soft_delete(session=session, actor=SYSTEM, customer_ids=[bob.id]) == 1
+    assert customers.soft_delete(session=session, actor=SYSTEM, customer_ids=[bob.id], now=NOW) == 1
     with pytest.raises(NotFound):
         customers.get_customer(session=session, customer_id=bob.id)
     assert customers.get_customer(session=session, customer_id=bob.id, include_deleted=True)
@@ -68,28 +69,28 @@ def test_get_unknown_and_deleted(session: Session) -> None:
 def test_update_is_audited_and_moves_the_time_zone(session: Session) -> None:
     cy = add(session, email="cy@example.com", zip="60622", email_opt_in=True)
     customers.update_customer(
-        session=session, actor=SYSTEM, customer_id=cy.id, zip="98101", first_name="Cy"
+        session=session, actor=SYSTEM, customer_id=cy.id, zip="98101", first_name="Cy", now=NOW
     )
     assert cy.timezone == "America/Los_Angeles"
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "customer.update")).one()
     assert entry.changes["zip"] == ["60622", "98101"]
     assert entry.changes["timezone"] == ["America/Chicago", "America/Los_Angeles"]
     customers.update_customer(
-        session=session, actor=SYSTEM, customer_id=cy.id, email="new@example.com"
+        session=session, actor=SYSTEM, customer_id=cy.id, email="new@example.com", now=NOW
     )
     assert not cy.email_opt_in, "consent belongs to the old address"
     other = add(session, external_id="POS-1", email="d@example.com")
     with pytest.raises(Conflict, match="already belongs"):
         customers.update_customer(
-            session=session, actor=SYSTEM, customer_id=cy.id, external_id="POS-1"
+            session=session, actor=SYSTEM, customer_id=cy.id, external_id="POS-1", now=NOW
         )
     with pytest.raises(ValidationError, match="cannot be edited"):
         customers.update_customer(
-            session=session, actor=SYSTEM, customer_id=other.id, total_spent_cents=1
+            session=session, actor=SYSTEM, customer_id=other.id, total_spent_cents=1, now=NOW
         )
     with pytest.raises(PermissionDenied):
         customers.update_customer(
-            session=session, actor=VIEWER, customer_id=other.id, first_name="X"
+            session=session, actor=VIEWER, customer_id=other.id, first_name="X", now=NOW
         )
 
 
@@ -97,21 +98,45 @@ def test_consent_needs_an_address_and_proof_of_age(session: Session) -> None:
     dee = add(session, email="dee@example.com")
     with pytest.raises(ValidationError, match="no sms address"):
         customers.change_consent(
-            session=session, actor=SYSTEM, customer_id=dee.id, channel=Channel.SMS, granted=True
+            session=session,
+            actor=SYSTEM,
+            customer_id=dee.id,
+            channel=Channel.SMS,
+            granted=True,
+            now=NOW,
         )
-    customers.update_customer(session=session, actor=SYSTEM, customer_id=dee.id, phone="3125550111")
+    customers.update_customer(
+        session=session, actor=SYSTEM, customer_id=dee.id, phone="3125550111", now=NOW
+    )
     with pytest.raises(ValidationError, match="date of birth"):
         customers.change_consent(
-            session=session, actor=SYSTEM, customer_id=dee.id, channel=Channel.SMS, granted=True
+            session=session,
+            actor=SYSTEM,
+            customer_id=dee.id,
+            channel=Channel.SMS,
+            granted=True,
+            now=NOW,
         )
-    customers.update_customer(session=session, actor=SYSTEM, customer_id=dee.id, birth_date=ADULT)
+    customers.update_customer(
+        session=session, actor=SYSTEM, customer_id=dee.id, birth_date=ADULT, now=NOW
+    )
     record = customers.change_consent(
-        session=session, actor=SYSTEM, customer_id=dee.id, channel=Channel.SMS, granted=True
+        session=session,
+        actor=SYSTEM,
+        customer_id=dee.id,
+        channel=Channel.SMS,
+        granted=True,
+        now=NOW,
     )
     assert record.address == "+13125550111" and dee.sms_opt_in
     assert (
         customers.change_consent(
-            session=session, actor=SYSTEM, customer_id=dee.id, channel=Channel.SMS, granted=True
+            session=session,
+            actor=SYSTEM,
+            customer_id=dee.id,
+            channel=Channel.SMS,
+            granted=True,
+            now=NOW,
         )
         is None
     )
@@ -185,9 +210,10 @@ def test_list_filters_sorts_and_pages(session: Session) -> None:
         actor=SYSTEM,
         segment_id=segment.id,
         customer_ids=[people["sam"].id, people["zoe"].id],
+        now=NOW,
     )
     assert only(segment_id=segment.id) == ["Sam", "Zoë"]
-    customers.soft_delete(session=session, actor=SYSTEM, customer_ids=[people["zoe"].id])
+    customers.soft_delete(session=session, actor=SYSTEM, customer_ids=[people["zoe"].id], now=NOW)
     assert only(segment_id=segment.id) == ["Sam"]
     assert only(deleted=True) == ["Zoë"]
 
@@ -258,7 +284,9 @@ def test_history_timeline_and_duplicates(session: Session) -> None:
             data={"campaign": "Fall"},
         )
     )
-    customers.update_customer(session=session, actor=SYSTEM, customer_id=ana.id, city="Evanston")
+    customers.update_customer(
+        session=session, actor=SYSTEM, customer_id=ana.id, city="Evanston", now=NOW
+    )
     session.flush()
     history = customers.purchase_history(session=session, customer_id=ana.id)
     assert [p.external_id for p in history] == ["O5", "O1"]

@@ -12,14 +12,14 @@ from core.db import session_scope
 from core.errors import PermissionDenied
 from core.models import Customer, Event, Order, OrderItem, Product
 from core.permissions import SYSTEM, Actor, Role
+from tests.moments import NOW, TODAY
 
-TODAY = date(2026, 11, 26)
 EXPECTED_SEED_11 = (1855, 4394, 14_452_327)
 """Orders, order lines and revenue of the 200-customer store for seed 11 on TODAY."""
 
 
 def load(**kwargs: object) -> demo.DemoSummary:
-    return demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=TODAY, **kwargs)
+    return demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=TODAY, now=NOW, **kwargs)
 
 
 def test_small_demo_is_consistent_and_loaded_once(database: str) -> None:
@@ -91,7 +91,12 @@ def test_an_interrupted_load_resumes_without_duplicates(
 
     with pytest.raises(RuntimeError, match="worker killed"):
         demo.load_demo(
-            unit_of_work=crashing_unit_of_work, actor=SYSTEM, today=TODAY, customers=200, seed=11
+            unit_of_work=crashing_unit_of_work,
+            actor=SYSTEM,
+            today=TODAY,
+            customers=200,
+            seed=11,
+            now=NOW,
         )
     with session_scope() as session:
         assert not demo.demo_loaded(session=session)
@@ -104,7 +109,7 @@ def test_an_interrupted_load_resumes_without_duplicates(
 def test_viewers_cannot_load_data(database: str) -> None:
     viewer = Actor(user_id=None, email="v@example.com", role=Role.VIEWER)
     with pytest.raises(PermissionDenied):
-        demo.load_demo(unit_of_work=session_scope, actor=viewer, customers=10)
+        demo.load_demo(unit_of_work=session_scope, actor=viewer, customers=10, now=NOW)
     with session_scope() as session:
         assert session.scalar(select(func.count(Product.id))) == 0
 
@@ -141,7 +146,7 @@ def test_full_demo_looks_like_a_liquor_store(sqlite_database: str) -> None:
 def test_the_demo_store_has_a_postal_address_for_its_emails(database: str) -> None:
     from core.store import get_store_profile
 
-    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=50, seed=2)
+    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=50, seed=2, now=NOW)
     with session_scope(read_only=True) as session:
         profile = get_store_profile(session=session)
     assert profile.is_complete and profile.city == "Chicago"

@@ -24,6 +24,7 @@ from core.models import (
     Product,
 )
 from core.permissions import SYSTEM, Actor, Role
+from tests.moments import NOW
 
 CUSTOMERS_CSV = """Customer #,First Name,Last Name,E-mail,Cell,DOB,Zip Code,Email Opt In,SMS Opt In
 C1,Ana,Lopez,ana@example.com,(312) 555-0101,1985-03-02,60622,yes,yes
@@ -49,7 +50,9 @@ def load(
         import_id = imports.prepare_import(
             session=session, actor=SYSTEM, kind=kind, path=path, filename=name, options=options
         ).id
-    summary = imports.run_import(unit_of_work=session_scope, actor=SYSTEM, import_id=import_id)
+    summary = imports.run_import(
+        unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, now=NOW
+    )
     with session_scope() as session:
         found = [
             (p.row_number, p.severity, p.field, p.message)
@@ -143,7 +146,9 @@ def test_deleted_customers_are_not_brought_back(database: str, tmp_path: Path) -
 
     load(tmp_path, "Customer #,E-mail\nD1,d@example.com\n")
     with session_scope() as session:
-        soft_delete(session=session, actor=SYSTEM, customer_ids=[customers(session)["D1"].id])
+        soft_delete(
+            session=session, actor=SYSTEM, customer_ids=[customers(session)["D1"].id], now=NOW
+        )
     summary, found = load(tmp_path, "Customer #,E-mail\nD1,new@example.com\n", name="b.csv")
     assert summary.skipped == 1 and "was deleted" in found[0][3]
     with session_scope() as session:
@@ -236,13 +241,17 @@ def test_an_import_killed_midway_resumes_without_duplicates(database: str, tmp_p
 
     with pytest.raises(RuntimeError):
         imports.run_import(
-            unit_of_work=killed_after_two_batches, actor=SYSTEM, import_id=import_id, chunk_rows=10
+            unit_of_work=killed_after_two_batches,
+            actor=SYSTEM,
+            import_id=import_id,
+            chunk_rows=10,
+            now=NOW,
         )
     with session_scope() as session:
         row = session.get(Import, import_id)
         assert (row.status, row.checkpoint_row, row.inserted) == (ImportStatus.RUNNING, 21, 20)
     summary = imports.run_import(
-        unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, chunk_rows=10
+        unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, chunk_rows=10, now=NOW
     )
     assert (summary.inserted, summary.skipped, summary.total_rows) == (25, 1, 26)
     with session_scope() as session:
@@ -328,7 +337,7 @@ def test_an_order_split_across_batches_keeps_all_its_lines(database: str, tmp_pa
             session=session, actor=SYSTEM, kind=ImportKind.ORDERS, path=path, filename="s.csv"
         ).id
     summary = imports.run_import(
-        unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, chunk_rows=2
+        unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, chunk_rows=2, now=NOW
     )
     assert summary.inserted == 1
     with session_scope() as session:

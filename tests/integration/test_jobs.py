@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from core import auth
 from core import jobs as job_rows
-from core.db import reset_engines, session_scope
+from core.db import reset_engines, session_scope, utc_now
 from core.models import Customer, JobStatus
 from core.permissions import Role
 from jobs import queue, tasks
@@ -75,11 +75,11 @@ def test_progress_is_throttled_but_the_end_always_lands(database: str) -> None:
 def test_restart_marks_orphaned_jobs_failed(database: str) -> None:
     with session_scope() as session:
         running = job_rows.create_job(session=session, kind="demo.load")
-        job_rows.start_job(session=session, job_id=running.id)
+        job_rows.start_job(session=session, job_id=running.id, now=utc_now())
         finished = job_rows.create_job(session=session, kind="demo.load")
-        job_rows.finish_job(session=session, job_id=finished.id)
+        job_rows.finish_job(session=session, job_id=finished.id, now=utc_now())
     with session_scope() as session:
-        assert job_rows.fail_interrupted(session=session) == 1
+        assert job_rows.fail_interrupted(session=session, now=utc_now()) == 1
     with session_scope() as session:
         assert job_rows.get_job(session=session, job_id=running.id).status == JobStatus.FAILED
         assert job_rows.get_job(session=session, job_id=finished.id).status == JobStatus.SUCCEEDED

@@ -379,7 +379,7 @@ def test_a_campaign_pauses_itself_above_a_tenth_of_a_percent_of_complaints(
         data = {"event": "complained", "id": f"complaint-{name}",
                 "user-variables": {"message_key": message.key}}  # fmt: skip
         with session_scope() as session:
-            return webhooks.handle_mailgun_event(session=session, event_data=data)
+            return webhooks.handle_mailgun_event(session=session, event_data=data, now=NOON_CHICAGO)
 
     complain("ana")  # 1 in 1,504: 0.07%
     with session_scope(read_only=True) as session:
@@ -411,10 +411,11 @@ def test_a_worker_dying_after_the_provider_took_its_messages_sends_nothing_twice
         assert provider_for(message.channel, get_settings()).send(outgoing).accepted
     lease = timedelta(seconds=get_settings().send_claim_lease_seconds + 1)
     with session_scope() as session:
+        # The fake providers stamp what they took with the real clock, so the lease runs on it too.
         session.execute(update(Message).values(claimed_at=utc_now() - lease))
     with session_scope() as session:
         settled = outbox.release_stale_claims(
-            session=session, find=find_at_provider(get_settings())
+            session=session, find=find_at_provider(get_settings()), now=utc_now()
         )
     assert settled == 6
     found = by_customer(shop)

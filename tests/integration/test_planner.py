@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,8 +16,8 @@ from core.models import PlanCache, PlanSource
 from core.plans import Plan, PlanContext
 from core.segments import names
 from tests.fakes import Reply, fake_openai
+from tests.moments import NOW, TODAY
 
-TODAY = date(2026, 11, 26)
 START = TODAY + timedelta(days=1)
 END = START + timedelta(days=6)
 KEYS = ("lapsed-wine", "weekend-craft-beer", "champions")
@@ -32,11 +32,13 @@ def store(sqlite_database: str) -> dict[str, int]:
 def _store() -> dict[str, int]:
     from core.permissions import SYSTEM
 
-    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=400, seed=3)
-    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY)
+    demo.load_demo(
+        unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=400, seed=3, now=NOW
+    )
+    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY, now=NOW)
     with session_scope() as session:
         return {
-            key: playbooks.create_from_playbook(session=session, actor=SYSTEM, key=key).id
+            key: playbooks.create_from_playbook(session=session, actor=SYSTEM, key=key, now=NOW).id
             for key in KEYS
         }
 
@@ -254,9 +256,9 @@ def test_nobody_to_plan_for_is_a_clear_error(sqlite_database: str) -> None:
     from core.errors import ValidationError
 
     with pytest.raises(ValidationError, match="at least one segment"), session_scope() as session:
-        planner.build_context(session=session, segment_ids=[], start=START, end=END)
+        planner.build_context(session=session, segment_ids=[], start=START, end=END, today=TODAY)
     with pytest.raises(ValidationError, match="ends before it starts"), session_scope() as session:
-        planner.build_context(session=session, segment_ids=[1], start=END, end=START)
+        planner.build_context(session=session, segment_ids=[1], start=END, end=START, today=TODAY)
 
 
 def test_planning_on_postgresql_too(database: str) -> None:

@@ -13,18 +13,19 @@ from core.errors import PermissionDenied, ValidationError
 from core.exports import export_customers
 from core.models import Customer, Event, Order
 from core.permissions import SYSTEM, Actor, Role
-
-TODAY = date(2026, 11, 26)
+from tests.moments import NOW, TODAY
 
 
 @pytest.fixture
 def demo_store(database: str) -> str:
-    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=600, seed=4)
+    demo.load_demo(
+        unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=600, seed=4, now=NOW
+    )
     return database
 
 
 def score(**kwargs: object) -> scoring.ScoringSummary:
-    return scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, **kwargs)
+    return scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, now=NOW, **kwargs)
 
 
 def test_scores_every_customer_and_checks_itself(demo_store: str) -> None:
@@ -114,14 +115,14 @@ def test_nothing_to_score_is_a_clear_error(database: str) -> None:
         score(horizon_days=0)
     viewer = Actor(user_id=None, email="v@example.com", role=Role.VIEWER)
     with pytest.raises(PermissionDenied):
-        scoring.score_customers(unit_of_work=session_scope, actor=viewer)
+        scoring.score_customers(unit_of_work=session_scope, actor=viewer, now=NOW)
 
 
 def test_export_carries_the_scores(demo_store: str) -> None:
     score(as_of=TODAY)
     out = io.StringIO()
     with session_scope() as session:
-        export_customers(session=session, out=out)
+        export_customers(session=session, out=out, today=TODAY)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     for column in ("rfm_segment", "p_alive", "churn_risk", "expected_orders", "predicted_clv"):
         assert column in rows[0]

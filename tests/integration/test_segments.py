@@ -27,8 +27,10 @@ MARKETER = Actor(user_id=None, email="marketer@example.com", role=Role.MARKETER)
 def store(database: str) -> str:
     """A scored 600-customer demo, plus a deleted customer, one on file as 19 years old and a few
     with no date of birth."""
-    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=600, seed=4)
-    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY)
+    demo.load_demo(
+        unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=600, seed=4, now=NOW
+    )
+    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY, now=NOW)
     with session_scope() as session:
         big_spenders = session.scalars(
             select(Customer).order_by(Customer.total_spent_cents.desc()).limit(2)
@@ -160,7 +162,7 @@ def reference(rules: dict[str, Any]) -> set[int]:
 
 def matched(rules: dict[str, Any]) -> set[int]:
     with session_scope(read_only=True) as session:
-        return set(session.scalars(segments.matching(parse_rules(rules), NOW)))
+        return set(session.scalars(segments.matching(parse_rules(rules), now=NOW)))
 
 
 def all_of(*conditions: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +242,12 @@ def test_create_refresh_update_and_audit(store: str) -> None:
     rules = RULES["busy quarter"]
     with session_scope() as session:
         made = segments.create_segment(
-            session=session, actor=MARKETER, name="Busy", rules=rules, description="3+ orders"
+            session=session,
+            actor=MARKETER,
+            name="Busy",
+            rules=rules,
+            description="3+ orders",
+            now=NOW,
         )
         segment_id = made.id
         assert made.member_count == len(matched(rules)) > 0
@@ -249,7 +256,11 @@ def test_create_refresh_update_and_audit(store: str) -> None:
         members = set(session.scalars(segments.member_ids(session=session, segment_id=segment_id)))
         assert members == matched(rules)
         updated = segments.update_segment(
-            session=session, actor=MARKETER, segment_id=segment_id, rules=RULES["big spenders"]
+            session=session,
+            actor=MARKETER,
+            segment_id=segment_id,
+            rules=RULES["big spenders"],
+            now=NOW,
         )
         assert updated.member_count == len(matched(RULES["big spenders"]))
         actions = session.scalars(
@@ -260,25 +271,31 @@ def test_create_refresh_update_and_audit(store: str) -> None:
 
 def test_names_must_be_unique_and_adult(store: str) -> None:
     with session_scope() as session:
-        segments.create_segment(session=session, actor=MARKETER, name="VIPs", rules=RULES["nested"])
+        segments.create_segment(
+            session=session, actor=MARKETER, name="VIPs", rules=RULES["nested"], now=NOW
+        )
     with pytest.raises(Conflict), session_scope() as session:
-        segments.create_segment(session=session, actor=MARKETER, name="vips", rules=RULES["nested"])
+        segments.create_segment(
+            session=session, actor=MARKETER, name="vips", rules=RULES["nested"], now=NOW
+        )
     with pytest.raises(ValidationError, match="only reach adults"), session_scope() as session:
         segments.create_segment(
-            session=session, actor=MARKETER, name="Spring break", rules=RULES["nested"]
+            session=session, actor=MARKETER, name="Spring break", rules=RULES["nested"], now=NOW
         )
 
 
 def test_viewers_cannot_change_segments(store: str) -> None:
     viewer = Actor(user_id=None, email="viewer@example.com", role=Role.VIEWER)
     with pytest.raises(PermissionDenied), session_scope() as session:
-        segments.create_segment(session=session, actor=viewer, name="X", rules=RULES["nested"])
+        segments.create_segment(
+            session=session, actor=viewer, name="X", rules=RULES["nested"], now=NOW
+        )
 
 
 def test_segments_built_on_segments_refresh_in_order_and_never_loop(store: str) -> None:
     with session_scope() as session:
         base = segments.create_segment(
-            session=session, actor=MARKETER, name="Base", rules=RULES["high risk"]
+            session=session, actor=MARKETER, name="Base", rules=RULES["high risk"], now=NOW
         )
         on_top = segments.create_segment(
             session=session,
@@ -288,6 +305,7 @@ def test_segments_built_on_segments_refresh_in_order_and_never_loop(store: str) 
                 {"field": "segment", "op": "in", "value": base.id},
                 {"field": "can_email", "op": "is_true"},
             ),
+            now=NOW,
         )
         ids = base.id, on_top.id
     with pytest.raises(ValidationError, match="depend on itself"), session_scope() as session:
@@ -296,10 +314,11 @@ def test_segments_built_on_segments_refresh_in_order_and_never_loop(store: str) 
             actor=MARKETER,
             segment_id=ids[0],
             rules=all_of({"field": "segment", "op": "not_in", "value": ids[1]}),
+            now=NOW,
         )
     with pytest.raises(ValidationError, match="does not exist"), session_scope() as session:
         segments.count_matching(
-            session=session, rules=all_of({"field": "segment", "op": "in", "value": 999})
+            session=session, rules=all_of({"field": "segment", "op": "in", "value": 999}), now=NOW
         )
     with pytest.raises(Conflict, match="used by: On top"), session_scope() as session:
         segments.delete_segment(session=session, actor=MARKETER, segment_id=ids[0])
@@ -321,11 +340,19 @@ def test_hand_picked_segments_keep_who_was_added(store: str) -> None:
         picked = segments.create_static_segment(session=session, actor=MARKETER, name="Picked")
         some = session.scalars(select(Customer.id).limit(5)).all()
         assert segments.add_members(
-            session=session, actor=MARKETER, segment_id=picked.id, customer_ids=[*some, *some]
+            session=session,
+            actor=MARKETER,
+            segment_id=picked.id,
+            customer_ids=[*some, *some],
+            now=NOW,
         ) == len(some)
         with pytest.raises(ValidationError):
             segments.update_segment(
-                session=session, actor=MARKETER, segment_id=picked.id, rules=RULES["nested"]
+                session=session,
+                actor=MARKETER,
+                segment_id=picked.id,
+                rules=RULES["nested"],
+                now=NOW,
             )
         assert segments.refresh_all(session=session, now=NOW) == {}
         assert picked.member_count == 5
@@ -334,7 +361,9 @@ def test_hand_picked_segments_keep_who_was_added(store: str) -> None:
 def test_overlap_counts_every_combination(store: str) -> None:
     with session_scope() as session:
         made = [
-            segments.create_segment(session=session, actor=MARKETER, name=name, rules=RULES[name])
+            segments.create_segment(
+                session=session, actor=MARKETER, name=name, rules=RULES[name], now=NOW
+            )
             for name in ("high risk", "busy quarter", "emailable regulars")
         ]
         result = segments.overlap(session=session, segment_ids=[s.id for s in made])
@@ -354,14 +383,16 @@ def test_overlap_counts_every_combination(store: str) -> None:
 def test_every_playbook_becomes_a_segment_once(store: str) -> None:
     with session_scope() as session:
         for playbook in playbooks.PLAYBOOKS:
-            made = playbooks.create_from_playbook(session=session, actor=MARKETER, key=playbook.key)
+            made = playbooks.create_from_playbook(
+                session=session, actor=MARKETER, key=playbook.key, now=NOW
+            )
             assert made.description.startswith(playbook.why)
         assert playbooks.used(session=session) == {p.key for p in playbooks.PLAYBOOKS}
-        assert audiences.suggestions(session=session) == [
-            s for s in audiences.suggestions(session=session) if s.kind == "cluster"
+        assert audiences.suggestions(session=session, now=NOW) == [
+            s for s in audiences.suggestions(session=session, now=NOW) if s.kind == "cluster"
         ]
     with pytest.raises(Conflict), session_scope() as session:
-        playbooks.create_from_playbook(session=session, actor=MARKETER, key="champions")
+        playbooks.create_from_playbook(session=session, actor=MARKETER, key="champions", now=NOW)
 
 
 def test_clusters_cover_every_buyer_and_save_as_segments(store: str) -> None:
@@ -381,11 +412,13 @@ def test_clusters_cover_every_buyer_and_save_as_segments(store: str) -> None:
 
 def test_lookalikes_resemble_the_seed_and_leave_it_out(store: str) -> None:
     with session_scope() as session:
-        seed = playbooks.create_from_playbook(session=session, actor=MARKETER, key="champions")
+        seed = playbooks.create_from_playbook(
+            session=session, actor=MARKETER, key="champions", now=NOW
+        )
         seed_members = set(
             session.scalars(segments.member_ids(session=session, segment_id=seed.id))
         )
-        found = audiences.lookalike(session=session, seed_segment_id=seed.id)
+        found = audiences.lookalike(session=session, seed_segment_id=seed.id, now=NOW)
     assert found.customer_ids and not set(found.customer_ids) & seed_members
     assert found.similarity >= audiences.TARGET_SIMILARITY
     assert len(found.customer_ids) <= min(found.size_at_target, found.seed_size)
@@ -399,17 +432,19 @@ def test_lookalikes_resemble_the_seed_and_leave_it_out(store: str) -> None:
     lookalike_mean = sum(spend[i] for i in found.customer_ids) / len(found.customer_ids)
     assert lookalike_mean > 1.5 * sum(spend[i] for i in rest) / len(rest)
     with session_scope() as session:
-        saved = audiences.save_lookalike(session=session, actor=MARKETER, seed_segment_id=seed.id)
+        saved = audiences.save_lookalike(
+            session=session, actor=MARKETER, seed_segment_id=seed.id, now=NOW
+        )
         assert saved.member_count == len(found.customer_ids)
 
 
 def test_scoring_job_refreshes_rule_based_segments(store: str) -> None:
     with session_scope() as session:
         made = segments.create_segment(
-            session=session, actor=MARKETER, name="Risky", rules=RULES["high risk"]
+            session=session, actor=MARKETER, name="Risky", rules=RULES["high risk"], now=NOW
         )
         session.execute(delete(SegmentMember).where(SegmentMember.segment_id == made.id))
-        segments.refresh_count(session=session, segment_id=made.id)
+        segments.refresh_count(session=session, segment_id=made.id, now=NOW)
     result = tasks.score(actor=SYSTEM, progress=lambda _pct, _msg="": None, as_of=str(TODAY))
     with session_scope(read_only=True) as session:
         count = session.get(Segment, made.id).member_count

@@ -10,18 +10,19 @@ from core.campaigns import Details
 from core.db import session_scope, utc_now
 from core.models import Action, Campaign, CampaignStatus
 from core.permissions import SYSTEM, Role
+from tests.moments import NOW, TODAY
 from tests.ui.conftest import frame, make_user, sign_in, texts
-
-TODAY = date(2026, 11, 26)
 
 
 @pytest.fixture
 def store() -> list[int]:
-    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=300, seed=5)
-    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY)
+    demo.load_demo(
+        unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=300, seed=5, now=NOW
+    )
+    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY, now=NOW)
     with session_scope() as session:
         return [
-            playbooks.create_from_playbook(session=session, actor=SYSTEM, key=key).id
+            playbooks.create_from_playbook(session=session, actor=SYSTEM, key=key, now=NOW).id
             for key in ("lapsed-wine", "champions")
         ]
 
@@ -95,11 +96,15 @@ def test_running_campaigns_pause_and_resume(store: list[int]) -> None:
             details=Details(name="Live", starts_at=utc_now(), ends_at=utc_now() + timedelta(6),
                             segment_ids=tuple(store)),
         )  # fmt: skip
-        context = campaigns.plan_context(session=session, campaign=campaign)
+        context = campaigns.plan_context(session=session, campaign=campaign, now=NOW)
         outcome = planner.make_plan(session=session, context=context)
-        campaigns.save_plan(session=session, actor=SYSTEM, campaign_id=campaign.id, outcome=outcome)
-        campaigns.start_now(session=session, actor=SYSTEM, campaign_id=campaign.id)
-        actions.generate_actions(session=session, actor=SYSTEM, campaign_id=campaign.id, limit=30)
+        campaigns.save_plan(
+            session=session, actor=SYSTEM, campaign_id=campaign.id, outcome=outcome, now=NOW
+        )
+        campaigns.start_now(session=session, actor=SYSTEM, campaign_id=campaign.id, now=NOW)
+        actions.generate_actions(
+            session=session, actor=SYSTEM, campaign_id=campaign.id, limit=30, now=NOW
+        )
         campaign_id = campaign.id
     at = open_campaign(Role.MARKETER, campaign_id)
     assert ":green-badge[Running]" in texts(at)
@@ -122,12 +127,14 @@ def test_the_list_and_the_actions_page(store: list[int]) -> None:
                 details=Details(name=name, starts_at=utc_now(),
                                 ends_at=utc_now() + timedelta(6), segment_ids=tuple(store)),
             )  # fmt: skip
-        context = campaigns.plan_context(session=session, campaign=made)
+        context = campaigns.plan_context(session=session, campaign=made, now=NOW)
         campaigns.save_plan(
             session=session, actor=SYSTEM, campaign_id=made.id,
-            outcome=planner.make_plan(session=session, context=context),
+            outcome=planner.make_plan(session=session, context=context), now=NOW,
         )  # fmt: skip
-        actions.generate_actions(session=session, actor=SYSTEM, campaign_id=made.id, limit=20)
+        actions.generate_actions(
+            session=session, actor=SYSTEM, campaign_id=made.id, limit=20, now=NOW
+        )
     at = sign_in(frame(), make_user(Role.MARKETER))
     at.switch_page("pages/campaigns.py").run()
     assert not at.exception

@@ -7,6 +7,7 @@ from core.db import session_scope
 from core.models import Customer, JobStatus
 from core.permissions import SYSTEM, Role
 from jobs import queue
+from tests.moments import NOW
 from tests.ui.conftest import frame, make_user, sign_in, texts
 
 
@@ -18,7 +19,7 @@ def seed() -> dict[str, int]:
     with session_scope() as session:
         made = {
             name: customers.create_customer(
-                session=session, actor=SYSTEM, first_name=name, last_name=last, email=email
+                session=session, actor=SYSTEM, first_name=name, last_name=last, email=email, now=NOW
             ).id
             for name, last, email in (
                 ("Ana", "Lopez", "ana@example.com"),
@@ -63,7 +64,7 @@ def test_unknown_and_deleted_customers_say_so() -> None:
     at.switch_page("pages/customer.py").run()
     assert "Customer not found" in texts(at) and "no customer #999" in texts(at)
     with session_scope() as session:
-        customers.soft_delete(session=session, actor=SYSTEM, customer_ids=[ids["Bob"]])
+        customers.soft_delete(session=session, actor=SYSTEM, customer_ids=[ids["Bob"]], now=NOW)
     at.query_params["id"] = str(ids["Bob"])
     at.run()
     assert "was deleted" in texts(at)

@@ -8,6 +8,7 @@ from core.models import JobStatus, User
 from core.permissions import SYSTEM, Role
 from core.store import get_store_profile
 from jobs import queue, tasks
+from tests.moments import NOW
 from tests.ui.conftest import frame, make_user, sign_in, texts
 from ui.navigation import PAGES
 
@@ -25,7 +26,7 @@ def test_every_page_renders_for_an_admin() -> None:
 
 
 def test_home_shows_the_store_numbers_and_chart() -> None:
-    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=300, seed=2)
+    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=300, seed=2, now=NOW)
     at = signed_in(Role.VIEWER)
     labels = [m.label for m in at.metric]
     assert "Revenue, last 30 days" in labels and "Orders, last 30 days" in labels

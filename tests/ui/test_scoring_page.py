@@ -5,6 +5,7 @@ from core.db import session_scope
 from core.models import JobStatus
 from core.permissions import SYSTEM, Role
 from jobs import queue
+from tests.moments import NOW
 from tests.ui.conftest import frame, make_user, sign_in, texts
 
 
@@ -12,7 +13,7 @@ def test_scores_page_before_and_after_scoring() -> None:
     at = sign_in(frame(), make_user(Role.MARKETER))
     at.switch_page("pages/scoring.py").run()
     assert "not been scored yet" in texts(at)
-    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=300, seed=9)
+    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=300, seed=9, now=NOW)
     next(b for b in at.button if b.label == "Rescore now").click().run()
     assert queue.wait_for(at.session_state["scoring_job"], timeout=60).status == JobStatus.SUCCEEDED
     at.run()
@@ -25,8 +26,8 @@ def test_scores_page_before_and_after_scoring() -> None:
 
 
 def test_viewers_see_scores_but_cannot_rescore() -> None:
-    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=200, seed=9)
-    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=date.today())
+    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=200, seed=9, now=NOW)
+    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=date.today(), now=NOW)
     at = sign_in(frame(), make_user(Role.VIEWER))
     at.switch_page("pages/scoring.py").run()
     assert not at.exception and "Rescore now" not in [b.label for b in at.button]

@@ -1,7 +1,6 @@
 """The Segments list and the rule builder, through the frame, on a small scored demo store."""
 
 import json
-from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -10,15 +9,16 @@ from core import demo, playbooks, scoring
 from core.db import session_scope
 from core.models import Segment
 from core.permissions import SYSTEM, Role
+from tests.moments import NOW, TODAY
 from tests.ui.conftest import frame, make_user, sign_in, texts
-
-TODAY = date(2026, 11, 26)
 
 
 @pytest.fixture
 def store() -> None:
-    demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=300, seed=9)
-    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY)
+    demo.load_demo(
+        unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=300, seed=9, now=NOW
+    )
+    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY, now=NOW)
 
 
 def open_segment(role: Role, segment_id: int | None = None, *, new_user: bool = True):
@@ -94,7 +94,7 @@ def test_json_rules_are_checked_like_the_builder(store: None) -> None:
 def test_compare_segments_draws_a_venn(store: None) -> None:
     with session_scope() as session:
         made = [
-            playbooks.create_from_playbook(session=session, actor=SYSTEM, key=key).name
+            playbooks.create_from_playbook(session=session, actor=SYSTEM, key=key, now=NOW).name
             for key in ("champions", "win-back", "lapsed-wine")
         ]
     at = sign_in(frame(), make_user(Role.VIEWER))
@@ -109,7 +109,9 @@ def test_compare_segments_draws_a_venn(store: None) -> None:
 
 def test_viewers_read_a_segment_but_do_not_edit_it(store: None) -> None:
     with session_scope() as session:
-        made = playbooks.create_from_playbook(session=session, actor=SYSTEM, key="champions")
+        made = playbooks.create_from_playbook(
+            session=session, actor=SYSTEM, key="champions", now=NOW
+        )
         segment_id, members = made.id, made.member_count
     at = open_segment(Role.VIEWER, segment_id)
     assert not at.exception
@@ -122,7 +124,7 @@ def test_viewers_read_a_segment_but_do_not_edit_it(store: None) -> None:
 def test_delete_and_unknown_segments(store: None) -> None:
     with session_scope() as session:
         segment_id = playbooks.create_from_playbook(
-            session=session, actor=SYSTEM, key="champions"
+            session=session, actor=SYSTEM, key="champions", now=NOW
         ).id
     at = open_segment(Role.MARKETER, segment_id)
     button(at, "Delete segment").click().run()
