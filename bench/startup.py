@@ -73,6 +73,7 @@ def bench_startup(runs: int) -> None:
 def bench_demo(url: str, label: str) -> None:
     os.environ["DATABASE_URL"] = url
     from core import demo, schema
+    from core.config import get_settings
     from core.db import reset_engines, session_scope, utc_now
     from core.permissions import SYSTEM
 
@@ -81,11 +82,17 @@ def bench_demo(url: str, label: str) -> None:
     today = date(2026, 11, 26)
     started = time.monotonic()
     store = demo.generate(
-        today=today, customers=demo.DEFAULT_CUSTOMERS, seed=demo.DEFAULT_SEED, now=utc_now()
+        today=today, customers=get_settings().demo_customers, seed=demo.DEFAULT_SEED, now=utc_now()
     )
     generated = time.monotonic() - started
     started = time.monotonic()
-    summary = demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=today, now=utc_now())
+    summary = demo.load_demo(
+        unit_of_work=session_scope,
+        actor=SYSTEM,
+        today=today,
+        now=utc_now(),
+        customers=get_settings().demo_customers,
+    )
     loaded = time.monotonic() - started
     rows = summary.customers + summary.orders + summary.order_items + summary.products
     report(

@@ -286,10 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     user.set_defaults(run=cmd_create_user)
 
-    from core.demo import DEFAULT_CUSTOMERS, DEFAULT_SEED
+    from core.demo import DEFAULT_SEED
 
     demo = commands.add_parser("demo", help="load the scored demo store with a few segments (once)")
-    demo.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
+    demo.add_argument("--customers", type=int, default=get_settings().demo_customers)
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
     demo.set_defaults(run=cmd_demo)
 

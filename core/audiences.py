@@ -14,13 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import silhouette_score
-from sklearn.preprocessing import StandardScaler
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -107,6 +104,10 @@ class Clustering:
 
 
 def rfm_clusters(*, session: Session, now: datetime) -> Clustering:
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
     data = behaviour(session, now=now, category_shares=False)
     if len(data) < 50:
         raise ValidationError("Clusters need at least 50 customers with orders.")
@@ -114,7 +115,7 @@ def rfm_clusters(*, session: Session, now: datetime) -> Clustering:
     rng = np.random.default_rng(SEED)
     fit_rows = rng.choice(len(matrix), min(len(matrix), CLUSTER_SAMPLE), replace=False)
     check_rows = fit_rows[: min(len(fit_rows), SILHOUETTE_SAMPLE)]
-    best: tuple[float, KMeans] | None = None
+    best: tuple[float, Any] | None = None
     for k in K_RANGE:
         if k >= len(check_rows):
             break
@@ -214,6 +215,9 @@ def lookalike(
 ) -> Lookalike:
     """The `size` non-members most like a segment's members (default: the largest audience at
     80% similarity, up to the seed's size)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
     seed = segments.get_segment(session=session, segment_id=seed_segment_id)
     data = behaviour(session, now=now)
     members = set(session.scalars(segments.member_ids(session=session, segment_id=seed_segment_id)))

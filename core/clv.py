@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import gammaln, hyp2f1
 
 from core.errors import ValidationError
@@ -141,6 +140,8 @@ def expected_order_value(params: GammaGamma, x: np.ndarray, m: np.ndarray) -> np
 
 def _minimize(loss: object, start: np.ndarray) -> np.ndarray:
     """Nelder-Mead on log-parameters (positive by construction), polished by L-BFGS-B."""
+    from scipy.optimize import minimize  # slow to import: only when a model is fitted
+
     coarse = minimize(loss, start, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-6})
     fine = minimize(loss, coarse.x, method="L-BFGS-B", bounds=[(-12, 12)] * len(start))
     best = fine if fine.fun <= coarse.fun else coarse

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default_factory=default_database_url)
     redis_url: str | None = None
+    redis_namespace: str = Field(default="lastcall", pattern=r"^[A-Za-z0-9:_-]{1,64}$")
+    """Names this install's queue and prefixes its keys, so installs (or test runs) can share
+    one Redis."""
     secret_key: SecretStr | None = None
     """Signs login cookies and links; generated and stored in the database when not set."""
     log_level: str = "INFO"
@@ -57,6 +60,8 @@ class Settings(BaseSettings):
     store_phone: str = ""
     store_email: str = ""
     store_timezone: str = "America/Chicago"
+    demo_customers: int = Field(default=5000, ge=10, le=1_000_000)
+    """How many customers the demo store has (about eight orders each)."""
 
     # Messaging
     send_rate_per_min: int = Field(default=1000, ge=1, le=1_000_000)

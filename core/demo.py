@@ -19,7 +19,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from faker import Faker
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -35,7 +34,6 @@ from core.store import fill_in_profile, get_store_profile
 log = logging.getLogger(__name__)
 
 DEMO_SOURCE = "demo"
-DEFAULT_CUSTOMERS = 5000
 DEFAULT_SEED = 42
 HISTORY_DAYS = 365
 PRODUCTS_CSV = DATA_DIR / "demo_products.csv"
@@ -165,7 +163,7 @@ def load_demo(
     actor: Actor,
     now: datetime,
     today: date | None = None,
-    customers: int = DEFAULT_CUSTOMERS,
+    customers: int,
     seed: int = DEFAULT_SEED,
     progress: Progress | None = None,
 ) -> DemoSummary:
@@ -236,7 +234,7 @@ def load_demo_store(
     unit_of_work: UnitOfWork,
     actor: Actor,
     now: datetime,
-    customers: int = DEFAULT_CUSTOMERS,
+    customers: int,
     seed: int = DEFAULT_SEED,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
@@ -304,7 +302,7 @@ def _insert_missing(session: Session, model: type, rows: list[dict[str, Any]], *
     existing = _ids_by_key(session, column, [row[key] for row in rows])
     missing = [row for row in rows if row[key] not in existing]
     for start in range(0, len(missing), 10_000):
-        session.execute(insert(model), missing[start : start + 10_000])
+        session.execute(insert(model.__table__), missing[start : start + 10_000])
     return len(missing)
 
 
@@ -335,7 +333,7 @@ def _write_orders(session: Session, store: DemoStore, start: int, stop: int) -> 
         if order_ids[keys[index - start]] not in existing_items
     ]
     for chunk in range(0, len(items), 20_000):
-        session.execute(insert(OrderItem), items[chunk : chunk + 20_000])
+        session.execute(insert(OrderItem.__table__), items[chunk : chunk + 20_000])
 
 
 def _catalog() -> list[dict[str, Any]]:
@@ -374,6 +372,8 @@ def generate(*, today: date, customers: int, seed: int, now: datetime) -> DemoSt
     """Draw the whole store from one seeded generator; touches no database. Rows are stamped
     as written at `now`."""
     rng = np.random.default_rng(seed)
+    from faker import Faker  # slow to import, and only the demo needs it
+
     faker = Faker("en_US")
     faker.seed_instance(seed)
     products = _catalog()
@@ -395,7 +395,7 @@ class Population:
 
 
 def _make_customers(
-    rng: np.random.Generator, faker: Faker, n: int, today: date, now: datetime
+    rng: np.random.Generator, faker: Any, n: int, today: date, now: datetime
 ) -> Population:
     region_idx = rng.choice(len(REGIONS), size=n, p=[r.share for r in REGIONS])
     persona_idx = rng.choice(len(PERSONAS), size=n, p=[p.share for p in PERSONAS])

@@ -14,9 +14,8 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -48,6 +47,9 @@ from core.plans import (
 )
 from core.segments import get_segment
 from core.store import get_store_profile
+
+if TYPE_CHECKING:
+    from openai import APIError
 
 log = logging.getLogger(__name__)
 
@@ -396,6 +398,8 @@ class PlannerUnavailable(Exception):
 
 def ai_plan(context: PlanContext, settings: Settings) -> tuple[Plan, dict[str, Any]]:
     """Ask the model. Returns the plan and what it cost; raises PlannerUnavailable."""
+    import openai  # half a second to import: only where a plan is asked for
+
     client = openai.OpenAI(
         api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
         base_url=settings.openai_base_url,
@@ -434,7 +438,7 @@ def ai_plan(context: PlanContext, settings: Settings) -> tuple[Plan, dict[str, A
     raise PlannerUnavailable(f"the AI's answer was not a valid plan ({problem})")
 
 
-def _describe_error(exc: openai.APIError) -> str:
+def _describe_error(exc: APIError) -> str:
     status = getattr(exc, "status_code", None)
     return f"HTTP {status}" if status else type(exc).__name__
 

@@ -25,14 +25,14 @@ from jobs.tasks import Task
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "default"
 JOB_TIMEOUT_SECONDS = 3 * 3600
 """A million-row import takes about a minute; three hours means something is stuck."""
 RESULT_TTL_SECONDS = 24 * 3600
 
 
 def rq_queue(url: str) -> Queue:
-    return Queue(QUEUE_NAME, connection=redis_connection(url))
+    """This install's queue: named by REDIS_NAMESPACE."""
+    return Queue(get_settings().redis_namespace, connection=redis_connection(url))
 
 
 def enqueue(task: Task, *, created_by: int | None = None, **args: Any) -> str:
@@ -64,7 +64,7 @@ def dispatch(job_id: str) -> None:
             job_timeout=JOB_TIMEOUT_SECONDS,
             result_ttl=RESULT_TTL_SECONDS,
         )
-        log.info("job enqueued", extra={"job": job_id, "queue": QUEUE_NAME})
+        log.info("job enqueued", extra={"job": job_id})
         return
     threading.Thread(
         target=_perform_quietly, args=(job_id,), name=f"job-{job_id[:8]}", daemon=True

@@ -41,7 +41,9 @@ def limiter(settings: Settings, channel: Channel) -> RateLimiter:
     per_minute = rate_per_min(settings, channel)
     if settings.redis_url:
         return RedisRateLimiter(
-            redis_connection(settings.redis_url), f"lastcall:send-rate:{channel.value}", per_minute
+            redis_connection(settings.redis_url),
+            f"{settings.redis_namespace}:send-rate:{channel.value}",
+            per_minute,
         )
     return _local_limiter(channel, per_minute)
 

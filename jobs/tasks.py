@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from core import actions, demo, imports, maintenance, scoring
+from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.permissions import Actor
@@ -36,14 +37,14 @@ def load_demo(
     *,
     actor: Actor,
     progress: Progress,
-    customers: int = demo.DEFAULT_CUSTOMERS,
+    customers: int | None = None,
     seed: int = demo.DEFAULT_SEED,
 ) -> dict[str, Any]:
     return demo.load_demo_store(
         unit_of_work=session_scope,
         actor=actor,
         now=utc_now(),
-        customers=customers,
+        customers=customers or get_settings().demo_customers,
         seed=seed,
         progress=progress,
     )

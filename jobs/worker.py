@@ -14,7 +14,7 @@ from core.config import get_settings
 from core.logs import configure_logging
 from jobs import clock
 from jobs.connections import redis_connection
-from jobs.queue import QUEUE_NAME, rq_queue
+from jobs.queue import rq_queue
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     connection = redis_connection(settings.redis_url)
     # SimpleWorker runs jobs in this process: no fork per job, so a job costs milliseconds, and
     # the database pool is reused across jobs.
-    worker = SimpleWorker([rq_queue(settings.redis_url)], connection=connection, name=args.name)
-    log.info("worker starting", extra={"queue": QUEUE_NAME, "burst": args.burst})
+    queue = rq_queue(settings.redis_url)
+    worker = SimpleWorker([queue], connection=connection, name=args.name)
+    log.info("worker starting", extra={"queue": queue.name, "burst": args.burst})
     stop = threading.Event()
     if not args.burst:
         clock.start(stop)

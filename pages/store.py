@@ -1,13 +1,11 @@
 """Store profile: the name, postal address and contact every message carries."""
 
-from zoneinfo import available_timezones
-
 import streamlit as st
 
 from core.db import session_scope
 from core.errors import DomainError
 from core.permissions import Permission
-from core.store import get_store_profile, update_store_profile
+from core.store import get_store_profile, time_zone_names, update_store_profile
 from ui.flash import flash, show_flash
 from ui.guard import require
 
@@ -25,7 +23,7 @@ with session_scope(read_only=True) as session:
     profile = get_store_profile(session=session)
 
 US_ZONES = sorted(
-    z for z in available_timezones() if z.startswith("America/") or z.startswith("Pacific/Honolulu")
+    z for z in time_zone_names() if z.startswith("America/") or z.startswith("Pacific/Honolulu")
 )
 
 with st.form("store_profile"):

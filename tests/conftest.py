@@ -1,28 +1,52 @@
-"""Shared fixtures: real SQLite and PostgreSQL databases, real Redis, and signed-in app sessions.
+"""Shared fixtures: real SQLite and PostgreSQL databases, real Redis, stores built once.
 
-`database` runs a test on both backends. PostgreSQL and Redis are the machine's own services
+`database` runs a test on SQLite; a test marked `both_databases` (its SQL differs by dialect)
+runs on PostgreSQL too, and one marked `postgresql_only` (RQ workers beside PostgreSQL, as
+deployed) on PostgreSQL alone. PostgreSQL and Redis are the machine's own services
 (../shared/SERVICES.md); when one is down the test is skipped, unless REQUIRE_SERVICES=1, when it
 fails, so CI can never pass by skipping.
+
+Every test run, and every pytest-xdist worker in it, has databases and Redis keys of its own
+(named by the run and the worker), so runs on one machine never touch each other's data.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_SERVER = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+"""Any database on the server: each run creates its own databases beside it."""
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parent.parent
+STALE_DATABASE_SECONDS = 6 * 3600
+"""Databases of runs that were killed before they could drop them are dropped after this long."""
+
+T = TypeVar("T")
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+RUN = os.environ.setdefault("LASTCALL_TEST_RUN", uuid.uuid4().hex[:8])
+"""xdist workers inherit the controller's environment, so they share the run's id."""
 
 # Tests never read a developer's .env or secrets.toml values for these, and never sleep at login.
 os.environ.update(
     {
         "REDIS_URL": "",
+        "REDIS_NAMESPACE": f"lctest:{RUN}:{WORKER}",
         "SECRET_KEY": "test-secret-key-not-for-production",
         "LOGIN_SLEEP_SECONDS": "0",
         "PASSWORD_HASH_ROUNDS": "4",
@@ -32,6 +56,32 @@ os.environ.update(
 
 from core import schema  # noqa: E402  (after the environment is set)
 from core.db import Base, reset_engines, session_scope  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_databases: SQL that differs by dialect: run on PostgreSQL as well"
+    )
+    config.addinivalue_line("markers", "postgresql_only: run on PostgreSQL, not SQLite")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (--dist loadgroup), the tests of a module that restores a built store
+    run on one worker, which builds the store once; every other test goes wherever is free."""
+    for item in items:
+        if "built_store" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+BACKENDS = {"both_databases": ["sqlite", "postgresql"], "postgresql_only": ["postgresql"]}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database" in metafunc.fixturenames:
+        marked = [name for name in BACKENDS if metafunc.definition.get_closest_marker(name)]
+        backends = BACKENDS[marked[0]] if marked else ["sqlite"]
+        metafunc.parametrize("database", backends, indirect=True)
 
 
 def services_required() -> bool:
@@ -45,23 +95,99 @@ def unavailable(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
+# --- PostgreSQL: one database per run and worker, templates for built stores -------------------
+
+
+def database_name(*parts: str) -> str:
+    """lc_<run>_<worker>_<parts>: PostgreSQL names stop at 63 characters."""
+    raw = "_".join(["lc", RUN, WORKER, *parts])
+    return re.sub(r"[^a-z0-9_]", "_", raw.lower())[:63]
+
+
+class PostgresServer:
+    """Creates, copies and drops this run's databases over an AUTOCOMMIT connection."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.admin: Engine = create_engine(
+            self.url.set(database="postgres"), isolation_level="AUTOCOMMIT"
+        )
+
+    def url_of(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def execute(self, sql: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(sql))
+
+    def create(self, name: str, template: str | None = None) -> None:
+        # The creation time rides in the comment, so a later run can drop what a killed one left.
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self.execute(f'CREATE DATABASE "{name}"{copy}')
+        self.execute(f"COMMENT ON DATABASE \"{name}\" IS 'lastcall test {time.time():.0f}'")
+
+    def drop(self, name: str) -> None:
+        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def copy(self, source: str, target: str) -> None:
+        """`target` becomes a copy of `source`; nobody may be connected to `source`."""
+        self.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{source}' AND pid <> pg_backend_pid()"
+        )
+        self.drop(target)
+        self.create(target, template=source)
+
+    def drop_stale(self) -> None:
+        with self.admin.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT d.datname, shobj_description(d.oid, 'pg_database') FROM pg_database d"
+                    " WHERE d.datname LIKE 'lc\\_%'"
+                )
+            ).all()
+        for name, comment in rows:
+            stamp = (comment or "").rpartition(" ")[2]
+            if stamp.isdigit() and time.time() - int(stamp) > STALE_DATABASE_SECONDS:
+                self.drop(name)
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The `test` database, emptied once per test session and migrated to head."""
+def postgres() -> Iterator[PostgresServer]:
     try:
-        engine = create_engine(PG_URL)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        server = PostgresServer(POSTGRES_SERVER)
+        server.drop_stale()
     except Exception as exc:  # noqa: BLE001
         unavailable("PostgreSQL", exc)
-    return PG_URL
+    yield server
+    with server.admin.connect() as connection:
+        mine = connection.execute(
+            text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
+            {"prefix": database_name() + "%"},
+        ).scalars()
+        names = list(mine)
+    reset_engines()
+    for name in names:
+        server.drop(name)
+    server.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres: PostgresServer) -> str:
+    """This worker's database, migrated to head."""
+    name = database_name("db")
+    postgres.drop(name)
+    postgres.create(name)
+    url = postgres.url_of(name)
+    schema.upgrade(url)
+    return url
 
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    schema.upgrade(url)
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -75,17 +201,25 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-_migrated: set[str] = set()
+def forget_redis_keys(url: str) -> None:
+    """Delete this worker's queue and keys (and only them: db 15 may serve other runs too)."""
+    from redis import Redis
+
+    from core.config import get_settings
+
+    redis = Redis.from_url(url)
+    namespace = get_settings().redis_namespace
+    for key in redis.scan_iter(match=f"*{namespace}*", count=1000):
+        redis.delete(key)
+
+
 URL_FIXTURES = {"sqlite": "sqlite_url", "postgresql": "postgres_url"}
 
 
 def use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> str:
-    """Point the app's settings at `url` and bring it to the newest schema."""
+    """Point the app's settings at `url` (already at the newest schema)."""
     monkeypatch.setenv("DATABASE_URL", url)
     reset_engines()
-    if url not in _migrated:
-        schema.upgrade(url)
-        _migrated.add(url)
     return url
 
 
@@ -102,24 +236,14 @@ def empty_tables() -> None:
                 connection.execute(text(f"DELETE FROM {table}"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
 def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Run the test once on SQLite and once on PostgreSQL, each starting from empty tables."""
+    """Empty tables on SQLite (and on PostgreSQL for `both_databases` tests); yields the URL.
+    Tables are emptied before each test, not after: whatever a test leaves is never read."""
     url = request.getfixturevalue(URL_FIXTURES[request.param])
     use_database(monkeypatch, url)
     empty_tables()
     yield url
-    empty_tables()
-    reset_engines()
-
-
-@pytest.fixture
-def sqlite_database(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> Iterator[str]:
-    """SQLite only: for UI tests, where the backend is not what is being tested."""
-    use_database(monkeypatch, sqlite_url)
-    empty_tables()
-    yield sqlite_url
-    empty_tables()
     reset_engines()
 
 
@@ -128,3 +252,72 @@ def session(database: str) -> Iterator[Session]:
     """A session on `database` committed when the test ends."""
     with session_scope() as s:
         yield s
+
+
+# --- stores built once per run, worker and backend, restored for each test that needs one ------
+
+
+@dataclass
+class Snapshots:
+    """Built stores: by (database URL, key), where the copy is and what the build returned."""
+
+    folder: Path
+    postgres: PostgresServer | None
+    built: dict[tuple[str, str], tuple[str, Any]] = field(default_factory=dict)
+
+    def take(self, url: str, key: str) -> str:
+        reset_engines()
+        if url.startswith("sqlite"):
+            path = Path(make_url(url).database or "")
+            engine = create_engine(url)
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            engine.dispose()
+            copy = self.folder / f"{re.sub(r'[^A-Za-z0-9]+', '-', key)}.db"
+            shutil.copyfile(path, copy)
+            return str(copy)
+        assert self.postgres is not None
+        name = database_name("g", key)
+        self.postgres.copy(make_url(url).database or "", name)
+        return name
+
+    def restore(self, url: str, copy: str) -> None:
+        reset_engines()
+        if url.startswith("sqlite"):
+            path = Path(make_url(url).database or "")
+            for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+            shutil.copyfile(copy, path)
+            return
+        assert self.postgres is not None
+        self.postgres.copy(copy, make_url(url).database or "")
+
+
+@pytest.fixture(scope="session")
+def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Snapshots:
+    return Snapshots(tmp_path_factory.mktemp("stores"), None)
+
+
+@pytest.fixture
+def built_store(
+    request: pytest.FixtureRequest, database: str, snapshots: Snapshots
+) -> Callable[[str, Callable[[], T]], T]:
+    """`built_store(key, build)`: the database as `build()` leaves it, and what it returned.
+
+    The first test to ask for `key` on a backend runs `build` on the empty database and keeps a
+    copy (a file on SQLite, a template database on PostgreSQL); later tests get the copy back in
+    a moment instead of loading and scoring a store again. `build` must depend on `key` alone.
+    """
+    if database.startswith("postgresql") and snapshots.postgres is None:
+        snapshots.postgres = request.getfixturevalue("postgres")
+
+    def restore_or_build(key: str, build: Callable[[], T]) -> T:
+        known = snapshots.built.get((database, key))
+        if known is not None:
+            snapshots.restore(database, known[0])
+            return known[1]
+        result = build()
+        snapshots.built[database, key] = (snapshots.take(database, key), result)
+        return result
+
+    return restore_or_build

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,33 @@ def settle(page: Any, timeout: float = 30_000) -> None:
     )
 
 
+def drawn(page: Any, timeout: float = 30_000) -> None:
+    """Wait until the run has finished and every chart has drawn itself (plotly draws after the
+    run, into an SVG of its own)."""
+    settle(page, timeout)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.js-plotly-plot')]
+            .every(chart => chart.querySelector('.main-svg'))""",
+        timeout=timeout,
+    )
+
+
+def screenshot_folder(tmp_path: Path) -> Path:
+    """E2E_SCREENSHOTS when set (to keep the pictures), else the test's own folder."""
+    folder = Path(os.environ.get("E2E_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def screenshot(page: Any, tmp_path: Path, name: str) -> Path:
+    """A full-page screenshot of a Streamlit page once it has drawn."""
+    drawn(page)
+    path = screenshot_folder(tmp_path) / name
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+    return path
+
+
 def appears(locator: Any, timeout: float = 30_000) -> None:
     """Wait for `locator` to show and for the run that shows it to finish. Streamlit keeps the
     previous run's elements until the new run replaces them, so for a moment a text can be on the
@@ -92,20 +119,35 @@ def new_store(path: Path) -> Iterator[str]:
         reset_engines()
 
 
-def clicked_through(page: Any, target: Any, shows: Any, tries: int = 3) -> None:
-    """Click `target` until `shows` appears: a click that lands while Streamlit re-runs (a live
-    fragment, a session resuming) can be lost."""
+def clicked_through(page: Any, target: Any, shows: Any, tries: int = 5) -> None:
+    """Click a link `target` until `shows` appears: a click that lands while Streamlit re-runs
+    (a live fragment, a session resuming, the sign-in cookie arriving) can be lost. An answered
+    click shows its page within a second or two, so a try waits three."""
+    _until_shown(page, lambda: target.first.click(), shows, tries)
+
+
+def expanded(page: Any, label: str, shows: Any, tries: int = 5) -> None:
+    """Open the expander `label` until `shows` appears. A second click would close it again,
+    so the expander is clicked only while it is closed."""
+    details = page.locator("details", has=page.locator("summary", has_text=label)).first
+
+    def open_it() -> None:
+        if details.get_attribute("open") is None:
+            details.locator("summary").click()
+
+    _until_shown(page, open_it, shows, tries)
+
+
+def _until_shown(page: Any, act: Callable[[], None], shows: Any, tries: int) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    for _ in range(tries - 1):
-        target.first.click()
+    for _ in range(tries):
+        act()
         try:
-            shows.first.wait_for(timeout=10_000)
+            shows.first.wait_for(timeout=3_000)
             break
         except PlaywrightTimeout:
             settle(page)
-    else:
-        target.first.click()
     appears(shows)
 
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import appears, new_store, signed_in
-from tests.e2e.test_browser_smoke import screenshot_dir
+from tests.e2e.conftest import appears, new_store, screenshot, signed_in
 from tests.fakes import Reply, fake_openai
 from tests.moments import NOW
 from tests.server import running_app
@@ -75,16 +74,12 @@ def test_build_plan_with_ai_and_schedule(browser: Any, tmp_path: Path) -> None:
             page.get_by_role("button", name="Ask the AI planner").click()
             appears(page.get_by_text("Planned by fake-planner.", exact=True), 60_000)
             appears(page.get_by_text("1 changes made to keep the plan within the rules"))
-            page.wait_for_timeout(1500)
-            page.screenshot(
-                path=str(screenshot_dir(tmp_path) / "campaign-plan.png"), full_page=True
-            )
+            screenshot(page, tmp_path, "campaign-plan.png")
             assert len(ai.requests) == 1
 
             page.get_by_role("button", name="Continue to review").click()
             page.get_by_role("button", name="Schedule for").click()
             appears(page.get_by_text("Scheduled: it starts by itself"))
-            page.wait_for_timeout(1000)
-            page.screenshot(path=str(screenshot_dir(tmp_path) / "campaign.png"), full_page=True)
+            screenshot(page, tmp_path, "campaign.png")
             assert page.get_by_text("Scheduled", exact=True).count() >= 1
             page.close()

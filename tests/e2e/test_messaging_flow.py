@@ -8,8 +8,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import appears, clicked_through, new_store, signed_in
-from tests.e2e.test_browser_smoke import screenshot_dir
+from tests.e2e.conftest import (
+    appears,
+    expanded,
+    new_store,
+    screenshot,
+    screenshot_folder,
+    signed_in,
+)
 from tests.server import running_app
 
 pytestmark = pytest.mark.e2e
@@ -49,13 +55,12 @@ def test_unsubscribe_from_a_link_then_see_it_on_the_sends_page(
         customer.get_by_role("button", name="Unsubscribe").click()
         customer.get_by_text("You are unsubscribed").wait_for(timeout=10_000)
         assert "a***@example.com will get no more marketing email" in customer.content()
-        customer.screenshot(path=str(screenshot_dir(tmp_path) / "unsubscribed.png"))
+        customer.screenshot(path=str(screenshot_folder(tmp_path) / "unsubscribed.png"))
         customer.close()
 
         page = signed_in(browser, base)
         page.goto(f"{base}/messages")
         appears(page.get_by_text("6 of 6 settled"))
-        clicked_through(page, page.get_by_text("Suppressed addresses"),
-                        page.get_by_text("1 suppressed", exact=True))  # fmt: skip
-        page.screenshot(path=str(screenshot_dir(tmp_path) / "sends.png"), full_page=True)
+        expanded(page, "Suppressed addresses", page.get_by_text("1 suppressed", exact=True))
+        screenshot(page, tmp_path, "sends.png")
         page.close()

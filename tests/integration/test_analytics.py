@@ -1,6 +1,7 @@
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,7 @@ def customer(session: Session, **fields: object) -> int:
     return row.id
 
 
+@pytest.mark.both_databases
 def test_overview_counts_the_window_in_store_time(session: Session) -> None:
     a = customer(session, email_opt_in=True)
     b = customer(session, sms_opt_in=True, created_at=datetime(2026, 11, 20, tzinfo=UTC))
@@ -61,6 +63,7 @@ def test_overview_of_an_empty_store(session: Session) -> None:
     assert o.revenue_change is None
 
 
+@pytest.mark.both_databases
 def test_weekly_revenue_buckets_by_local_monday(session: Session) -> None:
     a = customer(session)
     # Sunday 23:00 Chicago (Monday 05:00 UTC) belongs to the week that began on Monday Nov 16.

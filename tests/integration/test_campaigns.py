@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +37,7 @@ from core.models import (
 from core.permissions import SYSTEM, Actor, Role
 from core.segment_rules import adult_birth_cutoff
 from jobs import clock, queue
+from tests.conftest import forget_redis_keys
 from tests.moments import NOW, TODAY
 
 S = CampaignStatus
@@ -43,8 +45,7 @@ MARKETER = Actor(user_id=None, email="marketer@example.com", role=Role.MARKETER)
 VIEWER = Actor(user_id=None, email="viewer@example.com", role=Role.VIEWER)
 
 
-@pytest.fixture
-def store(database: str) -> dict[str, int]:
+def build_store() -> dict[str, int]:
     """A scored 500-customer demo store with three playbook segments, by key."""
     demo.load_demo(
         unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=500, seed=6, now=NOW
@@ -55,6 +56,11 @@ def store(database: str) -> dict[str, int]:
             key: playbooks.create_from_playbook(session=session, actor=SYSTEM, key=key, now=NOW).id
             for key in ("lapsed-wine", "champions", "win-back")
         }
+
+
+@pytest.fixture
+def store(built_store: Callable[..., dict[str, int]]) -> dict[str, int]:
+    return built_store("campaigns", build_store)
 
 
 def details(store: dict[str, int], now: datetime = NOW, **changes: Any) -> Details:
@@ -137,6 +143,7 @@ def test_viewers_cannot_create_campaigns(store: dict[str, int]) -> None:
         campaigns.create_campaign(session=session, actor=VIEWER, details=details(store))
 
 
+@pytest.mark.both_databases
 def test_reach_counts_only_who_may_be_messaged(store: dict[str, int]) -> None:
     segment_ids = (store["lapsed-wine"], store["champions"])
     with session_scope() as session:
@@ -245,6 +252,7 @@ def test_a_campaign_that_is_not_ready_cannot_be_scheduled(store: dict[str, int])
     assert status_of(past) == S.RUNNING
 
 
+@pytest.mark.both_databases
 def test_scheduled_campaigns_start_and_finish_by_themselves(store: dict[str, int]) -> None:
     campaign_id = planned_campaign(store)
     with session_scope() as session:
@@ -319,6 +327,7 @@ def test_duplicate_delete_and_segments_in_use(store: dict[str, int]) -> None:
 # --- actions --------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_actions_are_the_top_reachable_customers_once_each(store: dict[str, int]) -> None:
     campaign_id = planned_campaign(store, excluded_segment_ids=(store["win-back"],))
     with session_scope() as session:
@@ -472,17 +481,17 @@ def actions_of(campaign_id: int) -> int:
 
 @pytest.fixture
 def redis_queue(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    from redis import Redis
 
     from core.db import reset_engines
 
-    Redis.from_url(redis_url).flushdb()
+    forget_redis_keys(redis_url)
     monkeypatch.setenv("REDIS_URL", redis_url)
     reset_engines()
     yield redis_url
-    Redis.from_url(redis_url).flushdb()
+    forget_redis_keys(redis_url)
 
 
+@pytest.mark.postgresql_only
 def test_rq_scheduler_starts_a_campaign_at_its_time(
     store: dict[str, int], redis_queue: str, database: str
 ) -> None:

@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from core import maintenance
 from core.db import session_scope
 from core.models import JobStatus
@@ -9,6 +11,7 @@ from jobs import clock, queue
 CHICAGO = ZoneInfo("America/Chicago")
 
 
+@pytest.mark.both_databases
 def test_the_nightly_run_is_claimed_once_a_day(database: str) -> None:
     before_three = datetime(2026, 11, 26, 8, 59, tzinfo=UTC)  # 02:59 in Chicago
     after_three = datetime(2026, 11, 26, 9, 1, tzinfo=UTC)

@@ -183,6 +183,7 @@ def names(page: customers.CustomerPage) -> list[str]:
     return [c.first_name for c in page.customers]
 
 
+@pytest.mark.both_databases
 def test_list_filters_sorts_and_pages(session: Session) -> None:
     people = seed(session)
     listed = customers.list_customers(session=session)
@@ -236,6 +237,7 @@ def test_list_filters_sorts_and_pages(session: Session) -> None:
         ("nobody", []),
     ],
 )
+@pytest.mark.both_databases
 def test_search_finds_names_emails_and_phones(
     session: Session, query: str, expected: list[str]
 ) -> None:
@@ -244,6 +246,7 @@ def test_search_finds_names_emails_and_phones(
     assert sorted(names(found)) == sorted(expected)
 
 
+@pytest.mark.both_databases
 def test_search_ranks_exact_and_last_name_hits_first(session: Session) -> None:
     seed(session)
     found = customers.list_customers(session=session, filters=CustomerFilter(search="and"))
@@ -256,6 +259,7 @@ def test_search_ranks_exact_and_last_name_hits_first(session: Session) -> None:
     assert names(ranked)[0] == "Sam", "Anderson: a last name starting with the query ranks first"
 
 
+@pytest.mark.both_databases
 def test_history_timeline_and_duplicates(session: Session) -> None:
     people = seed(session)
     ana = people["ana"]
@@ -301,6 +305,7 @@ def test_history_timeline_and_duplicates(session: Session) -> None:
     assert ("ana@example.com", [ana.id, twin.id]) in customers.duplicate_groups(session=session)
 
 
+@pytest.mark.both_databases
 def test_big_lists_count_up_to_a_limit(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(customers, "COUNT_LIMIT", 3)
     seed(session)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import demo
+from core.config import get_settings
 from core.db import session_scope
 from core.errors import PermissionDenied
 from core.models import Customer, Event, Order, OrderItem, Product
@@ -22,6 +23,7 @@ def load(**kwargs: object) -> demo.DemoSummary:
     return demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, today=TODAY, now=NOW, **kwargs)
 
 
+@pytest.mark.both_databases
 def test_small_demo_is_consistent_and_loaded_once(database: str) -> None:
     first = load(customers=300, seed=7)
     assert first.created and first.customers == 300 and first.products == 81
@@ -67,6 +69,7 @@ def test_demo_customers_are_adults_with_safe_addresses(database: str) -> None:
     assert all(c.email_opt_in_at is not None for c in customers if c.email_opt_in)
 
 
+@pytest.mark.both_databases
 def test_demo_is_deterministic_across_backends(database: str) -> None:
     """Seeded: the same seed and day give the same store, on SQLite and PostgreSQL alike."""
     summary = load(customers=200, seed=11)
@@ -114,9 +117,9 @@ def test_viewers_cannot_load_data(database: str) -> None:
         assert session.scalar(select(func.count(Product.id))) == 0
 
 
-def test_full_demo_looks_like_a_liquor_store(sqlite_database: str) -> None:
+def test_full_demo_looks_like_a_liquor_store(database: str) -> None:
     """The default demo (5,000 customers) has the shape the issue asks for."""
-    summary = load()
+    summary = load(customers=get_settings().demo_customers)
     with session_scope() as session:
         orders = pd.DataFrame(
             session.execute(select(Order.ordered_at, Order.total_cents, Order.customer_id)).all(),

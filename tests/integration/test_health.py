@@ -8,6 +8,7 @@ from core.db import reset_engines
 from tests.server import running_app
 
 
+@pytest.mark.both_databases
 def test_check_reports_database_and_redis(
     database: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -44,6 +45,12 @@ def test_the_served_app_answers_healthz_and_the_page(tmp_path: Path) -> None:
         assert response.status_code == 200
         assert response.json()["database"] == "ok"
         assert '<div id="root">' in requests.get(base, timeout=5).text
+        # The webhooks and the unsubscribe link are served beside the dashboard (their
+        # behaviour is tested in-process in test_webhooks.py).
+        assert requests.post(f"{base}/webhooks/mailgun", json={}, timeout=5).status_code == 403
+        inbound = requests.post(f"{base}/webhooks/twilio/inbound", data={}, timeout=5)
+        assert inbound.status_code == 403
+        assert 'method="post"' in requests.get(f"{base}/u/some-token", timeout=5).text
 
 
 def test_the_served_app_says_503_without_its_database(tmp_path: Path) -> None:

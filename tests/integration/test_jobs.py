@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from redis import Redis
 from sqlalchemy import func, select
 
 from core import auth
@@ -17,6 +16,7 @@ from core.models import Customer, JobStatus
 from core.permissions import Role
 from jobs import queue, tasks
 from jobs.runner import ProgressReporter
+from tests.conftest import forget_redis_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,13 +87,14 @@ def test_restart_marks_orphaned_jobs_failed(database: str) -> None:
 
 @pytest.fixture
 def redis_queue(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    Redis.from_url(redis_url).flushdb()
+    forget_redis_keys(redis_url)
     monkeypatch.setenv("REDIS_URL", redis_url)
     reset_engines()
     yield redis_url
-    Redis.from_url(redis_url).flushdb()
+    forget_redis_keys(redis_url)
 
 
+@pytest.mark.postgresql_only
 def test_job_through_real_redis_and_a_real_worker_process(database: str, redis_queue: str) -> None:
     marketer = make_user(Role.MARKETER)
     job_id = queue.enqueue(tasks.load_demo, created_by=marketer, customers=60, seed=5)

@@ -43,6 +43,7 @@ from tests.integration.conftest import (
 # --- the outbox -----------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_steps_become_one_message_per_reachable_member_once(shop: dict[str, int]) -> None:
     with session_scope() as session:
         assert outbox.queue_due_steps(session=session, now=datetime(2026, 11, 30, tzinfo=UTC)) == []
@@ -69,6 +70,7 @@ def test_steps_become_one_message_per_reachable_member_once(shop: dict[str, int]
     assert len(messages()) == 6
 
 
+@pytest.mark.both_databases
 def test_claims_never_overlap_between_workers(shop: dict[str, int]) -> None:
     with session_scope() as session:
         outbox.queue_due_steps(session=session, now=NOON_CHICAGO)
@@ -90,6 +92,7 @@ def test_claims_never_overlap_between_workers(shop: dict[str, int]) -> None:
     assert {m.status for m in messages()} == {MessageStatus.SENDING}
 
 
+@pytest.mark.both_databases
 def test_a_dead_workers_claims_go_back_to_the_queue(shop: dict[str, int]) -> None:
     with session_scope() as session:
         outbox.queue_due_steps(session=session, now=NOON_CHICAGO)
@@ -105,6 +108,7 @@ def test_a_dead_workers_claims_go_back_to_the_queue(shop: dict[str, int]) -> Non
 # --- sending --------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_sandbox_sends_everything_allowed_exactly_once(shop: dict[str, int]) -> None:
     with sending() as (_, sender):
         totals = send_all(sender)
@@ -268,6 +272,7 @@ def test_a_suppressed_address_is_not_even_queued(shop: dict[str, int]) -> None:
     assert ("ana", "email") not in by_customer(shop) and ("ana", "sms") in by_customer(shop)
 
 
+@pytest.mark.both_databases
 def test_a_campaign_completes_when_its_last_message_is_settled(shop: dict[str, int]) -> None:
     from core.campaigns import complete_finished_campaigns
     from core.permissions import SYSTEM
@@ -299,6 +304,7 @@ def test_messages_still_waiting_at_the_end_are_cancelled(shop: dict[str, int]) -
     assert {m.status for m in messages()} == {MessageStatus.CANCELLED}
 
 
+@pytest.mark.both_databases
 def test_a_big_step_is_written_out_whole(shop: dict[str, int]) -> None:
     """Thousands of recipients at once stay under each driver's limit of query parameters."""
     with session_scope() as session:
@@ -391,6 +397,7 @@ def test_a_campaign_pauses_itself_above_a_tenth_of_a_percent_of_complaints(
         assert campaign.status_note.startswith("Paused by itself: 2 spam complaints from 1,504")
 
 
+@pytest.mark.both_databases
 def test_a_worker_dying_after_the_provider_took_its_messages_sends_nothing_twice(
     shop: dict[str, int], providers: tuple[Any, Any]
 ) -> None:

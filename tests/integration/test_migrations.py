@@ -2,16 +2,17 @@
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 import core.models  # noqa: F401
 from core import schema
 from core.db import Base, engine_for, reset_engines
+from tests.conftest import database_name
 
 FOUNDATION_TABLES = {
     "users",
@@ -27,23 +28,19 @@ FOUNDATION_TABLES = {
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database that has never seen a migration."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    base = request.getfixturevalue("postgres_url")
-    name = f"lastcall_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    postgres = request.getfixturevalue("postgres")
+    name = database_name("mig", uuid.uuid4().hex[:6])
+    postgres.create(name)
     try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+        yield postgres.url_of(name)
     finally:
         reset_engines()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        postgres.drop(name)
 
 
 def tables(url: str) -> set[str]:

@@ -4,7 +4,7 @@ and the built-in planner it falls back to."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -24,12 +24,12 @@ KEYS = ("lapsed-wine", "weekend-craft-beer", "champions")
 
 
 @pytest.fixture
-def store(sqlite_database: str) -> dict[str, int]:
+def store(built_store: Callable[..., dict[str, int]]) -> dict[str, int]:
     """A small scored demo store with three playbook segments, by playbook key."""
-    return _store()
+    return built_store("planner", build_store)
 
 
-def _store() -> dict[str, int]:
+def build_store() -> dict[str, int]:
     from core.permissions import SYSTEM
 
     demo.load_demo(
@@ -252,7 +252,7 @@ def test_budget_and_frequency_cap_trim_the_plan(store: dict[str, int]) -> None:
     assert "would already have 3 messages this week" in checked.repairs[0]
 
 
-def test_nobody_to_plan_for_is_a_clear_error(sqlite_database: str) -> None:
+def test_nobody_to_plan_for_is_a_clear_error(database: str) -> None:
     from core.errors import ValidationError
 
     with pytest.raises(ValidationError, match="at least one segment"), session_scope() as session:
@@ -261,7 +261,8 @@ def test_nobody_to_plan_for_is_a_clear_error(sqlite_database: str) -> None:
         planner.build_context(session=session, segment_ids=[1], start=END, end=START, today=TODAY)
 
 
-def test_planning_on_postgresql_too(database: str) -> None:
-    segment_ids = _store()
+@pytest.mark.both_databases
+def test_planning_on_postgresql_too(store: dict[str, int]) -> None:
+    segment_ids = store
     outcome = plan(context(segment_ids), use_ai=False)
     assert outcome.source == PlanSource.HEURISTIC and len(outcome.plan.sends) >= 3

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
@@ -16,11 +17,16 @@ from core.permissions import SYSTEM, Actor, Role
 from tests.moments import NOW, TODAY
 
 
-@pytest.fixture
-def demo_store(database: str) -> str:
+def load_store() -> None:
     demo.load_demo(
         unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=600, seed=4, now=NOW
     )
+
+
+@pytest.fixture
+def demo_store(database: str, built_store: Callable[..., None]) -> str:
+    """An unscored 600-customer demo store."""
+    built_store("unscored-600", load_store)
     return database
 
 
@@ -28,6 +34,7 @@ def score(**kwargs: object) -> scoring.ScoringSummary:
     return scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, now=NOW, **kwargs)
 
 
+@pytest.mark.both_databases
 def test_scores_every_customer_and_checks_itself(demo_store: str) -> None:
     result = score(as_of=TODAY)
     assert result.model == "bg/nbd + gamma-gamma" and not result.note
@@ -67,6 +74,7 @@ def test_scores_every_customer_and_checks_itself(demo_store: str) -> None:
         assert scoring.last_model(session=session).as_of == TODAY.isoformat()
 
 
+@pytest.mark.both_databases
 def test_as_of_makes_scores_reproducible(demo_store: str) -> None:
     first = score(as_of=date(2026, 9, 30), horizon_days=90)
     with session_scope() as session:

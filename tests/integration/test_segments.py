@@ -3,6 +3,7 @@ refreshes, references, overlap, playbooks, clusters and lookalikes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -23,8 +24,7 @@ NOW = datetime.combine(TODAY, time(12), UTC)
 MARKETER = Actor(user_id=None, email="marketer@example.com", role=Role.MARKETER)
 
 
-@pytest.fixture
-def store(database: str) -> str:
+def build_store() -> None:
     """A scored 600-customer demo, plus a deleted customer, one on file as 19 years old and a few
     with no date of birth."""
     demo.load_demo(
@@ -39,6 +39,11 @@ def store(database: str) -> str:
         big_spenders[1].birth_date = years_ago(TODAY, 19)
         for customer in session.scalars(select(Customer).order_by(Customer.id).limit(7)):
             customer.birth_date = None
+
+
+@pytest.fixture
+def store(database: str, built_store: Callable[..., None]) -> str:
+    built_store("segments", build_store)
     return database
 
 
@@ -213,6 +218,7 @@ RULES = {
 }
 
 
+@pytest.mark.both_databases
 def test_rules_select_exactly_who_they_say(store: str) -> None:
     """Every rule in RULES, on one store (loading it per rule would be slow, not stronger)."""
     with session_scope(read_only=True) as session:
@@ -225,6 +231,7 @@ def test_rules_select_exactly_who_they_say(store: str) -> None:
             assert 0 < count < everyone, f"{name} selects {count} of {everyone}: not a real test"
 
 
+@pytest.mark.both_databases
 def test_deleted_and_under_21_customers_never_match(store: str) -> None:
     with session_scope(read_only=True) as session:
         deleted = session.scalar(select(Customer.id).where(Customer.deleted_at.is_not(None)))
@@ -238,6 +245,7 @@ def test_deleted_and_under_21_customers_never_match(store: str) -> None:
 # --- rule-based segments --------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_create_refresh_update_and_audit(store: str) -> None:
     rules = RULES["busy quarter"]
     with session_scope() as session:
@@ -292,6 +300,7 @@ def test_viewers_cannot_change_segments(store: str) -> None:
         )
 
 
+@pytest.mark.both_databases
 def test_segments_built_on_segments_refresh_in_order_and_never_loop(store: str) -> None:
     with session_scope() as session:
         base = segments.create_segment(
@@ -358,6 +367,7 @@ def test_hand_picked_segments_keep_who_was_added(store: str) -> None:
         assert picked.member_count == 5
 
 
+@pytest.mark.both_databases
 def test_overlap_counts_every_combination(store: str) -> None:
     with session_scope() as session:
         made = [
@@ -380,6 +390,7 @@ def test_overlap_counts_every_combination(store: str) -> None:
 # --- playbooks, clusters, lookalikes --------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_every_playbook_becomes_a_segment_once(store: str) -> None:
     with session_scope() as session:
         for playbook in playbooks.PLAYBOOKS:

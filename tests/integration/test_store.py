@@ -48,6 +48,7 @@ def test_only_admins_edit_the_store(session: Session) -> None:
         update_store_profile(session=session, actor=marketer, name="Mine")
 
 
+@pytest.mark.both_databases
 def test_generated_secret_key_is_stable(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     from core.db import reset_engines
 

@@ -1,4 +1,5 @@
-"""The providers' webhooks and the unsubscribe link, through the served app's HTTP routes:
+"""The providers' webhooks and the unsubscribe link, through the app's HTTP routes (in-process,
+the same ROUTES app.py serves; tests/integration/test_health.py reaches them on a running app):
 signatures checked, events applied once, STOP/HELP/START answered in TwiML."""
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import func, select
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from core.db import session_scope
+from core.db import reset_engines, session_scope
 from core.models import (
     ConsentRecord,
     Customer,
@@ -23,21 +25,26 @@ from core.models import (
     MessageStatus,
     Suppression,
 )
-from tests.fakes import TWILIO_SID, TWILIO_TOKEN
+from tests.fakes import TWILIO_TOKEN
 from tests.integration.conftest import by_customer, send_queued
-from tests.server import running_app
+from web.routes import ROUTES
 
 SIGNING_KEY = "mailgun-signing-key"
 
 
 @pytest.fixture
-def served(shop: dict[str, int], database: str) -> Iterator[str]:
-    """The app on this test's database, configured for both providers' webhooks."""
-    env = {"DATABASE_URL": database, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY,
-           "TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+def served(
+    shop: dict[str, int], database: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    """The app's routes on this test's database, configured for both providers' webhooks."""
+    # The signing secrets only: the messages themselves went out through the sandbox.
+    env = {"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
            "STORE_PHONE": "(312) 555-0100"}  # fmt: skip
-    with running_app(env) as base:
-        yield base
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    reset_engines()
+    with TestClient(Starlette(routes=ROUTES)) as client:
+        yield client
 
 
 def sent_messages(shop: dict[str, int]) -> dict[tuple[str, str], Message]:
@@ -56,10 +63,11 @@ def mailgun_event(message: Message, event: str, event_id: str, **extra: Any) -> 
     }  # fmt: skip
 
 
-def twilio_post(base: str, path: str, params: dict[str, str], token: str = TWILIO_TOKEN) -> Any:
-    url = f"{base}{path}"
-    signature = RequestValidator(token).compute_signature(url, params)
-    return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
+def twilio_post(
+    client: TestClient, path: str, params: dict[str, str], token: str = TWILIO_TOKEN
+) -> Any:
+    signature = RequestValidator(token).compute_signature(f"{client.base_url}{path}", params)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
 
 def count(model: Any, *where: Any) -> int:
@@ -67,34 +75,35 @@ def count(model: Any, *where: Any) -> int:
         return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
+@pytest.mark.both_databases
 def test_mailgun_events_update_messages_once_and_bad_signatures_change_nothing(
-    shop: dict[str, int], served: str
+    shop: dict[str, int], served: TestClient
 ) -> None:
     found = sent_messages(shop)
     ana, bob, dee = found["ana", "email"], found["bob", "email"], found["dee", "email"]
-    url = f"{served}/webhooks/mailgun"
+    url = "/webhooks/mailgun"
 
     forged = mailgun_event(ana, "delivered", "ev-0")
     forged["signature"]["signature"] = "0" * 64
-    assert requests.post(url, json=forged, timeout=10).status_code == 403
+    assert served.post(url, json=forged).status_code == 403
     stale = mailgun_event(ana, "delivered", "ev-00")
     stale["signature"]["timestamp"] = str(int(time.time()) - 3600)  # a replay
-    assert requests.post(url, json=stale, timeout=10).status_code == 403
-    assert requests.post(url, data="not json", timeout=10).status_code == 400
+    assert served.post(url, json=stale).status_code == 403
+    assert served.post(url, content="not json").status_code == 400
 
     for _ in range(2):  # Mailgun retries: the second delivery changes nothing
-        response = requests.post(url, json=mailgun_event(ana, "delivered", "ev-1"), timeout=10)
+        response = served.post(url, json=mailgun_event(ana, "delivered", "ev-1"))
         assert response.status_code == 200
     assert response.json() == {"result": "duplicate"}
-    requests.post(url, json=mailgun_event(ana, "clicked", "ev-2"), timeout=10)
+    served.post(url, json=mailgun_event(ana, "clicked", "ev-2"))
     no_such_user = {"delivery-status": {"code": 550, "message": "No such user"}}
     bounce = mailgun_event(bob, "failed", "ev-3", severity="permanent", **no_such_user)
-    requests.post(url, json=bounce, timeout=10)
-    requests.post(url, json=mailgun_event(dee, "complained", "ev-4"), timeout=10)
+    served.post(url, json=bounce)
+    served.post(url, json=mailgun_event(dee, "complained", "ev-4"))
     eve, full = found["eve", "email"], {"delivery-status": {"code": 452, "message": "Mailbox full"}}
     for n in range(3):  # soft bounces: the third in a month suppresses the address
         soft = mailgun_event(eve, "failed", f"ev-soft-{n}", severity="temporary", **full)
-        requests.post(url, json=soft, timeout=10)
+        served.post(url, json=soft)
 
     now = by_customer(shop)
     assert now["ana", "email"].status == MessageStatus.DELIVERED
@@ -110,7 +119,9 @@ def test_mailgun_events_update_messages_once_and_bad_signatures_change_nothing(
     assert count(Event, Event.dedupe_key.is_not(None)) == 7
 
 
-def test_twilio_status_callbacks_need_a_valid_signature(shop: dict[str, int], served: str) -> None:
+def test_twilio_status_callbacks_need_a_valid_signature(
+    shop: dict[str, int], served: TestClient
+) -> None:
     found = sent_messages(shop)
     ana, eve = found["ana", "sms"], found["eve", "sms"]
     path = "/webhooks/twilio/status"
@@ -133,7 +144,8 @@ STOP_TEXTS = ("stop", " Stop ", "STOPALL", "revoke", "opt out", "OPT-OUT", "unsu
               "please stop texting me")  # fmt: skip
 
 
-def test_stop_words_opt_out_with_one_confirmation(shop: dict[str, int], served: str) -> None:
+@pytest.mark.both_databases
+def test_stop_words_opt_out_with_one_confirmation(shop: dict[str, int], served: TestClient) -> None:
     for n, body in enumerate(STOP_TEXTS):
         params = {"MessageSid": f"SMstop{n}", "From": "+13125550101", "To": "+13125550199",
                   "Body": body}  # fmt: skip
@@ -150,7 +162,7 @@ def test_stop_words_opt_out_with_one_confirmation(shop: dict[str, int], served: 
         assert "resubscribed" in twilio_post(served, "/webhooks/twilio/inbound", start).text
 
 
-def test_help_and_start(shop: dict[str, int], served: str) -> None:
+def test_help_and_start(shop: dict[str, int], served: TestClient) -> None:
     def text(sid: str, body: str) -> str:
         params = {"MessageSid": sid, "From": "+13125550101", "To": "+13125550199", "Body": body}
         return twilio_post(served, "/webhooks/twilio/inbound", params).text
@@ -172,21 +184,20 @@ def test_help_and_start(shop: dict[str, int], served: str) -> None:
     assert "<Message>" not in text("SM4", "what time do you close?")
 
 
-def test_one_click_unsubscribe(shop: dict[str, int], served: str) -> None:
+def test_one_click_unsubscribe(shop: dict[str, int], served: TestClient) -> None:
     from core.messaging.links import unsubscribe_token
     from core.store import secret_key
 
     ana = sent_messages(shop)["ana", "email"]
     with session_scope(read_only=True) as session:
         token = unsubscribe_token(secret_key(session=session), ana.id)
-    page = requests.get(f"{served}/u/{token}", timeout=10)
+    page = served.get(f"/u/{token}")
     assert page.status_code == 200 and 'method="post"' in page.text
     with session_scope(read_only=True) as session:
         assert session.get(Customer, shop["ana"]).email_opt_in is True  # a GET only asks
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
-    assert requests.post(f"{served}/u/{forged}", timeout=10).status_code == 404
-    done = requests.post(f"{served}/u/{token}", data={"List-Unsubscribe": "One-Click"},
-                         timeout=10)  # fmt: skip
+    assert served.post(f"/u/{forged}").status_code == 404
+    done = served.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"})
     assert done.status_code == 200 and "a***@example.com" in done.text
     with session_scope(read_only=True) as session:
         assert session.get(Customer, shop["ana"]).email_opt_in is False

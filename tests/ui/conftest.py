@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import streamlit as st
+import time_machine
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest, app_test
 
 from core import auth
 from core.db import session_scope
 from core.permissions import SYSTEM, Role
+from tests.moments import NOW
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough password"
@@ -32,9 +35,17 @@ def served_like_app_py(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def fresh_caches(sqlite_database: str) -> None:
+def fresh_caches(database: str) -> None:
     """Every UI test starts from an empty database and empty Streamlit caches."""
     st.cache_data.clear()
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock() -> Iterator[None]:
+    """Pages read the clock: it reads NOW (and ticks on from there), so what a page shows does
+    not depend on the day the suite runs."""
+    with time_machine.travel(NOW, tick=True):
+        yield
 
 
 def make_user(role: Role = Role.ADMIN, email: str | None = None, *, temporary: bool = False) -> str:

@@ -1,5 +1,6 @@
 """The campaign builder, a campaign's page, the list and the actions, through the frame."""
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -14,8 +15,7 @@ from tests.moments import NOW, TODAY
 from tests.ui.conftest import frame, make_user, sign_in, texts
 
 
-@pytest.fixture
-def store() -> list[int]:
+def build_store() -> list[int]:
     demo.load_demo(
         unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=300, seed=5, now=NOW
     )
@@ -25,6 +25,12 @@ def store() -> list[int]:
             playbooks.create_from_playbook(session=session, actor=SYSTEM, key=key, now=NOW).id
             for key in ("lapsed-wine", "champions")
         ]
+
+
+@pytest.fixture
+def store(built_store: Callable[..., list[int]]) -> list[int]:
+    """A scored 300-customer demo store with two playbook segments, by id."""
+    return built_store("ui-campaigns", build_store)
 
 
 def button(at, label: str):

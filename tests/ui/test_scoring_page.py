@@ -1,11 +1,9 @@
-from datetime import date
-
 from core import demo, scoring
 from core.db import session_scope
 from core.models import JobStatus
 from core.permissions import SYSTEM, Role
 from jobs import queue
-from tests.moments import NOW
+from tests.moments import NOW, TODAY
 from tests.ui.conftest import frame, make_user, sign_in, texts
 
 
@@ -27,7 +25,7 @@ def test_scores_page_before_and_after_scoring() -> None:
 
 def test_viewers_see_scores_but_cannot_rescore() -> None:
     demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=200, seed=9, now=NOW)
-    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=date.today(), now=NOW)
+    scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY, now=NOW)
     at = sign_in(frame(), make_user(Role.VIEWER))
     at.switch_page("pages/scoring.py").run()
     assert not at.exception and "Rescore now" not in [b.label for b in at.button]

@@ -1,6 +1,7 @@
 """The Segments list and the rule builder, through the frame, on a small scored demo store."""
 
 import json
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -13,12 +14,17 @@ from tests.moments import NOW, TODAY
 from tests.ui.conftest import frame, make_user, sign_in, texts
 
 
-@pytest.fixture
-def store() -> None:
+def build_store() -> None:
     demo.load_demo(
         unit_of_work=session_scope, actor=SYSTEM, today=TODAY, customers=300, seed=9, now=NOW
     )
     scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, as_of=TODAY, now=NOW)
+
+
+@pytest.fixture
+def store(built_store: Callable[..., None]) -> None:
+    """A scored 300-customer demo store."""
+    built_store("ui-segments", build_store)
 
 
 def open_segment(role: Role, segment_id: int | None = None, *, new_user: bool = True):

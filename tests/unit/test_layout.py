@@ -35,10 +35,17 @@ def test_jobs_do_not_import_the_ui(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [*python_files("pages"), ROOT / "app.py", ROOT / "frame.py"], ids=lambda p: p.name
+    "path",
+    [*python_files("pages"), *python_files("web"), ROOT / "app.py", ROOT / "frame.py"],
+    ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_pages_and_routes_leave_queries_to_core(path: Path) -> None:
     assert "sqlalchemy" not in imported_modules(path)
+
+
+@pytest.mark.parametrize("path", python_files("web"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_http_routes_do_not_need_the_ui(path: Path) -> None:
+    assert not imported_modules(path) & {"streamlit", "ui", "pages"}
 
 
 def test_there_is_a_page_module_for_every_navigation_entry() -> None:
