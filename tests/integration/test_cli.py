@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from core import auth, demo, planner, playbooks, schema, segments
 from core.__main__ import main
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.models import Customer, User
 from tests.moments import NOW
 
@@ -173,8 +173,10 @@ def test_unusable_input_exits_non_zero(
 def test_score_command(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, result = run(capsys, "demo", "--customers", "150", "--seed", "2")
     assert code == 0
-    code, result = run(capsys, "score", "--as-of", "2026-01-01", "--horizon-days", "90")
-    assert code == 0 and result["as_of"] == "2026-01-01" and result["horizon_days"] == 90
+    # The CLI reads the clock: the demo's year of history ends today, so score 90 days back.
+    as_of = (utc_now() - timedelta(days=90)).date().isoformat()
+    code, result = run(capsys, "score", "--as-of", as_of, "--horizon-days", "90")
+    assert code == 0 and result["as_of"] == as_of and result["horizon_days"] == 90
     assert result["customers_scored"] > 0 and result["model"]
     assert len(result["segments"]) == len(demo.DEMO_PLAYBOOKS)
     code, error = run(capsys, "score", "--as-of", "yesterday")
