@@ -15,11 +15,10 @@ import streamlit as st
 from starlette.concurrency import run_in_threadpool
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import jobs as job_rows
-from core import schema
 from core.config import get_settings
 from core.db import session_scope, utc_now
-from core.logs import configure_logging, new_id
+from core.infra import job_rows, migration_runner
+from core.infra.logs import configure_logging, new_id
 from jobs import clock
 from web.routes import ROUTES
 
@@ -36,7 +35,7 @@ def _start() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     try:
-        schema.ensure_current()
+        migration_runner.ensure_current()
     except Exception:
         # Keep serving: /healthz reports the database as down, and pages retry on their own.
         log.exception("database not ready at start-up")

@@ -6,9 +6,9 @@ stopped before it would fall back to serving pages/*.py to anyone.
 
 import streamlit as st
 
-from core import logs
 from core.db import session_scope
-from core.store import get_store_profile
+from core.infra import logs
+from core.store_profile import get_store_profile
 from ui import auth, navigation, runtime
 
 st.set_page_config(page_title="Last Call", page_icon="🥃", layout="wide")

@@ -25,12 +25,12 @@ from bench.scratch import add_database_arguments, analyze, each_database, report
 
 def fill(url: str, n: int) -> None:
     os.environ["DATABASE_URL"] = url
-    from core import bulk, schema
     from core.db import reset_engines, session_scope
+    from core.infra import bulk, migration_runner
     from core.models import Customer
 
     reset_engines()
-    schema.upgrade(url)
+    migration_runner.upgrade(url)
     rng = np.random.default_rng(3)
     first = np.array(["Ana", "Bob", "Cy", "Dee", "Eli", "Fay", "Gus", "Hal", "Ivy", "Joe"])
     last = np.array(["Smith", "Lopez", "Kim", "Nowak", "Stone", "Adams", "Young", "Baker"])

@@ -60,13 +60,14 @@ def orders_csv(path: Path, n: int, customers: int, seed: int = 2) -> None:
 
 def run(url: str, kind: str, path: Path) -> dict:
     os.environ["DATABASE_URL"] = url
-    from core import imports, schema
+    from core import imports
     from core.db import reset_engines, session_scope, utc_now
+    from core.infra import migration_runner
     from core.models import ImportKind
     from core.permissions import SYSTEM
 
     reset_engines()
-    schema.upgrade(url)
+    migration_runner.upgrade(url)
     started = time.monotonic()
     with session_scope() as session:
         row = imports.prepare_import(

@@ -33,8 +33,8 @@ CHUNK = 500_000
 
 def fill_orders(customers: int, orders: int) -> int:
     """About `orders` orders over two years; returns how many were written."""
-    from core import bulk
     from core.db import session_scope
+    from core.infra import bulk
     from core.models import Order, OrderItem
 
     rng = np.random.default_rng(5)

@@ -41,13 +41,14 @@ def fill(messages: int) -> int:
     import numpy as np
     import pandas as pd
 
-    from core import bulk, segments
+    from core import segments
     from core.db import session_scope, utc_now
-    from core.default_templates import install_default_templates
     from core.demo import DEMO_STORE_PROFILE
+    from core.infra import bulk
+    from core.messaging.template_defaults import install_default_templates
     from core.models import Campaign, CampaignStatus, CampaignStep, Customer, SegmentMember
     from core.permissions import SYSTEM
-    from core.store import fill_in_profile, get_store_profile
+    from core.store_profile import fill_in_profile, get_store_profile
 
     now = pd.Timestamp.now(tz="UTC")
     for start in range(0, messages, 100_000):
@@ -129,8 +130,8 @@ def single_thread_rate(url: str, seconds: float = 3.0) -> float:
 def run(args: argparse.Namespace, url: str, mailgun_url: str, fake: object | None) -> None:
     from redis import Redis
 
-    from core import schema
     from core.db import reset_engines, session_scope, utc_now
+    from core.infra import migration_runner
     from core.messaging import outbox
     from jobs import queue, sending, tasks
 
@@ -141,7 +142,7 @@ def run(args: argparse.Namespace, url: str, mailgun_url: str, fake: object | Non
     }  # fmt: skip
     os.environ.update(env)
     reset_engines()
-    schema.upgrade(url)
+    migration_runner.upgrade(url)
     Redis.from_url(args.redis).flushdb()
     campaign_id = fill(args.messages)
     analyze(url)

@@ -72,13 +72,14 @@ def bench_startup(runs: int) -> None:
 
 def bench_demo(url: str, label: str) -> None:
     os.environ["DATABASE_URL"] = url
-    from core import demo, schema
+    from core import demo
     from core.config import get_settings
     from core.db import reset_engines, session_scope, utc_now
+    from core.infra import migration_runner
     from core.permissions import SYSTEM
 
     reset_engines()
-    schema.upgrade(url)
+    migration_runner.upgrade(url)
     today = date(2026, 11, 26)
     started = time.monotonic()
     store = demo.generate(

@@ -10,8 +10,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.infra.sql import hour_bucket
 from core.models import Customer, Order, OrderItem
-from core.sql import hour_bucket
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit
 from core.config import get_settings
 from core.errors import Conflict, NotFound, ValidationError
+from core.infra import audit
 from core.models import User
 from core.permissions import SYSTEM, Actor, Permission, Role, authorize
 

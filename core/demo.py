@@ -22,14 +22,16 @@ import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from core import audit, events, maintenance, playbooks
+from core import maintenance
+from core.campaigns.retail_calendar import demand_by_day, retail_moments
 from core.config import DATA_DIR
+from core.customers.totals import refresh_customer_totals
 from core.db import UnitOfWork
+from core.infra import audit, events
 from core.models import Category, Customer, Order, OrderItem, Product, Setting
-from core.orders import refresh_customer_totals
 from core.permissions import Actor, Permission, authorize
-from core.retail_calendar import demand_by_day, retail_moments
-from core.store import fill_in_profile, get_store_profile
+from core.segments import playbooks
+from core.store_profile import fill_in_profile, get_store_profile
 
 log = logging.getLogger(__name__)
 

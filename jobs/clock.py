@@ -8,11 +8,11 @@ import threading
 from datetime import datetime
 
 from core import campaigns, maintenance
-from core import jobs as job_rows
 from core.db import session_scope, utc_now
+from core.infra import job_rows
 from core.messaging import outbox
 from core.permissions import SYSTEM
-from core.store import get_store_profile
+from core.store_profile import get_store_profile
 from jobs import queue, sending, tasks
 
 log = logging.getLogger(__name__)

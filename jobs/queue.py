@@ -15,9 +15,9 @@ from typing import Any
 
 from rq import Queue
 
-from core import jobs as job_rows
 from core.config import get_settings
 from core.db import session_scope
+from core.infra import job_rows
 from core.models import Job, JobStatus
 from jobs.connections import redis_connection
 from jobs.runner import perform
@@ -39,7 +39,7 @@ def enqueue(task: Task, *, created_by: int | None = None, **args: Any) -> str:
     """Record a job for `task` with keyword `args` (JSON-serialisable) and start it.
 
     Returns:
-        The job id, for polling with `core.jobs.get_job`.
+        The job id, for polling with `core.infra.job_rows.get_job`.
     """
     with session_scope() as session:
         job = job_rows.create_job(

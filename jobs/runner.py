@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core import auth, logs
-from core import jobs as job_rows
+from core import auth
 from core.db import in_unit_of_work, session_scope, utc_now
 from core.errors import DomainError, PermissionDenied
+from core.infra import job_rows, logs
 from core.models import User
 from core.permissions import SYSTEM, Actor
 from jobs.tasks import TASKS

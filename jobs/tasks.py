@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
 
-from core import actions, demo, imports, maintenance, scoring
+from core import demo, imports, maintenance, scoring
+from core.campaigns import actions
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import DomainError

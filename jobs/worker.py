@@ -9,9 +9,9 @@ import threading
 
 from rq import SimpleWorker
 
-from core import schema
 from core.config import get_settings
-from core.logs import configure_logging
+from core.infra import migration_runner
+from core.infra.logs import configure_logging
 from jobs import clock
 from jobs.connections import redis_connection
 from jobs.queue import rq_queue
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
             "REDIS_URL is not set: without Redis, jobs run inside the app process.", file=sys.stderr
         )
         return 2
-    schema.ensure_current()
+    migration_runner.ensure_current()
     connection = redis_connection(settings.redis_url)
     # SimpleWorker runs jobs in this process: no fork per job, so a job costs milliseconds, and
     # the database pool is reused across jobs.

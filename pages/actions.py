@@ -5,13 +5,14 @@ import io
 import pandas as pd
 import streamlit as st
 
-from core import actions, campaigns
-from core.actions import ActionFilter
+from core import campaigns
+from core.campaigns import actions
+from core.campaigns.actions import ActionFilter
 from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.models import ActionStatus, Channel
 from core.permissions import Permission
-from core.store import get_store_profile
+from core.store_profile import get_store_profile
 from jobs import queue, tasks
 from ui.flash import flash, show_flash
 from ui.formatting import when

@@ -3,15 +3,15 @@
 import pandas as pd
 import streamlit as st
 
-from core import actions, campaigns, segments
-from core.campaigns import TYPE_LABELS
+from core import campaigns, segments
+from core.campaigns import TYPE_LABELS, actions
 from core.db import session_scope, utc_now
 from core.errors import DomainError, NotFound
+from core.infra.money import format_cents
 from core.messaging import monitor
 from core.models import Campaign, CampaignStatus, CampaignType
-from core.money import format_cents
 from core.permissions import Permission
-from core.store import get_store_profile
+from core.store_profile import get_store_profile
 from jobs import queue, tasks
 from ui.campaign_builder import Builder
 from ui.charts import plan_timeline

@@ -5,10 +5,10 @@ import streamlit as st
 from core import campaigns
 from core.campaigns import TYPE_LABELS
 from core.db import session_scope
+from core.infra.money import format_cents
 from core.models import CampaignStatus, CampaignType
-from core.money import format_cents
 from core.permissions import Permission
-from core.store import get_store_profile
+from core.store_profile import get_store_profile
 from ui.flash import show_flash
 from ui.formatting import status_badge, when
 from ui.guard import require

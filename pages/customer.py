@@ -5,13 +5,14 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from core import consent, customers, segments
-from core.consent import Channel
+from core import customers, segments
+from core.compliance import consent
+from core.compliance.consent import Channel
 from core.db import session_scope, utc_now
 from core.errors import DomainError, NotFound
-from core.money import format_cents
+from core.infra.money import format_cents
 from core.permissions import Permission
-from core.store import get_store_profile
+from core.store_profile import get_store_profile
 from ui.flash import flash, show_flash
 from ui.formatting import age_badge, phone, risk_badge, when
 from ui.guard import require

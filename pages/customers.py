@@ -8,7 +8,7 @@ from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
 from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.permissions import Permission
-from core.store import get_store_profile
+from core.store_profile import get_store_profile
 from ui.flash import flash, show_flash
 from ui.guard import require
 from ui.tables import customer_table, customers_csv

@@ -8,10 +8,10 @@ import streamlit as st
 from core import imports
 from core.db import session_scope, utc_now
 from core.errors import DomainError
-from core.files import UnusableFile, inspect_file
+from core.imports.files import UnusableFile, inspect_file
 from core.models import ImportKind, ImportStatus
 from core.permissions import Permission
-from core.store import get_store_profile
+from core.store_profile import get_store_profile
 from jobs import queue, tasks
 from ui.flash import show_flash
 from ui.formatting import when

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from core import jobs as job_rows
 from core.db import session_scope
+from core.infra import job_rows
 from core.permissions import Permission
 from ui.guard import require
 

@@ -8,12 +8,12 @@ import streamlit as st
 from core import campaigns
 from core.db import session_scope, utc_now
 from core.errors import DomainError
+from core.infra.money import format_cents
 from core.messaging import monitor, suppressions
 from core.messaging.monitor import MessageFilter
 from core.models import Channel, MessageStatus
-from core.money import format_cents
 from core.permissions import Permission
-from core.store import get_store_profile
+from core.store_profile import get_store_profile
 from jobs import queue, tasks
 from ui.flash import flash, show_flash
 from ui.formatting import when

@@ -7,9 +7,9 @@ import streamlit as st
 
 from core import scoring
 from core.db import session_scope
-from core.money import format_cents
+from core.infra.money import format_cents
 from core.permissions import Permission
-from core.store import get_store_profile
+from core.store_profile import get_store_profile
 from jobs import queue, tasks
 from ui.flash import show_flash
 from ui.guard import require

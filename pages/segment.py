@@ -11,7 +11,7 @@ from core.db import session_scope, utc_now
 from core.errors import DomainError, NotFound
 from core.models import Segment
 from core.permissions import Permission
-from core.store import get_store_profile
+from core.store_profile import get_store_profile
 from ui.flash import flash, show_flash
 from ui.guard import require
 from ui.rule_builder import RuleBuilder, clean, tagged

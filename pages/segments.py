@@ -4,13 +4,14 @@ find natural clusters and build lookalikes."""
 import pandas as pd
 import streamlit as st
 
-from core import audiences, playbooks, segments
+from core import segments
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import DomainError
-from core.money import format_cents
+from core.infra.money import format_cents
 from core.permissions import Permission
-from core.store import get_store_profile
+from core.segments import audiences, playbooks
+from core.store_profile import get_store_profile
 from ui.charts import venn_figure
 from ui.flash import flash, show_flash
 from ui.formatting import when

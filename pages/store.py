@@ -5,7 +5,7 @@ import streamlit as st
 from core.db import session_scope
 from core.errors import DomainError
 from core.permissions import Permission
-from core.store import get_store_profile, time_zone_names, update_store_profile
+from core.store_profile import get_store_profile, time_zone_names, update_store_profile
 from ui.flash import flash, show_flash
 from ui.guard import require
 

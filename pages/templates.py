@@ -2,16 +2,15 @@
 
 import streamlit as st
 
-from core import templates
 from core.config import get_settings
 from core.db import session_scope, utc_now
-from core.default_templates import install_default_templates
 from core.errors import DomainError
-from core.messaging import outbox
+from core.messaging import outbox, templates
+from core.messaging.template_defaults import install_default_templates
+from core.messaging.templates import VARIABLES, Draft
 from core.messaging.variables import preview
 from core.models import Channel
 from core.permissions import Permission
-from core.templates import VARIABLES, Draft
 from jobs import queue, tasks
 from ui.flash import flash, show_flash
 from ui.guard import require

@@ -54,8 +54,9 @@ os.environ.update(
     }
 )
 
-from core import schema  # noqa: E402  (after the environment is set)
+# After the environment is set:
 from core.db import Base, reset_engines, session_scope  # noqa: E402
+from core.infra import migration_runner  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -179,14 +180,14 @@ def postgres_url(postgres: PostgresServer) -> str:
     postgres.drop(name)
     postgres.create(name)
     url = postgres.url_of(name)
-    schema.upgrade(url)
+    migration_runner.upgrade(url)
     return url
 
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    schema.upgrade(url)
+    migration_runner.upgrade(url)
     return url
 
 

@@ -18,7 +18,7 @@ from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.permissions import Actor
-from core.store import secret_key
+from core.store_profile import secret_key
 from jobs import queue, tasks
 
 COOKIE_NAME = "lastcall_auth"

@@ -13,15 +13,15 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from core import campaigns, planner, segments
-from core.campaigns import BUILDER_STEPS, TYPE_LABELS, Details
+from core import campaigns, segments
+from core.campaigns import BUILDER_STEPS, TYPE_LABELS, Details, planner
+from core.campaigns.plans import OfferKind, Plan
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import DomainError
+from core.infra.money import format_cents
 from core.models import Campaign, CampaignStatus, CampaignType, Channel
-from core.money import format_cents
 from core.permissions import Actor
-from core.plans import OfferKind, Plan
 from jobs import clock, queue, tasks
 from ui.charts import plan_timeline
 from ui.flash import flash

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from core.contacts import age_on
+from core.compliance.age import age_on
 
 
 def when(moment: datetime | None, zone: ZoneInfo, *, with_time: bool = False) -> str:

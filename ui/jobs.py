@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import jobs as job_rows
 from core.db import session_scope
 from core.errors import NotFound
+from core.infra import job_rows
 from core.models import JobStatus
 from ui.flash import flash
 

@@ -1,6 +1,6 @@
 """The visual rule builder: nested AND/OR groups of conditions, edited in place.
 
-The draft is a rule tree (core.segment_rules) whose groups and conditions carry an `_id`, so each
+The draft is a rule tree (core.segments.rules) whose groups and conditions carry an `_id`, so each
 widget keeps its value when a row above it is removed; `clean()` strips the ids before saving.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.segment_rules import (
+from core.segments.rules import (
     FIELDS,
     MAX_DEPTH,
     NO_VALUE,

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from core.customers import CustomerFilter
+from core.customers.exports import export_customers
 from core.db import session_scope, utc_now
-from core.exports import export_customers
+from core.infra.money import format_cents
 from core.models import Customer
-from core.money import format_cents
 from ui.formatting import phone, when
 
 

@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from core import health
 from core.config import get_settings
 from core.db import in_transaction, utc_now
 from core.errors import ValidationError
-from core.logs import bound, new_id, request_id
+from core.infra import health
+from core.infra.logs import bound, new_id, request_id
 from core.messaging import unsubscribe_page, webhooks
 from jobs.connections import redis_connection
 

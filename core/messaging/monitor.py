@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from core import audit
+from core.infra import audit
 from core.models import Campaign, Customer, Event, Message, MessageStatus
 from core.permissions import Actor, Permission, authorize
 

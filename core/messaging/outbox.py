@@ -19,13 +19,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, events, templates
-from core.compliance import reachable
+from core.compliance.decision import reachable
 from core.config import get_settings
-from core.contacts import normalize_email, normalize_phone
+from core.customers.contact_details import normalize_email, normalize_phone
 from core.db import upsert
-from core.default_templates import install_default_templates
+from core.infra import audit, events
+from core.messaging import templates
 from core.messaging.providers import ProviderUnavailable
+from core.messaging.template_defaults import install_default_templates
 from core.models import (
     Campaign,
     CampaignStatus,
@@ -38,7 +39,7 @@ from core.models import (
     Template,
 )
 from core.permissions import Actor, Permission, authorize
-from core.store import get_store_profile
+from core.store_profile import get_store_profile
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import compliance, events, templates
+from core import compliance
 from core.config import Settings
-from core.messaging import links, outbox, suppressions
+from core.infra import events
+from core.messaging import links, outbox, suppressions, templates
 from core.messaging.providers import Outcome, Outgoing, Provider
 from core.messaging.ratelimit import RateLimiter
 from core.messaging.routing import provider_for
@@ -42,7 +43,7 @@ from core.models import (
     SuppressionReason,
     Template,
 )
-from core.store import StoreProfile, get_store_profile, secret_key
+from core.store_profile import StoreProfile, get_store_profile, secret_key
 
 log = logging.getLogger(__name__)
 

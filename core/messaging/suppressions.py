@@ -13,10 +13,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, consent, events
-from core.contacts import normalize_email, normalize_phone
+from core.compliance import consent
+from core.customers.contact_details import normalize_email, normalize_phone
 from core.db import upsert
 from core.errors import NotFound
+from core.infra import audit, events
 from core.models import Channel, Customer, Suppression, SuppressionReason
 from core.permissions import Actor, Permission, authorize
 

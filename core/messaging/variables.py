@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.campaigns import describe_offer
+from core.campaigns.details import describe_offer
 from core.config import Settings
 from core.errors import NotFound
 from core.messaging.links import unsubscribe_url
+from core.messaging.templates import SAMPLE_CONTEXT, Draft, Rendered, render
 from core.models import Campaign, CampaignStep, Customer
-from core.store import StoreProfile, get_store_profile, secret_key
-from core.templates import SAMPLE_CONTEXT, Draft, Rendered, render
+from core.store_profile import StoreProfile, get_store_profile, secret_key
 
 
 def offer_code(secret: str, key: str) -> str:

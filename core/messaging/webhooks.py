@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import campaigns, consent
-from core.compliance import get_policy
+from core import campaigns
+from core.compliance import consent
+from core.compliance.policy import get_policy
 from core.db import upsert
 from core.errors import ValidationError
 from core.messaging import links, suppressions
@@ -35,7 +36,7 @@ from core.models import (
     SuppressionReason,
 )
 from core.permissions import SYSTEM
-from core.store import StoreProfile, get_store_profile, secret_key
+from core.store_profile import StoreProfile, get_store_profile, secret_key
 
 MAX_SIGNATURE_AGE = timedelta(minutes=10)
 """Mailgun signs a timestamp; an older signature is a replay."""

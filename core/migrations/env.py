@@ -1,4 +1,5 @@
-"""Alembic environment: the URL comes from the caller (core.schema) or from Settings."""
+"""Alembic environment: the URL comes from the caller (core.infra.migration_runner) or from
+Settings."""
 
 from __future__ import annotations
 

@@ -100,11 +100,12 @@ ADMIN_EMAIL = "olive@example.com"
 def new_store(path: Path) -> Iterator[str]:
     """A migrated SQLite database at `path` with an administrator (ADMIN_EMAIL, PASSWORD),
     current for this process while the block fills it; yields its URL."""
-    from core import auth, schema
+    from core import auth
     from core.db import reset_engines, session_scope
+    from core.infra import migration_runner
 
     url = f"sqlite:///{path}"
-    schema.upgrade(url)
+    migration_runner.upgrade(url)
     previous = os.environ.get("DATABASE_URL", "")
     os.environ["DATABASE_URL"] = url
     try:
@@ -159,4 +160,11 @@ def signed_in(browser: Any, base: str, width: int = 1400, height: int = 1000) ->
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     appears(page.get_by_text("Revenue, last 30 days"))
+    remembered(page)
     return page
+
+
+def remembered(page: Any) -> None:
+    """Wait for the sign-in cookie, which the page's script writes once the session is signed
+    in: a page opened by address before then would start a session that is not."""
+    page.wait_for_function("document.cookie.includes('lastcall_auth=')")

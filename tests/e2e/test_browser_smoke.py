@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import appears, screenshot
+from tests.e2e.conftest import appears, remembered, screenshot
 from tests.server import running_app
 
 pytestmark = pytest.mark.e2e
@@ -40,8 +40,7 @@ def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
         customers = page.locator('[data-testid="stMetric"]', has_text="Customers")
         assert "5,000" in customers.inner_text()
         assert page.get_by_role("button", name="Sign out").is_visible()
-        # The sign-in cookie is written by the page's script once the session is signed in.
-        page.wait_for_function("document.cookie.includes('lastcall_auth=')")
+        remembered(page)
         page.close()
 
         # A new tab, phone-sized: the sign-in cookie brings the user back, the sidebar folds away.

@@ -29,7 +29,7 @@ def sent_shop(path: Path) -> tuple[str, str]:
     from core.db import session_scope
     from core.messaging.links import unsubscribe_token
     from core.models import Message
-    from core.store import secret_key
+    from core.store_profile import secret_key
     from tests.integration.conftest import build_shop, send_queued
 
     with new_store(path) as url:

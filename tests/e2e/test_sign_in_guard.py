@@ -14,11 +14,12 @@ pytestmark = pytest.mark.e2e
 
 def test_a_first_visit_to_a_page_url_still_asks_to_sign_in(browser: Any, tmp_path: Path) -> None:
     """On a fresh server the first request names a page: the frame must still run first."""
-    from core import auth, schema
+    from core import auth
     from core.db import reset_engines, session_scope
+    from core.infra import migration_runner
 
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    schema.upgrade(url)
+    migration_runner.upgrade(url)
     os.environ["DATABASE_URL"], previous = url, os.environ.get("DATABASE_URL", "")
     try:
         reset_engines()

@@ -19,7 +19,7 @@ from core.messaging.ratelimit import LocalRateLimiter
 from core.messaging.sender import Sender
 from core.models import Campaign, CampaignStatus, CampaignStep, Channel, Customer, Message
 from core.permissions import SYSTEM
-from core.store import fill_in_profile
+from core.store_profile import fill_in_profile
 from tests.fakes import MAILGUN_KEY, TWILIO_SID, TWILIO_TOKEN, fake_mailgun, fake_twilio
 
 STEP_DAY = date(2026, 12, 3)

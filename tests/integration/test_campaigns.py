@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from core import actions, campaigns, compliance, demo, planner, playbooks, scoring
-from core.actions import ActionFilter
-from core.campaigns import TRANSITIONS, Details
+from core import campaigns, compliance, demo, scoring
+from core.campaigns import TRANSITIONS, Details, actions, planner
+from core.campaigns.actions import ActionFilter
+from core.compliance.age import adult_birth_cutoff
 from core.db import session_scope, utc_now
 from core.errors import Conflict, PermissionDenied, ValidationError
 from core.models import (
@@ -35,7 +36,7 @@ from core.models import (
     SegmentMember,
 )
 from core.permissions import SYSTEM, Actor, Role
-from core.segment_rules import adult_birth_cutoff
+from core.segments import playbooks
 from jobs import clock, queue
 from tests.conftest import forget_redis_keys
 from tests.moments import NOW, TODAY

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import auth, demo, planner, playbooks, schema, segments
-from core.__main__ import main
+from core import auth, demo, segments
+from core.campaigns import planner
+from core.cli import main
 from core.db import session_scope, utc_now
+from core.infra import migration_runner
 from core.models import Customer, User
+from core.segments import playbooks
 from tests.moments import NOW
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +52,7 @@ def test_unknown_command_exits_non_zero() -> None:
 
 
 def test_migrate_and_downgrade(database: str, capsys: pytest.CaptureFixture[str]) -> None:
-    head = schema.head_revision()
+    head = migration_runner.head_revision()
     assert run(capsys, "migrate") == (0, {"revision": head})
     code, result = run(capsys, "downgrade", "--revision", "base")
     assert (code, result) == (0, {"revision": None})

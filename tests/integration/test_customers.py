@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import customers, segments
-from core.consent import Channel
+from core.compliance.consent import Channel
 from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.models import AuditEntry, Customer, Event, Order, OrderItem
@@ -307,7 +307,7 @@ def test_history_timeline_and_duplicates(session: Session) -> None:
 
 @pytest.mark.both_databases
 def test_big_lists_count_up_to_a_limit(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(customers, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(customers.search, "COUNT_LIMIT", 3)
     seed(session)
     add(session, email="e@example.com")
     first = customers.list_customers(session=session, page_size=2)

@@ -147,7 +147,7 @@ def test_full_demo_looks_like_a_liquor_store(database: str) -> None:
 
 
 def test_the_demo_store_has_a_postal_address_for_its_emails(database: str) -> None:
-    from core.store import get_store_profile
+    from core.store_profile import get_store_profile
 
     demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=50, seed=2, now=NOW)
     with session_scope(read_only=True) as session:

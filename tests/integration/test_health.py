@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from core import health
 from core.db import reset_engines
+from core.infra import health
 from tests.server import running_app
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import imports
 from core.db import session_scope
 from core.errors import PermissionDenied, ValidationError
-from core.files import UnusableFile
+from core.imports.files import UnusableFile
 from core.models import (
     ConsentRecord,
     Customer,
@@ -288,15 +288,16 @@ def test_orders_link_to_customers_and_update_their_totals(database: str, tmp_pat
     load(tmp_path, CUSTOMERS_CSV)
     summary, found = load(tmp_path, ORDERS_CSV, ImportKind.ORDERS, "orders.csv")
     assert (summary.inserted, summary.skipped, summary.failed) == (2, 1, 4), found
+    # Order rows are reported with the order import's own field labels.
     assert {(row, field, message) for row, _, field, message in found} >= {
         (
             5,
-            "customer_id",
+            "Customer ID",
             "no customer with customer ID 'C9'; import customers first, or allow creating them",
         ),
-        (6, "ordered_at", "is in the future"),
-        (7, "quantity", "not a whole number of at least 1"),
-        (8, "unit_price", "not an amount"),
+        (6, "Order date", "is in the future"),
+        (7, "Quantity", "not a whole number of at least 1"),
+        (8, "Unit price", "not an amount"),
         (9, "", "duplicate of row 3"),
     }
     with session_scope() as session:

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from core import auth
-from core import jobs as job_rows
 from core.db import reset_engines, session_scope, utc_now
+from core.infra import job_rows
 from core.models import Customer, JobStatus
 from core.permissions import Role
 from jobs import queue, tasks

@@ -29,7 +29,7 @@ from core.models import (
     Suppression,
     SuppressionReason,
 )
-from core.store import STORE_PROFILE_KEY, secret_key
+from core.store_profile import STORE_PROFILE_KEY, secret_key
 from tests.integration.conftest import (
     ADULT,
     NOON_CHICAGO,

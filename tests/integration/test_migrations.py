@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 import core.models  # noqa: F401
-from core import schema
 from core.db import Base, engine_for, reset_engines
+from core.infra import migration_runner
 from tests.conftest import database_name
 
 FOUNDATION_TABLES = {
@@ -48,27 +48,27 @@ def tables(url: str) -> set[str]:
 
 
 def test_upgrade_downgrade_upgrade(fresh_url: str) -> None:
-    schema.upgrade(fresh_url)
-    assert schema.current_revision(fresh_url) == schema.head_revision()
+    migration_runner.upgrade(fresh_url)
+    assert migration_runner.current_revision(fresh_url) == migration_runner.head_revision()
     assert tables(fresh_url) >= FOUNDATION_TABLES
     assert tables(fresh_url) == set(Base.metadata.tables)
 
-    schema.downgrade(fresh_url, revision="base")
-    assert schema.current_revision(fresh_url) is None
+    migration_runner.downgrade(fresh_url, revision="base")
+    assert migration_runner.current_revision(fresh_url) is None
     assert tables(fresh_url) == set()
 
-    schema.upgrade(fresh_url)
-    assert schema.current_revision(fresh_url) == schema.head_revision()
+    migration_runner.upgrade(fresh_url)
+    assert migration_runner.current_revision(fresh_url) == migration_runner.head_revision()
 
 
 def test_migrations_match_the_models(fresh_url: str) -> None:
     """Autogenerate finds nothing to do: the models and the migrations describe one schema."""
-    schema.upgrade(fresh_url)
+    migration_runner.upgrade(fresh_url)
     with engine_for(fresh_url).connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
 
 
 def test_ensure_current_migrates_only_when_behind(fresh_url: str) -> None:
-    assert schema.ensure_current(fresh_url) is True
-    assert schema.ensure_current(fresh_url) is False
+    assert migration_runner.ensure_current(fresh_url) is True
+    assert migration_runner.ensure_current(fresh_url) is False

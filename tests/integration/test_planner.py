@@ -10,11 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import demo, planner, playbooks, scoring
+from core import demo, scoring
+from core.campaigns import planner
+from core.campaigns.plans import Plan, PlanContext
 from core.db import reset_engines, session_scope
 from core.models import PlanCache, PlanSource
-from core.plans import Plan, PlanContext
-from core.segments import names
+from core.segments import names, playbooks
 from tests.fakes import Reply, fake_openai
 from tests.moments import NOW, TODAY
 
@@ -243,7 +244,7 @@ def test_budget_and_frequency_cap_trim_the_plan(store: dict[str, int]) -> None:
         answer.sends[0].model_copy(update={"day": START + timedelta(days=i)}) for i in range(4)
     ]
     with session_scope() as session:
-        from core.plans import check_plan
+        from core.campaigns.plans import check_plan
 
         checked = check_plan(
             session=session, plan=Plan(summary="", sends=sends), context=context(store)

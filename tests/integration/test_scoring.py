@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core import demo, scoring
+from core.customers.exports import export_customers
 from core.db import session_scope
 from core.errors import PermissionDenied, ValidationError
-from core.exports import export_customers
 from core.models import Customer, Event, Order
 from core.permissions import SYSTEM, Actor, Role
 from tests.moments import NOW, TODAY

@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 
-from core import audiences, demo, playbooks, scoring, segments
+from core import demo, scoring, segments
+from core.compliance.age import years_ago
 from core.db import session_scope
 from core.errors import Conflict, PermissionDenied, ValidationError
 from core.models import AuditEntry, Customer, Order, OrderItem, Segment, SegmentMember
 from core.permissions import SYSTEM, Actor, Role
-from core.segment_rules import FIELDS, Kind, parse_rules, years_ago
+from core.segments import audiences, playbooks
+from core.segments.rules import FIELDS, Kind, parse_rules
 from jobs import tasks
 
 TODAY = date(2026, 11, 26)

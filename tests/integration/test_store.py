@@ -3,7 +3,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import PermissionDenied, ValidationError
 from core.permissions import SYSTEM, Actor, Role
-from core.store import get_store_profile, secret_key, update_store_profile
+from core.store_profile import get_store_profile, secret_key, update_store_profile
 
 
 def test_profile_starts_from_settings_and_saves_edits(

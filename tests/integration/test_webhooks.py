@@ -186,7 +186,7 @@ def test_help_and_start(shop: dict[str, int], served: TestClient) -> None:
 
 def test_one_click_unsubscribe(shop: dict[str, int], served: TestClient) -> None:
     from core.messaging.links import unsubscribe_token
-    from core.store import secret_key
+    from core.store_profile import secret_key
 
     ana = sent_messages(shop)["ana", "email"]
     with session_scope(read_only=True) as session:

@@ -6,11 +6,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from core import actions, campaigns, demo, planner, playbooks, scoring
-from core.campaigns import Details
+from core import campaigns, demo, scoring
+from core.campaigns import Details, actions, planner
 from core.db import session_scope, utc_now
 from core.models import Action, Campaign, CampaignStatus
 from core.permissions import SYSTEM, Role
+from core.segments import playbooks
 from tests.moments import NOW, TODAY
 from tests.ui.conftest import frame, make_user, sign_in, texts
 

@@ -8,7 +8,7 @@ from core.config import get_settings
 from core.db import session_scope
 from core.models import JobStatus, User
 from core.permissions import SYSTEM, Role
-from core.store import get_store_profile
+from core.store_profile import get_store_profile
 from jobs import queue, tasks
 from tests.moments import NOW
 from tests.ui.conftest import frame, make_user, sign_in, texts

@@ -6,10 +6,11 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from core import demo, playbooks, scoring
+from core import demo, scoring
 from core.db import session_scope
 from core.models import Segment
 from core.permissions import SYSTEM, Role
+from core.segments import playbooks
 from tests.moments import NOW, TODAY
 from tests.ui.conftest import frame, make_user, sign_in, texts
 

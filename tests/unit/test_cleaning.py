@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from core import cleaning
+from core.imports import cleaning
 
 TODAY = date(2026, 11, 26)
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from core import clv
 from core.errors import ValidationError
+from core.scoring import clv
 
 
 def test_bgnbd_likelihood_matches_the_paper_by_hand() -> None:

@@ -4,8 +4,8 @@ from datetime import date
 import pytest
 
 from core.errors import ValidationError
-from core.exports import safe_cell, write_csv
 from core.imports import check_mapping, normalize_header, suggest_mapping
+from core.infra.csv_safe import safe_cell, write_csv
 from core.models import ImportKind
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from core.files import UnusableFile, inspect_file, read_batches, read_rows
+from core.imports.files import UnusableFile, inspect_file, read_batches, read_rows
 
 
 def write(tmp_path: Path, content: bytes, name: str = "f.csv") -> Path:

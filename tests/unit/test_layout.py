@@ -23,10 +23,73 @@ def python_files(folder: str) -> list[Path]:
     return sorted((ROOT / folder).rglob("*.py"))
 
 
+ENTRY_POINTS = {"streamlit", "rq", "redis", "ui", "jobs", "pages", "web", "app", "frame"}
+
+
 @pytest.mark.parametrize("path", python_files("core"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_core_imports_neither_ui_nor_queue(path: Path) -> None:
-    forbidden = imported_modules(path) & {"streamlit", "rq", "redis", "ui", "jobs", "pages", "app"}
+    forbidden = imported_modules(path) & ENTRY_POINTS
     assert not forbidden, f"{path.relative_to(ROOT)} imports {forbidden}"
+
+
+@pytest.mark.parametrize("path", python_files("ui"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_ui_helpers_leave_queries_to_core(path: Path) -> None:
+    assert not imported_modules(path) & {"sqlalchemy", "rq", "redis", "pages", "web", "app"}
+
+
+def core_import_graph() -> dict[str, set[str]]:
+    """Which core modules each core module imports (inside functions too, so a cycle cannot
+    hide behind a lazy import). A package counts as its __init__; importing a sibling through
+    one's own package is not an edge, as Python runs the package's __init__ first anyway."""
+    modules = {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): path
+        for path in python_files("core")
+        if "migrations" not in path.parts
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [f"{node.module}.{alias.name}" for alias in node.names]
+                targets = [t if t in modules else node.module for t in targets]
+            own_packages = {name.rsplit(".", n)[0] for n in range(1, name.count(".") + 1)}
+            edges |= {t for t in targets if t in modules and t != name and t not in own_packages}
+        graph[name] = edges
+    return graph
+
+
+def test_core_has_no_import_cycles() -> None:
+    graph = core_import_graph()
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+
+    def visit(module: str, stack: list[str]) -> None:
+        state[module] = 1
+        stack.append(module)
+        for target in sorted(graph[module]):
+            if state.get(target) == 1:
+                cycles.append([*stack[stack.index(target) :], target])
+            elif target not in state:
+                visit(target, stack)
+        stack.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+    assert not cycles, "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def test_core_is_a_dozen_modules_and_its_domain_packages() -> None:
+    modules = sorted(path.stem for path in (ROOT / "core").glob("*.py"))
+    assert len(modules) <= 13, modules
+    packages = {path.parent.name for path in (ROOT / "core").glob("*/__init__.py")}
+    assert packages >= {"customers", "imports", "scoring", "segments", "campaigns", "messaging",
+                        "compliance", "infra", "models"}  # fmt: skip
 
 
 @pytest.mark.parametrize("path", python_files("jobs"), ids=lambda p: str(p.relative_to(ROOT)))

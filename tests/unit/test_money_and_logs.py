@@ -1,8 +1,8 @@
 import json
 import logging
 
-from core.logs import JsonFormatter, bound, job_id, request_id
-from core.money import format_cents
+from core.infra.logs import JsonFormatter, bound, job_id, request_id
+from core.infra.money import format_cents
 
 
 def test_format_cents() -> None:

@@ -1,7 +1,6 @@
 from datetime import date
 
-from core.models import Category
-from core.retail_calendar import (
+from core.campaigns.retail_calendar import (
     WEEKDAY_DEMAND,
     demand_by_day,
     nth_weekday,
@@ -9,6 +8,7 @@ from core.retail_calendar import (
     super_bowl_sunday,
     upcoming,
 )
+from core.models import Category
 
 
 def test_nth_weekday() -> None:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from core.compliance.age import years_ago
 from core.errors import ValidationError
-from core.playbooks import PLAYBOOKS
-from core.segment_rules import (
+from core.segments.playbooks import PLAYBOOKS
+from core.segments.rules import (
     FIELDS,
     MAX_CONDITIONS,
     OPERATORS,
@@ -17,7 +18,6 @@ from core.segment_rules import (
     parse_rules,
     referenced_segments,
     rules_schema,
-    years_ago,
 )
 
 ROOT = Path(__file__).resolve().parents[2]

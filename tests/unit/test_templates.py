@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.default_templates import DEFAULTS
+from core.messaging.template_defaults import DEFAULTS
+from core.messaging.templates import SAMPLE_CONTEXT, Draft, check, render, sanitize_html, sms_length
 from core.models import Channel
-from core.templates import (
-    SAMPLE_CONTEXT,
-    Draft,
-    check,
-    render,
-    sanitize_html,
-    sms_length,
-)
 
 FOOTER = "<p>{{ store.address }} <a href='{{ unsubscribe_url }}'>Unsubscribe</a></p>"
 

@@ -1,0 +1,68 @@
+"""Campaigns: details and audience, the plan and its planners, the lifecycle, actions per
+customer, and the retail calendar."""
+
+from core.campaigns.details import (
+    EDITABLE,
+    MAX_DAYS,
+    TYPE_LABELS,
+    Details,
+    Reach,
+    audience_reach,
+    create_campaign,
+    delete_campaign,
+    describe_offer,
+    details_of,
+    get_campaign,
+    list_campaigns,
+    summary_counts,
+    update_campaign,
+)
+from core.campaigns.lifecycle import (
+    BUILDER_STEPS,
+    TRANSITIONS,
+    VERBS,
+    complete_finished_campaigns,
+    problems,
+    start_due_campaigns,
+    start_now,
+    transition,
+)
+from core.campaigns.steps import (
+    campaign_days,
+    duplicate_campaign,
+    plan_context,
+    plan_of,
+    save_manual_plan,
+    save_plan,
+)
+
+__all__ = [
+    "BUILDER_STEPS",
+    "EDITABLE",
+    "MAX_DAYS",
+    "TRANSITIONS",
+    "TYPE_LABELS",
+    "VERBS",
+    "Details",
+    "Reach",
+    "audience_reach",
+    "campaign_days",
+    "complete_finished_campaigns",
+    "create_campaign",
+    "delete_campaign",
+    "describe_offer",
+    "details_of",
+    "duplicate_campaign",
+    "get_campaign",
+    "list_campaigns",
+    "plan_context",
+    "plan_of",
+    "problems",
+    "save_manual_plan",
+    "save_plan",
+    "start_due_campaigns",
+    "start_now",
+    "summary_counts",
+    "transition",
+    "update_campaign",
+]

@@ -1,0 +1,287 @@
+"""A campaign plan — the sends of a week — and the checks every plan passes, whoever wrote it.
+
+A plan from the AI, the heuristic or a person goes through `check_plan`, which repairs what it
+safely can (a text at 21:30 moves to 19:30, a 40% discount comes down to the cap, reach and cost
+are recounted from the database) and drops what it cannot (an unknown segment, a day outside the
+campaign), saying what it changed. A plan with nothing valid left is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.compliance.decision import reachable
+from core.compliance.policy import Policy, Window, strictest_sms_window
+from core.errors import ValidationError
+from core.models import Channel, Customer, SegmentMember
+
+MAX_SENDS = 21
+
+
+class OfferKind(StrEnum):
+    PERCENT_OFF = "percent_off"
+    AMOUNT_OFF = "amount_off"
+    BUNDLE = "bundle"
+    EARLY_ACCESS = "early_access"
+    GIFT = "gift"
+    NONE = "none"
+
+
+class PlannedSend(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    day: date = Field(description="The day of the send, YYYY-MM-DD, inside the campaign's dates.")
+    local_time: str = Field(
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="HH:MM in each recipient's own time zone.",
+    )
+    segment_id: int = Field(description="The id of one of the segments given.")
+    channel: Channel
+    offer_kind: OfferKind = OfferKind.NONE
+    offer_value: float = Field(
+        default=0, ge=0, description="Percent for percent_off, dollars for amount_off and bundle."
+    )
+    offer_category: str | None = Field(
+        default=None, description="wine, beer, spirits, mixers or accessories, or null for any."
+    )
+    offer_description: str = Field(default="", max_length=200)
+    angle: str = Field(default="", max_length=500, description="The message's idea in a line.")
+    expected_reach: int = Field(default=0, ge=0)
+    expected_cost_cents: int = Field(default=0, ge=0)
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    summary: str = Field(default="", max_length=1000, description="Why this plan, in a few lines.")
+    sends: list[PlannedSend] = Field(min_length=1, max_length=MAX_SENDS)
+
+    def total_cost_cents(self) -> int:
+        return sum(send.expected_cost_cents for send in self.sends)
+
+    def total_reach(self) -> int:
+        return sum(send.expected_reach for send in self.sends)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """A segment as the planner sees it."""
+
+    segment_id: int
+    name: str
+    description: str
+    members: int
+    reach: dict[str, int]
+    """Customers who may be messaged on each channel (after consent, age and exclusions)."""
+    mix: dict[str, Any] = field(default_factory=dict)
+    """Churn risk, RFM and favourite-category shares, average predicted value."""
+    playbook: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """Everything a plan is made from and checked against."""
+
+    store_name: str
+    store_state: str
+    timezone: str
+    start: date
+    end: date
+    """The last day of the campaign (inclusive)."""
+    goal: str
+    campaign_type: str
+    channels: tuple[str, ...]
+    audiences: tuple[Audience, ...]
+    excluded_segment_ids: tuple[int, ...]
+    budget_cents: int | None
+    max_discount_percent: int
+    average_order_cents: int
+    unit_cost_cents: dict[str, float]
+    policy: Policy
+    moments: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    """(ISO date, name, categories that sell) of retail moments in or near the campaign."""
+    past_results: tuple[dict[str, Any], ...] = ()
+    as_of: date | None = None
+
+    def audience(self, segment_id: int) -> Audience | None:
+        return next((a for a in self.audiences if a.segment_id == segment_id), None)
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+
+@dataclass
+class CheckedPlan:
+    plan: Plan
+    repairs: list[str]
+    """What was changed or dropped, one sentence each."""
+
+
+def check_plan(*, session: Session, plan: Plan, context: PlanContext) -> CheckedPlan:
+    """Repair or drop what breaks the rules; raise ValidationError when nothing valid is left."""
+    plan = Plan.model_validate(plan.model_dump())  # a copy edited in place skips validation
+    repairs: list[str] = []
+    kept: list[PlannedSend] = []
+    for number, send in enumerate(plan.sends, start=1):
+        fixed = _check_send(send, number, context, repairs)
+        if fixed is not None:
+            kept.append(fixed)
+    kept.sort(key=lambda s: (s.day, s.local_time))
+    kept = _within_frequency_cap(session, kept, context, repairs)
+    kept = _within_budget(kept, context, repairs)
+    if not kept:
+        raise ValidationError("No send in the plan could be kept: " + " ".join(repairs))
+    return CheckedPlan(Plan(summary=plan.summary, sends=kept), repairs)
+
+
+def _check_send(
+    send: PlannedSend, number: int, context: PlanContext, repairs: list[str]
+) -> PlannedSend | None:
+    where = f"Send {number}"
+    audience = context.audience(send.segment_id)
+    if audience is None:
+        repairs.append(f"{where} dropped: segment #{send.segment_id} is not in this campaign.")
+        return None
+    if send.channel not in context.channels:
+        repairs.append(f"{where} dropped: the campaign does not use {send.channel.value}.")
+        return None
+    if not context.start <= send.day <= context.end:
+        repairs.append(
+            f"{where} dropped: {send.day} is outside the campaign "
+            f"({context.start} to {context.end})."
+        )
+        return None
+    changes: dict[str, Any] = {}
+    hours = (
+        strictest_sms_window(context.policy)
+        if send.channel == Channel.SMS
+        else context.policy.email_hours
+    )
+    moved = _inside(send.local_time, hours)
+    if moved != send.local_time:
+        changes["local_time"] = moved
+        repairs.append(
+            f"{where} moved from {send.local_time} to {moved}: "
+            f"{send.channel.value} goes out {hours.start:%H:%M}–{hours.end:%H:%M} local time."
+        )
+    changes |= _offer_within_limits(send, where, context, repairs)
+    reach = audience.reach.get(send.channel.value, 0)
+    if reach == 0:
+        repairs.append(f"{where} dropped: nobody in “{audience.name}” can get {send.channel}.")
+        return None
+    changes["expected_reach"] = reach
+    changes["expected_cost_cents"] = round(reach * context.unit_cost_cents[send.channel.value])
+    return send.model_copy(update=changes)
+
+
+def _inside(local_time: str, hours: Window) -> str:
+    """The time itself if inside the window; else its start (too early) or an hour before its
+    end (too late), so the send still lands in the evening it was meant for."""
+    moment = time.fromisoformat(local_time)
+    if moment in hours:
+        return local_time
+    if moment < hours.start:
+        return f"{hours.start:%H:%M}"
+    latest = datetime.combine(date.min, hours.end) - timedelta(hours=1)
+    return f"{latest:%H:%M}"
+
+
+def _offer_within_limits(
+    send: PlannedSend, where: str, context: PlanContext, repairs: list[str]
+) -> dict[str, Any]:
+    cap = context.max_discount_percent
+    if send.offer_kind == OfferKind.PERCENT_OFF and send.offer_value > cap:
+        repairs.append(f"{where}: {send.offer_value:g}% off lowered to the {cap}% limit.")
+        return {"offer_value": float(cap)}
+    if send.offer_kind in (OfferKind.AMOUNT_OFF, OfferKind.BUNDLE):
+        most = round(context.average_order_cents * cap / 100 / 100)
+        if send.offer_value > most:
+            repairs.append(
+                f"{where}: ${send.offer_value:g} off lowered to ${most}, {cap}% of an "
+                "average order."
+            )
+            return {"offer_value": float(most)}
+    return {}
+
+
+def _within_frequency_cap(
+    session: Session, sends: list[PlannedSend], context: PlanContext, repairs: list[str]
+) -> list[PlannedSend]:
+    """Keep sends in time order; drop one when most of its audience already has the week's
+    allowance of messages from the sends before it. Customers over the cap on a kept send are
+    skipped when it goes out (the sender checks again)."""
+    cap = context.policy.frequency_cap_per_week
+    members = {
+        segment_id: np.fromiter(
+            session.scalars(
+                select(SegmentMember.customer_id).where(SegmentMember.segment_id == segment_id)
+            ),
+            dtype=np.int64,
+        )
+        for segment_id in {s.segment_id for s in sends}
+    }
+    everyone = np.unique(np.concatenate([np.zeros(0, np.int64), *members.values()]))
+    counts = np.zeros(len(everyone), dtype=np.int32)
+    kept = []
+    for send in sends:
+        index = np.searchsorted(everyone, members[send.segment_id])
+        full = counts[index] >= cap
+        if len(index) and full.mean() > 0.5:
+            name = context.audience(send.segment_id).name  # type: ignore[union-attr]
+            repairs.append(
+                f"The {send.day} {send.channel.value} send to “{name}” dropped: {full.mean():.0%} "
+                f"of its customers would already have {cap} messages this week."
+            )
+            continue
+        counts[index] += 1
+        kept.append(send)
+    return kept
+
+
+def _within_budget(
+    sends: list[PlannedSend], context: PlanContext, repairs: list[str]
+) -> list[PlannedSend]:
+    """Drop the costliest sends (per customer reached, then latest) until the plan fits."""
+    if context.budget_cents is None:
+        return sends
+    kept = list(sends)
+    while kept and sum(s.expected_cost_cents for s in kept) > context.budget_cents:
+        costliest = max(
+            kept, key=lambda s: (s.expected_cost_cents / max(s.expected_reach, 1), s.day)
+        )
+        kept.remove(costliest)
+        repairs.append(
+            f"The {costliest.day} {costliest.channel.value} send dropped to stay within the "
+            f"${context.budget_cents / 100:,.2f} budget."
+        )
+    return kept
+
+
+def reach_by_channel(
+    *, session: Session, segment_id: int, excluded: tuple[int, ...], today: date
+) -> dict[str, int]:
+    """Members of a segment who may be messaged on each channel, leaving out the members of
+    `excluded` segments."""
+    out: dict[str, int] = {}
+    for channel in Channel:
+        query = (
+            select(func.count())
+            .select_from(SegmentMember)
+            .join(Customer, Customer.id == SegmentMember.customer_id)
+            .where(SegmentMember.segment_id == segment_id, reachable(channel, today))
+        )
+        if excluded:
+            left_out = select(SegmentMember.customer_id).where(
+                SegmentMember.segment_id.in_(excluded)
+            )
+            query = query.where(SegmentMember.customer_id.not_in(left_out))
+        out[channel.value] = session.scalar(query) or 0
+    return out

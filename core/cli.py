@@ -1,0 +1,364 @@
+"""Command line: `python -m core COMMAND`. Run `python -m core --help` for the list.
+
+Each command prints what it did (JSON where a script may read it; `plan` and `actions` print text
+unless given --json) and exits non-zero with a clear message on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from core import auth
+from core.config import get_settings
+from core.db import session_scope, utc_now
+from core.errors import DomainError
+from core.infra import migration_runner
+from core.infra.logs import configure_logging
+from core.permissions import SYSTEM, Role
+
+
+class CommandError(Exception):
+    """Bad input to a command: printed without a traceback, exit status 2."""
+
+
+def cmd_migrate(args: argparse.Namespace) -> dict[str, Any]:
+    migration_runner.upgrade(revision=args.revision)
+    return {"revision": migration_runner.current_revision()}
+
+
+def cmd_downgrade(args: argparse.Namespace) -> dict[str, Any]:
+    migration_runner.downgrade(revision=args.revision)
+    return {"revision": migration_runner.current_revision()}
+
+
+def cmd_create_user(args: argparse.Namespace) -> dict[str, Any]:
+    migration_runner.ensure_current()
+    password = _read_password(args)
+    with session_scope() as session:
+        if args.role == Role.ADMIN and not auth.has_users(session=session):
+            user = auth.create_first_admin(
+                session=session, email=args.email, name=args.name, password=password
+            )
+        else:
+            user, _ = auth.create_user(
+                session=session,
+                actor=SYSTEM,
+                email=args.email,
+                name=args.name,
+                role=Role(args.role),
+                password=password,
+            )
+        return {"id": user.id, "email": user.email, "role": user.role}
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Repeat the password: "):
+            raise CommandError("the two passwords differ")
+    else:
+        raise CommandError(
+            "no password: pass --password-stdin and pipe it in, or run in a terminal"
+        )
+    if not password:
+        raise CommandError("the password is empty")
+    return password
+
+
+def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
+    from core import demo
+
+    if args.customers < 1:
+        raise CommandError("--customers must be at least 1")
+    migration_runner.ensure_current()
+    return demo.load_demo_store(
+        unit_of_work=session_scope,
+        actor=SYSTEM,
+        now=utc_now(),
+        customers=args.customers,
+        seed=args.seed,
+    )
+
+
+def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
+    from core import imports
+    from core.imports.files import UnusableFile
+    from core.models import ImportKind
+
+    path = Path(args.path)
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    try:
+        mapping = json.loads(args.mapping) if args.mapping else None
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"--mapping is not valid JSON: {exc}") from exc
+    options = {
+        "create_customers": args.create_customers,
+        "birth_dates_verified": args.birth_dates_verified,
+    }
+    migration_runner.ensure_current()
+    try:
+        with session_scope() as session:
+            row = imports.prepare_import(
+                session=session, actor=SYSTEM, kind=ImportKind(args.kind), path=path,
+                filename=path.name, mapping=mapping, options=options,
+            )  # fmt: skip
+            import_id = row.id
+        summary = imports.run_import(
+            unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, now=utc_now()
+        )
+    except UnusableFile as exc:
+        raise CommandError(f"{path.name} cannot be imported: {exc}") from exc
+    result = summary.as_dict()
+    result["errors_csv"] = None
+    if summary.failed or summary.skipped or summary.warnings:
+        report = _writable_sibling(path, ".errors.csv")
+        with session_scope() as session:
+            report.write_text(imports.problems_csv(session=session, import_id=import_id))
+        result["errors_csv"] = str(report)
+    return result
+
+
+def _writable_sibling(path: Path, suffix: str) -> Path:
+    target = path.with_name(path.stem + suffix)
+    try:
+        target.touch()
+        return target
+    except OSError:
+        return Path(tempfile.gettempdir()) / target.name
+
+
+def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
+    from core.customers.exports import export_customers
+    from core.customers.search import CustomerFilter
+
+    migration_runner.ensure_current()
+    out = Path(args.out)
+    try:
+        handle = out.open("w", newline="", encoding="utf-8-sig" if args.bom else "utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {out}: {exc}") from exc
+    with handle, session_scope(read_only=True) as session:
+        if args.segment is not None:
+            from core.segments.membership import get_segment
+
+            get_segment(session=session, segment_id=args.segment)
+        rows = export_customers(
+            session=session,
+            out=handle,
+            filters=CustomerFilter(segment_id=args.segment),
+            today=utc_now().date(),
+        )
+    return {"rows": rows, "out": str(out)}
+
+
+def cmd_score(args: argparse.Namespace) -> dict[str, Any]:
+    from datetime import date
+
+    from core import maintenance
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError as exc:
+        raise CommandError(f"--as-of must be a date like 2026-11-25: {exc}") from exc
+    migration_runner.ensure_current()
+    return maintenance.rescore(
+        unit_of_work=session_scope,
+        actor=SYSTEM,
+        now=utc_now(),
+        as_of=as_of,
+        horizon_days=args.horizon_days,
+    )
+
+
+def cmd_plan(args: argparse.Namespace) -> dict[str, Any] | str:
+    from datetime import timedelta
+
+    from core.campaigns import planner
+    from core.store_profile import get_store_profile
+
+    if not 1 <= args.days <= 31:
+        raise CommandError("--days must be 1 to 31")
+    migration_runner.ensure_current()
+    with session_scope() as session:
+        zone = get_store_profile(session=session).zone
+        today = utc_now().astimezone(zone).date()
+        start = today + timedelta(days=1)
+        segment_ids = args.segment or [s.id for s in planner.segment_choices(session=session)]
+        context = planner.build_context(
+            session=session,
+            segment_ids=segment_ids,
+            start=start,
+            end=start + timedelta(days=args.days - 1),
+            goal=args.goal,
+            channels=tuple(args.channel),
+            budget_cents=None if args.budget is None else round(args.budget * 100),
+            today=today,
+        )
+        outcome = planner.make_plan(session=session, context=context, use_ai=not args.no_ai)
+        names = {a.segment_id: a.name for a in context.audiences}
+    result = {
+        "source": outcome.source.value,
+        "note": outcome.note,
+        "repairs": outcome.repairs,
+        "plan": outcome.plan.model_dump(mode="json"),
+        "cost": {k: v for k, v in outcome.meta.items() if k != "cache_key"},
+    }
+    if args.json:
+        return result
+    lines = [outcome.note, *outcome.repairs, ""]
+    for send in outcome.plan.sends:
+        lines.append(
+            f"{send.day:%a %Y-%m-%d} {send.local_time} {send.channel.value:<5} "
+            f"{names.get(send.segment_id, send.segment_id)} ({send.expected_reach:,}): "
+            f"{send.offer_description or send.offer_kind.value} — {send.angle}"
+        )
+    lines.append(f"\n{outcome.plan.summary}")
+    return "\n".join(lines)
+
+
+def cmd_actions(args: argparse.Namespace) -> dict[str, Any] | str:
+    from core.campaigns import actions
+
+    migration_runner.ensure_current()
+    with session_scope() as session:
+        run = actions.generate_actions(
+            session=session,
+            actor=SYSTEM,
+            campaign_id=args.campaign,
+            limit=args.limit,
+            now=utc_now(),
+        )
+    with session_scope(read_only=True) as session:
+        rows = actions.list_actions(
+            session=session, filters=actions.ActionFilter(run_id=run.run_id), limit=args.limit
+        )
+        listed = [
+            {
+                "customer_id": c.id, "name": c.full_name, "priority": a.priority,
+                "channel": a.channel, "offer": a.offer_description, "due_at": a.due_at,
+                "why": a.reasons,
+            }
+            for a, c in rows
+        ]  # fmt: skip
+    summary = {"run_id": run.run_id, "actions": run.created, "candidates": run.candidates}
+    if args.json:
+        return summary | {"list": listed}
+    lines = [f"{run.created} actions from {run.candidates:,} reachable customers."]
+    lines += [
+        f"{row['priority']:6.1f}  {row['name']:<28} {row['channel']:<5} {row['offer']:<32} "
+        f"{'; '.join(row['why'])}"
+        for row in listed
+    ]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m core",
+        description="Last Call's command line. The database is DATABASE_URL "
+        "(default: the SQLite file under data/).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    migrate = commands.add_parser("migrate", help="upgrade the database schema (default: newest)")
+    migrate.add_argument("--revision", default="head")
+    migrate.set_defaults(run=cmd_migrate)
+
+    downgrade = commands.add_parser("downgrade", help="step the schema back (default: one step)")
+    downgrade.add_argument("--revision", default="-1", help="a revision id, -1, or base")
+    downgrade.set_defaults(run=cmd_downgrade)
+
+    user = commands.add_parser("create-user", help="add a user who can sign in")
+    user.add_argument("--email", required=True)
+    user.add_argument("--name", default="", help="display name (default: the email's name)")
+    user.add_argument("--role", choices=[r.value for r in Role], default=Role.MARKETER.value)
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    user.set_defaults(run=cmd_create_user)
+
+    from core.demo import DEFAULT_SEED
+
+    demo = commands.add_parser("demo", help="load the scored demo store with a few segments (once)")
+    demo.add_argument("--customers", type=int, default=get_settings().demo_customers)
+    demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    demo.set_defaults(run=cmd_demo)
+
+    load = commands.add_parser(
+        "import", help="import customers or orders from a CSV or Excel file",
+        description="Prints a JSON summary; rows that failed are listed in a CSV next to the file.",
+    )  # fmt: skip
+    load.add_argument("kind", choices=["customers", "orders"])
+    load.add_argument("path")
+    load.add_argument(
+        "--mapping", help='JSON of field to column, e.g. \'{"email": "E-mail"}\' (default: guess)'
+    )
+    load.add_argument(
+        "--create-customers", action="store_true",
+        help="orders: create a minimal customer for an unknown customer ID/email/phone",
+    )  # fmt: skip
+    load.add_argument(
+        "--birth-dates-verified", action="store_true",
+        help="customers: birth dates in this file were checked against ID at the till",
+    )  # fmt: skip
+    load.set_defaults(run=cmd_import)
+
+    score = commands.add_parser(
+        "score", help="score customers (RFM, churn risk, predicted value), refresh segments",
+        description="Only orders on or before --as-of count; the horizon starts the day after.",
+    )  # fmt: skip
+    score.add_argument("--as-of", help="last day of history to use (default: yesterday)")
+    score.add_argument("--horizon-days", type=int, default=365, help="days of value to predict")
+    score.set_defaults(run=cmd_score)
+
+    plan = commands.add_parser(
+        "plan", help="plan a week of campaign sends (AI when configured, else the built-in planner)"
+    )
+    plan.add_argument("--days", type=int, default=7)
+    plan.add_argument("--segment", type=int, action="append", help="segment id (repeatable)")
+    plan.add_argument("--goal", default="")
+    plan.add_argument("--channel", nargs="+", default=["email", "sms"], choices=["email", "sms"])
+    plan.add_argument("--budget", type=float, help="dollars for sending costs")
+    plan.add_argument("--no-ai", action="store_true", help="use the built-in planner")
+    plan.add_argument("--json", action="store_true", help="print JSON instead of text")
+    plan.set_defaults(run=cmd_plan)
+
+    actions = commands.add_parser("actions", help="rank a campaign's customers into actions")
+    actions.add_argument("--campaign", type=int, required=True)
+    actions.add_argument("--limit", type=int, default=300)
+    actions.add_argument("--json", action="store_true", help="print JSON instead of text")
+    actions.set_defaults(run=cmd_actions)
+
+    export = commands.add_parser("export", help="export customers to CSV (safe for Excel)")
+    export.add_argument("what", choices=["customers"])
+    export.add_argument("--out", required=True)
+    export.add_argument("--segment", type=int, help="only this segment's members")
+    export.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM for Excel")
+    export.set_defaults(run=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "name", None) == "" and getattr(args, "email", None):
+        args.name = args.email.split("@")[0]
+    configure_logging(get_settings().log_level)
+    run: Callable[[argparse.Namespace], dict[str, Any] | str] = args.run
+    try:
+        result = run(args)
+    except (CommandError, DomainError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(result if isinstance(result, str) else json.dumps(result, default=str))
+    return 0

@@ -1,0 +1,124 @@
+"""Who may be messaged (as SQL, for audiences), and whether one message may go now (at send
+time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_
+
+from core.compliance.age import adult_birth_cutoff
+from core.compliance.policy import (
+    CANADIAN_AREA_CODES,
+    Policy,
+    area_code,
+    next_allowed_send,
+    states_of,
+)
+from core.models import Channel, Customer, Suppression
+
+# --- who -----------------------------------------------------------------------------------
+
+
+def reachable(channel: Channel | str, today: date) -> ColumnElement[bool]:
+    """Customers a marketing message may go to on `channel` today (their address or number not
+    on the suppression list)."""
+    adult = and_(Customer.birth_date.is_not(None), Customer.birth_date <= adult_birth_cutoff(today))
+    channel = Channel(channel)
+    if channel == Channel.EMAIL:
+        address = func.lower(Customer.email)
+        consented = and_(
+            Customer.email_opt_in.is_(True),
+            Customer.email_status == "active",
+            Customer.email.is_not(None),
+        )
+    else:
+        address = Customer.phone
+        consented = and_(
+            Customer.sms_opt_in.is_(True),
+            Customer.sms_status == "active",
+            Customer.phone.like("+1%"),
+            func.substr(Customer.phone, 3, 3).not_in(CANADIAN_AREA_CODES),
+        )
+    suppressed = exists().where(
+        Suppression.channel == channel.value, Suppression.address == address
+    )
+    return and_(Customer.deleted_at.is_(None), adult, consented, ~suppressed)
+
+
+def reachable_anyhow(channels: Iterable[Channel | str], today: date) -> ColumnElement[bool]:
+    return or_(*(reachable(channel, today) for channel in channels))
+
+
+# --- this message, now ---------------------------------------------------------------------
+
+
+class Verdict(StrEnum):
+    SEND = "send"
+    DEFER = "defer"
+    BLOCK = "block"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the rules say about one message at one moment, and why."""
+
+    verdict: Verdict
+    reason: str = ""
+    send_at: datetime | None = None
+    """For a deferral: the first moment it may go."""
+
+
+SEND = Decision(Verdict.SEND)
+
+
+def decide(
+    *,
+    customer: Customer,
+    channel: Channel | str,
+    now: datetime,
+    policy: Policy,
+    zone: ZoneInfo,
+    suppressed: str | None = None,
+) -> Decision:
+    """May this marketing message go to `customer` now? Checked by the sender right before
+    every send, so a consent withdrawn or a birthday misread after planning still counts.
+
+    `suppressed` is the reason the address is on the suppression list, if it is; `zone` is the
+    customer's own time zone (the store's when theirs is unknown).
+    """
+    channel = Channel(channel)
+    if customer.deleted_at is not None:
+        return Decision(Verdict.BLOCK, "the customer was deleted")
+    if customer.birth_date is None:
+        return Decision(Verdict.BLOCK, "no date of birth on file: not verified 21+")
+    if customer.birth_date > adult_birth_cutoff(now.astimezone(zone).date()):
+        return Decision(Verdict.BLOCK, "under 21")
+    if suppressed:
+        return Decision(Verdict.BLOCK, f"the address is suppressed ({suppressed})")
+    if channel == Channel.EMAIL:
+        if not customer.email:
+            return Decision(Verdict.BLOCK, "no email address")
+        if not customer.email_opt_in or customer.email_status != "active":
+            return Decision(Verdict.BLOCK, "no email consent")
+        return SEND
+    if not customer.phone or not customer.phone.startswith("+1"):
+        return Decision(Verdict.BLOCK, "no US mobile number")
+    if area_code(customer.phone) in CANADIAN_AREA_CODES:
+        return Decision(Verdict.BLOCK, "a Canadian number: no alcohol texts to Canada")
+    if not customer.sms_opt_in or customer.sms_status != "active":
+        return Decision(Verdict.BLOCK, "no text-message consent")
+    states = states_of(customer.state, customer.phone)
+    if "WA" in states and customer.sms_opt_in_at is None:
+        return Decision(Verdict.BLOCK, "Washington: no recorded advance consent")
+    allowed = next_allowed_send(now, zone=zone, states=states, policy=policy)
+    if allowed > now:
+        local = allowed.astimezone(zone)
+        return Decision(
+            Verdict.DEFER, f"quiet hours: moved to {local:%a %H:%M} their time", allowed
+        )
+    return SEND

@@ -1,0 +1,72 @@
+"""Customers: the list and search, one customer's record and history, possible duplicates,
+contact-detail cleaning, exports, and the totals kept from their orders."""
+
+from core.customers.duplicates import (
+    duplicate_groups,
+    possible_duplicates,
+)
+from core.customers.history import (
+    Purchase,
+    PurchaseLine,
+    TimelineEntry,
+    purchase_history,
+    timeline,
+)
+from core.customers.records import (
+    EDITABLE,
+    change_consent,
+    create_customer,
+    get_customer,
+    restore,
+    soft_delete,
+    update_customer,
+    validate_fields,
+)
+from core.customers.search import (
+    ALL_CUSTOMERS,
+    COUNT_LIMIT,
+    FIRST_NAME,
+    LAST_NAME,
+    PAGE_SIZE,
+    SORT_COLUMNS,
+    ChurnRisk,
+    ConsentFilter,
+    CustomerFilter,
+    CustomerPage,
+    SortKey,
+    count_customers,
+    filtered_ids,
+    list_customers,
+)
+
+__all__ = [
+    "ALL_CUSTOMERS",
+    "COUNT_LIMIT",
+    "EDITABLE",
+    "FIRST_NAME",
+    "LAST_NAME",
+    "PAGE_SIZE",
+    "SORT_COLUMNS",
+    "ChurnRisk",
+    "ConsentFilter",
+    "CustomerFilter",
+    "CustomerPage",
+    "Purchase",
+    "PurchaseLine",
+    "SortKey",
+    "TimelineEntry",
+    "change_consent",
+    "count_customers",
+    "create_customer",
+    "duplicate_groups",
+    "filtered_ids",
+    "get_customer",
+    "list_customers",
+    "possible_duplicates",
+    "purchase_history",
+    "restore",
+    "soft_delete",
+    "timeline",
+    "update_customer",
+    "validate_fields",
+]

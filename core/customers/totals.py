@@ -1,0 +1,67 @@
+"""Orders and the per-customer totals derived from them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from core.infra import bulk
+from core.models import Customer, Order
+
+
+def refresh_customer_totals(*, session: Session, customer_ids: Iterable[int]) -> int:
+    """Recompute order count, total spent and first/last order from the orders table.
+
+    One aggregate over the orders of the given customers (indexed by customer_id) applied with
+    UPDATE … FROM; customers left without orders are reset by a second statement.
+
+    Returns:
+        The number of customers updated.
+    """
+    ids = list(customer_ids)
+    if not ids:
+        return 0
+    keys = bulk.key_set(session, ids, Customer.id.type)
+    totals = (
+        select(
+            Order.customer_id.label("customer_id"),
+            func.count(Order.id).label("orders"),
+            func.sum(Order.total_cents).label("spent"),
+            func.min(Order.ordered_at).label("first"),
+            func.max(Order.ordered_at).label("last"),
+        )
+        .where(Order.customer_id.in_(keys))
+        .group_by(Order.customer_id)
+        .subquery()
+    )
+    changed = or_(
+        Customer.order_count != totals.c.orders,
+        Customer.total_spent_cents != totals.c.spent,
+        Customer.first_order_at.is_distinct_from(totals.c.first),
+        Customer.last_order_at.is_distinct_from(totals.c.last),
+    )
+    # Rows whose totals stand are left alone: on PostgreSQL every rewritten row costs an entry
+    # in each of the table's indexes.
+    updated = session.execute(
+        update(Customer)
+        .where(Customer.id == totals.c.customer_id, changed)
+        .values(
+            order_count=totals.c.orders,
+            total_spent_cents=totals.c.spent,
+            first_order_at=totals.c.first,
+            last_order_at=totals.c.last,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.execute(
+        update(Customer)
+        .where(
+            Customer.id.in_(keys),
+            ~select(Order.id).where(Order.customer_id == Customer.id).exists(),
+        )
+        .values(order_count=0, total_spent_cents=0, first_order_at=None, last_order_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return updated

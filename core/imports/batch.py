@@ -1,0 +1,125 @@
+"""The vocabulary of one batch of an import: what it knows of its import, what it reports back,
+and the loader each import kind provides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from core.imports.cleaning import Cleaned
+from core.imports.fields import FIELDS
+from core.models import ImportKind
+
+Problem = dict[str, Any]
+"""One row of an import's problem report (the columns of ImportProblem)."""
+
+
+@dataclass
+class ImportContext:
+    """What a batch needs to know about the import it belongs to."""
+
+    import_id: str
+    kind: ImportKind
+    mapping: dict[str, str]
+    options: dict[str, Any]
+    today: date
+    now: datetime
+    zone: Any
+    user_id: int | None
+    seen: dict[Any, int] = field(default_factory=dict)
+    """Rows already met in this file, by key, to report in-file duplicates."""
+
+    def column(self, frame: pd.DataFrame, name: str) -> pd.Series:
+        """The mapped column of a batch, or blanks when the field is not mapped."""
+        source = self.mapping.get(name)
+        if source is None:
+            return pd.Series("", index=frame.index, dtype="str")
+        return frame[source]
+
+    def problem(
+        self, row: int, name: str, value: Any, message: str, severity: str = "error"
+    ) -> Problem:
+        """A problem with field `name` of a row, labelled as the import kind's fields are."""
+        labels = {spec.name: spec.label for spec in FIELDS[self.kind]}
+        return {
+            "row_number": int(row),
+            "field": labels.get(name, name),
+            "value": str(value)[:200],
+            "message": message[:300],
+            "severity": severity,
+        }
+
+    def field_problems(
+        self, frame: pd.DataFrame, results: dict[str, Cleaned], shown: dict[str, str] | None = None
+    ) -> tuple[list[Problem], pd.Series]:
+        """A problem for every value its cleaner refused, showing the file's own cell (of the
+        column `shown` names instead, for fields derived from another one), and which rows had
+        any."""
+        rows, shown = frame["_row"], shown or {}
+        problems: list[Problem] = []
+        bad = pd.Series(False, index=frame.index)
+        for name, result in results.items():
+            hit = result.errors != ""
+            if hit.any():
+                cells = self.column(frame, shown.get(name, name))
+                problems += [
+                    self.problem(rows[i], name, cells[i], result.errors[i])
+                    for i in frame.index[hit]
+                ]
+                bad |= hit
+        return problems, bad
+
+    def row_problems(
+        self,
+        frame: pd.DataFrame,
+        checks: Iterable[tuple[pd.Series, str, pd.Series | None, str]],
+        bad: pd.Series,
+    ) -> tuple[list[Problem], pd.Series]:
+        """Whole-row checks (rows where `mask` holds fail, about field `name`, showing `cells`),
+        in order, each on the rows no earlier check or field refused. Returns their problems
+        and every refused row."""
+        rows = frame["_row"]
+        problems: list[Problem] = []
+        for mask, name, cells, message in checks:
+            hit = mask & ~bad
+            problems += [
+                self.problem(rows[i], name, "" if cells is None else cells[i], message)
+                for i in frame.index[hit]
+            ]
+            bad = bad | hit
+        return problems, bad
+
+
+@dataclass
+class BatchResult:
+    inserted: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    warnings: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    customer_ids: list[int] = field(default_factory=list)
+
+
+def first_rows(keys: pd.Series, rows: pd.Series, seen: dict[Any, int]) -> pd.Series:
+    """For each row, the row where its key first appeared in the file (itself if it is first),
+    remembering new keys in `seen`. Plain lists: a dict lookup per row is the cheap part."""
+    setdefault = seen.setdefault
+    first = [setdefault(key, row) for key, row in zip(keys.tolist(), rows.tolist(), strict=True)]
+    return pd.Series(first, index=rows.index)
+
+
+class Loader(Protocol):
+    def check(self, frame: pd.DataFrame, context: ImportContext) -> list[Problem]:
+        """The problems of a batch, writing nothing (the preview's check of the first rows)."""
+
+    def remember(self, frame: pd.DataFrame, context: ImportContext) -> None:
+        """Note the keys of an already-committed batch (when resuming after a restart)."""
+
+    def load(self, session: Session, frame: pd.DataFrame, context: ImportContext) -> BatchResult:
+        """Clean, stage and upsert one batch inside the caller's transaction."""

@@ -1,0 +1,271 @@
+"""Vectorised cleaning of imported columns: whole pandas Series at a time, never row by row.
+
+Every cleaner takes a Series of stripped strings ('' for blank) and returns a `Cleaned`: the
+clean values (None/NaT/<NA> for blank) and, per row, an error message ('' when fine). The rules
+match core.customers.contact_details, which checks single values typed into forms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+
+from core.customers.contact_details import (
+    STATE_CODES,
+    STATE_NAMES,
+    STATE_ZONES,
+    ZIP3_STATE,
+    ZIP_ZONE_EXCEPTIONS,
+    phone_timezone,
+)
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    values: pd.Series
+    errors: pd.Series
+    """One message per row; '' where the value is fine or blank."""
+
+
+def _no_errors(series: pd.Series) -> pd.Series:
+    return pd.Series("", index=series.index, dtype=object)
+
+
+def _errors_where(mask: pd.Series, series: pd.Series, message: str) -> pd.Series:
+    errors = _no_errors(series)
+    errors[mask] = message
+    return errors
+
+
+def text(series: pd.Series, *, max_length: int) -> Cleaned:
+    too_long = series.str.len() > max_length
+    return Cleaned(
+        series.where(series != ""),
+        _errors_where(too_long, series, f"longer than {max_length} characters"),
+    )
+
+
+# A pragmatic address check (local@domain.tld); core.customers.contact_details does the full
+# RFC check on forms.
+EMAIL = (
+    r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z]{2,}$"
+)
+"""Patterns here are plain strings without \\s or \\d, so pandas runs them in its Arrow (RE2)
+string kernels instead of a Python loop per value."""
+
+
+def email(series: pd.Series) -> Cleaned:
+    lowered = series.str.lower()
+    blank = lowered == ""
+    bad = ~blank & (~lowered.str.match(EMAIL) | lowered.str.contains("..", regex=False))
+    return Cleaned(
+        lowered.where(~blank & ~bad, None),
+        _errors_where(bad, series, "not a valid email address"),
+    )
+
+
+NANP = r"[2-9][0-9]{2}[2-9][0-9]{6}"
+"""US/Canada numbers: area code and exchange never start with 0 or 1."""
+
+
+def phone(series: pd.Series) -> Cleaned:
+    """E.164. North American numbers are handled in bulk (string kernels, no Python loop),
+    anything else by phonenumbers one at a time."""
+    blank = series == ""
+    number = series.str.replace(r"(?i)[ \t]*(?:ext|x)\.?[ \t]*[0-9]+$", "", regex=True)
+    plus = number.str.startswith("+")
+    digits = number.str.replace(r"[^0-9]", "", regex=True)
+    national = digits.str.replace(r"^1([0-9]{10})$", r"\1", regex=True)
+    north_american = national.str.fullmatch(NANP) & (~plus | digits.str.startswith("1"))
+    values = ("+1" + national).where(north_american, None)
+    rest = ~blank & values.isna()
+    for index in series.index[rest]:
+        values[index] = _international(series[index])
+    bad = ~blank & values.isna()
+    return Cleaned(values, _errors_where(bad, series, "not a valid phone number"))
+
+
+def _international(value: str) -> str | None:
+    try:
+        number = phonenumbers.parse(value, "US")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+DATE_FORMATS = (
+    "ISO8601", "%m/%d/%Y", "%m/%d/%y", "%d/%m/%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/%m/%d",
+    "%b %d, %Y", "%d %b %Y", "%B %d, %Y", "%Y%m%d",
+)  # fmt: skip
+"""Tried in order on a sample; the US month/day order wins a tie with day/month."""
+TIME_SUFFIXES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p", " %I:%M%p")
+
+
+def _best_format(values: pd.Series) -> str | None:
+    sample = values[values != ""].head(500)
+    if sample.empty:
+        return None
+    best, best_count = None, 0
+    for base in DATE_FORMATS:
+        for suffix in ("",) if base == "ISO8601" else TIME_SUFFIXES:
+            fmt = base + suffix
+            count = pd.to_datetime(sample, format=fmt, errors="coerce").notna().sum()
+            if count > best_count:
+                best, best_count = fmt, count
+        if best_count == len(sample):
+            break
+    return best
+
+
+def timestamps(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse with the format most of the column uses; stragglers get a slower second chance.
+
+    Returns:
+        (naive or aware datetimes with NaT for blank/unreadable, mask of unreadable values)
+    """
+    blank = series == ""
+    fmt = _best_format(series)
+    parsed = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+    if fmt is not None:
+        parsed = pd.to_datetime(series.where(~blank), format=fmt, errors="coerce")
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    stragglers = ~blank & parsed.isna()
+    if stragglers.any():
+        retry = pd.to_datetime(series[stragglers], format="mixed", errors="coerce", utc=True)
+        parsed[stragglers] = retry.dt.tz_localize(None)
+    return parsed, ~blank & parsed.isna()
+
+
+def dates(series: pd.Series, *, today: date, allow_future: bool = False) -> Cleaned:
+    parsed, unreadable = timestamps(series)
+    days = pd.Series(np.where(parsed.notna(), parsed.dt.date, None), index=series.index)
+    future = parsed.notna() & (parsed.dt.normalize() > pd.Timestamp(today)) & (not allow_future)
+    ancient = parsed.notna() & (parsed.dt.year < 1900)
+    errors = _no_errors(series)
+    errors[unreadable] = "not a date we can read (e.g. 2024-03-31 or 3/31/2024)"
+    errors[future] = "is in the future"
+    errors[ancient] = "is before 1900"
+    return Cleaned(days.where(errors == "", None), errors)
+
+
+def moments(series: pd.Series, *, zone: ZoneInfo, now: pd.Timestamp) -> Cleaned:
+    """Date-times in UTC. Times without a zone are read as the store's local time."""
+    parsed, unreadable = timestamps(series)
+    local = parsed.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+    utc = local.dt.tz_convert("UTC")
+    future = utc.notna() & (utc > now + pd.Timedelta(days=1))
+    errors = _no_errors(series)
+    errors[unreadable | (parsed.notna() & local.isna())] = (
+        "not a date we can read (e.g. 2024-03-31 18:30 or 3/31/2024)"
+    )
+    errors[future] = "is in the future"
+    return Cleaned(utc.where(errors == ""), errors)
+
+
+def money(series: pd.Series, *, allow_negative: bool = False) -> Cleaned:
+    """'$1,234.50' → 123450 cents; '(12.00)' is negative, as accountants write it."""
+    blank = series == ""
+    negative_parens = series.str.match(r"^\(.*\)$")
+    cleaned = series.str.replace(r"[ \t$,()]", "", regex=True)
+    amount = pd.to_numeric(cleaned.where(~blank), errors="coerce")
+    amount = amount.where(~negative_parens, -amount)
+    unreadable = ~blank & amount.isna()
+    negative = (amount < 0) & (not allow_negative)
+    cents = (amount * 100).round().astype("Int64")
+    errors = _no_errors(series)
+    errors[unreadable] = "not an amount"
+    errors[negative] = "is negative"
+    return Cleaned(cents.where(errors == ""), errors)
+
+
+def whole_number(series: pd.Series, *, minimum: int) -> Cleaned:
+    blank = series == ""
+    number = pd.to_numeric(series.where(~blank), errors="coerce")
+    bad = ~blank & (number.isna() | (number % 1 != 0) | (number < minimum))
+    return Cleaned(
+        number.where(~bad).astype("Int64"),
+        _errors_where(bad, series, f"not a whole number of at least {minimum}"),
+    )
+
+
+TRUE_WORDS = {"1", "y", "yes", "true", "t", "x", "opt in", "opt-in", "opted in", "subscribed", "on"}
+FALSE_WORDS = {
+    "0",
+    "n",
+    "no",
+    "false",
+    "f",
+    "opt out",
+    "opt-out",
+    "opted out",
+    "unsubscribed",
+    "off",
+}
+
+
+def flag(series: pd.Series) -> Cleaned:
+    lowered = series.str.lower()
+    values = pd.Series(pd.NA, index=series.index, dtype="boolean")
+    values[lowered.isin(TRUE_WORDS)] = True
+    values[lowered.isin(FALSE_WORDS)] = False
+    bad = (lowered != "") & values.isna()
+    return Cleaned(values, _errors_where(bad, series, "not yes or no"))
+
+
+def state(series: pd.Series) -> Cleaned:
+    upper = series.str.upper()
+    codes = upper.where(upper.isin(STATE_NAMES), upper.map(STATE_CODES))
+    bad = (upper != "") & codes.isna()
+    return Cleaned(codes.fillna(""), _errors_where(bad, series, "not a US state"))
+
+
+def zip_code(series: pd.Series) -> Cleaned:
+    """'60622-1234' → '60622'; '2134' (Excel dropped the zero) → '02134'."""
+    first = series.str.replace(r"[ \t]*-.*$", "", regex=True).str.replace(" ", "", regex=False)
+    ok = first.str.fullmatch(r"[0-9]{3,5}")
+    bad = (first != "") & ~ok
+    return Cleaned(
+        first.str.pad(5, side="left", fillchar="0").where(ok, ""),
+        _errors_where(bad, series, "not a US ZIP code"),
+    )
+
+
+def time_zones(zips: pd.Series, states: pd.Series, phones: pd.Series) -> pd.Series:
+    """The IANA zone per row from ZIP, else state (from the ZIP when missing), else phone."""
+    prefix = zips.str[:3]
+    by_state = states.where(states != "", prefix.map(ZIP3_STATE)).map(STATE_ZONES)
+    zones = prefix.map(ZIP_ZONE_EXCEPTIONS).fillna(by_state)
+    missing = zones.isna() & phones.notna()
+    if missing.any():
+        zones[missing] = phones[missing].map(phone_timezone)
+    return zones.astype(object).where(zones.notna(), None)
+
+
+def first_error(*errors: pd.Series) -> pd.Series:
+    """Combine per-field messages: the first non-empty one per row wins."""
+    combined = errors[0].copy()
+    for more in errors[1:]:
+        combined = combined.where(combined != "", more)
+    return combined
+
+
+def split_full_name(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """'Ana María Lopez' → ('Ana María', 'Lopez'); 'Lopez, Ana' → ('Ana', 'Lopez')."""
+    comma = series.str.contains(",", regex=False)
+    spaced = series.str.contains(" ", regex=False)
+    after_comma = series.str.replace(r"^[^,]*,", "", regex=True).str.strip()
+    before_comma = series.str.replace(r",.*$", "", regex=True).str.strip()
+    last_word = series.str.replace(r"^.* ", "", regex=True)
+    other_words = series.str.replace(r" [^ ]*$", "", regex=True)
+    first = after_comma.where(comma, other_words.where(spaced, series))
+    last = before_comma.where(comma, last_word.where(spaced, ""))
+    return first.fillna(""), last.fillna("")

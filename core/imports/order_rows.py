@@ -1,0 +1,385 @@
+"""Order rows: one row per order, or one row per order line (consecutive lines with the same
+order ID). Orders are upserted by their ID and linked to customers by customer ID, email or
+phone; each batch then refreshes its customers' totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    String,
+    case,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from core.customers.identity import match_customers
+from core.customers.totals import refresh_customer_totals
+from core.db import UTCDateTime
+from core.imports import cleaning
+from core.imports.batch import BatchResult, ImportContext, Problem, first_rows
+from core.imports.customer_rows import CUSTOMERS, new_customer_rows
+from core.infra import bulk
+from core.models import Category, Order, OrderItem, Product
+
+ORDERS = Order.__table__
+CUSTOMER_FIELDS_BLANK = (
+    "first_name", "last_name", "birth_date", "age_verified", "address", "city", "state", "zip",
+    "timezone", "email_opt_in", "sms_opt_in", "customer_since",
+)  # fmt: skip
+"""What a customer created from an order does not know yet."""
+ITEMS = OrderItem.__table__
+LINE_FIELDS = {"sku", "product_name", "unit_price", "line_total", "quantity"}
+CHANNELS = {
+    "in store": "in_store", "instore": "in_store", "in_store": "in_store", "store": "in_store",
+    "pos": "in_store", "retail": "in_store", "online": "online", "web": "online",
+    "ecommerce": "online", "e-commerce": "online", "delivery": "online", "pickup": "online",
+    "curbside": "online", "phone": "phone",
+}  # fmt: skip
+CATEGORY_WORDS = {
+    "wine": Category.WINE, "wines": Category.WINE, "beer": Category.BEER, "beers": Category.BEER,
+    "cider": Category.BEER, "seltzer": Category.BEER, "spirits": Category.SPIRITS,
+    "spirit": Category.SPIRITS, "liquor": Category.SPIRITS, "liquors": Category.SPIRITS,
+    "mixers": Category.MIXERS, "mixer": Category.MIXERS, "accessories": Category.ACCESSORIES,
+    "accessory": Category.ACCESSORIES, "barware": Category.ACCESSORIES,
+}  # fmt: skip
+
+
+@dataclass
+class CleanOrders:
+    lines: pd.DataFrame
+    """The good rows, one per line; `row_key` hashes a row's cells to spot it twice in a file."""
+    problems: list[Problem] = field(default_factory=list)
+    failed: int = 0
+    line_level: bool = False
+
+
+def _category(series: pd.Series) -> pd.Series:
+    lowered = series.str.lower().str.strip()
+    return (
+        lowered.map(CATEGORY_WORDS)
+        .astype(object)
+        .where(lowered != "", None)
+        .fillna(pd.Series(Category.OTHER, index=series.index).where(lowered != "", None))
+    )
+
+
+def _digest(frame: pd.DataFrame) -> pd.Series:
+    """A 64-bit hash of each row's cells, as text (vectorised; no Python loop per row)."""
+    cells = frame.astype(object).where(frame.notna(), "").astype(str)
+    return pd.util.hash_pandas_object(cells, index=False).astype(str)
+
+
+def clean_orders(frame: pd.DataFrame, context: ImportContext) -> CleanOrders:
+    column = lambda name: context.column(frame, name)  # noqa: E731
+    results = {
+        "order_id": cleaning.text(column("order_id"), max_length=64),
+        "customer_id": cleaning.text(column("customer_id"), max_length=64),
+        "customer_email": cleaning.email(column("customer_email")),
+        "customer_phone": cleaning.phone(column("customer_phone")),
+        "ordered_at": cleaning.moments(
+            column("ordered_at"), zone=context.zone, now=pd.Timestamp(context.now)
+        ),
+        "total": cleaning.money(column("total")),
+        "discount": cleaning.money(column("discount")),
+        "sku": cleaning.text(column("sku"), max_length=64),
+        "product_name": cleaning.text(column("product_name"), max_length=200),
+        "quantity": cleaning.whole_number(column("quantity"), minimum=1),
+        "unit_price": cleaning.money(column("unit_price")),
+        "line_total": cleaning.money(column("line_total")),
+    }
+    problems, bad = context.field_problems(frame, results)
+    values = {name: result.values for name, result in results.items()}
+    quantity = values["quantity"].fillna(1)
+    line_amount = values["line_total"].fillna(values["unit_price"] * quantity)
+    anonymous = (
+        values["customer_id"].isna()
+        & values["customer_email"].isna()
+        & values["customer_phone"].isna()
+    )
+    refused, bad = context.row_problems(
+        frame,
+        [
+            (values["ordered_at"].isna(), "ordered_at", column("ordered_at"),
+             "the order date is missing"),
+            (anonymous, "", None, "no customer ID, email or phone"),
+            (values["total"].isna() & line_amount.isna(), "total", column("total"), "no amount"),
+            (frame["_extra"] != "", "", None, "row has more cells than the header"),
+        ],
+        bad,
+    )  # fmt: skip
+    problems += refused
+    rows = frame["_row"]
+
+    good = ~bad
+    mapped = [context.mapping[name] for name in sorted(context.mapping)]
+    row_keys = _digest(frame.loc[good, mapped])
+    customer_ref = (
+        values["customer_id"].fillna(values["customer_email"]).fillna(values["customer_phone"])
+    )
+    auto_key = "auto:" + _digest(
+        pd.DataFrame({"c": customer_ref, "t": values["ordered_at"].astype(str),
+                      "a": values["total"].astype(str), "r": row_keys.reindex(frame.index)})
+    )  # fmt: skip
+    order_key = values["order_id"].fillna(auto_key)
+    line_level = bool(LINE_FIELDS & set(context.mapping))
+    lines = pd.DataFrame(
+        {
+            "row_number": rows,
+            "order_key": order_key,
+            "external_id": values["customer_id"],
+            "email": values["customer_email"],
+            "phone": values["customer_phone"],
+            "ordered_at": values["ordered_at"],
+            "total_cents": values["total"],
+            "discount_cents": values["discount"],
+            "channel": column("channel").str.lower().map(CHANNELS).fillna("in_store"),
+            "sku": values["sku"],
+            "name": values["product_name"],
+            "category": _category(column("category")),
+            "quantity": quantity.astype("Int64"),
+            "unit_price_cents": values["unit_price"].fillna(
+                (line_amount / quantity).round().astype("Int64")
+            ),
+            "line_total_cents": line_amount,
+        }
+    )[good]
+    lines["row_key"] = row_keys
+    return CleanOrders(lines, problems, int(bad.sum()), line_level)
+
+
+def group_orders(
+    lines: pd.DataFrame, line_level: bool, context: ImportContext
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+    """Rows → orders (the first row's customer, date and channel; the total given, or the sum
+    of the lines less the discount) and their item lines. Orders whose discount exceeds them
+    are dropped with a problem each."""
+    orders = lines.groupby("order_key", sort=False).agg(
+        row_number=("row_number", "first"),
+        external_id=("external_id", "first"),
+        email=("email", "first"),
+        phone=("phone", "first"),
+        ordered_at=("ordered_at", "first"),
+        explicit_total=("total_cents", "first"),
+        line_sum=("line_total_cents", "sum"),
+        discount_cents=("discount_cents", "first"),
+        channel=("channel", "first"),
+    )
+    orders["discount_cents"] = orders["discount_cents"].fillna(0).astype("Int64")
+    orders["total_explicit"] = orders["explicit_total"].notna()
+    orders["total_cents"] = (
+        orders["explicit_total"]
+        .fillna(orders["line_sum"] - orders["discount_cents"])
+        .astype("Int64")
+    )
+    over = orders["total_cents"] < 0
+    problems = [
+        context.problem(r, "discount", d, "the discount is larger than the order")
+        for r, d in zip(orders["row_number"][over], orders["discount_cents"][over], strict=True)
+    ]
+    items = lines[~lines["order_key"].isin(set(orders.index[over]))]
+    orders = orders[~over]
+    if not line_level:
+        # One row per order: a single line for its category, when the file says it.
+        items = items.assign(
+            line_total_cents=items["total_cents"].fillna(items["line_total_cents"])
+        )
+        items = items[items["category"].notna()]
+    orders = orders.reset_index()[
+        ["order_key", "row_number", "external_id", "email", "phone", "ordered_at",
+         "total_cents", "discount_cents", "channel", "total_explicit"]
+    ]  # fmt: skip
+    return orders, items, problems
+
+
+class OrderLoader:
+    def check(self, frame: pd.DataFrame, context: ImportContext) -> list[Problem]:
+        return clean_orders(frame, context).problems
+
+    def remember(self, frame: pd.DataFrame, context: ImportContext) -> None:
+        batch = clean_orders(frame, context)
+        lines = batch.lines
+        first_rows("row:" + lines["row_key"], lines["row_number"], context.seen)
+        orders, _, _ = group_orders(lines, batch.line_level, context)
+        first_rows("order:" + orders["order_key"], orders["row_number"], context.seen)
+
+    def load(self, session: Session, frame: pd.DataFrame, context: ImportContext) -> BatchResult:
+        batch = clean_orders(frame, context)
+        lines = batch.lines
+        result = BatchResult(failed=batch.failed, problems=list(batch.problems))
+        first = first_rows("row:" + lines["row_key"], lines["row_number"], context.seen)
+        repeated = first != lines["row_number"]
+        result.problems += [
+            context.problem(r, "", "", f"duplicate of row {f}", "skipped")
+            for r, f in zip(lines["row_number"][repeated], first[repeated], strict=True)
+        ]
+        result.skipped = int(repeated.sum())
+        orders, items, over = group_orders(lines[~repeated], batch.line_level, context)
+        result.problems += over
+        result.failed += len(over)
+        if orders.empty:
+            return result
+        first_order = first_rows("order:" + orders["order_key"], orders["row_number"], context.seen)
+        orders["seen_before"] = first_order != orders["row_number"]
+        orders["customer_id"] = match_customers(session, orders)
+        if context.options.get("create_customers"):
+            orders["customer_id"] = orders["customer_id"].fillna(
+                _create_missing_customers(session, orders, context)
+            )
+        unknown = orders["customer_id"].isna()
+        result.failed += self._report_unknown(orders[unknown], lines[~repeated], result, context)
+        orders = orders[~unknown]
+        items = items[items["order_key"].isin(set(orders["order_key"]))]
+        result.inserted, result.updated = _write_orders(session, orders, context)
+        _write_items(session, items, orders)
+        customer_ids = sorted({int(i) for i in orders["customer_id"]})
+        refresh_customer_totals(session=session, customer_ids=customer_ids)
+        result.customer_ids = customer_ids
+        return result
+
+    @staticmethod
+    def _report_unknown(
+        orders: pd.DataFrame, items: pd.DataFrame, result: BatchResult, context: ImportContext
+    ) -> int:
+        by_key = orders.set_index("order_key")
+        unmatched = items[items["order_key"].isin(set(orders["order_key"]))]
+        for row_number, key in zip(unmatched["row_number"], unmatched["order_key"], strict=True):
+            ref = by_key.loc[key]
+            who = (f"customer ID '{ref.external_id}'" if pd.notna(ref.external_id)
+                   else f"email {ref.email}" if pd.notna(ref.email)
+                   else f"phone {ref.phone}")  # fmt: skip
+            value = next(v for v in (ref.external_id, ref.email, ref.phone) if pd.notna(v))
+            result.problems.append(
+                context.problem(row_number, "customer_id", value,
+                        f"no customer with {who}; import customers first, or allow creating them")
+            )  # fmt: skip
+        return len(unmatched)
+
+
+def _create_missing_customers(
+    session: Session, orders: pd.DataFrame, context: ImportContext
+) -> pd.Series:
+    """Minimal customers (ID, email or phone only) for orders nobody matches; their ids."""
+    missing = orders[orders["customer_id"].isna()]
+    refs = missing.drop_duplicates(["external_id", "email", "phone"])[
+        ["row_number", "external_id", "email", "phone"]
+    ].copy()
+    for name in CUSTOMER_FIELDS_BLANK:
+        refs[name] = None
+    refs["customer_id"] = bulk.reserve_ids(session, CUSTOMERS, len(refs))
+    bulk.insert_frame(session, CUSTOMERS, new_customer_rows(refs, context))
+    ids = missing.merge(refs, on=["external_id", "email", "phone"], how="left")["customer_id_y"]
+    return pd.Series(ids.to_numpy(), index=missing.index).astype("Int64")
+
+
+def _write_orders(
+    session: Session, orders: pd.DataFrame, context: ImportContext
+) -> tuple[int, int]:
+    """Insert new orders; overwrite orders that came from an earlier file (their lines are
+    replaced); add to orders whose lines began in an earlier batch of this file."""
+    o = ORDERS.c
+    existing = bulk.lookup(session, o.external_id, orders["order_key"].tolist(), [o.id])
+    orders["order_id"] = (
+        orders["order_key"]
+        .map(dict(zip(existing["key"], existing["id"], strict=True)))
+        .astype("Int64")
+    )
+    new = orders["order_id"].isna()
+    orders.loc[new, "order_id"] = bulk.reserve_ids(session, ORDERS, int(new.sum()))
+    now = pd.Timestamp(context.now)
+    fresh = orders[new]
+    bulk.insert_frame(
+        session,
+        ORDERS,
+        pd.DataFrame(
+            {
+                "id": fresh["order_id"].astype("int64"), "external_id": fresh["order_key"],
+                "customer_id": fresh["customer_id"].astype("int64"),
+                "ordered_at": fresh["ordered_at"], "total_cents": fresh["total_cents"],
+                "discount_cents": fresh["discount_cents"], "channel": fresh["channel"],
+                "created_at": now,
+            }
+        ),
+    )  # fmt: skip
+    changed = orders[~new]
+    if changed.empty:
+        return len(fresh), 0
+    scratch = bulk.temp_table(
+        session, "order_updates",
+        Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("customer_id", BigInteger), Column("ordered_at", UTCDateTime()),
+        Column("total_cents", BigInteger), Column("discount_cents", BigInteger),
+        Column("channel", String), Column("total_explicit", Boolean),
+        Column("seen_before", Boolean),
+    )  # fmt: skip
+    bulk.insert_frame(session, scratch, changed[[c.name for c in scratch.columns]])
+    s = scratch.c
+    replaced = s.seen_before.is_(False)
+    session.execute(
+        update(ORDERS)
+        .where(o.id == s.order_id, replaced)
+        .values(customer_id=s.customer_id, ordered_at=s.ordered_at, total_cents=s.total_cents,
+                discount_cents=s.discount_cents, channel=s.channel)
+    )  # fmt: skip
+    session.execute(delete(ITEMS).where(ITEMS.c.order_id.in_(select(s.order_id).where(replaced))))
+    session.execute(
+        update(ORDERS)
+        .where(o.id == s.order_id, s.seen_before.is_(True))
+        .values(total_cents=case((s.total_explicit, s.total_cents),
+                                 else_=o.total_cents + s.total_cents))
+    )  # fmt: skip
+    return len(fresh), int((~changed["seen_before"]).sum())
+
+
+def _write_items(session: Session, items: pd.DataFrame, orders: pd.DataFrame) -> None:
+    """Order lines, with products created for SKUs the catalog does not know yet."""
+    if items.empty:
+        return
+    p = Product.__table__
+    skus = items[items["sku"].notna()].drop_duplicates("sku")
+    known = bulk.lookup(session, p.c.sku, skus["sku"].tolist(), [p.c.id, p.c.category])
+    unknown = skus[~skus["sku"].isin(set(known["key"]))]
+    if not unknown.empty:
+        ids = bulk.reserve_ids(session, p, len(unknown))
+        bulk.insert_frame(
+            session,
+            p,
+            pd.DataFrame(
+                {
+                    "id": ids, "sku": unknown["sku"],
+                    "name": unknown["name"].fillna(unknown["sku"]),
+                    "category": unknown["category"].fillna("other"), "subcategory": "",
+                    "price_cents": unknown["unit_price_cents"].fillna(0).astype("int64"),
+                    "is_active": True, "created_at": pd.Timestamp.now(tz="UTC"),
+                }
+            ),
+        )  # fmt: skip
+        known = pd.concat(
+            [
+                known,
+                pd.DataFrame({"key": unknown["sku"], "id": ids, "category": unknown["category"]}),
+            ]
+        )
+    catalog = known.set_index("key")
+    order_ids = dict(zip(orders["order_key"], orders["order_id"], strict=True))
+    bulk.insert_frame(
+        session,
+        ITEMS,
+        pd.DataFrame(
+            {
+                "order_id": items["order_key"].map(order_ids).astype("int64"),
+                "product_id": items["sku"].map(catalog["id"]).astype("Int64"),
+                "sku": items["sku"].fillna(""),
+                "category": items["category"].fillna(items["sku"].map(catalog["category"]))
+                .fillna("other"),
+                "quantity": items["quantity"], "unit_price_cents": items["unit_price_cents"],
+                "line_total_cents": items["line_total_cents"],
+            }
+        ),
+    )  # fmt: skip
