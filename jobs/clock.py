@@ -7,13 +7,12 @@ import logging
 import threading
 from datetime import datetime
 
-from core import campaigns, maintenance
+from core import maintenance
 from core.db import session_scope, utc_now
 from core.infra import job_rows
 from core.messaging import outbox
-from core.permissions import SYSTEM
 from core.store_profile import get_store_profile
-from jobs import queue, sending, tasks
+from jobs import flows, queue, sending, tasks
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +30,7 @@ def tick(now: datetime | None = None) -> list[str]:
     if night is not None:
         started.append(queue.enqueue(tasks.nightly))
         log.info("nightly refresh enqueued", extra={"day": night.isoformat()})
-    return started + start_campaigns(now) + send_due_messages(now)
-
-
-def start_campaigns(now: datetime | None = None) -> list[str]:
-    """Start the scheduled campaigns whose time has come, and complete the finished ones.
-
-    Called every tick, and by RQ's scheduler at a campaign's exact start when Redis is
-    configured (see `jobs.queue.run_at`). Each started campaign gets its actions in a job.
-    Returns those jobs' ids.
-    """
-    now = now or utc_now()
-    with session_scope() as session:
-        started = campaigns.start_due_campaigns(session=session, actor=SYSTEM, now=now)
-        finished = campaigns.complete_finished_campaigns(session=session, actor=SYSTEM, now=now)
-    for campaign_id in started:
-        log.info("campaign started", extra={"campaign_id": campaign_id})
-    if finished:
-        log.info("campaigns completed", extra={"campaign_ids": finished})
-    return [queue.enqueue(tasks.generate_actions, campaign_id=i) for i in started]
+    return started + flows.start_due_campaigns(now) + send_due_messages(now)
 
 
 def send_due_messages(now: datetime | None = None) -> list[str]:

@@ -3,9 +3,8 @@
 import streamlit as st
 
 from core import auth
-from core.db import session_scope
-from core.errors import DomainError
 from core.permissions import Permission
+from ui.calls import attempt
 from ui.flash import flash, show_flash
 from ui.guard import require
 
@@ -28,12 +27,7 @@ with st.form("change_password", clear_on_submit=True):
 if submitted:
     if new != repeat:
         st.error("The two new passwords differ.")
-    else:
-        try:
-            with session_scope() as session:
-                auth.change_password(session=session, actor=actor, current=current, new=new)
-            st.session_state["must_change_password"] = False
-            flash("Password changed.")
-            st.rerun()
-        except DomainError as exc:
-            st.error(str(exc))
+    elif attempt(lambda s: auth.change_password(session=s, actor=actor, current=current, new=new)):
+        st.session_state["must_change_password"] = False
+        flash("Password changed.")
+        st.rerun()

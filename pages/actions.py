@@ -9,12 +9,12 @@ from core import campaigns
 from core.campaigns import actions
 from core.campaigns.actions import ActionFilter
 from core.db import session_scope, utc_now
-from core.errors import DomainError
 from core.models import ActionStatus, Channel
 from core.permissions import Permission
-from core.store_profile import get_store_profile
-from jobs import queue, tasks
-from ui.flash import flash, show_flash
+from jobs import flows
+from ui.calls import change, query_id
+from ui.context import store_zone
+from ui.flash import show_flash
 from ui.formatting import when
 from ui.guard import require
 from ui.jobs import follow_job
@@ -25,17 +25,17 @@ st.title("Actions")
 show_flash()
 follow_job("actions_job", done_message="Actions are ready.")
 
+zone = store_zone()
 with session_scope(read_only=True) as session:
-    zone = get_store_profile(session=session).zone
     planned = {c.id: c.name for c in campaigns.list_campaigns(session=session) if c.steps}
 if not planned:
     st.info("Actions come from a campaign's plan: create and plan a campaign first.")
     st.page_link("pages/campaigns.py", label="Campaigns", icon=":material/campaign:")
     st.stop()
 
-wanted = st.query_params.get("campaign", "")
+wanted = query_id("campaign")
 ids = list(planned)
-default = ids.index(int(wanted)) if wanted.isdigit() and int(wanted) in planned else 0
+default = ids.index(wanted) if wanted in planned else 0
 left, middle, right = st.columns([3, 2, 2])
 campaign_id = left.selectbox("Campaign", ids, default, format_func=planned.get)
 status = middle.selectbox(
@@ -70,9 +70,7 @@ for column, state in zip(figures[1:], ("proposed", "approved", "skipped"), stric
     column.metric(state.title(), f"{counts.get(state, 0):,}")
 
 if can_run and st.button("Prepare a new run of actions", icon=":material/refresh:"):
-    st.session_state["actions_job"] = queue.enqueue(
-        tasks.generate_actions, created_by=actor.user_id, campaign_id=campaign_id
-    )
+    st.session_state["actions_job"] = flows.prepare_actions(actor=actor, campaign_id=campaign_id)
     st.rerun()
 
 if table.empty:
@@ -94,16 +92,10 @@ chosen = [int(table.iloc[i]["id"]) for i in picked.selection.rows]
 
 
 def decide(ids: list[int], to: ActionStatus) -> None:
-    try:
-        with session_scope() as session:
-            changed = actions.decide(
-                session=session, actor=actor, action_ids=ids, status=to, now=utc_now()
-            )
-    except DomainError as exc:
-        st.error(str(exc))
-        return
-    flash(f"{changed:,} actions {to.value}.")
-    st.rerun()
+    change(
+        lambda s: actions.decide(session=s, actor=actor, action_ids=ids, status=to, now=utc_now()),
+        lambda changed: f"{changed:,} actions {to.value}.",
+    )
 
 
 if can_run:

@@ -6,15 +6,16 @@ import streamlit as st
 from core import campaigns, segments
 from core.campaigns import TYPE_LABELS, actions
 from core.db import session_scope, utc_now
-from core.errors import DomainError, NotFound
+from core.errors import NotFound
 from core.infra.money import format_cents
 from core.messaging import monitor
 from core.models import Campaign, CampaignStatus, CampaignType
 from core.permissions import Permission
-from core.store_profile import get_store_profile
-from jobs import queue, tasks
+from jobs import flows
+from ui.calls import attempt_flow, change, not_found, query_id
 from ui.campaign_builder import Builder
 from ui.charts import plan_timeline
+from ui.context import store_zone
 from ui.flash import flash, show_flash
 from ui.formatting import status_badge, when
 from ui.guard import require
@@ -22,23 +23,17 @@ from ui.jobs import follow_job
 
 actor = require(Permission.VIEW)
 can_run = actor.can(Permission.RUN_CAMPAIGNS)
+zone = store_zone()
 
-raw_id = st.query_params.get("id", "")
-campaign_id = int(raw_id) if raw_id.isdigit() else None
-with session_scope(read_only=True) as session:
-    zone = get_store_profile(session=session).zone
-    try:
-        campaign = (
-            campaigns.get_campaign(session=session, campaign_id=campaign_id)
-            if campaign_id is not None
-            else None
-        )
-    except NotFound as exc:
-        st.title("Campaign not found")
-        st.warning(str(exc))
-        st.page_link("pages/campaigns.py", label="Campaigns", icon=":material/arrow_back:")
-        st.stop()
-    if campaign is not None:
+campaign_id = query_id()
+campaign: Campaign | None = None
+if campaign_id is not None:
+    with session_scope(read_only=True) as session:
+        try:
+            campaign = campaigns.get_campaign(session=session, campaign_id=campaign_id)
+        except NotFound as exc:
+            not_found("Campaign not found", str(exc), back="pages/campaigns.py",
+                      label="Campaigns", icon=":material/arrow_back:")  # fmt: skip
         campaign.steps  # noqa: B018 - load the plan before the session closes
         names = segments.names(session=session)
 
@@ -67,32 +62,24 @@ def header(campaign: Campaign) -> None:
 
 
 def move(campaign: Campaign, to: CampaignStatus, note: str = "") -> None:
-    try:
-        with session_scope() as session:
-            if to == S.RUNNING and campaign.status == S.SCHEDULED:
-                moved = campaigns.start_now(
-                    session=session, actor=actor, campaign_id=campaign.id, now=utc_now()
-                )
-            else:
-                moved = campaigns.transition(
-                    session=session,
-                    actor=actor,
-                    campaign_id=campaign.id,
-                    to=to,
-                    note=note,
-                    now=utc_now(),
-                )
-            first_start = to == S.RUNNING and campaign.status == S.SCHEDULED
-            status = moved.status
-    except DomainError as exc:
-        st.error(str(exc))
+    outcome = attempt_flow(
+        lambda: flows.move_campaign(actor=actor, campaign_id=campaign.id, to=to, note=note)
+    )
+    if outcome is None:
         return
-    if first_start:
-        st.session_state["actions_job"] = queue.enqueue(
-            tasks.generate_actions, created_by=actor.user_id, campaign_id=campaign.id
-        )
-    flash(f"“{campaign.name}” is {status} now.")
+    if outcome.value.actions_job:
+        st.session_state["actions_job"] = outcome.value.actions_job
+    flash(f"“{campaign.name}” is {outcome.value.status} now.")
     st.rerun()
+
+
+def duplicate(campaign: Campaign) -> None:
+    change(
+        lambda s: campaigns.duplicate_campaign(session=s, actor=actor, campaign_id=campaign.id).id,
+        "A copy was made as a new draft.",
+        page="pages/campaign.py",
+        query_params=lambda copy_id: {"id": str(copy_id)},
+    )
 
 
 def controls(campaign: Campaign) -> None:
@@ -102,13 +89,7 @@ def controls(campaign: Campaign) -> None:
         if column.button(label, key=f"move_{to}"):
             move(campaign, to, note=f"{label} by {actor.email}.")
     if columns[-2].button("Duplicate", icon=":material/content_copy:"):
-        with session_scope() as session:
-            copy = campaigns.duplicate_campaign(
-                session=session, actor=actor, campaign_id=campaign.id
-            )
-            copy_id = copy.id
-        flash("A copy was made as a new draft.")
-        st.switch_page("pages/campaign.py", query_params={"id": str(copy_id)})
+        duplicate(campaign)
 
 
 @st.fragment(run_every=5.0)
@@ -132,13 +113,13 @@ def live_status(campaign_id: int) -> None:
 
 def overview(campaign: Campaign) -> None:
     live_status(campaign.id)
-    figures = st.columns(4)
+    figures = st.columns(3)
     figures[0].metric("Sends planned", len(campaign.steps))
     figures[1].metric("Messages planned", f"{sum(s.expected_reach for s in campaign.steps):,}")
     figures[2].metric(
         "Sending cost", format_cents(sum(s.expected_cost_cents for s in campaign.steps))
     )
-    figures[3].metric("Revenue attributed", format_cents(0, whole=True))
+    st.caption("Revenue per campaign comes once orders are matched to messages (attribution).")
     targets = ", ".join(names.get(i, "?") for i in campaign.segment_ids)
     st.caption(f"Segments: {targets} · channels: {', '.join(campaign.channels)}")
     if campaign.goal:
@@ -202,8 +183,8 @@ def actions_tab(campaign: Campaign) -> None:
     elif campaign.status in (S.DRAFT, S.SCHEDULED):
         st.info("Actions are prepared when the campaign starts.")
     if can_run and campaign.steps and st.button("Prepare actions again"):
-        st.session_state["actions_job"] = queue.enqueue(
-            tasks.generate_actions, created_by=actor.user_id, campaign_id=campaign.id
+        st.session_state["actions_job"] = flows.prepare_actions(
+            actor=actor, campaign_id=campaign.id
         )
         st.rerun()
 
@@ -240,21 +221,15 @@ if campaign is None or campaign.status == S.DRAFT:
         st.divider()
         left, right = st.columns(2)
         if left.button("Delete this draft", icon=":material/delete:"):
-            try:
-                with session_scope() as session:
-                    campaigns.delete_campaign(session=session, actor=actor, campaign_id=campaign.id)
-            except DomainError as exc:
-                st.error(str(exc))
-            else:
-                flash(f"Deleted “{campaign.name}”.")
-                st.switch_page("pages/campaigns.py")
+            change(
+                lambda s: campaigns.delete_campaign(
+                    session=s, actor=actor, campaign_id=campaign.id
+                ),
+                f"Deleted “{campaign.name}”.",
+                page="pages/campaigns.py",
+            )
         if right.button("Duplicate", icon=":material/content_copy:", key="duplicate_draft"):
-            with session_scope() as session:
-                copy_id = campaigns.duplicate_campaign(
-                    session=session, actor=actor, campaign_id=campaign.id
-                ).id
-            flash("A copy was made as a new draft.")
-            st.switch_page("pages/campaign.py", query_params={"id": str(copy_id)})
+            duplicate(campaign)
     st.stop()
 
 header(campaign)

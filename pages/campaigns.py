@@ -8,7 +8,7 @@ from core.db import session_scope
 from core.infra.money import format_cents
 from core.models import CampaignStatus, CampaignType
 from core.permissions import Permission
-from core.store_profile import get_store_profile
+from ui.context import store_zone
 from ui.flash import show_flash
 from ui.formatting import status_badge, when
 from ui.guard import require
@@ -25,9 +25,9 @@ if actor.can(Permission.RUN_CAMPAIGNS):
         query_params={"new": "1"},
     )
 
+zone = store_zone()
 with session_scope(read_only=True) as session:
     counts = campaigns.summary_counts(session=session)
-    zone = get_store_profile(session=session).zone
     choices = ["all", *(s.value for s in CampaignStatus if counts.get(s.value))]
     shown = st.segmented_control(
         "Show",

@@ -1,7 +1,5 @@
 """One customer: who they are, what they bought, what we sent them, and what they agreed to."""
 
-from datetime import datetime
-
 import pandas as pd
 import streamlit as st
 
@@ -9,27 +7,27 @@ from core import customers, segments
 from core.compliance import consent
 from core.compliance.consent import Channel
 from core.db import session_scope, utc_now
-from core.errors import DomainError, NotFound
+from core.errors import NotFound
 from core.infra.money import format_cents
 from core.permissions import Permission
-from core.store_profile import get_store_profile
-from ui.flash import flash, show_flash
+from ui import context
+from ui.calls import change, query_id
+from ui.flash import show_flash
 from ui.formatting import age_badge, phone, risk_badge, when
 from ui.guard import require
 
 actor = require(Permission.VIEW)
 can_edit = actor.can(Permission.EDIT_DATA)
 
-raw_id = st.query_params.get("id", "")
-if not raw_id.isdigit():
+customer_id = query_id()
+if customer_id is None:
     st.title("Customer")
     st.info("Pick a customer from the list to see their profile.")
     st.page_link("pages/customers.py", label="Go to Customers", icon=":material/group:")
     st.stop()
-customer_id = int(raw_id)
 
+store = context.store()
 with session_scope(read_only=True) as session:
-    store = get_store_profile(session=session)
     try:
         customer = customers.get_customer(
             session=session, customer_id=customer_id, include_deleted=True
@@ -55,14 +53,14 @@ if customer is None or customer.deleted_at is not None:
             "Deleted customers are hidden from lists and never messaged."
         )
         if can_edit and st.button("Restore this customer", type="primary"):
-            with session_scope() as session:
-                customers.restore(session=session, actor=actor, customer_id=customer_id)
-            flash("Customer restored.")
-            st.rerun()
+            change(
+                lambda s: customers.restore(session=s, actor=actor, customer_id=customer_id),
+                "Customer restored.",
+            )
     st.page_link("pages/customers.py", label="Back to Customers", icon=":material/group:")
     st.stop()
 
-today = datetime.now(store.zone).date()
+today = context.store_today()
 st.title(customer.full_name or customer.email or customer.phone or f"Customer #{customer.id}")
 show_flash()
 badges = [
@@ -112,20 +110,12 @@ with details:
                 "external_id": left.text_input("Customer ID (POS)", customer.external_id or ""),
             }
             if st.form_submit_button("Save changes", type="primary"):
-                try:
-                    with session_scope() as session:
-                        customers.update_customer(
-                            session=session,
-                            actor=actor,
-                            customer_id=customer.id,
-                            now=utc_now(),
-                            **values,
-                        )
-                except DomainError as exc:
-                    st.error(str(exc))
-                else:
-                    flash("Saved.")
-                    st.rerun()
+                change(
+                    lambda s: customers.update_customer(
+                        session=s, actor=actor, customer_id=customer.id, now=utc_now(), **values
+                    ),
+                    "Saved.",
+                )
     else:
         st.dataframe(
             pd.DataFrame(
@@ -160,13 +150,14 @@ with details:
         if st.session_state.get("confirm_delete_one") == customer.id:
             st.warning("Delete this customer? Their orders stay, and you can restore them later.")
             if st.button("Yes, delete", type="primary"):
-                with session_scope() as session:
-                    customers.soft_delete(
-                        session=session, actor=actor, customer_ids=[customer.id], now=utc_now()
-                    )
                 st.session_state.pop("confirm_delete_one")
-                flash("Customer deleted.")
-                st.switch_page("pages/customers.py")
+                change(
+                    lambda s: customers.soft_delete(
+                        session=s, actor=actor, customer_ids=[customer.id], now=utc_now()
+                    ),
+                    "Customer deleted.",
+                    page="pages/customers.py",
+                )
 
 with bought:
     if not purchases:
@@ -230,17 +221,13 @@ with agreed:
         if can_edit:
             action = "Record opt-out" if granted else "Record opt-in"
             if right.button(action, key=f"consent_{channel}"):
-                try:
-                    with session_scope() as session:
-                        customers.change_consent(
-                            session=session, actor=actor, customer_id=customer.id,
-                            channel=channel, granted=not granted, now=utc_now(),
-                        )  # fmt: skip
-                except DomainError as exc:
-                    st.error(str(exc))
-                else:
-                    flash(f"{label} consent recorded.")
-                    st.rerun()
+                change(
+                    lambda s, channel=channel, granted=granted: customers.change_consent(
+                        session=s, actor=actor, customer_id=customer.id, channel=channel,
+                        granted=not granted, now=utc_now(),
+                    ),
+                    f"{label} consent recorded.",
+                )  # fmt: skip
     if consents:
         st.dataframe(
             pd.DataFrame(

@@ -1,17 +1,22 @@
 """Customers: search, filter, sort, page through, act on a selection, export."""
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
 
 from core import customers, segments
 from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
 from core.db import session_scope, utc_now
-from core.errors import DomainError
 from core.permissions import Permission
-from core.store_profile import get_store_profile
-from ui.flash import flash, show_flash
+from ui.calls import change
+from ui.context import store_zone
+from ui.flash import show_flash
 from ui.guard import require
 from ui.tables import customer_table, customers_csv
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 actor = require(Permission.VIEW)
 can_edit = actor.can(Permission.EDIT_DATA)
@@ -31,18 +36,16 @@ if can_edit:
         )
         zip_code = right.text_input("ZIP code")
         if st.form_submit_button("Add customer", type="primary"):
-            try:
-                with session_scope() as session:
-                    created = customers.create_customer(
-                        session=session, actor=actor, first_name=first_name,
-                        last_name=last_name, email=email, phone=phone,
-                        birth_date=birth_date, zip=zip_code, now=utc_now(),
-                    )  # fmt: skip
-                    new_id = created.id
-            except DomainError as exc:
-                st.error(str(exc))
-            else:
-                st.switch_page("pages/customer.py", query_params={"id": str(new_id)})
+            fields = {"first_name": first_name, "last_name": last_name, "email": email,
+                      "phone": phone, "birth_date": birth_date, "zip": zip_code}  # fmt: skip
+            change(
+                lambda s: (
+                    customers.create_customer(session=s, actor=actor, now=utc_now(), **fields).id
+                ),
+                "Customer added.",
+                page="pages/customer.py",
+                query_params=lambda new_id: {"id": str(new_id)},
+            )
 
 SORTS = {
     "Newest customers": (SortKey.CREATED, True),
@@ -63,7 +66,6 @@ with session_scope(read_only=True) as session:
     all_segments = segments.list_segments(session=session)
     segment_names = {s.id: s.name for s in all_segments}
     static = {s.id: s.name for s in all_segments if s.kind == segments.SegmentKind.STATIC}
-    zone = get_store_profile(session=session).zone
 
 search = st.text_input(
     "Search",
@@ -115,7 +117,7 @@ with session_scope(read_only=True) as session:
         descending=descending,
         page=st.session_state.get("customer_page", 1),
     )
-    table = customer_table(page.customers, zone)
+    table = customer_table(page.customers, store_zone())
 
 if table.empty:
     if filters == CustomerFilter():
@@ -174,11 +176,13 @@ with st.container(border=True):
     if chosen and can_edit:
         if show_deleted:
             if right.button("Restore selected", width="stretch"):
-                with session_scope() as session:
-                    for customer_id in chosen:
-                        customers.restore(session=session, actor=actor, customer_id=customer_id)
-                flash(f"Restored {len(chosen)} customers.")
-                st.rerun()
+                change(
+                    lambda s: [
+                        customers.restore(session=s, actor=actor, customer_id=customer_id)
+                        for customer_id in chosen
+                    ],
+                    f"Restored {len(chosen)} customers.",
+                )
         elif right.button("Delete selected", width="stretch"):
             st.session_state["confirm_delete"] = chosen
     if st.session_state.get("confirm_delete"):
@@ -189,13 +193,13 @@ with st.container(border=True):
         )
         yes, no = st.columns(2)
         if yes.button("Yes, delete", type="primary"):
-            with session_scope() as session:
-                done = customers.soft_delete(
-                    session=session, actor=actor, customer_ids=doomed, now=utc_now()
-                )
             st.session_state.pop("confirm_delete")
-            flash(f"Deleted {done} customers.")
-            st.rerun()
+            change(
+                lambda s: customers.soft_delete(
+                    session=s, actor=actor, customer_ids=doomed, now=utc_now()
+                ),
+                lambda done: f"Deleted {done} customers.",
+            )
         if no.button("Cancel"):
             st.session_state.pop("confirm_delete")
             st.rerun()
@@ -208,24 +212,23 @@ with st.container(border=True):
             )
             new_name = st.text_input("New segment name (when creating one)")
             if st.form_submit_button("Add to segment"):
-                try:
-                    with session_scope() as session:
-                        if target is None:
-                            target = segments.create_static_segment(
-                                session=session, actor=actor, name=new_name
-                            ).id
-                        added = segments.add_members(
-                            session=session,
-                            actor=actor,
-                            segment_id=target,
-                            customer_ids=chosen,
-                            now=utc_now(),
-                        )
-                except DomainError as exc:
-                    st.error(str(exc))
-                else:
-                    flash(f"Added {added} customers to the segment.")
-                    st.rerun()
+
+                def add_to_segment(session: "Session") -> int:
+                    segment_id = (
+                        target
+                        or segments.create_static_segment(
+                            session=session, actor=actor, name=new_name
+                        ).id
+                    )
+                    return segments.add_members(
+                        session=session,
+                        actor=actor,
+                        segment_id=segment_id,
+                        customer_ids=chosen,
+                        now=utc_now(),
+                    )
+
+                change(add_to_segment, lambda added: f"Added {added} customers to the segment.")
 
 with st.expander("Possible duplicates (same email or phone)"):
     with session_scope(read_only=True) as session:

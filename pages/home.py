@@ -1,6 +1,6 @@
 """Home: the store at a glance, or the first steps when the store is empty."""
 
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -12,18 +12,18 @@ from core.config import get_settings
 from core.db import session_scope
 from core.infra.money import format_cents
 from core.permissions import Permission
-from core.store_profile import get_store_profile
-from jobs import queue, tasks
+from jobs import flows
+from ui import context
 from ui.flash import show_flash
 from ui.guard import require
 from ui.jobs import follow_job
 
 actor = require(Permission.VIEW)
 
+store = context.store()
+today = context.store_today()
 with session_scope(read_only=True) as session:
-    store = get_store_profile(session=session)
     has_customers = customers.count_customers(session=session) > 0
-today = datetime.now(store.zone).date()
 
 st.title(store.name)
 show_flash()
@@ -52,16 +52,15 @@ if not has_customers:
     with left, st.container(border=True):
         st.markdown("#### Try it with a demo store")
         st.caption(
-            "5,000 customers, 80 products and a year of orders with real holiday patterns. "
+            f"{get_settings().demo_customers:,} customers, 80 products and a year of orders with "
+            "real holiday patterns. "
             "Demo addresses are on example.com, so nothing can reach a real person."
         )
         if actor.can(Permission.EDIT_DATA):
             if st.button(
                 "Load demo store", type="primary", disabled="demo_job" in st.session_state
             ):
-                st.session_state["demo_job"] = queue.enqueue(
-                    tasks.load_demo, created_by=actor.user_id
-                )
+                st.session_state["demo_job"] = flows.load_demo(user_id=actor.user_id)
         else:
             st.info("Ask a marketer or administrator to load data.")
     with right, st.container(border=True):

@@ -11,8 +11,9 @@ from core.errors import DomainError
 from core.imports.files import UnusableFile, inspect_file
 from core.models import ImportKind, ImportStatus
 from core.permissions import Permission
-from core.store_profile import get_store_profile
-from jobs import queue, tasks
+from jobs import flows
+from ui.calls import attempt
+from ui.context import store_zone
 from ui.flash import show_flash
 from ui.formatting import when
 from ui.guard import require
@@ -29,9 +30,9 @@ show_flash()
 NOT_IN_FILE = "— not in this file —"
 
 follow_job("import_job", done_message="Import finished.")
+zone = store_zone()
 with session_scope(read_only=True) as session:
     recent = imports.recent_imports(session=session, limit=10)
-    zone = get_store_profile(session=session).zone
 if recent:
     with st.expander("Recent imports"):
         st.dataframe(
@@ -54,7 +55,6 @@ if last := st.session_state.get("last_import"):
         counts = imports.problem_counts(session=session, import_id=last)
         sample = imports.problems(session=session, import_id=last, limit=200)
         report = imports.problems_csv(session=session, import_id=last) if sample else ""
-        zone = get_store_profile(session=session).zone
     with st.container(border=True):
         st.markdown(f"#### {row.filename} — {row.status}")
         if row.status == ImportStatus.FAILED:
@@ -171,17 +171,14 @@ else:
     st.success("The first rows look good.")
 
 if st.button("Start import", type="primary", disabled="import_job" in st.session_state):
-    try:
-        with session_scope() as session:
-            import_id = imports.prepare_import(
-                session=session, actor=actor, kind=kind, path=Path(path), filename=upload.name,
-                mapping=mapping, options=options,
-            ).id  # fmt: skip
-    except DomainError as exc:
-        st.error(str(exc))
+    prepared = attempt(
+        lambda s: imports.prepare_import(
+            session=s, actor=actor, kind=kind, path=Path(path), filename=upload.name,
+            mapping=mapping, options=options,
+        ).id
+    )  # fmt: skip
+    if prepared is None:
         st.stop()
-    st.session_state["import_job"] = queue.enqueue(
-        tasks.run_import, created_by=actor.user_id, import_id=import_id
-    )
-    st.session_state["last_import"] = import_id
+    st.session_state["import_job"] = flows.start_import(actor=actor, import_id=prepared.value)
+    st.session_state["last_import"] = prepared.value
     st.rerun()

@@ -7,14 +7,14 @@ import streamlit as st
 
 from core import campaigns
 from core.db import session_scope, utc_now
-from core.errors import DomainError
 from core.infra.money import format_cents
 from core.messaging import monitor, suppressions
 from core.messaging.monitor import MessageFilter
 from core.models import Channel, MessageStatus
 from core.permissions import Permission
-from core.store_profile import get_store_profile
-from jobs import queue, tasks
+from jobs import flows
+from ui.calls import attempt_flow, change
+from ui.context import store_zone
 from ui.flash import flash, show_flash
 from ui.formatting import when
 from ui.guard import require
@@ -24,15 +24,11 @@ can_run = actor.can(Permission.RUN_CAMPAIGNS)
 st.title("Sends")
 show_flash()
 
+zone = store_zone()
 with session_scope(read_only=True) as session:
-    zone = get_store_profile(session=session).zone
     campaign_names = {c.id: c.name for c in campaigns.list_campaigns(session=session)}
 
 STATUS_LABELS = {s.value: s.value.title() for s in MessageStatus}
-
-
-def start_sending() -> None:
-    queue.enqueue(tasks.send_messages, created_by=actor.user_id)
 
 
 @st.fragment(run_every=5.0)
@@ -125,21 +121,17 @@ else:
     chosen = [int(table.iloc[i]["Id"]) for i in picked.selection.rows]
     if can_run and (retryable or chosen):
         one, every = st.columns(2)
+        retry = None
         if chosen and one.button(f"Retry the {len(chosen)} selected", icon=":material/replay:"):
-            with session_scope() as session:
-                again = monitor.retry_failed(
-                    session=session, actor=actor, message_ids=chosen, now=utc_now()
-                )
-            start_sending()
-            flash(f"{again} failed messages queued again." if again else
-                  "None of those can be retried: only failed sends that may succeed now.",
-                  "success" if again else "warning")  # fmt: skip
-            st.rerun()
+            retry = attempt_flow(lambda: flows.retry_messages(actor=actor, message_ids=chosen))
         if retryable and every.button(f"Retry all {retryable:,} failed", icon=":material/replay:"):
-            with session_scope() as session:
-                again = monitor.retry_failed(session=session, actor=actor, now=utc_now())
-            start_sending()
-            flash(f"{again:,} failed messages queued again.")
+            retry = attempt_flow(lambda: flows.retry_messages(actor=actor))
+        if retry is not None:
+            if retry.value:
+                flash(f"{retry.value:,} failed messages queued again.")
+            else:
+                flash("None of those can be retried: only failed sends that may succeed now.",
+                      "warning")  # fmt: skip
             st.rerun()
 
     if chosen:
@@ -176,20 +168,13 @@ with st.expander("Suppressed addresses", icon=":material/block:"):
             chosen_channel = kind.selectbox("Channel", list(Channel), format_func=str)
             typed = address.text_input("Email address or phone number")
             if st.form_submit_button("Suppress"):
-                try:
-                    with session_scope() as session:
-                        suppressions.add_by_hand(
-                            session=session,
-                            actor=actor,
-                            channel=chosen_channel,
-                            address=typed,
-                            now=utc_now(),
-                        )
-                except DomainError as exc:
-                    st.error(str(exc))
-                else:
-                    flash("Suppressed: nothing more will be sent there.")
-                    st.rerun()
+                change(
+                    lambda s: suppressions.add_by_hand(
+                        session=s, actor=actor, channel=chosen_channel, address=typed,
+                        now=utc_now(),
+                    ),
+                    "Suppressed: nothing more will be sent there.",
+                )  # fmt: skip
     if actor.can(Permission.MANAGE_SETTINGS) and shown:
         lift_id = st.selectbox(
             "Lift a suppression (the person must consent again before anything is sent)",
@@ -198,7 +183,7 @@ with st.expander("Suppressed addresses", icon=":material/block:"):
             next(f"{r['Address']} ({r['Reason']})" for r in shown if r["Id"] == i),
         )  # fmt: skip
         if lift_id is not None and st.button("Lift it"):
-            with session_scope() as session:
-                suppressions.remove(session=session, actor=actor, suppression_id=lift_id)
-            flash("Suppression lifted.")
-            st.rerun()
+            change(
+                lambda s: suppressions.remove(session=s, actor=actor, suppression_id=lift_id),
+                "Suppression lifted.",
+            )

@@ -1,6 +1,6 @@
 """Scores: how customers are scored, how good the predictions are, and a rescore button."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import plotly.express as px
 import streamlit as st
@@ -9,8 +9,8 @@ from core import scoring
 from core.db import session_scope
 from core.infra.money import format_cents
 from core.permissions import Permission
-from core.store_profile import get_store_profile
-from jobs import queue, tasks
+from jobs import flows
+from ui import context
 from ui.flash import show_flash
 from ui.guard import require
 from ui.jobs import follow_job
@@ -28,7 +28,7 @@ follow_job("scoring_job", done_message="Scores refreshed.")
 with session_scope(read_only=True) as session:
     model = scoring.last_model(session=session)
     spread = scoring.distribution(session=session)
-    zone = get_store_profile(session=session).zone
+zone = context.store_zone()
 
 if model is None:
     st.info("Customers have not been scored yet.")
@@ -96,18 +96,15 @@ else:
 if actor.can(Permission.EDIT_DATA):
     with st.form("rescore"):
         st.markdown("#### Rescore")
-        yesterday = datetime.now(zone).date() - timedelta(days=1)
+        yesterday = context.store_today() - timedelta(days=1)
         left, right = st.columns(2)
         as_of = left.date_input("Use orders up to", value=yesterday, max_value=yesterday)
         horizon = right.number_input("Predict value for (days)", 30, 1095, scoring.HORIZON_DAYS, 30)
         if st.form_submit_button(
             "Rescore now", type="primary", disabled="scoring_job" in st.session_state
         ):
-            st.session_state["scoring_job"] = queue.enqueue(
-                tasks.score,
-                created_by=actor.user_id,
-                as_of=as_of.isoformat(),
-                horizon_days=int(horizon),
+            st.session_state["scoring_job"] = flows.rescore(
+                actor=actor, as_of=as_of, horizon_days=int(horizon)
             )
             st.rerun()
     st.caption("Scores also refresh after every import and each night at 3:00.")

@@ -1,6 +1,7 @@
 """One segment: the visual rule builder with a live count, its members, and where it is used."""
 
 import json
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -11,33 +12,32 @@ from core.db import session_scope, utc_now
 from core.errors import DomainError, NotFound
 from core.models import Segment
 from core.permissions import Permission
-from core.store_profile import get_store_profile
+from ui.calls import attempt, change, not_found, query_id
+from ui.context import store_zone
 from ui.flash import flash, show_flash
 from ui.guard import require
 from ui.rule_builder import RuleBuilder, clean, tagged
 from ui.tables import customer_table, customers_csv
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 STARTER = {"match": "all", "conditions": [{"field": "churn_risk", "op": "in", "value": ["high"]}]}
 
 actor = require(Permission.VIEW)
 can_edit = actor.can(Permission.EDIT_DATA)
 
-raw_id = st.query_params.get("id", "")
-segment_id = int(raw_id) if raw_id.isdigit() else None
+segment_id = query_id()
 segment: Segment | None = None
+zone = store_zone()
 with session_scope(read_only=True) as session:
     all_names = segments.names(session=session)
-    zone = get_store_profile(session=session).zone
     if segment_id is not None:
         try:
             segment = segments.get_segment(session=session, segment_id=segment_id)
         except NotFound as exc:
-            st.title("Segment not found")
-            st.warning(str(exc))
-            st.page_link(
-                "pages/segments.py", label="Back to Segments", icon=":material/filter_alt:"
-            )
-            st.stop()
+            not_found("Segment not found", str(exc), back="pages/segments.py",
+                      label="Back to Segments", icon=":material/filter_alt:")  # fmt: skip
 
 if segment is None and not can_edit:
     st.title("Segment")
@@ -99,35 +99,19 @@ def json_tools() -> None:
             st.rerun()
 
 
-def save() -> None:
-    try:
-        with session_scope() as session:
-            if segment is None:
-                saved = segments.create_segment(
-                    session=session,
-                    actor=actor,
-                    name=draft["name"],
-                    description=draft["description"],
-                    rules=clean(draft["rules"]),
-                    now=utc_now(),
-                )
-            else:
-                saved = segments.update_segment(
-                    session=session,
-                    actor=actor,
-                    segment_id=segment.id,
-                    name=draft["name"],
-                    description=draft["description"],
-                    rules=clean(draft["rules"]) if dynamic else None,
-                    now=utc_now(),
-                )
-            saved_id, members = saved.id, saved.member_count
-    except DomainError as exc:
-        st.error(str(exc))
-        return
-    st.session_state.pop(STATE, None)
-    flash(f"Saved, with {members:,} customers.")
-    st.switch_page("pages/segment.py", query_params={"id": str(saved_id)})
+def save(session: "Session") -> tuple[int, int]:
+    """Create or update the segment from the draft: its id and how many customers it has."""
+    common = {"name": draft["name"], "description": draft["description"], "now": utc_now()}
+    if segment is None:
+        saved = segments.create_segment(
+            session=session, actor=actor, rules=clean(draft["rules"]), **common
+        )
+    else:
+        rules = clean(draft["rules"]) if dynamic else None
+        saved = segments.update_segment(
+            session=session, actor=actor, segment_id=segment.id, rules=rules, **common
+        )
+    return saved.id, saved.member_count
 
 
 def editor() -> None:
@@ -148,28 +132,25 @@ def editor() -> None:
     with st.form("segment_details"):
         draft["name"] = st.text_input("Name", draft["name"])
         draft["description"] = st.text_area("Description", draft["description"], height=80)
-        if st.form_submit_button("Save segment", type="primary"):
-            save()
+        if st.form_submit_button("Save segment", type="primary") and (saved := attempt(save)):
+            st.session_state.pop(STATE, None)  # the draft is the segment now
+            saved_id, members = saved.value
+            flash(f"Saved, with {members:,} customers.")
+            st.switch_page("pages/segment.py", query_params={"id": str(saved_id)})
     if segment is None:
         return
     refresh, remove = st.columns(2)
     if dynamic and refresh.button("Refresh members now", icon=":material/refresh:"):
-        with session_scope() as session:
-            members = segments.refresh_segment(
-                session=session, segment_id=segment.id, now=utc_now()
-            )
-        flash(f"Refreshed: {members:,} customers.")
-        st.rerun()
+        change(
+            lambda s: segments.refresh_segment(session=s, segment_id=segment.id, now=utc_now()),
+            lambda members: f"Refreshed: {members:,} customers.",
+        )
     if remove.button("Delete segment", icon=":material/delete:"):
-        try:
-            with session_scope() as session:
-                segments.delete_segment(session=session, actor=actor, segment_id=segment.id)
-        except DomainError as exc:
-            st.error(str(exc))
-        else:
-            st.session_state.pop(STATE, None)
-            flash(f"Deleted “{segment.name}”.")
-            st.switch_page("pages/segments.py")
+        change(
+            lambda s: segments.delete_segment(session=s, actor=actor, segment_id=segment.id),
+            f"Deleted “{segment.name}”.",
+            page="pages/segments.py",
+        )
 
 
 def members(segment: Segment) -> None:

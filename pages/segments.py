@@ -11,9 +11,10 @@ from core.errors import DomainError
 from core.infra.money import format_cents
 from core.permissions import Permission
 from core.segments import audiences, playbooks
-from core.store_profile import get_store_profile
+from ui.calls import attempt, change
 from ui.charts import venn_figure
-from ui.flash import flash, show_flash
+from ui.context import store_zone
+from ui.flash import show_flash
 from ui.formatting import when
 from ui.guard import require
 
@@ -23,20 +24,8 @@ st.title("Segments")
 show_flash()
 
 
-def run(action, done: str) -> None:
-    """Do a change in one transaction, then say so (or say why not)."""
-    try:
-        with session_scope() as session:
-            result = action(session)
-    except DomainError as exc:
-        st.error(str(exc))
-        return
-    flash(done.format(result=result))
-    st.rerun()
-
-
+zone = store_zone()
 with session_scope(read_only=True) as session:
-    zone = get_store_profile(session=session).zone
     rows = [
         {
             "id": s.id,
@@ -79,9 +68,9 @@ with mine:
                 query_params={"id": str(chosen["id"])},
             )
         if can_edit and st.button("Refresh all rule-based segments", icon=":material/refresh:"):
-            run(
+            change(
                 lambda s: len(segments.refresh_all(session=s, now=utc_now())),
-                "Refreshed {result} segments.",
+                lambda result: f"Refreshed {result} segments.",
             )
 
 with ready:
@@ -97,13 +86,15 @@ with ready:
             if playbook.key in taken:
                 right.markdown(":green-badge[In use]")
             elif can_edit and right.button("Create", key=f"playbook_{playbook.key}"):
-                run(
+                change(
                     lambda s, key=playbook.key: (
                         playbooks.create_from_playbook(
                             session=s, actor=actor, key=key, now=utc_now()
                         ).member_count
                     ),
-                    f"Created “{playbook.name}” with {{result:,}} customers.",
+                    lambda result, name=playbook.name: (
+                        f"Created “{name}” with {result:,} customers."
+                    ),
                 )
 
 
@@ -138,22 +129,22 @@ with advanced:
         )
         if can_edit and right.button("Create", key=f"idea_{idea.kind}_{idea.key}"):
             if idea.kind == "playbook":
-                run(
+                change(
                     lambda s, key=idea.key: (
                         playbooks.create_from_playbook(
                             session=s, actor=actor, key=key, now=utc_now()
                         ).name
                     ),
-                    "Created “{result}”.",
+                    lambda result: f"Created “{result}”.",
                 )
             else:
-                run(
+                change(
                     lambda s, name=idea.key: (
                         audiences.save_cluster(
                             session=s, actor=actor, name=name, now=utc_now()
                         ).name
                     ),
-                    "Created “{result}”.",
+                    lambda result: f"Created “{result}”.",
                 )
 
     st.markdown("#### Natural clusters")
@@ -196,29 +187,28 @@ with advanced:
     if options:
         seed = st.selectbox("Customers like the members of", list(options), format_func=options.get)
         size = st.number_input("How many (0 = as many as stay 80% alike)", 0, 100_000, 0, 50)
-        if st.button("Find lookalikes"):
-            try:
-                with session_scope(read_only=True) as session:
-                    found = audiences.lookalike(
-                        session=session, seed_segment_id=seed, size=size or None, now=utc_now()
-                    )
-            except DomainError as exc:
-                st.error(str(exc))
-            else:
-                st.success(
-                    f"{len(found.customer_ids):,} customers, {found.similarity:.0%} as seed-like "
-                    "as "
-                    f"“{found.seed_name}” ({found.seed_size:,}) itself. Up to "
-                    f"{found.size_at_target:,} stay 80% alike."
-                )
-                st.session_state["lookalike"] = (seed, size or None)
+        if st.button("Find lookalikes") and (
+            looked := attempt(
+                lambda s: audiences.lookalike(
+                    session=s, seed_segment_id=seed, size=size or None, now=utc_now()
+                ),
+                read_only=True,
+            )
+        ):
+            found = looked.value
+            st.success(
+                f"{len(found.customer_ids):,} customers, {found.similarity:.0%} as seed-like as "
+                f"“{found.seed_name}” ({found.seed_size:,}) itself. Up to "
+                f"{found.size_at_target:,} stay 80% alike."
+            )
+            st.session_state["lookalike"] = (seed, size or None)
         if can_edit and st.session_state.get("lookalike") and st.button("Save as a segment"):
             seed_id, wanted = st.session_state.pop("lookalike")
-            run(
+            change(
                 lambda s: (
                     audiences.save_lookalike(
                         session=s, actor=actor, seed_segment_id=seed_id, size=wanted, now=utc_now()
                     ).name
                 ),
-                "Created “{result}”.",
+                lambda result: f"Created “{result}”.",
             )

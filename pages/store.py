@@ -3,9 +3,9 @@
 import streamlit as st
 
 from core.db import session_scope
-from core.errors import DomainError
 from core.permissions import Permission
 from core.store_profile import get_store_profile, time_zone_names, update_store_profile
+from ui.calls import attempt
 from ui.flash import flash, show_flash
 from ui.guard import require
 
@@ -43,27 +43,20 @@ with st.form("store_profile"):
     )
     saved = st.form_submit_button("Save", type="primary")
 
-if saved:
-    try:
-        with session_scope() as session:
-            profile = update_store_profile(
-                session=session,
-                actor=actor,
-                name=name,
-                address=address,
-                city=city,
-                state=state,
-                zip=zip_code,
-                phone=phone,
-                email=email,
-                timezone=timezone,
-            )
-    except DomainError as exc:
-        st.error(str(exc))
-    else:
-        st.cache_data.clear()
-        flash("Saved.")
-        st.rerun()
+fields = {
+    "name": name,
+    "address": address,
+    "city": city,
+    "state": state,
+    "zip": zip_code,
+    "phone": phone,
+    "email": email,
+    "timezone": timezone,
+}
+if saved and attempt(lambda s: update_store_profile(session=s, actor=actor, **fields)):
+    st.cache_data.clear()  # the profile (ui.context) and figures shown in its time zone
+    flash("Saved.")
+    st.rerun()
 
 if not profile.is_complete:
     st.warning("Add the full postal address: emails cannot be sent without it (CAN-SPAM).")

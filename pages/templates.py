@@ -3,15 +3,15 @@
 import streamlit as st
 
 from core.config import get_settings
-from core.db import session_scope, utc_now
-from core.errors import DomainError
-from core.messaging import outbox, templates
+from core.db import session_scope
+from core.messaging import templates
 from core.messaging.template_defaults import install_default_templates
 from core.messaging.templates import VARIABLES, Draft
 from core.messaging.variables import preview
 from core.models import Channel
 from core.permissions import Permission
-from jobs import queue, tasks
+from jobs import flows
+from ui.calls import attempt, attempt_flow
 from ui.flash import flash, show_flash
 from ui.guard import require
 
@@ -32,6 +32,13 @@ if not saved and can_edit:
         st.rerun()
 
 NEW = 0
+PROVIDERS = {
+    "mailgun": "Mailgun",
+    "twilio": "Twilio",
+    "smtp": "your mail server (SMTP)",
+    "sandbox": "the sandbox (no provider configured: nothing leaves this app)",
+}
+"""How a send's provider is named to the person who sent it."""
 left, right = st.columns([3, 1])
 template_id = left.selectbox(
     "Template",
@@ -88,62 +95,47 @@ with show:
     customer_id = st.number_input(
         "As customer number (empty: a sample customer)", min_value=1, value=None, step=1
     )
+    sample = int(customer_id) if customer_id else None
+    previewed = None
     if not problems:
-        try:
-            with session_scope(read_only=True) as session:
-                shown = preview(session=session, settings=get_settings(), draft=draft,
-                                customer_id=int(customer_id) if customer_id else None)  # fmt: skip
-        except DomainError as exc:
-            st.error(str(exc))
-        else:
-            if channel == Channel.EMAIL:
-                st.markdown(f"**{shown.subject}** — {shown.preheader}")
-                st.html(shown.html)  # sanitised on save and escaped on render
-                with st.expander("Plain-text part"):
-                    st.text(shown.text)
-            else:
-                st.text(shown.text)
-                length = templates.sms_length(shown.text)
-                price = length.segments * get_settings().sms_cost_cents / 100
-                st.caption(
-                    f"{length.characters} characters · {length.encoding} · {length.segments} "
-                    f"segment{'s' if length.segments != 1 else ''} of {length.per_segment} · "
-                    f"about ${price:.3f} a text"
-                )
+        previewed = attempt(
+            lambda s: preview(session=s, settings=get_settings(), draft=draft, customer_id=sample),
+            read_only=True,
+        )
+    if previewed and channel == Channel.EMAIL:
+        st.markdown(f"**{previewed.value.subject}** — {previewed.value.preheader}")
+        st.html(previewed.value.html)  # sanitised on save and escaped on render
+        with st.expander("Plain-text part"):
+            st.text(previewed.value.text)
+    elif previewed:
+        st.text(previewed.value.text)
+        length = templates.sms_length(previewed.value.text)
+        price = length.segments * get_settings().sms_cost_cents / 100
+        st.caption(
+            f"{length.characters} characters · {length.encoding} · {length.segments} "
+            f"segment{'s' if length.segments != 1 else ''} of {length.per_segment} · "
+            f"about ${price:.3f} a text"
+        )
 
 if can_edit:
     save, test = st.columns(2)
-    if save.button("Save template", type="primary", disabled=bool(problems)):
-        try:
-            with session_scope() as session:
-                templates.save_template(
-                    session=session, actor=actor, draft=draft, template_id=current and current.id
-                )
-        except DomainError as exc:
-            st.error(str(exc))
-        else:
-            flash("Template saved.")
-            st.session_state.pop(f"template_{NEW}_name", None)
-            st.rerun()
+    if save.button("Save template", type="primary", disabled=bool(problems)) and attempt(
+        lambda s: templates.save_template(
+            session=s, actor=actor, draft=draft, template_id=current and current.id
+        )
+    ):
+        flash("Template saved.")
+        st.session_state.pop(f"template_{NEW}_name", None)
+        st.rerun()
     if current is not None:
         with test.popover("Send a test to yourself", icon=":material/send:"):
             to = st.text_input(
                 "Your email" if channel == Channel.EMAIL else "Your mobile number",
                 actor.email if channel == Channel.EMAIL else "",
             )
-            if st.button("Send the test"):
-                try:
-                    with session_scope() as session:
-                        outbox.queue_test(session=session, actor=actor, template_id=current.id,
-                                          to=to, now=utc_now())  # fmt: skip
-                except DomainError as exc:
-                    st.error(str(exc))
-                else:
-                    queue.enqueue(tasks.send_messages, created_by=actor.user_id)
-                    settings = get_settings()
-                    provider = (
-                        "Mailgun" if channel == Channel.EMAIL and settings.mailgun_api_key
-                        else "Twilio" if channel == Channel.SMS and settings.twilio_account_sid
-                        else "the sandbox (no provider configured: nothing leaves this app)"
-                    )  # fmt: skip
-                    st.success(f"Test queued through {provider}. See it under Sends.")
+            if st.button("Send the test") and (
+                sent := attempt_flow(
+                    lambda: flows.send_test(actor=actor, template_id=current.id, to=to)
+                )
+            ):
+                st.success(f"Test queued through {PROVIDERS[sent.value]}. See it under Sends.")

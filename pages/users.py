@@ -5,9 +5,9 @@ import streamlit as st
 
 from core import auth
 from core.db import session_scope
-from core.errors import DomainError
 from core.permissions import ROLE_DESCRIPTIONS, Permission, Role
-from ui.flash import flash, show_flash
+from ui.calls import attempt, change
+from ui.flash import show_flash
 from ui.guard import require
 
 actor = require(Permission.MANAGE_USERS)
@@ -42,31 +42,24 @@ st.dataframe(
     column_config={"Last sign-in": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
 )
 
-add, change = st.tabs(["Add a user", "Change a user"])
+adding, changing = st.tabs(["Add a user", "Change a user"])
 
-with add, st.form("add_user", clear_on_submit=True):
+with adding, st.form("add_user", clear_on_submit=True):
     name = st.text_input("Name")
     email = st.text_input("Email")
     role = st.selectbox(
         "Role", ROLES, index=ROLES.index(Role.MARKETER), format_func=role_label, key="new_role"
     )
     if st.form_submit_button("Add user", type="primary"):
-        try:
-            with session_scope() as session:
-                user, temporary = auth.create_user(
-                    session=session, actor=actor, email=email, name=name, role=role
-                )
-                added = user.email
-        except DomainError as exc:
-            st.error(str(exc))
-        else:
-            flash(
-                f"Added {added}. Give them this temporary password; they choose their own at "
-                f"first sign-in. It is shown only once: `{temporary}`"
-            )
-            st.rerun()
+        change(
+            lambda s: auth.create_user(session=s, actor=actor, email=email, name=name, role=role),
+            lambda made: (
+                f"Added {made[0].email}. Give them this temporary password; they choose their "
+                f"own at first sign-in. It is shown only once: `{made[1]}`"
+            ),
+        )
 
-with change:
+with changing:
     by_label = {f"{u['Name']} <{u['Email']}>": u for u in users}
     chosen = st.selectbox("User", list(by_label))
     if chosen:
@@ -84,27 +77,15 @@ with change:
             )
             save = st.form_submit_button("Save changes", type="primary")
         if save:
-            try:
-                with session_scope() as session:
-                    auth.update_user(
-                        session=session,
-                        actor=actor,
-                        user_id=target["id"],
-                        role=new_role,
-                        is_active=active,
-                    )
-            except DomainError as exc:
-                st.error(str(exc))
-            else:
-                flash("Saved.")
-                st.rerun()
-        if st.button("Issue a new temporary password", key="reset_password"):
-            try:
-                with session_scope() as session:
-                    temporary = auth.reset_password(
-                        session=session, actor=actor, user_id=target["id"]
-                    )
-            except DomainError as exc:
-                st.error(str(exc))
-            else:
-                st.success(f"New temporary password (shown once): `{temporary}`")
+            change(
+                lambda s: auth.update_user(
+                    session=s, actor=actor, user_id=target["id"], role=new_role, is_active=active
+                ),
+                "Saved.",
+            )
+        if st.button("Issue a new temporary password", key="reset_password") and (
+            reset := attempt(
+                lambda s: auth.reset_password(session=s, actor=actor, user_id=target["id"])
+            )
+        ):
+            st.success(f"New temporary password (shown once): `{reset.value}`")

@@ -19,7 +19,7 @@ from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.permissions import Actor
 from core.store_profile import secret_key
-from jobs import queue, tasks
+from jobs import flows
 
 COOKIE_NAME = "lastcall_auth"
 COOKIE_REFRESH_SECONDS = 300
@@ -185,7 +185,9 @@ def setup_page() -> None:
         )
         confirm = st.text_input("Repeat the password", type="password")
         with_demo = st.checkbox(
-            "Load the demo store so I can explore (5,000 customers, a year of orders)", value=True
+            f"Load the demo store so I can explore ({get_settings().demo_customers:,} customers, "
+            "a year of orders)",
+            value=True,
         )
         submitted = st.form_submit_button("Create administrator", type="primary")
     if not submitted:
@@ -207,7 +209,7 @@ def setup_page() -> None:
     )
     st.session_state["last_activity"] = time.time()
     if with_demo:
-        st.session_state["demo_job"] = queue.enqueue(tasks.load_demo, created_by=user_id)
+        st.session_state["demo_job"] = flows.load_demo(user_id=user_id)
     st.rerun()
 
 

@@ -7,7 +7,7 @@ moves on only when the step is complete; the steps already passed stay one click
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -22,9 +22,13 @@ from core.errors import DomainError
 from core.infra.money import format_cents
 from core.models import Campaign, CampaignStatus, CampaignType, Channel
 from core.permissions import Actor
-from jobs import clock, queue, tasks
+from jobs import flows
+from ui.calls import attempt, attempt_flow
 from ui.charts import plan_timeline
 from ui.flash import flash
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 OFFER_LABELS = {
     OfferKind.PERCENT_OFF: "% off", OfferKind.AMOUNT_OFF: "$ off", OfferKind.BUNDLE: "bundle $ off",
@@ -67,26 +71,26 @@ class Builder:
 
     def save(self, details: Details, step: int) -> int | None:
         """Save the draft with `details`; the campaign id, or None after showing the error."""
-        try:
-            with session_scope() as session:
-                if self.campaign is None:
-                    saved = campaigns.create_campaign(
-                        session=session, actor=self.actor, details=details
-                    )
-                else:
-                    saved = campaigns.update_campaign(
-                        session=session, actor=self.actor, campaign_id=self.campaign.id,
-                        details=details,
-                    )  # fmt: skip
-                problems = campaigns.problems(
-                    session=session, campaign=saved, step=step, now=utc_now()
+
+        def save_draft(session: Session) -> tuple[int, list[str]]:
+            if self.campaign is None:
+                saved = campaigns.create_campaign(
+                    session=session, actor=self.actor, details=details
                 )
-                if not problems:
-                    saved.builder_step = max(saved.builder_step, step + 1)
-                saved_id = saved.id
-        except DomainError as exc:
-            st.error(str(exc))
+            else:
+                saved = campaigns.update_campaign(
+                    session=session, actor=self.actor, campaign_id=self.campaign.id,
+                    details=details,
+                )  # fmt: skip
+            problems = campaigns.problems(session=session, campaign=saved, step=step, now=utc_now())
+            if not problems:
+                saved.builder_step = max(saved.builder_step, step + 1)
+            return saved.id, problems
+
+        outcome = attempt(save_draft)
+        if outcome is None:
             return None
+        saved_id, problems = outcome.value
         if problems:
             flash("Draft saved. Before going on: " + " ".join(problems), "warning")
             self.go_to(step, saved_id)
@@ -231,24 +235,17 @@ class Builder:
     def plan(self, *, use_ai: bool) -> None:
         campaign = self.campaign
         assert campaign is not None
-        try:
-            with st.spinner("Planning…"), session_scope() as session:
-                now = utc_now()
-                context = campaigns.plan_context(session=session, campaign=campaign, now=now)
-                outcome = planner.make_plan(session=session, context=context, use_ai=use_ai)
-                campaigns.save_plan(
-                    session=session,
-                    actor=self.actor,
-                    campaign_id=campaign.id,
-                    outcome=outcome,
-                    now=now,
+        with st.spinner("Planning…"):
+            planned = attempt(
+                lambda s: campaigns.plan_campaign(
+                    session=s, actor=self.actor, campaign_id=campaign.id, use_ai=use_ai,
+                    now=utc_now(),
                 )
-                campaign_id = campaign.id
-        except DomainError as exc:
-            st.error(str(exc))
+            )  # fmt: skip
+        if planned is None:
             return
-        flash(f"{outcome.note} {len(outcome.plan.sends)} sends.", "success")
-        self.go_to(3, campaign_id)
+        flash(f"{planned.value.note} {len(planned.value.plan.sends)} sends.", "success")
+        self.go_to(3, campaign.id)
 
     def show_plan(self, campaign: Campaign) -> None:
         with session_scope(read_only=True) as session:
@@ -383,33 +380,17 @@ class Builder:
             self.launch(campaign, CampaignStatus.RUNNING)
 
     def launch(self, campaign: Campaign, to: CampaignStatus) -> None:
-        try:
-            with session_scope() as session:
-                if to == CampaignStatus.RUNNING:
-                    launched = campaigns.start_now(
-                        session=session, actor=self.actor, campaign_id=campaign.id, now=utc_now()
-                    )
-                else:
-                    launched = campaigns.transition(
-                        session=session,
-                        actor=self.actor,
-                        campaign_id=campaign.id,
-                        to=to,
-                        now=utc_now(),
-                    )
-                starts_at = launched.starts_at
-        except DomainError as exc:
-            st.error(str(exc))
+        flow = flows.start_campaign if to == CampaignStatus.RUNNING else flows.schedule_campaign
+        outcome = attempt_flow(lambda: flow(actor=self.actor, campaign_id=campaign.id))
+        if outcome is None:
             return
-        if to == CampaignStatus.RUNNING:
-            st.session_state["actions_job"] = queue.enqueue(
-                tasks.generate_actions, created_by=self.actor.user_id, campaign_id=campaign.id
-            )
+        launched = outcome.value
+        if launched.actions_job:
+            st.session_state["actions_job"] = launched.actions_job
             flash("Started. Its actions are being prepared.")
         else:
-            assert starts_at is not None
-            queue.run_at(starts_at, clock.start_campaigns)
-            local = starts_at.astimezone(self.zone)
+            assert launched.starts_at is not None
+            local = launched.starts_at.astimezone(self.zone)
             flash(f"Scheduled: it starts by itself on {local:%a %b %d at %H:%M}.")
         st.switch_page("pages/campaign.py", query_params={"id": str(campaign.id)})
 

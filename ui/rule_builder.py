@@ -22,6 +22,7 @@ from core.segments.rules import (
     Kind,
     choices_for,
 )
+from ui.context import store_today
 
 WINDOWED = ("in_last_days", "not_in_last_days")
 
@@ -131,7 +132,7 @@ class RuleBuilder:
             Kind.ACTIVITY: 1,
             Kind.TEXT: "",
             Kind.CHOICE: [],
-            Kind.DATE: date.today().isoformat(),
+            Kind.DATE: store_today().isoformat(),
             Kind.PURCHASE: "wine",
             Kind.SEGMENT: next(iter(self.other_segments), 0),
         }
@@ -177,7 +178,7 @@ class RuleBuilder:
     @staticmethod
     def _scalar(where: Any, label: str, kind: Kind, current: Any, key: str) -> Any:
         if kind == Kind.DATE:
-            day = date.fromisoformat(current) if isinstance(current, str) else date.today()
+            day = date.fromisoformat(current) if isinstance(current, str) else store_today()
             return where.date_input(label, day, key=key).isoformat()
         if kind == Kind.TEXT:
             return where.text_input(label, current or "", key=key)

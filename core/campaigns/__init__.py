@@ -30,6 +30,7 @@ from core.campaigns.lifecycle import (
 from core.campaigns.steps import (
     campaign_days,
     duplicate_campaign,
+    plan_campaign,
     plan_context,
     plan_of,
     save_manual_plan,
@@ -55,6 +56,7 @@ __all__ = [
     "duplicate_campaign",
     "get_campaign",
     "list_campaigns",
+    "plan_campaign",
     "plan_context",
     "plan_of",
     "problems",

@@ -15,7 +15,7 @@ from core.campaigns.details import (
     details_of,
     get_campaign,
 )
-from core.campaigns.planner import PlanOutcome, build_context
+from core.campaigns.planner import PlanOutcome, build_context, make_plan
 from core.campaigns.plans import Plan, PlanContext, check_plan
 from core.infra import audit, events
 from core.models import (
@@ -58,6 +58,18 @@ def campaign_days(*, session: Session, campaign: Campaign, now: datetime) -> tup
     start = (campaign.starts_at or now + timedelta(days=1)).astimezone(zone).date()
     end = campaign.ends_at.astimezone(zone).date() if campaign.ends_at else start + timedelta(6)
     return start, end
+
+
+def plan_campaign(
+    *, session: Session, actor: Actor, campaign_id: int, use_ai: bool, now: datetime
+) -> PlanOutcome:
+    """Plan a draft with the AI planner (the built-in one when there is no AI or it fails), or
+    with the built-in planner alone, and keep the plan as its steps."""
+    campaign = get_campaign(session=session, campaign_id=campaign_id)
+    context = plan_context(session=session, campaign=campaign, now=now)
+    outcome = make_plan(session=session, context=context, use_ai=use_ai)
+    save_plan(session=session, actor=actor, campaign_id=campaign_id, outcome=outcome, now=now)
+    return outcome
 
 
 def save_plan(

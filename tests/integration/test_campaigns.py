@@ -37,7 +37,7 @@ from core.models import (
 )
 from core.permissions import SYSTEM, Actor, Role
 from core.segments import playbooks
-from jobs import clock, queue
+from jobs import flows, queue
 from tests.conftest import forget_redis_keys
 from tests.moments import NOW, TODAY
 
@@ -464,13 +464,34 @@ def test_the_clock_starts_a_due_campaign_and_prepares_its_actions(store: dict[st
         campaigns.transition(
             session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED, now=NOW
         )
-    assert clock.start_campaigns(now=starts_at - timedelta(seconds=1)) == []
-    [job_id] = clock.start_campaigns(now=starts_at)
+    assert flows.start_due_campaigns(now=starts_at - timedelta(seconds=1)) == []
+    [job_id] = flows.start_due_campaigns(now=starts_at)
     job = queue.wait_for(job_id, timeout=60)
     assert job.status == "succeeded", job.error
     assert status_of(campaign_id) == S.RUNNING
     assert actions_of(campaign_id) == job.result["actions"] == min(300, job.result["candidates"])
     assert job.result["actions"] > 0
+
+
+def test_the_flows_start_schedule_and_move_campaigns(store: dict[str, int]) -> None:
+    """Pages and the clock move campaigns through jobs.flows: a start prepares the actions in a
+    job once the start committed; other moves prepare nothing."""
+    started = flows.start_campaign(actor=MARKETER, campaign_id=planned_campaign(store), now=NOW)
+    assert started.status == S.RUNNING and started.actions_job is not None
+    assert queue.wait_for(started.actions_job, timeout=60).status == "succeeded"
+    assert actions_of(started.campaign_id) > 0
+
+    later = planned_campaign(store, name="Later")
+    scheduled = flows.schedule_campaign(actor=MARKETER, campaign_id=later, now=NOW)
+    assert (scheduled.status, scheduled.actions_job) == (S.SCHEDULED, None)
+    assert scheduled.starts_at == NOW + timedelta(hours=2)
+    moved = flows.move_campaign(actor=MARKETER, campaign_id=later, to=S.RUNNING, now=NOW)
+    assert moved.status == S.RUNNING and moved.actions_job is not None  # started, by hand
+    paused = flows.move_campaign(actor=MARKETER, campaign_id=later, to=S.PAUSED, now=NOW)
+    assert (paused.status, paused.actions_job) == (S.PAUSED, None)
+    with pytest.raises(Conflict):
+        flows.move_campaign(actor=MARKETER, campaign_id=later, to=S.DRAFT, now=NOW)
+    queue.wait_for(moved.actions_job, timeout=60)
 
 
 def actions_of(campaign_id: int) -> int:
@@ -504,7 +525,7 @@ def test_rq_scheduler_starts_a_campaign_at_its_time(
             session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED, now=now
         )
         starts_at = campaign.starts_at
-    queue.run_at(starts_at, clock.start_campaigns)
+    queue.run_at(starts_at, flows.start_due_campaigns)
     from rq.registry import ScheduledJobRegistry
 
     assert ScheduledJobRegistry(queue=queue.rq_queue(redis_queue)).count == 1

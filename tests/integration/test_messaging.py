@@ -13,8 +13,10 @@ from sqlalchemy import delete, func, insert, select, update
 
 from core.config import get_settings
 from core.db import session_scope, utc_now
+from core.infra import job_rows
 from core.messaging import links, outbox, suppressions
 from core.messaging.sender import MAX_ATTEMPTS
+from core.messaging.template_defaults import install_default_templates
 from core.models import (
     Campaign,
     CampaignStatus,
@@ -28,8 +30,11 @@ from core.models import (
     Setting,
     Suppression,
     SuppressionReason,
+    Template,
 )
+from core.permissions import SYSTEM
 from core.store_profile import STORE_PROFILE_KEY, secret_key
+from jobs import flows, queue
 from tests.integration.conftest import (
     ADULT,
     NOON_CHICAGO,
@@ -202,6 +207,34 @@ def test_transient_failures_are_retried_then_given_up(
     assert found["bob", "email"].attempts == MAX_ATTEMPTS
     assert found["bob", "email"].error.startswith(f"gave up after {MAX_ATTEMPTS} tries")
     assert mailgun.recipients("to").count("ana@example.com") == 1
+
+    # Bob's mailbox works again: a retry from the Sends page queues him and starts a send job.
+    mailgun.flaky["bob@example.com"] = 0
+    assert flows.retry_messages(actor=SYSTEM, message_ids=[found["ana", "email"].id]) == 0
+    assert flows.retry_messages(actor=SYSTEM) == 1
+    job = queue.wait_for(recent_job_id(), timeout=30)
+    assert job.status == "succeeded", job.error
+    assert by_customer(shop)["bob", "email"].status == MessageStatus.SENT
+    assert mailgun.recipients("to").count("bob@example.com") == 1
+
+
+def recent_job_id() -> str:
+    with session_scope(read_only=True) as session:
+        return job_rows.recent_jobs(session=session, limit=1)[0].id
+
+
+def test_a_template_test_goes_to_its_author_through_the_provider(
+    shop: dict[str, int], providers: tuple[Any, Any]
+) -> None:
+    mailgun, _ = providers
+    with session_scope() as session:
+        install_default_templates(session=session)
+        template_id = session.scalars(
+            select(Template.id).where(Template.channel == Channel.EMAIL.value)
+        ).first()
+    assert flows.send_test(actor=SYSTEM, template_id=template_id, to="Me@Example.com") == "mailgun"
+    assert queue.wait_for(recent_job_id(), timeout=30).status == "succeeded"
+    assert mailgun.recipients("to") == ["me@example.com"]
 
 
 def test_permanent_failures_suppress_without_retrying(

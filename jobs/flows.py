@@ -1,0 +1,160 @@
+"""Use cases that span a transaction and the queue. Pages, the clock and the scheduler call these,
+so "a campaign starts → its actions are prepared" is written once.
+
+Each flow reads the clock when the caller gives no `now`, does its database work in one
+transaction, and hands the follow-up work to the queue only after that transaction committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from core import campaigns
+from core.config import get_settings
+from core.db import session_scope, utc_now
+from core.messaging import monitor, outbox
+from core.messaging.routing import provider_for
+from core.models import Campaign, CampaignStatus
+from core.permissions import SYSTEM, Actor
+from jobs import queue, tasks
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """Where a campaign went, and the job that prepares its actions when it started."""
+
+    campaign_id: int
+    name: str
+    status: CampaignStatus
+    starts_at: datetime | None
+    actions_job: str | None = None
+
+
+def start_campaign(*, actor: Actor, campaign_id: int, now: datetime | None = None) -> Moved:
+    """Start a draft or scheduled campaign at once, then prepare its actions."""
+    with session_scope() as session:
+        campaign = campaigns.start_now(
+            session=session, actor=actor, campaign_id=campaign_id, now=now or utc_now()
+        )
+        moved = _moved(campaign)
+    return _with_actions(moved, actor)
+
+
+def schedule_campaign(*, actor: Actor, campaign_id: int, now: datetime | None = None) -> Moved:
+    """Schedule a ready draft for its start time. It starts by itself then: at that minute
+    through RQ's scheduler with Redis, on the next tick of the in-process clock without."""
+    with session_scope() as session:
+        campaign = campaigns.transition(
+            session=session,
+            actor=actor,
+            campaign_id=campaign_id,
+            to=CampaignStatus.SCHEDULED,
+            now=now or utc_now(),
+        )
+        moved = _moved(campaign)
+    assert moved.starts_at is not None  # a campaign without a start is not ready
+    queue.run_at(moved.starts_at, start_due_campaigns)
+    return moved
+
+
+def move_campaign(
+    *,
+    actor: Actor,
+    campaign_id: int,
+    to: CampaignStatus,
+    note: str = "",
+    now: datetime | None = None,
+) -> Moved:
+    """Any move the state machine allows; starting a scheduled campaign is `start_campaign`."""
+    now = now or utc_now()
+    with session_scope() as session:
+        current = campaigns.get_campaign(session=session, campaign_id=campaign_id).status
+    if to == CampaignStatus.RUNNING and current == CampaignStatus.SCHEDULED:
+        return start_campaign(actor=actor, campaign_id=campaign_id, now=now)
+    with session_scope() as session:
+        campaign = campaigns.transition(
+            session=session, actor=actor, campaign_id=campaign_id, to=to, note=note, now=now
+        )
+        return _moved(campaign)
+
+
+def prepare_actions(*, actor: Actor, campaign_id: int) -> str:
+    """Rank the campaign's customers into a new run of actions, in a job. Returns its id."""
+    return queue.enqueue(tasks.generate_actions, created_by=actor.user_id, campaign_id=campaign_id)
+
+
+def start_due_campaigns(now: datetime | None = None) -> list[str]:
+    """Start the scheduled campaigns whose time has come, and complete the finished ones.
+
+    Called by the clock every minute, and by RQ's scheduler at a campaign's exact start when
+    Redis is configured. Returns the ids of the jobs preparing the started campaigns' actions.
+    """
+    now = now or utc_now()
+    with session_scope() as session:
+        started = campaigns.start_due_campaigns(session=session, actor=SYSTEM, now=now)
+        finished = campaigns.complete_finished_campaigns(session=session, actor=SYSTEM, now=now)
+    for campaign_id in started:
+        log.info("campaign started", extra={"campaign_id": campaign_id})
+    if finished:
+        log.info("campaigns completed", extra={"campaign_ids": finished})
+    return [prepare_actions(actor=SYSTEM, campaign_id=i) for i in started]
+
+
+def send_now(*, actor: Actor) -> str:
+    """Send whatever is due, in a job (the clock starts one every minute anyway)."""
+    return queue.enqueue(tasks.send_messages, created_by=actor.user_id)
+
+
+def retry_messages(
+    *, actor: Actor, message_ids: list[int] | None = None, now: datetime | None = None
+) -> int:
+    """Queue failed messages again (those of `message_ids`, or every retryable one) and send
+    them. Returns how many were queued."""
+    with session_scope() as session:
+        again = monitor.retry_failed(
+            session=session, actor=actor, message_ids=message_ids, now=now or utc_now()
+        )
+    if again:
+        send_now(actor=actor)
+    return again
+
+
+def send_test(*, actor: Actor, template_id: int, to: str, now: datetime | None = None) -> str:
+    """Send a template to its author's own address or number. Returns the provider's name
+    (`sandbox` when none is configured: the message then never leaves the app)."""
+    with session_scope() as session:
+        message = outbox.queue_test(
+            session=session, actor=actor, template_id=template_id, to=to, now=now or utc_now()
+        )
+        channel = message.channel
+    send_now(actor=actor)
+    return provider_for(channel, get_settings()).name
+
+
+def load_demo(*, user_id: int | None) -> str:
+    """Load the demo store (DEMO_CUSTOMERS customers), scored, in a job. Returns its id."""
+    return queue.enqueue(tasks.load_demo, created_by=user_id)
+
+
+def rescore(*, actor: Actor, as_of: date, horizon_days: int) -> str:
+    """Score every customer from the orders up to `as_of`, then refresh the segments, in a job."""
+    return queue.enqueue(
+        tasks.score, created_by=actor.user_id, as_of=as_of.isoformat(), horizon_days=horizon_days
+    )
+
+
+def start_import(*, actor: Actor, import_id: str) -> str:
+    """Load a prepared import in a job (which rescores afterwards). Returns the job's id."""
+    return queue.enqueue(tasks.run_import, created_by=actor.user_id, import_id=import_id)
+
+
+def _moved(campaign: Campaign) -> Moved:
+    return Moved(campaign.id, campaign.name, CampaignStatus(campaign.status), campaign.starts_at)
+
+
+def _with_actions(moved: Moved, actor: Actor) -> Moved:
+    return replace(moved, actions_job=prepare_actions(actor=actor, campaign_id=moved.campaign_id))
