@@ -10,8 +10,9 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.compliance.decision import reachable
 from core.infra.sql import hour_bucket
-from core.models import Customer, Order, OrderItem
+from core.models import Channel, Customer, Order, OrderItem
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,9 @@ def overview(*, session: Session, today: date, zone: ZoneInfo, days: int = 30) -
         select(
             func.count(Customer.id),
             func.count(Customer.id).filter(Customer.created_at >= start),
-            func.count(Customer.id).filter(
-                Customer.email_opt_in.is_(True), Customer.email_status == "active"
-            ),
-            func.count(Customer.id).filter(
-                Customer.sms_opt_in.is_(True), Customer.sms_status == "active"
-            ),
+            # Reachable as the campaign builder counts it: consent, 21+, not suppressed.
+            func.count(Customer.id).filter(reachable(Channel.EMAIL, today)),
+            func.count(Customer.id).filter(reachable(Channel.SMS, today)),
         ).where(live)
     ).one()
     return Overview(

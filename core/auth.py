@@ -57,7 +57,7 @@ def generate_temporary_password() -> str:
 
 
 def has_users(*, session: Session) -> bool:
-    return session.scalar(select(func.count()).select_from(User)) > 0
+    return session.execute(select(func.count()).select_from(User)).scalar_one() > 0
 
 
 def actor_for(user: User) -> Actor:
@@ -227,9 +227,9 @@ def change_password(*, session: Session, actor: Actor, current: str, new: str) -
 
 
 def _active_admin_count(session: Session) -> int:
-    return session.scalar(
+    return session.execute(
         select(func.count()).where(User.role == Role.ADMIN, User.is_active.is_(True))
-    )
+    ).scalar_one()
 
 
 # --- sign-in bookkeeping ---------------------------------------------------------------------

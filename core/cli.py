@@ -242,7 +242,7 @@ def cmd_actions(args: argparse.Namespace) -> dict[str, Any] | str:
         rows = actions.list_actions(
             session=session, filters=actions.ActionFilter(run_id=run.run_id), limit=args.limit
         )
-        listed = [
+        listed: list[dict[str, Any]] = [
             {
                 "customer_id": c.id, "name": c.full_name, "priority": a.priority,
                 "channel": a.channel, "offer": a.offer_description, "due_at": a.due_at,

@@ -12,10 +12,24 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CursorResult,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Result,
+    String,
+    Table,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -63,6 +77,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StrEnumType(TypeDecorator[E]):
+    """A `StrEnum` member in Python, its value in a VARCHAR column: statuses and kinds read back
+    as enum members, while the table keeps plain text any tool can read (no native enum type to
+    migrate when a value is added)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Any) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -188,6 +224,16 @@ def in_transaction(work: Callable[[Session], T]) -> T:
     """`work(session)` in a transaction of its own: for a route handing work to a thread."""
     with session_scope() as session:
         return work(session)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Table, typed as one (`Model.__table__` is typed as any FromClause)."""
+    return cast(Table, model.__table__)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def upsert(session: Session) -> Callable[..., Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -26,8 +25,9 @@ from core import maintenance
 from core.campaigns.retail_calendar import demand_by_day, retail_moments
 from core.config import DATA_DIR
 from core.customers.totals import refresh_customer_totals
-from core.db import UnitOfWork
+from core.db import UnitOfWork, table_of
 from core.infra import audit, events
+from core.infra.job_rows import Progress, no_progress, scaled
 from core.models import Category, Customer, Order, OrderItem, Product, Setting
 from core.permissions import Actor, Permission, authorize
 from core.segments import playbooks
@@ -50,7 +50,6 @@ the demo sends through a real provider can reach anyone."""
 ORDER_CHUNK = 5000
 """Orders per transaction: small enough that a SQLite reader never waits long."""
 
-Progress = Callable[[int, str], None]
 """Called with (percent done, what is happening)."""
 
 
@@ -184,7 +183,7 @@ def load_demo(
         seed: the random seed; the same seed and `today` give the same store.
     """
     authorize(actor, Permission.EDIT_DATA)
-    report = progress or (lambda _pct, _msg: None)
+    report = progress or no_progress
     with unit_of_work() as session:
         if demo_loaded(session=session):
             return _summary(session, created=False)
@@ -241,14 +240,14 @@ def load_demo_store(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """The demo data, scored, with a few playbook segments: what a first visit should show."""
-    report = progress or (lambda _pct, _msg: None)
+    report = progress or no_progress
     summary = load_demo(
         unit_of_work=unit_of_work,
         actor=actor,
         now=now,
         customers=customers,
         seed=seed,
-        progress=lambda pct, msg="": report(int(pct * 0.8), msg),
+        progress=scaled(report, 0, 80),
     )
     result = summary.as_dict()
     if not summary.created:
@@ -257,7 +256,7 @@ def load_demo_store(
         unit_of_work=unit_of_work,
         actor=actor,
         now=now,
-        progress=lambda pct, msg="": report(80 + int(pct * 0.18), msg),
+        progress=scaled(report, 80, 18),
     )
     with unit_of_work() as session:
         taken = playbooks.used(session=session)
@@ -300,11 +299,11 @@ def _ids_by_key(session: Session, column: Any, keys: list[str]) -> dict[str, int
 
 def _insert_missing(session: Session, model: type, rows: list[dict[str, Any]], *, key: str) -> int:
     """Insert the rows whose natural key is not in the table yet (executemany, in chunks)."""
-    column = model.__table__.c[key]
+    column = table_of(model).c[key]
     existing = _ids_by_key(session, column, [row[key] for row in rows])
     missing = [row for row in rows if row[key] not in existing]
     for start in range(0, len(missing), 10_000):
-        session.execute(insert(model.__table__), missing[start : start + 10_000])
+        session.execute(insert(table_of(model)), missing[start : start + 10_000])
     return len(missing)
 
 
@@ -335,7 +334,7 @@ def _write_orders(session: Session, store: DemoStore, start: int, stop: int) -> 
         if order_ids[keys[index - start]] not in existing_items
     ]
     for chunk in range(0, len(items), 20_000):
-        session.execute(insert(OrderItem.__table__), items[chunk : chunk + 20_000])
+        session.execute(insert(table_of(OrderItem)), items[chunk : chunk + 20_000])
 
 
 def _catalog() -> list[dict[str, Any]]:
@@ -524,9 +523,9 @@ def _make_orders(
     item_quantity = np.empty(len(item_order), dtype=int)
     for c, category in enumerate(BASKET_CATEGORIES):
         mask = item_category == c
-        choices = [i for i, p in enumerate(products) if p["category"] == category]
-        weights = 1.0 / np.arange(1, len(choices) + 1) ** 0.8  # a few bestsellers, a long tail
-        item_product[mask] = rng.choice(choices, size=int(mask.sum()), p=weights / weights.sum())
+        stocked = [i for i, p in enumerate(products) if p["category"] == category]
+        weights = 1.0 / np.arange(1, len(stocked) + 1) ** 0.8  # a few bestsellers, a long tail
+        item_product[mask] = rng.choice(stocked, size=int(mask.sum()), p=weights / weights.sum())
         quantities, odds = QUANTITY_ODDS[category]
         item_quantity[mask] = rng.choice(quantities, size=int(mask.sum()), p=odds)
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core import scoring, segments
 from core.db import UnitOfWork
+from core.infra.job_rows import Progress
 from core.models import Setting
 from core.permissions import Actor
 
@@ -45,7 +46,7 @@ def rescore(
     now: datetime,
     as_of: date | None = None,
     horizon_days: int = scoring.HORIZON_DAYS,
-    progress: scoring.Progress | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Score every customer, then refresh the rule-based segments, which read the scores."""
     summary = scoring.score_customers(

@@ -46,7 +46,7 @@ def enqueue(task: Task, *, created_by: int | None = None, **args: Any) -> str:
             session=session,
             kind=task.kind,
             args=args,
-            created_by=created_by,  # type: ignore[attr-defined]
+            created_by=created_by,
         )
         job_id = job.id
     dispatch(job_id)

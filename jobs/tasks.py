@@ -4,31 +4,38 @@ stored on the job row, so a job can be found, watched and re-run from the databa
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from core import demo, imports, maintenance, scoring
 from core.campaigns import actions
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import DomainError
+from core.infra.job_rows import Progress
 from core.permissions import Actor
 from jobs import sending
 
 
-class Progress(Protocol):
-    def __call__(self, percent: int, message: str = "") -> None: ...
+@dataclass(frozen=True)
+class Task:
+    """A job function and the kind its job rows carry."""
+
+    kind: str
+    run: Callable[..., dict[str, Any]]
+
+    def __call__(self, *, actor: Actor, progress: Progress, **args: Any) -> dict[str, Any]:
+        return self.run(actor=actor, progress=progress, **args)
 
 
-Task = Callable[..., dict[str, Any]]
 TASKS: dict[str, Task] = {}
 
 
-def task(kind: str) -> Callable[[Task], Task]:
-    def register(fn: Task) -> Task:
-        TASKS[kind] = fn
-        fn.kind = kind  # type: ignore[attr-defined]
-        return fn
+def task(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Task]:
+    def register(run: Callable[..., dict[str, Any]]) -> Task:
+        TASKS[kind] = Task(kind, run)
+        return TASKS[kind]
 
     return register
 

@@ -67,9 +67,9 @@ badges = [
     age_badge(customer.birth_date, customer.age_verified, today),
     risk_badge(customer.churn_risk),
     f":blue-badge[{customer.rfm_segment}]" if customer.rfm_segment else "",
-    ":green-badge[Email ok]" if customer.email_opt_in and customer.email_status == "active" else
+    ":green-badge[Email ok]" if customer.can_email else
     ":gray-badge[No email consent]",
-    ":green-badge[SMS ok]" if customer.sms_opt_in and customer.sms_status == "active" else
+    ":green-badge[SMS ok]" if customer.can_text else
     ":gray-badge[No SMS consent]",
 ]  # fmt: skip
 st.markdown(" ".join(b for b in badges if b))

@@ -32,8 +32,8 @@ def customer_table(rows: Iterable[Customer], zone: ZoneInfo) -> pd.DataFrame:
                 "Spent": format_cents(c.total_spent_cents, whole=True),
                 "Last order": when(c.last_order_at, zone),
                 "Churn risk": (c.churn_risk or "—").title(),
-                "Email ok": c.email_opt_in and c.email_status == "active",
-                "SMS ok": c.sms_opt_in and c.sms_status == "active",
+                "Email ok": c.can_email,
+                "SMS ok": c.can_text,
                 "Customer since": when(c.created_at, zone),
             }
             for c in rows

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from core import compliance
 from core.campaigns.details import describe_offer, get_campaign
+from core.db import rowcount, table_of
 from core.errors import ValidationError
 from core.infra import audit, events
 from core.infra.csv_safe import write_csv
@@ -91,7 +92,7 @@ def generate_actions(
         _action(row, campaign, run_id, store.zone, store.state, policy, now)
         for row in ranked.itertuples()
     ]
-    session.execute(Action.__table__.insert(), rows)
+    session.execute(table_of(Action).insert(), rows)
     created = len(rows)
     audit.record(
         session=session, actor=actor, action="actions.generate", entity_type="campaign",
@@ -145,12 +146,16 @@ def _audience(session: Session, campaign: Campaign, today: date) -> pd.DataFrame
     for channel in Channel:
         if f"can_{channel.value}" not in frame:
             frame[f"can_{channel.value}"] = 0
-    frame["steps"] = [
-        _steps_for(campaign.steps, segs, row_can)
-        for segs, row_can in zip(
-            frame["segments"], frame[["can_email", "can_sms"]].to_numpy(), strict=True
-        )
-    ]
+    frame["steps"] = pd.Series(
+        [
+            _steps_for(campaign.steps, segs, row_can)
+            for segs, row_can in zip(
+                frame["segments"], frame[["can_email", "can_sms"]].to_numpy(), strict=True
+            )
+        ],
+        index=frame.index,
+        dtype=object,
+    )
     frame["recency_days"] = _days_since(frame["last_order"], today)
     return frame[frame["steps"].map(bool)]
 
@@ -191,7 +196,7 @@ def _prioritise(frame: pd.DataFrame) -> pd.DataFrame:
         priority=(100 * weighted.sum(axis=1)).round(2),
         value_share=value,
         risk_share=risk,
-        contributions=weighted.to_dict("records"),
+        contributions=pd.Series(weighted.to_dict("records"), index=weighted.index),
     )
     scored = scored.reset_index().sort_values(["priority", "customer_id"], ascending=[False, True])
     return scored
@@ -345,12 +350,14 @@ def decide(
         raise ValidationError("Actions can be approved, skipped, or put back to proposed.")
     if not action_ids:
         return 0
-    changed = session.execute(
-        update(Action)
-        .where(Action.id.in_(action_ids), Action.status != ActionStatus.DONE)
-        .values(status=status.value, decided_by=actor.user_id, decided_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = rowcount(
+        session.execute(
+            update(Action)
+            .where(Action.id.in_(action_ids), Action.status != ActionStatus.DONE)
+            .values(status=status.value, decided_by=actor.user_id, decided_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     audit.record(
         session=session, actor=actor, action=f"actions.{status.value}", entity_type="action",
         changes={"ids": action_ids[:100], "count": changed},

@@ -122,7 +122,7 @@ def _apply(session: Session, campaign: Campaign, details: Details) -> None:
     if not 0 <= details.max_discount_percent <= 100:
         raise ValidationError("The discount limit is a percentage, 0 to 100.", field="discount")
     campaign.name = name
-    campaign.type = CampaignType(details.type).value
+    campaign.type = CampaignType(details.type)
     campaign.goal = details.goal.strip()
     campaign.starts_at, campaign.ends_at = details.starts_at, details.ends_at
     campaign.segment_ids = list(details.segment_ids)
@@ -181,9 +181,9 @@ def audience_reach(
     )
 
     def count(*conditions: Any) -> int:
-        return session.scalar(
+        return session.execute(
             select(func.count()).select_from(Customer).where(Customer.id.in_(chosen), *conditions)
-        )
+        ).scalar_one()
 
     kept = Customer.id.not_in(left_out)
     by_channel = {c: count(kept, reachable(c, today)) for c in channels}

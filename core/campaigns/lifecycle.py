@@ -29,6 +29,7 @@ from core.models import (
     Channel,
     Message,
     MessageStatus,
+    StepStatus,
 )
 from core.permissions import Actor, Permission, authorize
 from core.store_profile import get_store_profile
@@ -128,7 +129,7 @@ def transition(
         )
     if to in (S.SCHEDULED, S.RUNNING) and current in (S.DRAFT, S.SCHEDULED):
         _check_ready(session, campaign, now, starting=to == S.RUNNING)
-    campaign.status = to.value
+    campaign.status = to
     campaign.status_note = note
     stamp = {
         S.SCHEDULED: "scheduled_at", S.COMPLETED: "completed_at", S.ARCHIVED: "archived_at",
@@ -206,7 +207,7 @@ def complete_finished_campaigns(*, session: Session, actor: Actor, now: datetime
         Message.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING]),
         Message.campaign_id.is_not(None),
     )
-    unwritten = select(CampaignStep.campaign_id).where(CampaignStep.status == "planned")
+    unwritten = select(CampaignStep.campaign_id).where(CampaignStep.status == StepStatus.PLANNED)
     all_sent = and_(
         Campaign.id.in_(select(CampaignStep.campaign_id)),
         Campaign.id.not_in(unwritten),

@@ -414,9 +414,9 @@ def ai_plan(context: PlanContext, settings: Settings) -> tuple[Plan, dict[str, A
     problem = ""
     for _attempt in range(INVALID_ANSWER_ATTEMPTS):
         try:
-            response = client.chat.completions.create(
+            response = client.chat.completions.create(  # type: ignore[call-overload]
                 model=settings.openai_model,
-                messages=messages,  # type: ignore[arg-type]
+                messages=messages,
                 response_format={
                     "type": "json_schema",
                     "json_schema": {"name": "plan", "schema": Plan.model_json_schema()},

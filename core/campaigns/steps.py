@@ -80,7 +80,7 @@ def save_plan(
     campaign = get_campaign(session=session, campaign_id=campaign_id)
     _require_editable(campaign)
     _replace_steps(session, campaign, outcome.plan)
-    campaign.plan_source = outcome.source.value
+    campaign.plan_source = outcome.source
     campaign.plan_note = "\n".join([outcome.note, *outcome.repairs])
     campaign.plan_meta = {**outcome.meta, "summary": outcome.plan.summary,
                           "repairs": outcome.repairs}  # fmt: skip

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, func, or_
 
 from core.compliance.age import adult_birth_cutoff
 from core.compliance.policy import (
@@ -29,18 +29,15 @@ def reachable(channel: Channel | str, today: date) -> ColumnElement[bool]:
     on the suppression list)."""
     adult = and_(Customer.birth_date.is_not(None), Customer.birth_date <= adult_birth_cutoff(today))
     channel = Channel(channel)
+    address: SQLColumnExpression[str | None]
+    consented: SQLColumnExpression[bool]
     if channel == Channel.EMAIL:
         address = func.lower(Customer.email)
-        consented = and_(
-            Customer.email_opt_in.is_(True),
-            Customer.email_status == "active",
-            Customer.email.is_not(None),
-        )
+        consented = Customer.can_email
     else:
         address = Customer.phone
         consented = and_(
-            Customer.sms_opt_in.is_(True),
-            Customer.sms_status == "active",
+            Customer.can_text,
             Customer.phone.like("+1%"),
             func.substr(Customer.phone, 3, 3).not_in(CANADIAN_AREA_CODES),
         )
@@ -103,14 +100,14 @@ def decide(
     if channel == Channel.EMAIL:
         if not customer.email:
             return Decision(Verdict.BLOCK, "no email address")
-        if not customer.email_opt_in or customer.email_status != "active":
+        if not customer.can_email:
             return Decision(Verdict.BLOCK, "no email consent")
         return SEND
     if not customer.phone or not customer.phone.startswith("+1"):
         return Decision(Verdict.BLOCK, "no US mobile number")
     if area_code(customer.phone) in CANADIAN_AREA_CODES:
         return Decision(Verdict.BLOCK, "a Canadian number: no alcohol texts to Canada")
-    if not customer.sms_opt_in or customer.sms_status != "active":
+    if not customer.can_text:
         return Decision(Verdict.BLOCK, "no text-message consent")
     states = states_of(customer.state, customer.phone)
     if "WA" in states and customer.sms_opt_in_at is None:

@@ -51,5 +51,5 @@ def duplicate_groups(*, session: Session, limit: int = 50) -> list[tuple[str, li
                 .where(column == value, Customer.deleted_at.is_(None))
                 .order_by(Customer.id)
             ).all()
-            groups.append((value, list(ids)))
+            groups.append((str(value), list(ids)))
     return sorted(groups, key=lambda group: -len(group[1]))[:limit]

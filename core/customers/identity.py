@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from core.db import table_of
 from core.infra import bulk
 from core.models import Customer
 
@@ -13,7 +14,7 @@ def match_customers(session: Session, rows: pd.DataFrame) -> pd.Series:
     """Each row's existing customer id (or <NA>): the same customer ID, even if deleted; else the
     oldest live customer with the same email; else with the same phone. A customer who carries a
     different customer ID is another person sharing the address (a household): no match."""
-    c = Customer.__table__.c
+    c = table_of(Customer).c
     by_id = bulk.lookup(session, c.external_id, rows["external_id"].tolist(), [c.id])
     found = rows["external_id"].map(dict(zip(by_id["key"], by_id["id"], strict=True)))
     for key in ("email", "phone"):

@@ -22,6 +22,7 @@ from core.customers.contact_details import (
 )
 from core.errors import Conflict, NotFound, ValidationError
 from core.infra import audit
+from core.messaging import suppressions
 from core.models import ConsentRecord, Customer
 from core.permissions import Actor, Permission, authorize
 
@@ -110,6 +111,7 @@ def create_customer(
         )
     session.add(customer)
     session.flush()
+    suppressions.sync_contact_status(session=session, customer_ids=[customer.id])
     for channel, wanted in ((Channel.EMAIL, email_opt_in), (Channel.SMS, sms_opt_in)):
         if wanted:
             consent.set_consent(
@@ -169,6 +171,9 @@ def update_customer(
                 user_id=actor.user_id,
                 now=now,
             )
+    if {"email", "phone"} & set(changes):
+        session.flush()
+        suppressions.sync_contact_status(session=session, customer_ids=[customer.id])
     audit.record(
         session=session,
         actor=actor,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    SQLColumnExpression,
     and_,
     case,
     exists,
@@ -100,10 +101,12 @@ class CustomerPage:
 
 def count_customers(*, session: Session) -> int:
     """Customers that are not soft-deleted."""
-    return session.scalar(select(func.count(Customer.id)).where(Customer.deleted_at.is_(None)))
+    return session.execute(
+        select(func.count(Customer.id)).where(Customer.deleted_at.is_(None))
+    ).scalar_one()
 
 
-def filtered_ids(*, session: Session, filters: CustomerFilter) -> Select[tuple[int]]:
+def filtered_ids(*, session: Session, filters: CustomerFilter) -> Select[int]:
     """The ids matching `filters` (no order): shared by the list, export and bulk actions."""
     return select(Customer.id).where(*_conditions(filters, _dialect(session)))
 
@@ -124,7 +127,7 @@ def list_customers(
     """One page of customers. With a search, the most relevant come first."""
     conditions = _conditions(filters, _dialect(session))
     counted = select(Customer.id).where(*conditions).limit(COUNT_LIMIT + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(counted))
+    total = session.execute(select(func.count()).select_from(counted)).scalar_one()
     exact = total <= COUNT_LIMIT
     if exact:
         page = max(1, min(page, max(1, math.ceil(total / page_size))))
@@ -144,8 +147,8 @@ def list_customers(
     return CustomerPage(list(rows), total, page, page_size, exact)
 
 
-def _conditions(filters: CustomerFilter, dialect: str) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [
+def _conditions(filters: CustomerFilter, dialect: str) -> list[SQLColumnExpression[bool]]:
+    conditions: list[SQLColumnExpression[bool]] = [
         Customer.deleted_at.is_not(None) if filters.deleted else Customer.deleted_at.is_(None)
     ]
     if filters.search.strip():
@@ -172,9 +175,8 @@ def _conditions(filters: CustomerFilter, dialect: str) -> list[ColumnElement[boo
     return conditions
 
 
-def _consent_condition(choice: ConsentFilter) -> ColumnElement[bool]:
-    email_ok = and_(Customer.email_opt_in.is_(True), Customer.email_status == "active")
-    sms_ok = and_(Customer.sms_opt_in.is_(True), Customer.sms_status == "active")
+def _consent_condition(choice: ConsentFilter) -> SQLColumnExpression[bool]:
+    email_ok, sms_ok = Customer.can_email, Customer.can_text
     return {
         ConsentFilter.EMAIL: email_ok,
         ConsentFilter.SMS: sms_ok,
@@ -197,7 +199,9 @@ def _phone_prefix(digits: str) -> str:
     return "+" + digits if digits.startswith("1") or len(digits) > 10 else "+1" + digits
 
 
-def _starts_with(expression: ColumnElement[str], prefix: str, dialect: str) -> ColumnElement[bool]:
+def _starts_with(
+    expression: SQLColumnExpression[str | None], prefix: str, dialect: str
+) -> ColumnElement[bool]:
     """`expression` begins with `prefix`, in a form the backend's index can answer.
 
     SQLite's indexes serve a range (>= prefix and < the next prefix); PostgreSQL's serve LIKE

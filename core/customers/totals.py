@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.db import rowcount
 from core.infra import bulk
 from core.models import Customer, Order
 
@@ -44,17 +45,19 @@ def refresh_customer_totals(*, session: Session, customer_ids: Iterable[int]) ->
     )
     # Rows whose totals stand are left alone: on PostgreSQL every rewritten row costs an entry
     # in each of the table's indexes.
-    updated = session.execute(
-        update(Customer)
-        .where(Customer.id == totals.c.customer_id, changed)
-        .values(
-            order_count=totals.c.orders,
-            total_spent_cents=totals.c.spent,
-            first_order_at=totals.c.first,
-            last_order_at=totals.c.last,
+    updated = rowcount(
+        session.execute(
+            update(Customer)
+            .where(Customer.id == totals.c.customer_id, changed)
+            .values(
+                order_count=totals.c.orders,
+                total_spent_cents=totals.c.spent,
+                first_order_at=totals.c.first,
+                last_order_at=totals.c.last,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     session.execute(
         update(Customer)
         .where(

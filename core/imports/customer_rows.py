@@ -25,14 +25,15 @@ from sqlalchemy.orm import Session
 
 from core.compliance.age import LEGAL_DRINKING_AGE
 from core.customers.identity import match_customers
-from core.db import UTCDateTime
+from core.db import UTCDateTime, table_of
 from core.imports import cleaning
 from core.imports.batch import BatchResult, ImportContext, Problem, first_rows
 from core.infra import bulk
-from core.models import ConsentRecord, Customer
+from core.messaging import suppressions
+from core.models import ConsentRecord, ContactStatus, Customer
 
-CUSTOMERS = Customer.__table__
-CONSENT_LOG = ConsentRecord.__table__
+CUSTOMERS = table_of(Customer)
+CONSENT_LOG = table_of(ConsentRecord)
 TEXT_LIMITS = {"external_id": 64, "first_name": 100, "last_name": 100, "address": 200, "city": 100}
 """The fields stored as plain text, with their column sizes."""
 
@@ -179,6 +180,8 @@ class CustomerLoader:
         result.updated = int(rows["customer_id"].notna().sum())
         result.inserted = bulk.insert_frame(session, CUSTOMERS, new_customer_rows(new, context))
         bulk.insert_frame(session, CONSENT_LOG, consents)
+        touched = [*matched["customer_id"].tolist(), *new["customer_id"].tolist()]
+        suppressions.sync_contact_status(session=session, customer_ids=touched)
         return result
 
 
@@ -285,11 +288,11 @@ def new_customer_rows(new: pd.DataFrame, context: ImportContext) -> pd.DataFrame
             "email_opt_in": email_yes,
             "email_opt_in_at": pd.Series(now, index=new.index).where(email_yes),
             "email_consent_source": pd.Series("import", index=new.index).where(email_yes),
-            "email_status": "active",
+            "email_status": ContactStatus.ACTIVE.value,
             "sms_opt_in": sms_yes,
             "sms_opt_in_at": pd.Series(now, index=new.index).where(sms_yes),
             "sms_consent_source": pd.Series("import", index=new.index).where(sms_yes),
-            "sms_status": "active", "order_count": 0, "total_spent_cents": 0,
+            "sms_status": ContactStatus.ACTIVE.value, "order_count": 0, "total_spent_cents": 0,
             "source": "import",
             "created_at": new["customer_since"].fillna(now), "updated_at": now,
         }

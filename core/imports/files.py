@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import zipfile
 from collections.abc import Iterator
@@ -128,7 +129,7 @@ def _shape_batch(chunk: pd.DataFrame, shape: FileShape, first_row: int) -> pd.Da
     extra = [chunk.iloc[:, i].str.strip() for i in range(width, chunk.shape[1])]
     extra = [column for column in extra if (column != "").any()]
     joined = (
-        extra[0].str.cat(extra[1:], sep=" ").str.strip()
+        functools.reduce(lambda left, right: left + " " + right, extra).str.strip()
         if extra
         else pd.Series("", index=chunk.index, dtype="str")
     )

@@ -21,20 +21,21 @@ from sqlalchemy.orm import Session
 
 from core.customers.identity import match_customers
 from core.customers.totals import refresh_customer_totals
-from core.db import UTCDateTime
+from core.db import UTCDateTime, table_of
 from core.imports import cleaning
 from core.imports.batch import BatchResult, ImportContext, Problem, first_rows
 from core.imports.customer_rows import CUSTOMERS, new_customer_rows
 from core.infra import bulk
+from core.messaging import suppressions
 from core.models import Category, Order, OrderItem, Product
 
-ORDERS = Order.__table__
+ORDERS = table_of(Order)
 CUSTOMER_FIELDS_BLANK = (
     "first_name", "last_name", "birth_date", "age_verified", "address", "city", "state", "zip",
     "timezone", "email_opt_in", "sms_opt_in", "customer_since",
 )  # fmt: skip
 """What a customer created from an order does not know yet."""
-ITEMS = OrderItem.__table__
+ITEMS = table_of(OrderItem)
 LINE_FIELDS = {"sku", "product_name", "unit_price", "line_total", "quantity"}
 CHANNELS = {
     "in store": "in_store", "instore": "in_store", "in_store": "in_store", "store": "in_store",
@@ -274,6 +275,7 @@ def _create_missing_customers(
         refs[name] = None
     refs["customer_id"] = bulk.reserve_ids(session, CUSTOMERS, len(refs))
     bulk.insert_frame(session, CUSTOMERS, new_customer_rows(refs, context))
+    suppressions.sync_contact_status(session=session, customer_ids=refs["customer_id"].tolist())
     ids = missing.merge(refs, on=["external_id", "email", "phone"], how="left")["customer_id_y"]
     return pd.Series(ids.to_numpy(), index=missing.index).astype("Int64")
 
@@ -341,7 +343,7 @@ def _write_items(session: Session, items: pd.DataFrame, orders: pd.DataFrame) ->
     """Order lines, with products created for SKUs the catalog does not know yet."""
     if items.empty:
         return
-    p = Product.__table__
+    p = table_of(Product)
     skus = items[items["sku"].notna()].drop_duplicates("sku")
     known = bulk.lookup(session, p.c.sku, skus["sku"].tolist(), [p.c.id, p.c.category])
     unknown = skus[~skus["sku"].isin(set(known["key"]))]

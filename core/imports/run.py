@@ -14,7 +14,6 @@ import io
 import logging
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +39,7 @@ from core.imports.files import (
 from core.imports.order_rows import OrderLoader
 from core.infra import audit, events
 from core.infra.csv_safe import write_csv
+from core.infra.job_rows import Progress, no_progress
 from core.models import Import, ImportKind, ImportProblem, ImportStatus
 from core.permissions import Actor, Permission, authorize
 from core.store_profile import get_store_profile
@@ -51,8 +51,6 @@ CHUNK_ROWS = 50_000
 """Rows per batch and transaction: big enough for set-based speed, small enough that a SQLite
 reader waits at most a moment and memory stays bounded."""
 SAMPLE_ROWS = 1000
-
-Progress = Callable[[int, str], None]
 
 
 def store_upload(data: bytes, filename: str, folder: Path = UPLOAD_DIR) -> Path:
@@ -172,7 +170,7 @@ def run_import(
 
     `now` is when the import runs: it stamps the rows and judges ages and future dates."""
     authorize(actor, Permission.EDIT_DATA)
-    report = progress or (lambda _pct, _msg: None)
+    report = progress or no_progress
     with unit_of_work() as session:
         row = get_import(session=session, import_id=import_id)
         if row.status == ImportStatus.SUCCEEDED:

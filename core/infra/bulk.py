@@ -65,8 +65,9 @@ def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
         return 0
     columns = list(frame.columns)
     connection = session.connection()
+    raw = connection.connection.driver_connection
+    assert raw is not None  # a connection in use has its driver's
     if connection.dialect.name == "postgresql":
-        raw = connection.connection.driver_connection
         with raw.cursor().copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in _rows(frame, sqlite=False):  # psycopg formats and escapes rows in C
                 copy.write_row(row)
@@ -74,7 +75,7 @@ def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
     # Names come from our own table definitions, never from an uploaded file.
     placeholders = ", ".join("?" for _ in columns)
     statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
-    connection.connection.driver_connection.executemany(statement, _rows(frame, sqlite=True))
+    raw.executemany(statement, _rows(frame, sqlite=True))
     return len(frame)
 
 
@@ -90,7 +91,7 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
             )
         )
     # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so max(id) stays ours.
-    start = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) + 1
+    start = session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one() + 1
     return list(range(start, start + count))
 
 
@@ -120,4 +121,4 @@ def _plain(series: pd.Series, *, sqlite: bool) -> Any:
         series = pd.to_datetime(series).dt.strftime("%Y-%m-%d")
     elif series.dtype.kind == "M":  # naive datetimes: to_numpy keeps NaT despite na_value
         series = series.astype(object).where(series.notna(), None)
-    return series.to_numpy(dtype=object, na_value=None)
+    return series.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]

@@ -4,13 +4,34 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.db import rowcount
 from core.errors import NotFound
 from core.models import Job, JobStatus
+
+
+class Progress(Protocol):
+    """Hears how far a long operation got: a percentage, and a line for the person watching."""
+
+    def __call__(self, percent: int, message: str = "") -> None: ...
+
+
+def no_progress(percent: int, message: str = "") -> None:
+    """A Progress for callers that do not watch."""
+
+
+def scaled(progress: Progress, start: int, span: int) -> Progress:
+    """Report a part of a longer operation: its 0–100 become `start` to `start + span`."""
+
+    def report(percent: int, message: str = "") -> None:
+        progress(start + percent * span // 100, message)
+
+    return report
+
 
 ERROR_SUMMARY_LIMIT = 2000
 """Characters of an error kept on the job row; the full traceback goes to the logs."""
@@ -120,4 +141,4 @@ def fail_interrupted(
             finished_at=now,
         )
     )
-    return result.rowcount
+    return rowcount(result)

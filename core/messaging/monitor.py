@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
+from core.db import rowcount
 from core.infra import audit
 from core.models import Campaign, Customer, Event, Message, MessageStatus
 from core.permissions import Actor, Permission, authorize
@@ -69,7 +70,7 @@ def total_cost_cents(*, session: Session, campaign_id: int | None = None) -> flo
     query = select(func.coalesce(func.sum(Message.cost_cents), 0.0))
     if campaign_id is not None:
         query = query.where(Message.campaign_id == campaign_id)
-    return float(session.scalar(query))
+    return float(session.execute(query).scalar_one())
 
 
 def sends_per_minute(
@@ -77,7 +78,9 @@ def sends_per_minute(
 ) -> float:
     """Messages accepted by a provider in the `window` before `now`, per minute."""
     since = now - window
-    sent = session.scalar(select(func.count()).select_from(Message).where(Message.sent_at >= since))
+    sent = session.execute(
+        select(func.count()).select_from(Message).where(Message.sent_at >= since)
+    ).scalar_one()
     return sent / (window.total_seconds() / 60)
 
 
@@ -86,7 +89,9 @@ def list_messages(
 ) -> tuple[list[Row], int]:
     """One page of messages, newest first, and how many match."""
     conditions = where.conditions()
-    total = session.scalar(select(func.count()).select_from(Message).where(*conditions))
+    total = session.execute(
+        select(func.count()).select_from(Message).where(*conditions)
+    ).scalar_one()
     rows = session.execute(
         select(Message, Campaign.name, Customer.first_name, Customer.last_name)
         .outerjoin(Campaign, Campaign.id == Message.campaign_id)
@@ -138,7 +143,7 @@ def count_retryable(*, session: Session, campaign_id: int | None = None) -> int:
     query = select(func.count()).select_from(Message).where(*_retryable())
     if campaign_id is not None:
         query = query.where(Message.campaign_id == campaign_id)
-    return session.scalar(query)
+    return session.execute(query).scalar_one()
 
 
 def retry_failed(
@@ -166,9 +171,9 @@ def retry_failed(
         actor=actor,
         action="messages.retry",
         entity_type="message",
-        changes={"messages": result.rowcount, "ids": (message_ids or [])[:50]},
+        changes={"messages": rowcount(result), "ids": (message_ids or [])[:50]},
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from core.models import (
     Message,
     MessageStatus,
     SegmentMember,
+    StepStatus,
     Template,
 )
 from core.permissions import Actor, Permission, authorize
@@ -94,7 +95,7 @@ def queue_due_steps(*, session: Session, now: datetime) -> list[Queued]:
         .join(Campaign)
         .where(
             Campaign.status == CampaignStatus.RUNNING,
-            CampaignStep.status == "planned",
+            CampaignStep.status == StepStatus.PLANNED,
             CampaignStep.day <= horizon,
         )
         .order_by(CampaignStep.day, CampaignStep.local_time)
@@ -155,7 +156,7 @@ def queue_step(
     insert = upsert(session)(Message).on_conflict_do_nothing()
     for start in range(0, len(rows), INSERT_CHUNK):
         session.execute(insert, rows[start : start + INSERT_CHUNK])
-    step.status = "queued"
+    step.status = StepStatus.QUEUED
     session.flush()
     log.info("step queued", extra={"step_id": step.id, "messages": len(rows)})
     return Queued(step.id, len(rows))
@@ -225,7 +226,9 @@ def claim(
 
 
 def count_due(*, session: Session, now: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(Message).where(*_due(now, None)))
+    return session.execute(
+        select(func.count()).select_from(Message).where(*_due(now, None))
+    ).scalar_one()
 
 
 def release_stale_claims(
@@ -256,11 +259,12 @@ def release_stale_claims(
         if provider_id is None:
             message.status, message.claimed_at = MessageStatus.QUEUED, None
             continue
-        message.status, message.sent_at = MessageStatus.SENT, message.claimed_at
+        sent_at = message.claimed_at or now  # the provider took it while it was claimed
+        message.status, message.sent_at = MessageStatus.SENT, sent_at
         message.provider_message_id = provider_id
         events.record(
             session=session, type="message.sent", customer_id=message.customer_id,
-            campaign_id=message.campaign_id, message_id=message.id, occurred_at=message.sent_at,
+            campaign_id=message.campaign_id, message_id=message.id, occurred_at=sent_at,
             data={"channel": message.channel, "recovered": True},
         )  # fmt: skip
     if settled:

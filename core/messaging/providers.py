@@ -69,7 +69,9 @@ class ProviderUnavailable(Exception):
 
 
 class Provider(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
+
     channel: Channel
 
     def send(self, message: Outgoing) -> Outcome: ...

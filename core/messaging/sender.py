@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -159,6 +159,7 @@ class Sender:
                 self._settle(session, message, MessageStatus.SUPPRESSED, decision.reason)
                 prepared.report.suppressed += 1
             elif decision.verdict == compliance.Verdict.DEFER:
+                assert decision.send_at is not None  # a deferral says until when
                 message.status, message.send_after = MessageStatus.QUEUED, decision.send_at
                 message.attempts -= 1  # waiting for the legal hours is not a failed try
                 message.error, message.claimed_by = decision.reason, None
@@ -281,7 +282,9 @@ class _SendContext:
     def load(cls, session: Session, settings: Settings, messages: list[Message]) -> _SendContext:
         def by_id(model: Any, ids: set[int | None]) -> dict[int, Any]:
             wanted = {i for i in ids if i is not None}
-            rows = session.scalars(select(model).where(model.id.in_(wanted))) if wanted else []
+            rows: Iterable[Any] = (
+                session.scalars(select(model).where(model.id.in_(wanted))) if wanted else []
+            )
             return {row.id: row for row in rows}
 
         store = get_store_profile(session=session)

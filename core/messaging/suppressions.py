@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from core.compliance import consent
 from core.customers.contact_details import normalize_email, normalize_phone
 from core.db import upsert
 from core.errors import NotFound
-from core.infra import audit, events
-from core.models import Channel, Customer, Suppression, SuppressionReason
+from core.infra import audit, bulk, events
+from core.models import Channel, ContactStatus, Customer, Suppression, SuppressionReason
 from core.permissions import Actor, Permission, authorize
 
 
@@ -48,6 +48,44 @@ def suppress(
         )
         .on_conflict_do_nothing()
     )
+    _sync_holders(session, Channel(channel), address)
+
+
+def sync_contact_status(*, session: Session, customer_ids: Iterable[int]) -> None:
+    """Set each given customer's email and text status from the list: `suppressed` while their
+    address is on it, else `active` (after an import, or an edit of the address)."""
+    if session.scalar(select(Suppression.id).limit(1)) is None:
+        return  # nothing is suppressed: everyone is active already (the common case)
+    keys = bulk.key_set(session, list(customer_ids), Customer.id.type)
+    session.execute(
+        update(Customer)
+        .where(Customer.id.in_(keys))
+        .values(email_status=_status(Channel.EMAIL), sms_status=_status(Channel.SMS))
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def _holds(channel: Channel, address: str) -> ColumnElement[bool]:
+    wanted = normalise(channel, address)
+    if channel == Channel.EMAIL:
+        return func.lower(Customer.email) == wanted
+    return Customer.phone == wanted
+
+
+def _status(channel: Channel) -> ColumnElement[str]:
+    address = func.lower(Customer.email) if channel == Channel.EMAIL else Customer.phone
+    listed = exists().where(Suppression.channel == channel.value, Suppression.address == address)
+    return case((listed, ContactStatus.SUPPRESSED.value), else_=ContactStatus.ACTIVE.value)
+
+
+def _sync_holders(session: Session, channel: Channel, address: str) -> None:
+    column = "email_status" if channel == Channel.EMAIL else "sms_status"
+    session.execute(
+        update(Customer)
+        .where(_holds(channel, address))
+        .values({column: _status(channel)})
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def lift(*, session: Session, channel: Channel | str, address: str) -> None:
@@ -60,6 +98,8 @@ def lift(*, session: Session, channel: Channel | str, address: str) -> None:
     )
     if row is not None:
         session.delete(row)
+        session.flush()
+        _sync_holders(session, Channel(channel), address)
 
 
 def reasons_for(
@@ -94,11 +134,8 @@ def opt_out(
     channel = Channel(channel)
     suppress(session=session, channel=channel, address=address, reason=reason,
              detail=source, message_id=message_id)  # fmt: skip
-    column = Customer.email if channel == Channel.EMAIL else Customer.phone
-    wanted = normalise(channel, address)
-    matches = func.lower(column) == wanted if channel == Channel.EMAIL else column == wanted
     changed = []
-    for customer in session.scalars(select(Customer).where(matches)):
+    for customer in session.scalars(select(Customer).where(_holds(channel, address))):
         if consent.set_consent(session=session, customer=customer, channel=channel,
                                granted=False, source=source, details=details, now=now):  # fmt: skip
             changed.append(customer.id)
@@ -117,7 +154,7 @@ def list_suppressions(
     query = select(Suppression)
     if search.strip():
         query = query.where(Suppression.address.contains(search.strip().lower()))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = session.scalars(query.order_by(Suppression.created_at.desc()).limit(limit)).all()
     return list(rows), total
 
@@ -143,6 +180,8 @@ def remove(*, session: Session, actor: Actor, suppression_id: int) -> None:
     if row is None:
         raise NotFound(f"Suppression {suppression_id} not found.")
     session.delete(row)
+    session.flush()
+    _sync_holders(session, Channel(row.channel), row.address)
     audit.record(session=session, actor=actor, action="suppression.remove",
                  entity_type="suppression", entity_id=suppression_id,
                  changes={"channel": row.channel, "reason": row.reason})  # fmt: skip

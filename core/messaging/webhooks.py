@@ -125,7 +125,7 @@ def handle_mailgun_event(*, session: Session, event_data: dict[str, Any], now: d
 def _pause_on_complaints(session: Session, campaign_id: int, now: datetime) -> None:
     """Gmail and Yahoo want complaints under 0.3%: a running campaign pauses above 0.1%, once
     enough has gone out for the rate to mean something."""
-    sent = session.scalar(
+    sent = session.execute(
         select(func.count())
         .select_from(Message)
         .where(
@@ -133,12 +133,12 @@ def _pause_on_complaints(session: Session, campaign_id: int, now: datetime) -> N
             Message.channel == Channel.EMAIL.value,
             Message.sent_at.is_not(None),
         )
-    )
-    complaints = session.scalar(
+    ).scalar_one()
+    complaints = session.execute(
         select(func.count())
         .select_from(Event)
         .where(Event.campaign_id == campaign_id, Event.type == "email.complained")
-    )
+    ).scalar_one()
     campaign = session.get(Campaign, campaign_id)
     if sent < COMPLAINT_MIN_SENT or complaints / sent <= COMPLAINT_PAUSE_RATE:
         return
@@ -172,7 +172,7 @@ def _delivery_problem(event_data: dict[str, Any]) -> str:
 
 def _soft_bounces(session: Session, customer_id: int | None, now: datetime) -> int:
     since = now - SOFT_BOUNCE_WINDOW
-    return session.scalar(
+    return session.execute(
         select(func.count())
         .select_from(Event)
         .where(
@@ -180,7 +180,7 @@ def _soft_bounces(session: Session, customer_id: int | None, now: datetime) -> i
             Event.customer_id == customer_id,
             Event.occurred_at >= since,
         )
-    )
+    ).scalar_one()
 
 
 # --- Twilio -----------------------------------------------------------------------------------

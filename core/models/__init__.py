@@ -10,9 +10,10 @@ from core.models.campaigns import (
     CampaignType,
     PlanCache,
     PlanSource,
+    StepStatus,
 )
 from core.models.catalog import Category, Product
-from core.models.customers import Channel, ConsentRecord, Customer
+from core.models.customers import Channel, ConsentRecord, ContactStatus, Customer
 from core.models.events import Event
 from core.models.imports import Import, ImportKind, ImportProblem, ImportStatus
 from core.models.jobs import Job, JobStatus
@@ -24,7 +25,7 @@ from core.models.messages import (
     Template,
 )
 from core.models.orders import Order, OrderItem
-from core.models.segments import Segment, SegmentMember
+from core.models.segments import Segment, SegmentKind, SegmentMember
 from core.models.settings import Setting
 from core.models.users import User
 
@@ -39,6 +40,7 @@ __all__ = [
     "Category",
     "Channel",
     "ConsentRecord",
+    "ContactStatus",
     "Customer",
     "Event",
     "Import",
@@ -55,8 +57,10 @@ __all__ = [
     "PlanSource",
     "Product",
     "Segment",
+    "SegmentKind",
     "SegmentMember",
     "Setting",
+    "StepStatus",
     "Suppression",
     "SuppressionReason",
     "Template",

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, BigIntPK, utc_now
+from core.db import Base, BigIntPK, StrEnumType, utc_now
 from core.models.customers import Channel
 
 
@@ -35,6 +35,13 @@ class PlanSource(StrEnum):
     MANUAL = "manual"
 
 
+class StepStatus(StrEnum):
+    PLANNED = "planned"
+    """Waiting to be written into the outbox (the day before it is due, or at once)."""
+    QUEUED = "queued"
+    """Its messages are in the outbox."""
+
+
 class Campaign(Base):
     """A marketing push: who it is for, when, on which channels, and its plan of sends."""
 
@@ -42,9 +49,13 @@ class Campaign(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    type: Mapped[str] = mapped_column(String(20), default=CampaignType.PROMOTION)
+    type: Mapped[CampaignType] = mapped_column(
+        StrEnumType(CampaignType, 20), default=CampaignType.PROMOTION
+    )
     goal: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(12), default=CampaignStatus.DRAFT, index=True)
+    status: Mapped[CampaignStatus] = mapped_column(
+        StrEnumType(CampaignStatus, 12), default=CampaignStatus.DRAFT, index=True
+    )
     status_note: Mapped[str] = mapped_column(Text, default="")
     """Why the campaign is in its status, when a person or the system paused or stopped it."""
     starts_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -54,7 +65,7 @@ class Campaign(Base):
     channels: Mapped[list[Any]] = mapped_column(default=lambda: [Channel.EMAIL.value])
     budget_cents: Mapped[int | None] = mapped_column(BigInteger)
     max_discount_percent: Mapped[int] = mapped_column(default=25)
-    plan_source: Mapped[str | None] = mapped_column(String(12))
+    plan_source: Mapped[PlanSource | None] = mapped_column(StrEnumType(PlanSource, 12))
     plan_note: Mapped[str] = mapped_column(Text, default="")
     plan_meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Model, token use and cost, what validation repaired, the cache key."""
@@ -91,7 +102,7 @@ class CampaignStep(Base):
     local_time: Mapped[str] = mapped_column(String(5))
     """HH:MM in each recipient's own time zone."""
     segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"))
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[Channel] = mapped_column(StrEnumType(Channel, 10))
     offer_kind: Mapped[str] = mapped_column(String(20))
     offer_value: Mapped[float] = mapped_column(default=0.0)
     offer_category: Mapped[str | None] = mapped_column(String(20))
@@ -101,7 +112,9 @@ class CampaignStep(Base):
     """The message to send; None means the default template for the campaign type and channel."""
     expected_reach: Mapped[int] = mapped_column(default=0)
     expected_cost_cents: Mapped[int] = mapped_column(BigInteger, default=0)
-    status: Mapped[str] = mapped_column(String(12), default="planned")
+    status: Mapped[StepStatus] = mapped_column(
+        StrEnumType(StepStatus, 12), default=StepStatus.PLANNED
+    )
 
     campaign: Mapped[Campaign] = relationship(back_populates="steps")
 
@@ -134,13 +147,15 @@ class Action(Base):
     priority: Mapped[float]
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     """The top factors behind the priority, in words, biggest first."""
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[Channel] = mapped_column(StrEnumType(Channel, 10))
     offer_kind: Mapped[str] = mapped_column(String(20))
     offer_value: Mapped[float] = mapped_column(default=0.0)
     offer_category: Mapped[str | None] = mapped_column(String(20))
     offer_description: Mapped[str] = mapped_column(String(200), default="")
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(12), default=ActionStatus.PROPOSED, index=True)
+    status: Mapped[ActionStatus] = mapped_column(
+        StrEnumType(ActionStatus, 12), default=ActionStatus.PROPOSED, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]

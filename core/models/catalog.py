@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, BigIntPK, utc_now
+from core.db import Base, BigIntPK, StrEnumType, utc_now
 
 
 class Category(StrEnum):
@@ -24,7 +24,7 @@ class Product(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(20), index=True)
+    category: Mapped[Category] = mapped_column(StrEnumType(Category, 20), index=True)
     subcategory: Mapped[str] = mapped_column(String(60), default="")
     price_cents: Mapped[int]
     cost_cents: Mapped[int | None]

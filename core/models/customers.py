@@ -4,10 +4,21 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, func, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    and_,
+    func,
+    text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, BigIntPK, utc_now
+from core.db import Base, BigIntPK, StrEnumType, utc_now
 
 
 class Channel(StrEnum):
@@ -15,6 +26,14 @@ class Channel(StrEnum):
 
     EMAIL = "email"
     SMS = "sms"
+
+
+class ContactStatus(StrEnum):
+    """Whether a customer's address on a channel may still get marketing. The suppression list
+    (by address, whoever holds it) decides; this mirrors it for the customers who hold it."""
+
+    ACTIVE = "active"
+    SUPPRESSED = "suppressed"
 
 
 class Customer(Base):
@@ -46,11 +65,15 @@ class Customer(Base):
     email_opt_in: Mapped[bool] = mapped_column(default=False)
     email_opt_in_at: Mapped[datetime | None]
     email_consent_source: Mapped[str | None] = mapped_column(String(40))
-    email_status: Mapped[str] = mapped_column(String(20), default="active")
+    email_status: Mapped[ContactStatus] = mapped_column(
+        StrEnumType(ContactStatus, 20), default=ContactStatus.ACTIVE
+    )
     sms_opt_in: Mapped[bool] = mapped_column(default=False)
     sms_opt_in_at: Mapped[datetime | None]
     sms_consent_source: Mapped[str | None] = mapped_column(String(40))
-    sms_status: Mapped[str] = mapped_column(String(20), default="active")
+    sms_status: Mapped[ContactStatus] = mapped_column(
+        StrEnumType(ContactStatus, 20), default=ContactStatus.ACTIVE
+    )
 
     order_count: Mapped[int] = mapped_column(default=0)
     total_spent_cents: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
@@ -78,6 +101,35 @@ class Customer(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
     deleted_at: Mapped[datetime | None]
 
+    @hybrid_property
+    def can_email(self) -> bool:
+        """Opted in to email, with an address the suppression list has not closed. Compliance
+        adds the rest (21+, not deleted) in core.compliance.reachable and decide."""
+        return bool(self.email and self.email_opt_in and self.email_status == ContactStatus.ACTIVE)
+
+    @can_email.inplace.expression
+    @classmethod
+    def _can_email_expression(cls) -> ColumnElement[bool]:
+        return and_(
+            cls.email.is_not(None),
+            cls.email_opt_in.is_(True),
+            cls.email_status == ContactStatus.ACTIVE,
+        )
+
+    @hybrid_property
+    def can_text(self) -> bool:
+        """Opted in to texts, with a number the suppression list has not closed."""
+        return bool(self.phone and self.sms_opt_in and self.sms_status == ContactStatus.ACTIVE)
+
+    @can_text.inplace.expression
+    @classmethod
+    def _can_text_expression(cls) -> ColumnElement[bool]:
+        return and_(
+            cls.phone.is_not(None),
+            cls.sms_opt_in.is_(True),
+            cls.sms_status == ContactStatus.ACTIVE,
+        )
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
@@ -92,8 +144,7 @@ class ConsentRecord(Base):
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
-    channel: Mapped[str] = mapped_column(String(10))
-    """email or sms."""
+    channel: Mapped[Channel] = mapped_column(StrEnumType(Channel, 10))
     granted: Mapped[bool]
     address: Mapped[str | None] = mapped_column(String(254))
     """The email address or phone number the decision is about."""

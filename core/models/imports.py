@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, BigIntPK, utc_now
+from core.db import Base, BigIntPK, StrEnumType, utc_now
 
 
 class ImportKind(StrEnum):
@@ -30,7 +30,7 @@ class Import(Base):
     __tablename__ = "imports"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[ImportKind] = mapped_column(StrEnumType(ImportKind, 20))
     filename: Mapped[str] = mapped_column(String(255))
     stored_path: Mapped[str] = mapped_column(String(500))
     file_size: Mapped[int] = mapped_column(default=0)
@@ -41,7 +41,9 @@ class Import(Base):
     mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Our field name → the file's column header."""
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default=ImportStatus.READY, index=True)
+    status: Mapped[ImportStatus] = mapped_column(
+        StrEnumType(ImportStatus, 20), default=ImportStatus.READY, index=True
+    )
     total_rows: Mapped[int | None]
     processed_rows: Mapped[int] = mapped_column(default=0)
     checkpoint_row: Mapped[int] = mapped_column(default=0)

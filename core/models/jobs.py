@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, utc_now
+from core.db import Base, StrEnumType, utc_now
 
 
 class JobStatus(StrEnum):
@@ -29,7 +29,9 @@ class Job(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(60), index=True)
     args: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED, index=True)
+    status: Mapped[JobStatus] = mapped_column(
+        StrEnumType(JobStatus, 20), default=JobStatus.QUEUED, index=True
+    )
     progress: Mapped[int] = mapped_column(default=0)
     """0–100."""
     message: Mapped[str] = mapped_column(String(200), default="")

@@ -6,7 +6,8 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, BigIntPK, utc_now
+from core.db import Base, BigIntPK, StrEnumType, utc_now
+from core.models.customers import Channel
 
 
 class Template(Base):
@@ -17,7 +18,7 @@ class Template(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[Channel] = mapped_column(StrEnumType(Channel, 10))
     campaign_type: Mapped[str | None] = mapped_column(String(20))
     """The campaign type this is the default for, if any (one per type and channel)."""
     subject: Mapped[str] = mapped_column(String(200), default="")
@@ -72,9 +73,11 @@ class Message(Base):
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
     template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[Channel] = mapped_column(StrEnumType(Channel, 10))
     to_address: Mapped[str] = mapped_column(String(254), default="")
-    status: Mapped[str] = mapped_column(String(12), default=MessageStatus.QUEUED)
+    status: Mapped[MessageStatus] = mapped_column(
+        StrEnumType(MessageStatus, 12), default=MessageStatus.QUEUED
+    )
     send_after: Mapped[datetime] = mapped_column(default=utc_now)
     attempts: Mapped[int] = mapped_column(default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(36))
@@ -112,10 +115,10 @@ class Suppression(Base):
     __table_args__ = (UniqueConstraint("channel", "address"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[Channel] = mapped_column(StrEnumType(Channel, 10))
     address: Mapped[str] = mapped_column(String(254))
     """Lower-case email address or E.164 number."""
-    reason: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[SuppressionReason] = mapped_column(StrEnumType(SuppressionReason, 20))
     detail: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

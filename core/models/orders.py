@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, BigIntPK, utc_now
+from core.db import Base, BigIntPK, StrEnumType, utc_now
+from core.models.catalog import Category
 
 
 class Order(Base):
@@ -35,7 +36,7 @@ class OrderItem(Base):
         ForeignKey("products.id", ondelete="SET NULL"), index=True
     )
     sku: Mapped[str] = mapped_column(String(64), default="")
-    category: Mapped[str] = mapped_column(String(20), default="other")
+    category: Mapped[Category] = mapped_column(StrEnumType(Category, 20), default=Category.OTHER)
     quantity: Mapped[int] = mapped_column(default=1)
     unit_price_cents: Mapped[int]
     line_total_cents: Mapped[int] = mapped_column(BigInteger)

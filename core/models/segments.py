@@ -1,12 +1,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, BigIntPK, utc_now
+from core.db import Base, BigIntPK, StrEnumType, utc_now
+
+
+class SegmentKind(StrEnum):
+    STATIC = "static"
+    """A hand-picked list: members are added and removed by people."""
+    DYNAMIC = "dynamic"
+    """A rule: members are whoever matches it at the last refresh."""
 
 
 class Segment(Base):
@@ -17,7 +25,9 @@ class Segment(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    kind: Mapped[str] = mapped_column(String(20), default="static")
+    kind: Mapped[SegmentKind] = mapped_column(
+        StrEnumType(SegmentKind, 20), default=SegmentKind.STATIC
+    )
     rules: Mapped[dict[str, Any] | None]
     member_count: Mapped[int] = mapped_column(default=0)
     refreshed_at: Mapped[datetime | None]

@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, BigIntPK, utc_now
+from core.db import Base, BigIntPK, StrEnumType, utc_now
+from core.permissions import Role
 
 
 class User(Base):
@@ -17,7 +18,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(StrEnumType(Role, 20))
     is_active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     failed_login_count: Mapped[int] = mapped_column(default=0)

@@ -30,7 +30,7 @@ RFM_SEGMENT_NAMES = tuple(name for _, _, name in RFM_SEGMENTS)
 def _quintile(values: pd.Series, *, higher_is_better: bool) -> pd.Series:
     """1–5 by rank, so ties and skew cannot leave a quintile empty or break the cut."""
     ranks = values.rank(method="first", ascending=higher_is_better)
-    return (np.ceil(ranks / len(values) * 5)).clip(1, 5).astype(int)
+    return pd.Series(np.ceil(ranks / len(values) * 5), index=values.index).clip(1, 5).astype(int)
 
 
 def rfm_scores(summary: pd.DataFrame, until: datetime) -> pd.DataFrame:

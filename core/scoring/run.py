@@ -10,7 +10,6 @@ those days' revenue, which is compared with what actually came in.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -34,6 +33,7 @@ from sqlalchemy.orm import Session
 from core.db import UnitOfWork, UTCDateTime
 from core.errors import ValidationError
 from core.infra import audit, bulk, events
+from core.infra.job_rows import Progress, no_progress
 from core.infra.sql import day_bucket
 from core.models import Customer, Order, OrderItem, Setting
 from core.permissions import Actor, Permission, authorize
@@ -51,8 +51,6 @@ WRITE_BATCH = 50_000
 MODEL_KEY = "scoring_model"
 CHURN_BANDS = ((0.35, "low"), (0.65, "medium"))
 """1 − P(alive) below 0.35 is low risk, below 0.65 medium, else high."""
-
-Progress = Callable[[int, str], None]
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,7 @@ def score_customers(
     authorize(actor, Permission.EDIT_DATA)
     if horizon_days < 1:
         raise ValidationError("The horizon must be at least one day.", field="horizon_days")
-    report = progress or (lambda _pct, _msg: None)
+    report = progress or no_progress
     # Progress is reported between transactions, never inside one: on SQLite the reporter's
     # own write would wait for this transaction's lock.
     report(5, "Summarising orders")

@@ -131,7 +131,7 @@ def rfm_clusters(*, session: Session, now: datetime) -> Clustering:
     clusters = [
         Cluster(
             index=int(i),
-            name=_cluster_name(centres.loc[i]),
+            name=_cluster_name(centres.iloc[i]),
             customers=int((labels == i).sum()),
             recency_days=float(data.loc[labels == i, "recency_days"].mean()),
             orders=float(data.loc[labels == i, "orders"].mean()),
@@ -304,9 +304,7 @@ def suggestions(
         ).one()
         if size:
             why = f"{playbook.why} Offer: {playbook.offer.description}."
-            found.append(
-                Suggestion("playbook", playbook.key, playbook.name, why, int(size), int(value))
-            )
+            found.append(Suggestion("playbook", playbook.key, playbook.name, why, size, value or 0))
     if clustering is None:
         try:
             clustering = rfm_clusters(session=session, now=now)

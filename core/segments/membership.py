@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, case, delete, func, insert, literal, select, update
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 from core.db import UTCDateTime, upsert
 from core.errors import Conflict, NotFound, ValidationError
 from core.infra import audit, events
-from core.models import Campaign, CampaignStatus, Customer, Segment, SegmentMember
+from core.models import Campaign, CampaignStatus, Customer, Segment, SegmentKind, SegmentMember
 from core.permissions import Actor, Permission, authorize
 from core.segments.rules import (
     Group,
@@ -30,13 +29,6 @@ from core.segments.rules import (
     parse_rules,
     referenced_segments,
 )
-
-
-class SegmentKind(StrEnum):
-    STATIC = "static"
-    """A hand-picked list: members are added and removed by people."""
-    DYNAMIC = "dynamic"
-    """A rule: members are whoever matches it at the last refresh."""
 
 
 def list_segments(*, session: Session) -> list[Segment]:
@@ -123,7 +115,9 @@ def add_members(
 
 
 def refresh_count(*, session: Session, segment_id: int, now: datetime) -> int:
-    count = session.scalar(select(func.count()).where(SegmentMember.segment_id == segment_id))
+    count = session.execute(
+        select(func.count()).where(SegmentMember.segment_id == segment_id)
+    ).scalar_one()
     session.execute(
         update(Segment)
         .where(Segment.id == segment_id)
@@ -183,7 +177,7 @@ def _reaches(graph: dict[int, set[int]], start: int, target: int) -> bool:
     return False
 
 
-def matching(group: Group, *, now: datetime) -> Select[tuple[int]]:
+def matching(group: Group, *, now: datetime) -> Select[int]:
     """The ids of customers a rule selects as of `now` (baseline included)."""
     return select(Customer.id).where(baseline(now.date()), compile_rules(group, now=now))
 
@@ -191,7 +185,9 @@ def matching(group: Group, *, now: datetime) -> Select[tuple[int]]:
 def count_matching(*, session: Session, rules: dict[str, Any] | str, now: datetime) -> int:
     """How many customers a rule would select now (for the live count while editing)."""
     group = check_rules(session=session, rules=rules)
-    return session.scalar(select(func.count()).select_from(matching(group, now=now).subquery()))
+    return session.execute(
+        select(func.count()).select_from(matching(group, now=now).subquery())
+    ).scalar_one()
 
 
 def describe_rules(*, session: Session, rules: dict[str, Any] | str) -> str:
@@ -267,7 +263,9 @@ def delete_segment(*, session: Session, actor: Actor, segment_id: int) -> None:
     users = [
         other.name
         for other in session.scalars(select(Segment).where(Segment.rules.is_not(None)))
-        if other.id != segment_id and segment_id in referenced_segments(parse_rules(other.rules))
+        if other.id != segment_id
+        and other.rules is not None
+        and segment_id in referenced_segments(parse_rules(other.rules))
     ]
     users += [
         f"campaign “{c.name}”" for c in used_by_campaigns(session=session, segment_id=segment_id)
@@ -301,6 +299,7 @@ def refresh_segment(*, session: Session, segment_id: int, now: datetime) -> int:
     segment = get_segment(session=session, segment_id=segment_id)
     if segment.kind != SegmentKind.DYNAMIC:
         return refresh_count(session=session, segment_id=segment_id, now=now)
+    assert segment.rules is not None  # a rule-based segment has its rule
     group = parse_rules(segment.rules)
     session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id))
     members = matching(group, now=now).subquery()
@@ -344,7 +343,7 @@ def refresh_all(*, session: Session, now: datetime) -> dict[str, int]:
     return done
 
 
-def member_ids(*, session: Session, segment_id: int) -> Select[tuple[int]]:
+def member_ids(*, session: Session, segment_id: int) -> Select[int]:
     return select(SegmentMember.customer_id).where(SegmentMember.segment_id == segment_id)
 
 

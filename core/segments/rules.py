@@ -23,7 +23,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import ColumnElement, and_, exists, extract, func, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    and_,
+    exists,
+    extract,
+    func,
+    not_,
+    or_,
+    select,
+)
 
 from core.compliance.age import LEGAL_DRINKING_AGE, adult_birth_cutoff, years_ago
 from core.errors import ValidationError
@@ -369,7 +379,7 @@ def _cents(value: Any) -> Any:
     return [round(v * 100) for v in value] if isinstance(value, list) else round(value * 100)
 
 
-def _compile(c: Condition, now: datetime) -> ColumnElement[bool]:
+def _compile(c: Condition, now: datetime) -> SQLColumnExpression[bool]:
     spec = FIELDS[c.field]
     column = unindexed(spec.column) if spec.column is not None else None
     if spec.kind == Kind.MONEY:
@@ -423,19 +433,11 @@ def _compile_text(column: Any, c: Condition) -> ColumnElement[bool]:
     return _compare(lowered, c.op, value)
 
 
-def _truth(field: str, column: Any, now: datetime) -> ColumnElement[bool]:
+def _truth(field: str, column: Any, now: datetime) -> SQLColumnExpression[bool]:
     if field == "can_email":
-        return and_(
-            Customer.email_opt_in.is_(True),
-            Customer.email_status == "active",
-            unindexed(Customer.email).is_not(None),
-        )
+        return Customer.can_email
     if field == "can_text":
-        return and_(
-            Customer.sms_opt_in.is_(True),
-            Customer.sms_status == "active",
-            unindexed(Customer.phone).is_not(None),
-        )
+        return Customer.can_text
     if field == "birthday_this_month":
         return extract("month", Customer.birth_date) == now.month
     return column.is_(True)
@@ -443,7 +445,9 @@ def _truth(field: str, column: Any, now: datetime) -> ColumnElement[bool]:
 
 def _compile_activity(c: Condition, now: datetime) -> ColumnElement[bool]:
     """Orders or spend over the last `days`, one correlated subquery per customer."""
+    assert c.days is not None  # parse_rules requires it of activity fields
     recent = and_(Order.customer_id == Customer.id, Order.ordered_at >= _since(now, c.days))
+    measure: ColumnElement[int]
     if c.field == "spent_in_last":
         measure, amount = func.coalesce(func.sum(Order.total_cents), 0), _cents(c.value)
     else:

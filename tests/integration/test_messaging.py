@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, insert, select, update
 
+from core import customers
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.infra import job_rows
@@ -22,6 +23,7 @@ from core.models import (
     CampaignStatus,
     CampaignStep,
     Channel,
+    ContactStatus,
     Customer,
     Event,
     Message,
@@ -303,6 +305,33 @@ def test_a_suppressed_address_is_not_even_queued(shop: dict[str, int]) -> None:
                               reason=SuppressionReason.HARD_BOUNCE)  # fmt: skip
         outbox.queue_due_steps(session=session, now=NOON_CHICAGO)
     assert ("ana", "email") not in by_customer(shop) and ("ana", "sms") in by_customer(shop)
+
+
+@pytest.mark.both_databases
+def test_the_list_closes_the_channel_of_whoever_holds_the_address(shop: dict[str, int]) -> None:
+    """Customers' email and text status follow the suppression list, so 'Email ok' in the
+    lists, segments and reach all agree with what the sender will do."""
+
+    def emailable() -> set[int]:
+        with session_scope(read_only=True) as session:
+            return set(session.scalars(select(Customer.id).where(Customer.can_email)))
+
+    before = emailable()
+    assert shop["ana"] in before
+    with session_scope() as session:
+        suppressions.suppress(session=session, channel="email", address="ANA@example.com",
+                              reason=SuppressionReason.COMPLAINT)  # fmt: skip
+        twin = customers.create_customer(
+            session=session, actor=SYSTEM, now=NOON_CHICAGO, email="ana@example.com",
+            first_name="Ana", last_name="Again",
+        )  # fmt: skip
+        twin_id = twin.id
+    assert emailable() == before - {shop["ana"]}  # the new twin is closed from the start
+    with session_scope() as session:
+        assert session.get(Customer, twin_id).email_status == ContactStatus.SUPPRESSED
+        assert session.get(Customer, shop["ana"]).sms_status == ContactStatus.ACTIVE
+        suppressions.lift(session=session, channel="email", address="ana@example.com")
+    assert emailable() == before  # Ana again; the twin never consented
 
 
 @pytest.mark.both_databases
