@@ -40,14 +40,21 @@ def fill(url: str, n: int) -> None:
         k = len(ids)
         frame = pd.DataFrame(
             {
-                "id": ids, "external_id": [f"P{i:07d}" for i in ids],
+                "id": ids,
+                "external_id": [f"P{i:07d}" for i in ids],
                 "email": [f"shopper{i}@example.com" for i in ids],
                 "phone": [f"+1312{i:07d}" for i in ids],
-                "first_name": rng.choice(first, k), "last_name": rng.choice(last, k),
-                "age_verified": True, "address": "", "city": rng.choice(["Chicago", "Evanston"], k),
-                "state": "IL", "zip": rng.choice(["60622", "60614", "60201"], k),
-                "email_opt_in": rng.random(k) < 0.7, "email_status": "active",
-                "sms_opt_in": rng.random(k) < 0.3, "sms_status": "active",
+                "first_name": rng.choice(first, k),
+                "last_name": rng.choice(last, k),
+                "age_verified": True,
+                "address": "",
+                "city": rng.choice(["Chicago", "Evanston"], k),
+                "state": "IL",
+                "zip": rng.choice(["60622", "60614", "60201"], k),
+                "email_opt_in": rng.random(k) < 0.7,
+                "email_status": "active",
+                "sms_opt_in": rng.random(k) < 0.3,
+                "sms_status": "active",
                 "order_count": rng.integers(0, 40, k),
                 "total_spent_cents": rng.integers(0, 500_000, k),
                 "last_order_at": now - pd.to_timedelta(rng.integers(0, 365, k), "D"),
@@ -56,7 +63,7 @@ def fill(url: str, n: int) -> None:
                 "created_at": now - pd.to_timedelta(rng.integers(0, 900, k), "D"),
                 "updated_at": now,
             }
-        )  # fmt: skip
+        )
         with session_scope() as session:
             bulk.insert_frame(session, Customer.__table__, frame)
 
@@ -116,10 +123,13 @@ def main() -> None:
         result = timings(url)
         base = result["baseline_50_by_id"]
         report(
-            bench="customer_list", backend=backend, customers=args.customers,
-            load_s=round(loaded, 1), ms=result,
+            bench="customer_list",
+            backend=backend,
+            customers=args.customers,
+            load_s=round(loaded, 1),
+            ms=result,
             ratio_to_baseline={k: round(v / base, 1) for k, v in result.items()},
-        )  # fmt: skip
+        )
 
 
 if __name__ == "__main__":

@@ -106,18 +106,27 @@ def main() -> None:
                         orders_csv(orders_path, args.orders, n)
                         order_result = run(url, "orders", orders_path)
                 if order_result:
-                    report(bench="import_orders", backend=backend, rows=args.orders,
-                           seconds=round(order_result["seconds"], 2),
-                           rows_per_s=round(args.orders / order_result["seconds"]),
-                           baseline_read_csv_s=round(baseline(orders_path), 2),
-                           ratio=round(order_result["seconds"] / baseline(orders_path), 1),
-                           summary=order_result["summary"])  # fmt: skip
-                report(bench="import_customers", backend=backend, rows=n,
-                       file_mb=round(path.stat().st_size / 1e6, 1),
-                       seconds=round(result["seconds"], 2), rows_per_s=round(n / result["seconds"]),
-                       baseline_read_csv_s=round(parse, 2),
-                       ratio=round(result["seconds"] / parse, 1),
-                       summary=result["summary"])  # fmt: skip
+                    report(
+                        bench="import_orders",
+                        backend=backend,
+                        rows=args.orders,
+                        seconds=round(order_result["seconds"], 2),
+                        rows_per_s=round(args.orders / order_result["seconds"]),
+                        baseline_read_csv_s=round(baseline(orders_path), 2),
+                        ratio=round(order_result["seconds"] / baseline(orders_path), 1),
+                        summary=order_result["summary"],
+                    )
+                report(
+                    bench="import_customers",
+                    backend=backend,
+                    rows=n,
+                    file_mb=round(path.stat().st_size / 1e6, 1),
+                    seconds=round(result["seconds"], 2),
+                    rows_per_s=round(n / result["seconds"]),
+                    baseline_read_csv_s=round(parse, 2),
+                    ratio=round(result["seconds"] / parse, 1),
+                    summary=result["summary"],
+                )
 
 
 if __name__ == "__main__":

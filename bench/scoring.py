@@ -55,17 +55,26 @@ def fill_orders(customers: int, orders: int) -> int:
         totals = rng.gamma(2.0, 3000, n).astype("int64") + 500
         order_frame = pd.DataFrame(
             {
-                "id": ids, "customer_id": who, "ordered_at": at, "total_cents": totals,
-                "discount_cents": 0, "channel": "in_store", "created_at": at,
+                "id": ids,
+                "customer_id": who,
+                "ordered_at": at,
+                "total_cents": totals,
+                "discount_cents": 0,
+                "channel": "in_store",
+                "created_at": at,
             }
-        )  # fmt: skip
+        )
         item_frame = pd.DataFrame(
             {
-                "id": ids, "order_id": ids, "sku": "", "quantity": 1,
+                "id": ids,
+                "order_id": ids,
+                "sku": "",
+                "quantity": 1,
                 "category": rng.choice(CATEGORIES, n, p=[0.4, 0.3, 0.2, 0.06, 0.04]),
-                "unit_price_cents": totals, "line_total_cents": totals,
+                "unit_price_cents": totals,
+                "line_total_cents": totals,
             }
-        )  # fmt: skip
+        )
         with session_scope() as session:
             bulk.insert_frame(session, Order.__table__, order_frame)
             bulk.insert_frame(session, OrderItem.__table__, item_frame)
@@ -135,12 +144,19 @@ def main() -> None:
         base = baseline_seconds()
         seconds, phases, summary = score()
         report(
-            bench="scoring", backend=backend, customers=args.customers, orders=orders,
-            fill_s=round(loaded, 1), baseline_aggregate_s=round(base, 1),
-            scoring_s=round(seconds, 1), ratio_to_baseline=round(seconds / base, 1),
-            phases_s=phases, customers_scored=summary["customers_scored"],
-            model=summary["model"], holdout_revenue_error=summary["holdout"].get("revenue_error"),
-        )  # fmt: skip
+            bench="scoring",
+            backend=backend,
+            customers=args.customers,
+            orders=orders,
+            fill_s=round(loaded, 1),
+            baseline_aggregate_s=round(base, 1),
+            scoring_s=round(seconds, 1),
+            ratio_to_baseline=round(seconds / base, 1),
+            phases_s=phases,
+            customers_scored=summary["customers_scored"],
+            model=summary["model"],
+            holdout_revenue_error=summary["holdout"].get("revenue_error"),
+        )
 
 
 if __name__ == "__main__":

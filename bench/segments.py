@@ -110,10 +110,13 @@ def main() -> None:
         result = timings()
         base = result["baseline_count_all_ms"]
         report(
-            bench="segments", backend=backend, customers=args.customers, **result,
+            bench="segments",
+            backend=backend,
+            customers=args.customers,
+            **result,
             count_ratio_to_baseline=round(result["count_three_conditions_ms"] / base, 2),
             refresh_ratio_to_baseline=round(result["refresh_200k_s"] * 1000 / base, 1),
-        )  # fmt: skip
+        )
 
 
 if __name__ == "__main__":

@@ -55,16 +55,28 @@ def fill(messages: int) -> int:
         ids = np.arange(start + 1, min(messages, start + 100_000) + 1)
         frame = pd.DataFrame(
             {
-                "id": ids, "email": [f"shopper{i}@example.com" for i in ids],
-                "first_name": "Dana", "last_name": "Reyes",
+                "id": ids,
+                "email": [f"shopper{i}@example.com" for i in ids],
+                "first_name": "Dana",
+                "last_name": "Reyes",
                 "birth_date": pd.Timestamp("1980-05-01"),
-                "age_verified": True, "address": "", "city": "Chicago", "state": "IL",
-                "zip": "60607", "email_opt_in": True, "email_opt_in_at": now,
-                "email_status": "active", "sms_opt_in": False, "sms_status": "active",
-                "order_count": 0, "total_spent_cents": 0, "source": "bench", "created_at": now,
+                "age_verified": True,
+                "address": "",
+                "city": "Chicago",
+                "state": "IL",
+                "zip": "60607",
+                "email_opt_in": True,
+                "email_opt_in_at": now,
+                "email_status": "active",
+                "sms_opt_in": False,
+                "sms_status": "active",
+                "order_count": 0,
+                "total_spent_cents": 0,
+                "source": "bench",
+                "created_at": now,
                 "updated_at": now,
             }
-        )  # fmt: skip
+        )
         with session_scope() as session:
             bulk.insert_frame(session, Customer.__table__, frame)
     with session_scope() as session:
@@ -74,22 +86,34 @@ def fill(messages: int) -> int:
         for start in range(0, messages, 100_000):
             session.execute(
                 SegmentMember.__table__.insert(),
-                [{"segment_id": segment.id, "customer_id": i}
-                 for i in range(start + 1, min(messages, start + 100_000) + 1)],
-            )  # fmt: skip
+                [
+                    {"segment_id": segment.id, "customer_id": i}
+                    for i in range(start + 1, min(messages, start + 100_000) + 1)
+                ],
+            )
         local = utc_now().astimezone(get_store_profile(session=session).zone)
         campaign = Campaign(
-            name="Bench", type="promotion", status=CampaignStatus.RUNNING,
-            segment_ids=[segment.id], channels=["email"], starts_at=utc_now(),
+            name="Bench",
+            type="promotion",
+            status=CampaignStatus.RUNNING,
+            segment_ids=[segment.id],
+            channels=["email"],
+            starts_at=utc_now(),
             ends_at=utc_now() + timedelta(days=1),
-        )  # fmt: skip
+        )
         campaign.steps.append(
             CampaignStep(
-                position=1, day=local.date(), local_time="00:00", segment_id=segment.id,
-                channel="email", offer_kind="percent_off", offer_value=10,
-                offer_description="10% off anything", angle="A test of speed",
+                position=1,
+                day=local.date(),
+                local_time="00:00",
+                segment_id=segment.id,
+                channel="email",
+                offer_kind="percent_off",
+                offer_value=10,
+                offer_description="10% off anything",
+                angle="A test of speed",
             )
-        )  # fmt: skip
+        )
         session.add(campaign)
         session.flush()
         return campaign.id
@@ -106,8 +130,11 @@ def status_counts(campaign_id: int) -> dict[str, int]:
 def start_worker(env: dict[str, str], n: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "jobs.worker", "--name", f"bench-{os.getpid()}-{n}"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def single_thread_rate(url: str, seconds: float = 3.0) -> float:
@@ -118,11 +145,16 @@ def single_thread_rate(url: str, seconds: float = 3.0) -> float:
     sent, deadline = 0, time.monotonic() + seconds
     while time.monotonic() < deadline:
         session.post(
-            f"{url}/v3/mg.example.com/messages", auth=("api", SIGNING["MAILGUN_API_KEY"]),
-            data={"to": "baseline@example.com", "v:message_key": f"baseline-{sent}",
-                  "subject": "x", "text": "x"},
+            f"{url}/v3/mg.example.com/messages",
+            auth=("api", SIGNING["MAILGUN_API_KEY"]),
+            data={
+                "to": "baseline@example.com",
+                "v:message_key": f"baseline-{sent}",
+                "subject": "x",
+                "text": "x",
+            },
             timeout=10,
-        )  # fmt: skip
+        )
         sent += 1
     return sent / seconds * 60
 
@@ -136,10 +168,14 @@ def run(args: argparse.Namespace, url: str, mailgun_url: str, fake: object | Non
     from jobs import queue, sending, tasks
 
     env = os.environ | {
-        "DATABASE_URL": url, "REDIS_URL": args.redis, "MAILGUN_BASE_URL": mailgun_url,
-        "SEND_RATE_PER_MIN": str(args.rate_per_min), "SEND_CLAIM_LEASE_SECONDS":
-        str(LEASE_SECONDS), "LOG_LEVEL": "WARNING", **SIGNING,
-    }  # fmt: skip
+        "DATABASE_URL": url,
+        "REDIS_URL": args.redis,
+        "MAILGUN_BASE_URL": mailgun_url,
+        "SEND_RATE_PER_MIN": str(args.rate_per_min),
+        "SEND_CLAIM_LEASE_SECONDS": str(LEASE_SECONDS),
+        "LOG_LEVEL": "WARNING",
+        **SIGNING,
+    }
     os.environ.update(env)
     reset_engines()
     migration_runner.upgrade(url)
@@ -181,14 +217,21 @@ def run(args: argparse.Namespace, url: str, mailgun_url: str, fake: object | Non
     seconds = time.perf_counter() - started
     counts = status_counts(campaign_id)
     figures: dict[str, object] = {
-        "backend": args.backend, "workers": args.workers, "messages": queued,
-        "sent": counts.get("sent", 0), "failed": counts.get("failed", 0),
-        "seconds": round(seconds, 2), "queue_seconds": round(queue_seconds, 2),
+        "backend": args.backend,
+        "workers": args.workers,
+        "messages": queued,
+        "sent": counts.get("sent", 0),
+        "failed": counts.get("failed", 0),
+        "seconds": round(seconds, 2),
+        "queue_seconds": round(queue_seconds, 2),
         "killed_a_worker": bool(args.kill_worker_after),
-    }  # fmt: skip
+    }
     if fake is not None:
-        keys = [f["v:message_key"][0] for f in fake.accepted if not
-                f["v:message_key"][0].startswith("baseline")]  # fmt: skip
+        keys = [
+            f["v:message_key"][0]
+            for f in fake.accepted
+            if not f["v:message_key"][0].startswith("baseline")
+        ]
         times = fake.times[-len(keys) :] if keys else []
         span = (times[-1] - times[0]) if len(times) > 1 else seconds
         figures |= {

@@ -31,10 +31,22 @@ def seconds_to_first_response(args: list[str], url_path: str, env: dict[str, str
     port = free_port()
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", *args, "--server.port", str(port),
-         "--server.headless", "true"],
-        cwd=ROOT, env=os.environ | env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            *args,
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=os.environ | env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while True:
             try:
@@ -108,8 +120,12 @@ def bench_demo(url: str, label: str) -> None:
 
 
 def report(name: str, **figures: object) -> None:
-    print(json.dumps({"bench": name} | {k: round(v, 3) if isinstance(v, float) else v
-                                         for k, v in figures.items()}))  # fmt: skip
+    print(
+        json.dumps(
+            {"bench": name}
+            | {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
+        )
+    )
 
 
 def main() -> None:

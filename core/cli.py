@@ -109,9 +109,14 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with session_scope() as session:
             row = imports.prepare_import(
-                session=session, actor=SYSTEM, kind=ImportKind(args.kind), path=path,
-                filename=path.name, mapping=mapping, options=options,
-            )  # fmt: skip
+                session=session,
+                actor=SYSTEM,
+                kind=ImportKind(args.kind),
+                path=path,
+                filename=path.name,
+                mapping=mapping,
+                options=options,
+            )
             import_id = row.id
         summary = imports.run_import(
             unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, now=utc_now()
@@ -244,12 +249,16 @@ def cmd_actions(args: argparse.Namespace) -> dict[str, Any] | str:
         )
         listed: list[dict[str, Any]] = [
             {
-                "customer_id": c.id, "name": c.full_name, "priority": a.priority,
-                "channel": a.channel, "offer": a.offer_description, "due_at": a.due_at,
+                "customer_id": c.id,
+                "name": c.full_name,
+                "priority": a.priority,
+                "channel": a.channel,
+                "offer": a.offer_description,
+                "due_at": a.due_at,
                 "why": a.reasons,
             }
             for a, c in rows
-        ]  # fmt: skip
+        ]
     summary = {"run_id": run.run_id, "actions": run.created, "candidates": run.candidates}
     if args.json:
         return summary | {"list": listed}
@@ -295,28 +304,32 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
 
     load = commands.add_parser(
-        "import", help="import customers or orders from a CSV or Excel file",
+        "import",
+        help="import customers or orders from a CSV or Excel file",
         description="Prints a JSON summary; rows that failed are listed in a CSV next to the file.",
-    )  # fmt: skip
+    )
     load.add_argument("kind", choices=["customers", "orders"])
     load.add_argument("path")
     load.add_argument(
         "--mapping", help='JSON of field to column, e.g. \'{"email": "E-mail"}\' (default: guess)'
     )
     load.add_argument(
-        "--create-customers", action="store_true",
+        "--create-customers",
+        action="store_true",
         help="orders: create a minimal customer for an unknown customer ID/email/phone",
-    )  # fmt: skip
+    )
     load.add_argument(
-        "--birth-dates-verified", action="store_true",
+        "--birth-dates-verified",
+        action="store_true",
         help="customers: birth dates in this file were checked against ID at the till",
-    )  # fmt: skip
+    )
     load.set_defaults(run=cmd_import)
 
     score = commands.add_parser(
-        "score", help="score customers (RFM, churn risk, predicted value), refresh segments",
+        "score",
+        help="score customers (RFM, churn risk, predicted value), refresh segments",
         description="Only orders on or before --as-of count; the horizon starts the day after.",
-    )  # fmt: skip
+    )
     score.add_argument("--as-of", help="last day of history to use (default: yesterday)")
     score.add_argument("--horizon-days", type=int, default=365, help="days of value to predict")
     score.set_defaults(run=cmd_score)

@@ -42,9 +42,13 @@ PRODUCTS_CSV = DATA_DIR / "demo_products.csv"
 DEMO_MARKER = "demo_store"
 """Settings row written when the demo finished loading."""
 DEMO_STORE_PROFILE = {
-    "address": "1200 W Fulton Market", "city": "Chicago", "state": "IL", "zip": "60607",
-    "phone": "(312) 555-0100", "email": "hello@example.com",
-}  # fmt: skip
+    "address": "1200 W Fulton Market",
+    "city": "Chicago",
+    "state": "IL",
+    "zip": "60607",
+    "phone": "(312) 555-0100",
+    "email": "hello@example.com",
+}
 """Where the demo store is: every marketing email shows it (CAN-SPAM). example.com, so nothing
 the demo sends through a real provider can reach anyone."""
 ORDER_CHUNK = 5000
@@ -72,16 +76,30 @@ CHICAGO, NEW_YORK, DENVER, PACIFIC = (
     "America/Los_Angeles",
 )
 REGIONS = (
-    Region("Chicago", "IL", ("60601", "60607", "60610", "60614", "60618", "60622", "60657"),
-           CHICAGO, ("312", "773", "872"), 0.70, True),
+    Region(
+        "Chicago",
+        "IL",
+        ("60601", "60607", "60610", "60614", "60618", "60622", "60657"),
+        CHICAGO,
+        ("312", "773", "872"),
+        0.70,
+        True,
+    ),
     Region("Evanston", "IL", ("60201", "60202"), CHICAGO, ("847", "224"), 0.10, True),
-    Region("New York", "NY", ("10001", "10011", "10014", "10024"), NEW_YORK,
-           ("212", "646", "917"), 0.06, False),
+    Region(
+        "New York",
+        "NY",
+        ("10001", "10011", "10014", "10024"),
+        NEW_YORK,
+        ("212", "646", "917"),
+        0.06,
+        False,
+    ),
     Region("Miami", "FL", ("33130", "33131", "33139"), NEW_YORK, ("305", "786"), 0.05, False),
     Region("Denver", "CO", ("80202", "80205", "80218"), DENVER, ("303", "720"), 0.04, False),
     Region("Los Angeles", "CA", ("90012", "90026", "90046"), PACIFIC, ("213", "323"), 0.03, False),
     Region("Seattle", "WA", ("98101", "98103", "98122"), PACIFIC, ("206",), 0.02, False),
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)

@@ -55,14 +55,18 @@ with session_scope(read_only=True) as session:
     table = pd.DataFrame(
         [
             {
-                "id": a.id, "Priority": a.priority, "Customer": c.full_name,
-                "Channel": a.channel, "Offer": a.offer_description,
-                "Due": when(a.due_at, zone, with_time=True), "Why": "; ".join(a.reasons),
+                "id": a.id,
+                "Priority": a.priority,
+                "Customer": c.full_name,
+                "Channel": a.channel,
+                "Offer": a.offer_description,
+                "Due": when(a.due_at, zone, with_time=True),
+                "Why": "; ".join(a.reasons),
                 "Status": a.status,
             }
             for a, c in listed
         ]
-    )  # fmt: skip
+    )
 
 figures = st.columns(4)
 figures[0].metric("Actions", f"{sum(counts.values()):,}")

@@ -32,8 +32,13 @@ if campaign_id is not None:
         try:
             campaign = campaigns.get_campaign(session=session, campaign_id=campaign_id)
         except NotFound as exc:
-            not_found("Campaign not found", str(exc), back="pages/campaigns.py",
-                      label="Campaigns", icon=":material/arrow_back:")  # fmt: skip
+            not_found(
+                "Campaign not found",
+                str(exc),
+                back="pages/campaigns.py",
+                label="Campaigns",
+                icon=":material/arrow_back:",
+            )
         campaign.steps  # noqa: B018 - load the plan before the session closes
         names = segments.names(session=session)
 
@@ -48,7 +53,7 @@ CONTROLS = {
     S.RUNNING: [("Pause", S.PAUSED), ("Complete", S.COMPLETED)],
     S.PAUSED: [("Resume", S.RUNNING), ("Archive", S.ARCHIVED)],
     S.COMPLETED: [("Archive", S.ARCHIVED)],
-}  # fmt: skip
+}
 
 
 def header(campaign: Campaign) -> None:
@@ -138,19 +143,24 @@ def plan_tab(campaign: Campaign) -> None:
         pd.DataFrame(
             [
                 {
-                    "Day": step.day, "Time (local)": step.local_time,
-                    "Segment": names.get(step.segment_id or 0, "—"), "Channel": step.channel,
-                    "Offer": campaigns.describe_offer(step.offer_kind, step.offer_value,
-                                                      step.offer_category),
-                    "Angle": step.angle, "Reach": step.expected_reach,
-                    "Cost": format_cents(step.expected_cost_cents), "Status": step.status,
+                    "Day": step.day,
+                    "Time (local)": step.local_time,
+                    "Segment": names.get(step.segment_id or 0, "—"),
+                    "Channel": step.channel,
+                    "Offer": campaigns.describe_offer(
+                        step.offer_kind, step.offer_value, step.offer_category
+                    ),
+                    "Angle": step.angle,
+                    "Reach": step.expected_reach,
+                    "Cost": format_cents(step.expected_cost_cents),
+                    "Status": step.status,
                 }
                 for step in campaign.steps
             ]
         ),
         hide_index=True,
         width="stretch",
-    )  # fmt: skip
+    )
 
 
 def actions_tab(campaign: Campaign) -> None:
@@ -166,12 +176,16 @@ def actions_tab(campaign: Campaign) -> None:
         )
         rows = [
             {
-                "Priority": a.priority, "Customer": c.full_name, "Channel": a.channel,
-                "Offer": a.offer_description, "Due": when(a.due_at, zone, with_time=True),
-                "Why": "; ".join(a.reasons), "Status": a.status,
+                "Priority": a.priority,
+                "Customer": c.full_name,
+                "Channel": a.channel,
+                "Offer": a.offer_description,
+                "Due": when(a.due_at, zone, with_time=True),
+                "Why": "; ".join(a.reasons),
+                "Status": a.status,
             }
             for a, c in top
-        ]  # fmt: skip
+        ]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         st.page_link(
@@ -204,8 +218,9 @@ def performance_tab(campaign: Campaign) -> None:
     figures[0].metric("Failed", f"{fared.failed:,}")
     figures[1].metric("Stopped by the rules", f"{fared.stopped:,}")
     figures[2].metric("Cost", format_cents(round(fared.cost_cents)))
-    st.page_link("pages/messages.py", label="Every message of this campaign",
-                 icon=":material/mail:")  # fmt: skip
+    st.page_link(
+        "pages/messages.py", label="Every message of this campaign", icon=":material/mail:"
+    )
 
 
 show_flash()

@@ -67,11 +67,9 @@ badges = [
     age_badge(customer.birth_date, customer.age_verified, today),
     risk_badge(customer.churn_risk),
     f":blue-badge[{customer.rfm_segment}]" if customer.rfm_segment else "",
-    ":green-badge[Email ok]" if customer.can_email else
-    ":gray-badge[No email consent]",
-    ":green-badge[SMS ok]" if customer.can_text else
-    ":gray-badge[No SMS consent]",
-]  # fmt: skip
+    ":green-badge[Email ok]" if customer.can_email else ":gray-badge[No email consent]",
+    ":green-badge[SMS ok]" if customer.can_text else ":gray-badge[No SMS consent]",
+]
 st.markdown(" ".join(b for b in badges if b))
 
 columns = st.columns(4)
@@ -122,16 +120,21 @@ with details:
                 {
                     "Field": ["Email", "Phone", "Date of birth", "Address", "Time zone"],
                     "Value": [
-                        customer.email or "—", phone(customer.phone) or "—",
+                        customer.email or "—",
+                        phone(customer.phone) or "—",
                         str(customer.birth_date or "—"),
-                        ", ".join(p for p in (customer.address, customer.city, customer.state,
-                                              customer.zip) if p) or "—",
+                        ", ".join(
+                            p
+                            for p in (customer.address, customer.city, customer.state, customer.zip)
+                            if p
+                        )
+                        or "—",
                         customer.timezone or "—",
                     ],
                 }
             ),
             hide_index=True,
-        )  # fmt: skip
+        )
     st.caption(
         f"Customer #{customer.id} · time zone {customer.timezone or 'unknown'} · "
         f"since {when(customer.created_at, store.zone)} · source {customer.source}"
@@ -223,11 +226,15 @@ with agreed:
             if right.button(action, key=f"consent_{channel}"):
                 change(
                     lambda s, channel=channel, granted=granted: customers.change_consent(
-                        session=s, actor=actor, customer_id=customer.id, channel=channel,
-                        granted=not granted, now=utc_now(),
+                        session=s,
+                        actor=actor,
+                        customer_id=customer.id,
+                        channel=channel,
+                        granted=not granted,
+                        now=utc_now(),
                     ),
                     f"{label} consent recorded.",
-                )  # fmt: skip
+                )
     if consents:
         st.dataframe(
             pd.DataFrame(

@@ -36,8 +36,14 @@ if can_edit:
         )
         zip_code = right.text_input("ZIP code")
         if st.form_submit_button("Add customer", type="primary"):
-            fields = {"first_name": first_name, "last_name": last_name, "email": email,
-                      "phone": phone, "birth_date": birth_date, "zip": zip_code}  # fmt: skip
+            fields = {
+                "first_name": first_name,
+                "last_name": last_name,
+                "email": email,
+                "phone": phone,
+                "birth_date": birth_date,
+                "zip": zip_code,
+            }
             change(
                 lambda s: (
                     customers.create_customer(session=s, actor=actor, now=utc_now(), **fields).id

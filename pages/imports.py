@@ -36,18 +36,24 @@ with session_scope(read_only=True) as session:
 if recent:
     with st.expander("Recent imports"):
         st.dataframe(
-        pd.DataFrame(
-            [
-                {"When": when(r.created_at, zone, with_time=True), "File": r.filename,
-                 "Kind": r.kind, "Status": r.status, "Added": r.inserted, "Updated": r.updated,
-                 "Failed": r.failed}
-                for r in recent
-                if r.status != ImportStatus.READY
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )  # fmt: skip
+            pd.DataFrame(
+                [
+                    {
+                        "When": when(r.created_at, zone, with_time=True),
+                        "File": r.filename,
+                        "Kind": r.kind,
+                        "Status": r.status,
+                        "Added": r.inserted,
+                        "Updated": r.updated,
+                        "Failed": r.failed,
+                    }
+                    for r in recent
+                    if r.status != ImportStatus.READY
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 if last := st.session_state.get("last_import"):
     with session_scope(read_only=True) as session:
@@ -62,23 +68,33 @@ if last := st.session_state.get("last_import"):
         columns = st.columns(5)
         for column, (label, value) in zip(
             columns,
-            [("Added", row.inserted), ("Updated", row.updated), ("Skipped", row.skipped),
-             ("Failed", row.failed), ("Warnings", row.warnings)],
+            [
+                ("Added", row.inserted),
+                ("Updated", row.updated),
+                ("Skipped", row.skipped),
+                ("Failed", row.failed),
+                ("Warnings", row.warnings),
+            ],
             strict=True,
-        ):  # fmt: skip
+        ):
             column.metric(label, f"{value:,}")
         if sample:
             st.dataframe(
                 pd.DataFrame(
                     [
-                        {"Row": p.row_number, "Kind": p.severity, "Field": p.field,
-                         "Value": p.value, "Reason": p.message}
+                        {
+                            "Row": p.row_number,
+                            "Kind": p.severity,
+                            "Field": p.field,
+                            "Value": p.value,
+                            "Reason": p.message,
+                        }
                         for p in sample
                     ]
                 ),
                 hide_index=True,
                 width="stretch",
-            )  # fmt: skip
+            )
             st.download_button(
                 "Download all problem rows (CSV)",
                 data=report,
@@ -172,11 +188,18 @@ else:
 
 if st.button("Start import", type="primary", disabled="import_job" in st.session_state):
     prepared = attempt(
-        lambda s: imports.prepare_import(
-            session=s, actor=actor, kind=kind, path=Path(path), filename=upload.name,
-            mapping=mapping, options=options,
-        ).id
-    )  # fmt: skip
+        lambda s: (
+            imports.prepare_import(
+                session=s,
+                actor=actor,
+                kind=kind,
+                path=Path(path),
+                filename=upload.name,
+                mapping=mapping,
+                options=options,
+            ).id
+        )
+    )
     if prepared is None:
         st.stop()
     st.session_state["import_job"] = flows.start_import(actor=actor, import_id=prepared.value)

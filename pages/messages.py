@@ -43,25 +43,33 @@ def live_figures(campaign_id: int | None) -> None:
     figures = st.columns(6)
     for column, (label, statuses) in zip(
         figures,
-        [("Waiting", ("queued", "sending")), ("Sent", ("sent",)), ("Delivered", ("delivered",)),
-         ("Failed", ("failed", "bounced")), ("Stopped by the rules", ("suppressed",))],
+        [
+            ("Waiting", ("queued", "sending")),
+            ("Sent", ("sent",)),
+            ("Delivered", ("delivered",)),
+            ("Failed", ("failed", "bounced")),
+            ("Stopped by the rules", ("suppressed",)),
+        ],
         strict=False,
-    ):  # fmt: skip
+    ):
         column.metric(label, f"{sum(counts.get(s, 0) for s in statuses):,}")
     figures[5].metric("Cost", format_cents(round(cost)))
     if total:
         done = total - waiting
         st.progress(done / total, text=f"{done:,} of {total:,} settled · {rate:,.0f} sent a minute")
     else:
-        st.info("Nothing has been sent yet. A running campaign's messages appear here the day "
-                "before each planned send.")  # fmt: skip
+        st.info(
+            "Nothing has been sent yet. A running campaign's messages appear here the day "
+            "before each planned send."
+        )
 
 
 left, middle, right, far = st.columns([3, 2, 2, 2])
 campaign_id = left.selectbox(
-    "Campaign", [None, *campaign_names], format_func=lambda i: "All" if i is None else
-    campaign_names[i],
-)  # fmt: skip
+    "Campaign",
+    [None, *campaign_names],
+    format_func=lambda i: "All" if i is None else campaign_names[i],
+)
 statuses = middle.multiselect("Status", list(STATUS_LABELS), format_func=STATUS_LABELS.get)
 channel = right.selectbox(
     "Channel", [None, *Channel], format_func=lambda c: "Any" if c is None else c.value
@@ -76,9 +84,12 @@ if days:
 live_figures(campaign_id)
 
 where = MessageFilter(
-    statuses=tuple(statuses), channel=channel.value if channel else None,
-    campaign_id=campaign_id, since=since, until=until,
-)  # fmt: skip
+    statuses=tuple(statuses),
+    channel=channel.value if channel else None,
+    campaign_id=campaign_id,
+    since=since,
+    until=until,
+)
 page = st.session_state.get("sends_page", 1)
 with session_scope(read_only=True) as session:
     rows, total = monitor.list_messages(session=session, where=where, page=page)
@@ -90,15 +101,21 @@ else:
     table = pd.DataFrame(
         [
             {
-                "Id": r.id, "Status": STATUS_LABELS.get(r.status, r.status),
-                "Channel": r.channel, "Campaign": r.campaign, "Customer": r.customer,
-                "To": r.to_address, "Due": when(r.send_after, zone, with_time=True),
+                "Id": r.id,
+                "Status": STATUS_LABELS.get(r.status, r.status),
+                "Channel": r.channel,
+                "Campaign": r.campaign,
+                "Customer": r.customer,
+                "To": r.to_address,
+                "Due": when(r.send_after, zone, with_time=True),
                 "Sent": when(r.sent_at, zone, with_time=True) if r.sent_at else "",
-                "Tries": r.attempts, "Cost": r.cost_cents / 100, "Problem": r.error,
+                "Tries": r.attempts,
+                "Cost": r.cost_cents / 100,
+                "Problem": r.error,
             }
             for r in rows
         ]
-    )  # fmt: skip
+    )
     picked = st.dataframe(
         table,
         hide_index=True,
@@ -130,8 +147,10 @@ else:
             if retry.value:
                 flash(f"{retry.value:,} failed messages queued again.")
             else:
-                flash("None of those can be retried: only failed sends that may succeed now.",
-                      "warning")  # fmt: skip
+                flash(
+                    "None of those can be retried: only failed sends that may succeed now.",
+                    "warning",
+                )
             st.rerun()
 
     if chosen:
@@ -149,16 +168,23 @@ else:
             st.caption("Nothing has happened to it yet.")
 
 with st.expander("Suppressed addresses", icon=":material/block:"):
-    st.caption("Unsubscribes, STOP replies, bounces and complaints: these addresses and numbers "
-               "get no marketing, whoever they belong to.")  # fmt: skip
+    st.caption(
+        "Unsubscribes, STOP replies, bounces and complaints: these addresses and numbers "
+        "get no marketing, whoever they belong to."
+    )
     search = st.text_input("Find an address", key="suppression_search")
     with session_scope(read_only=True) as session:
         listed, count = suppressions.list_suppressions(session=session, search=search)
         shown = [
-            {"Id": s.id, "Channel": s.channel, "Address": s.address, "Reason": s.reason,
-             "Since": when(s.created_at, zone, with_time=True)}
+            {
+                "Id": s.id,
+                "Channel": s.channel,
+                "Address": s.address,
+                "Reason": s.reason,
+                "Since": when(s.created_at, zone, with_time=True),
+            }
             for s in listed
-        ]  # fmt: skip
+        ]
     st.caption(f"{count:,} suppressed")
     if shown:
         st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch")
@@ -170,18 +196,24 @@ with st.expander("Suppressed addresses", icon=":material/block:"):
             if st.form_submit_button("Suppress"):
                 change(
                     lambda s: suppressions.add_by_hand(
-                        session=s, actor=actor, channel=chosen_channel, address=typed,
+                        session=s,
+                        actor=actor,
+                        channel=chosen_channel,
+                        address=typed,
                         now=utc_now(),
                     ),
                     "Suppressed: nothing more will be sent there.",
-                )  # fmt: skip
+                )
     if actor.can(Permission.MANAGE_SETTINGS) and shown:
         lift_id = st.selectbox(
             "Lift a suppression (the person must consent again before anything is sent)",
             [None, *(row["Id"] for row in shown)],
-            format_func=lambda i: "—" if i is None else
-            next(f"{r['Address']} ({r['Reason']})" for r in shown if r["Id"] == i),
-        )  # fmt: skip
+            format_func=lambda i: (
+                "—"
+                if i is None
+                else next(f"{r['Address']} ({r['Reason']})" for r in shown if r["Id"] == i)
+            ),
+        )
         if lift_id is not None and st.button("Lift it"):
             change(
                 lambda s: suppressions.remove(session=s, actor=actor, suppression_id=lift_id),

@@ -65,12 +65,15 @@ else:
             if n in set(segments["rfm_segment"])
         ]
         figure = px.bar(
-            segments, x="rfm_segment", y="customers", category_orders={"rfm_segment": order},
+            segments,
+            x="rfm_segment",
+            y="customers",
+            category_orders={"rfm_segment": order},
             hover_data={"Predicted value": ":$,.0f"},
             labels={"rfm_segment": "RFM segment", "customers": "Customers"},
             title="Customers by RFM segment",
             color_discrete_sequence=["#8A1538"],
-        )  # fmt: skip
+        )
         st.plotly_chart(figure, width="stretch")
     risk = spread["churn_risk"]
     if not risk.empty:
@@ -86,12 +89,16 @@ else:
             data = risk.assign(value=risk[cents] / (100 if cents.endswith("cents") else 1))
             column.plotly_chart(
                 px.pie(
-                    data, names="churn_risk", values="value", title=f"{label} by churn risk",
-                    color="churn_risk", hole=0.5,
+                    data,
+                    names="churn_risk",
+                    values="value",
+                    title=f"{label} by churn risk",
+                    color="churn_risk",
+                    hole=0.5,
                     color_discrete_map={"low": "#1b7f3b", "medium": "#b36b00", "high": "#b3261e"},
                 ),
                 width="stretch",
-            )  # fmt: skip
+            )
 
 if actor.can(Permission.EDIT_DATA):
     with st.form("rescore"):

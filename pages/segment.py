@@ -36,8 +36,13 @@ with session_scope(read_only=True) as session:
         try:
             segment = segments.get_segment(session=session, segment_id=segment_id)
         except NotFound as exc:
-            not_found("Segment not found", str(exc), back="pages/segments.py",
-                      label="Back to Segments", icon=":material/filter_alt:")  # fmt: skip
+            not_found(
+                "Segment not found",
+                str(exc),
+                back="pages/segments.py",
+                label="Back to Segments",
+                icon=":material/filter_alt:",
+            )
 
 if segment is None and not can_edit:
     st.title("Segment")
@@ -175,9 +180,12 @@ def members(segment: Segment) -> None:
         st.session_state[page_key] = page.page + 1
         st.rerun()
     st.download_button(
-        "Export members (CSV)", lambda: customers_csv(filters), f"{segment.name}.csv", "text/csv",
+        "Export members (CSV)",
+        lambda: customers_csv(filters),
+        f"{segment.name}.csv",
+        "text/csv",
         icon=":material/download:",
-    )  # fmt: skip
+    )
 
 
 def used_by(segment: Segment) -> None:

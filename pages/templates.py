@@ -23,8 +23,10 @@ show_flash()
 with session_scope(read_only=True) as session:
     saved = {t.id: t for t in templates.list_templates(session=session)}
 if not saved and can_edit:
-    st.info("No templates yet. Start from the defaults: one email and one text per playbook, "
-            "each with the footer the law asks for.")  # fmt: skip
+    st.info(
+        "No templates yet. Start from the defaults: one email and one text per playbook, "
+        "each with the footer the law asks for."
+    )
     if st.button("Add the default templates", type="primary"):
         with session_scope() as session:
             added = install_default_templates(session=session)
@@ -43,16 +45,25 @@ left, right = st.columns([3, 1])
 template_id = left.selectbox(
     "Template",
     [*saved, NEW] if can_edit else list(saved),
-    format_func=lambda i: "New template…" if i == NEW else
-    f"{saved[i].name} ({'email' if saved[i].channel == 'email' else 'text'})",
-)  # fmt: skip
+    format_func=lambda i: (
+        "New template…"
+        if i == NEW
+        else f"{saved[i].name} ({'email' if saved[i].channel == 'email' else 'text'})"
+    ),
+)
 if template_id is None:
     st.stop()
 current = saved.get(template_id)
-channel = Channel(current.channel) if current else right.radio(
-    "Channel", list(Channel), format_func=lambda c: "Email" if c == Channel.EMAIL else "Text",
-    horizontal=True,
-)  # fmt: skip
+channel = (
+    Channel(current.channel)
+    if current
+    else right.radio(
+        "Channel",
+        list(Channel),
+        format_func=lambda c: "Email" if c == Channel.EMAIL else "Text",
+        horizontal=True,
+    )
+)
 
 with st.popover("Insert a variable", icon=":material/data_object:"):
     st.caption("Copy a variable into the message; it is filled in for each customer.")
@@ -62,29 +73,47 @@ with st.popover("Insert a variable", icon=":material/data_object:"):
 edit, show = st.columns([3, 2], gap="large")
 with edit:
     key = f"template_{template_id}"
-    name = st.text_input("Name", current.name if current else "", key=f"{key}_name",
-                         disabled=not can_edit)  # fmt: skip
+    name = st.text_input(
+        "Name", current.name if current else "", key=f"{key}_name", disabled=not can_edit
+    )
     subject = preheader = body_html = ""
     if channel == Channel.EMAIL:
-        subject = st.text_input("Subject", current.subject if current else "", key=f"{key}_subject",
-                                disabled=not can_edit)  # fmt: skip
+        subject = st.text_input(
+            "Subject",
+            current.subject if current else "",
+            key=f"{key}_subject",
+            disabled=not can_edit,
+        )
         preheader = st.text_input(
             "Preheader (the line inboxes show after the subject)",
-            current.preheader if current else "", key=f"{key}_preheader", disabled=not can_edit,
-        )  # fmt: skip
+            current.preheader if current else "",
+            key=f"{key}_preheader",
+            disabled=not can_edit,
+        )
         body_html = st.text_area(
-            "HTML", current.body_html if current else "", height=260, key=f"{key}_html",
+            "HTML",
+            current.body_html if current else "",
+            height=260,
+            key=f"{key}_html",
             disabled=not can_edit,
             help="Must show {{ store.address }} and {{ unsubscribe_url }} (CAN-SPAM).",
-        )  # fmt: skip
+        )
     body_text = st.text_area(
         "Plain text (made from the HTML when empty)" if channel == Channel.EMAIL else "Message",
-        current.body_text if current else "", height=120 if channel == Channel.EMAIL else 100,
-        key=f"{key}_text", disabled=not can_edit,
-    )  # fmt: skip
-    draft = Draft(name=name, channel=channel, subject=subject, preheader=preheader,
-                  body_html=body_html, body_text=body_text,
-                  campaign_type=current.campaign_type if current else None)  # fmt: skip
+        current.body_text if current else "",
+        height=120 if channel == Channel.EMAIL else 100,
+        key=f"{key}_text",
+        disabled=not can_edit,
+    )
+    draft = Draft(
+        name=name,
+        channel=channel,
+        subject=subject,
+        preheader=preheader,
+        body_html=body_html,
+        body_text=body_text,
+        campaign_type=current.campaign_type if current else None,
+    )
 
     problems = templates.check(draft)
     for problem in problems:

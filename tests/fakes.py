@@ -191,9 +191,11 @@ class FakeProvider:
     def matching(self, field_name: str, value: str) -> list[tuple[int, float]]:
         """(number, arrival time) of the accepted messages whose `field_name` is `value`."""
         with self.lock:
-            return [(n, at) for n, (f, at) in enumerate(zip(self.accepted, self.times,
-                                                              strict=True), start=1)
-                    if f.get(field_name, [""])[0] == value]  # fmt: skip
+            return [
+                (n, at)
+                for n, (f, at) in enumerate(zip(self.accepted, self.times, strict=True), start=1)
+                if f.get(field_name, [""])[0] == value
+            ]
 
 
 MAILGUN_KEY = "key-test"
@@ -224,9 +226,14 @@ def fake_mailgun() -> Iterator[FakeProvider]:
         def do_GET(self) -> None:  # the events API, filtered on one user variable
             query = parse_qs(urlsplit(self.path).query)
             key = json.loads(query.get("user-variables", ["{}"])[0]).get("message_key", "")
-            items = [{"id": f"event-{n}", "event": "accepted",
-                      "message": {"headers": {"message-id": f"{n}.fake@mg.example.com"}}}
-                     for n, _ in fake.matching("v:message_key", key)]  # fmt: skip
+            items = [
+                {
+                    "id": f"event-{n}",
+                    "event": "accepted",
+                    "message": {"headers": {"message-id": f"{n}.fake@mg.example.com"}},
+                }
+                for n, _ in fake.matching("v:message_key", key)
+            ]
             self.send_json(200, {"items": items[:1]})
 
     with serving(Handler) as base_url:
@@ -248,15 +255,23 @@ def fake_twilio() -> Iterator[FakeProvider]:
                 return
             status, body = fake.answer(fields.get("To", [""])[0], fields)
             if status == 200:
-                status, body = 201, {"sid": f"SM{body['n']:032x}", "status": "queued",
-                                     "num_segments": "1", "price": None}  # fmt: skip
+                status, body = (
+                    201,
+                    {
+                        "sid": f"SM{body['n']:032x}",
+                        "status": "queued",
+                        "num_segments": "1",
+                        "price": None,
+                    },
+                )
             self.send_json(status, body)
 
         def do_GET(self) -> None:  # the Messages list, filtered on the recipient
             to = parse_qs(urlsplit(self.path).query).get("To", [""])[0]
-            found = [{"sid": f"SM{n:032x}", "to": to,
-                      "date_created": formatdate(at, usegmt=True)}
-                     for n, at in fake.matching("To", to)]  # fmt: skip
+            found = [
+                {"sid": f"SM{n:032x}", "to": to, "date_created": formatdate(at, usegmt=True)}
+                for n, at in fake.matching("To", to)
+            ]
             self.send_json(200, {"messages": found[::-1]})
 
     with serving(Handler) as base_url:
@@ -283,8 +298,9 @@ def fake_mailbox() -> Iterator[FakeMailbox]:
     box = FakeMailbox()
 
     class Handler:
-        async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                              options: Any) -> str:  # fmt: skip
+        async def handle_RCPT(
+            self, server: Any, session: Any, envelope: Any, address: str, options: Any
+        ) -> str:
             if address in box.refuse:
                 return box.refuse[address]
             envelope.rcpt_tos.append(address)

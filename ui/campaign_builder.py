@@ -31,9 +31,13 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 OFFER_LABELS = {
-    OfferKind.PERCENT_OFF: "% off", OfferKind.AMOUNT_OFF: "$ off", OfferKind.BUNDLE: "bundle $ off",
-    OfferKind.EARLY_ACCESS: "early access", OfferKind.GIFT: "gift", OfferKind.NONE: "no offer",
-}  # fmt: skip
+    OfferKind.PERCENT_OFF: "% off",
+    OfferKind.AMOUNT_OFF: "$ off",
+    OfferKind.BUNDLE: "bundle $ off",
+    OfferKind.EARLY_ACCESS: "early access",
+    OfferKind.GIFT: "gift",
+    OfferKind.NONE: "no offer",
+}
 
 
 class Builder:
@@ -79,9 +83,11 @@ class Builder:
                 )
             else:
                 saved = campaigns.update_campaign(
-                    session=session, actor=self.actor, campaign_id=self.campaign.id,
+                    session=session,
+                    actor=self.actor,
+                    campaign_id=self.campaign.id,
                     details=details,
-                )  # fmt: skip
+                )
             problems = campaigns.problems(session=session, campaign=saved, step=step, now=utc_now())
             if not problems:
                 saved.builder_step = max(saved.builder_step, step + 1)
@@ -140,13 +146,15 @@ class Builder:
             details = Details(
                 **{
                     **current.__dict__,
-                    "name": name, "type": kind, "goal": goal,
+                    "name": name,
+                    "type": kind,
+                    "goal": goal,
                     "starts_at": datetime.combine(start_day, start_time, self.zone),
                     "ends_at": datetime.combine(end_day, time(23, 59), self.zone),
                     "budget_cents": round(budget * 100) or None,
                     "max_discount_percent": discount,
                 }
-            )  # fmt: skip
+            )
             campaign_id = self.save(details, 1)
             if campaign_id is not None:
                 self.go_to(2, campaign_id)
@@ -197,9 +205,13 @@ class Builder:
             )
         if st.button("Save and continue", type="primary"):
             details = Details(
-                **{**current.__dict__, "segment_ids": tuple(chosen),
-                   "excluded_segment_ids": tuple(excluded), "channels": channels}
-            )  # fmt: skip
+                **{
+                    **current.__dict__,
+                    "segment_ids": tuple(chosen),
+                    "excluded_segment_ids": tuple(excluded),
+                    "channels": channels,
+                }
+            )
             campaign_id = self.save(details, 2)
             if campaign_id is not None:
                 self.go_to(3, campaign_id)
@@ -238,10 +250,13 @@ class Builder:
         with st.spinner("Planning…"):
             planned = attempt(
                 lambda s: campaigns.plan_campaign(
-                    session=s, actor=self.actor, campaign_id=campaign.id, use_ai=use_ai,
+                    session=s,
+                    actor=self.actor,
+                    campaign_id=campaign.id,
+                    use_ai=use_ai,
                     now=utc_now(),
                 )
-            )  # fmt: skip
+            )
         if planned is None:
             return
         flash(f"{planned.value.note} {len(planned.value.plan.sends)} sends.", "success")
@@ -279,16 +294,21 @@ class Builder:
         table = pd.DataFrame(
             [
                 {
-                    "Day": send.day, "Time": send.local_time,
-                    "Segment": names.get(send.segment_id, "—"), "Channel": send.channel.value,
-                    "Offer": send.offer_kind.value, "Value": send.offer_value,
-                    "Category": send.offer_category or "", "Offer text": send.offer_description,
-                    "Angle": send.angle, "Reach": send.expected_reach,
+                    "Day": send.day,
+                    "Time": send.local_time,
+                    "Segment": names.get(send.segment_id, "—"),
+                    "Channel": send.channel.value,
+                    "Offer": send.offer_kind.value,
+                    "Value": send.offer_value,
+                    "Category": send.offer_category or "",
+                    "Offer text": send.offer_description,
+                    "Angle": send.angle,
+                    "Reach": send.expected_reach,
                     "Cost": send.expected_cost_cents / 100,
                 }
                 for send in plan.sends
             ]
-        )  # fmt: skip
+        )
         edited = st.data_editor(
             table,
             num_rows="dynamic",
@@ -325,9 +345,9 @@ class Builder:
                 st.error(f"The plan was not saved: {exc}")
                 return
             flash(
-                "Plan saved." + (f" {len(repairs)} changes made to keep it within the rules."
-                                 if repairs else ""),
-            )  # fmt: skip
+                "Plan saved."
+                + (f" {len(repairs)} changes made to keep it within the rules." if repairs else ""),
+            )
             self.go_to(3, campaign.id)
 
     # --- step 4 -------------------------------------------------------------------------
@@ -344,12 +364,15 @@ class Builder:
             f"From {start:%a %b %d, %H:%M} to "
             f"{campaign.ends_at.astimezone(self.zone):%a %b %d} (store time)  \n"
             f"Segments: {', '.join(names.get(i, '?') for i in campaign.segment_ids)}"
-            + (f" · not: {', '.join(names.get(i, '?') for i in campaign.excluded_segment_ids)}"
-               if campaign.excluded_segment_ids else "")
+            + (
+                f" · not: {', '.join(names.get(i, '?') for i in campaign.excluded_segment_ids)}"
+                if campaign.excluded_segment_ids
+                else ""
+            )
             + f"  \nChannels: {', '.join(campaign.channels)}"
             if start and campaign.ends_at
             else campaign.name
-        )  # fmt: skip
+        )
         figures = st.columns(4)
         figures[0].metric("Sends", len(campaign.steps))
         figures[1].metric("Messages", f"{sum(s.expected_reach for s in campaign.steps):,}")
@@ -405,9 +428,12 @@ def live_reach(
 ) -> campaigns.Reach:
     with session_scope(read_only=True) as session:
         return campaigns.audience_reach(
-            session=session, segment_ids=segment_ids, excluded_segment_ids=excluded,
-            channels=channels, today=today,
-        )  # fmt: skip
+            session=session,
+            segment_ids=segment_ids,
+            excluded_segment_ids=excluded,
+            channels=channels,
+            today=today,
+        )
 
 
 def _send_from_row(row: dict[str, Any], by_name: dict[str, int]) -> dict[str, Any]:

@@ -28,27 +28,36 @@ class PageSpec:
 PAGES = (
     PageSpec("pages/home.py", "Home", ":material/home:", "Overview", default=True),
     PageSpec("pages/customers.py", "Customers", ":material/group:", "Customers"),
-    PageSpec("pages/customer.py", "Customer", ":material/person_search:", "Customers",
-             hidden=True),
-    PageSpec("pages/imports.py", "Import data", ":material/upload_file:", "Customers",
-             Permission.EDIT_DATA),
+    PageSpec("pages/customer.py", "Customer", ":material/person_search:", "Customers", hidden=True),
+    PageSpec(
+        "pages/imports.py",
+        "Import data",
+        ":material/upload_file:",
+        "Customers",
+        Permission.EDIT_DATA,
+    ),
     PageSpec("pages/segments.py", "Segments", ":material/filter_alt:", "Segments"),
     PageSpec("pages/segment.py", "Segment", ":material/tune:", "Segments", hidden=True),
     PageSpec("pages/scoring.py", "Scores", ":material/insights:", "Segments"),
     PageSpec("pages/campaigns.py", "Campaigns", ":material/campaign:", "Campaigns"),
-    PageSpec("pages/campaign.py", "Campaign", ":material/edit_calendar:", "Campaigns",
-             hidden=True),
+    PageSpec("pages/campaign.py", "Campaign", ":material/edit_calendar:", "Campaigns", hidden=True),
     PageSpec("pages/actions.py", "Actions", ":material/checklist:", "Campaigns"),
     PageSpec("pages/messages.py", "Sends", ":material/mail:", "Messages"),
     PageSpec("pages/templates.py", "Templates", ":material/article:", "Messages"),
     PageSpec("pages/analytics.py", "Analytics", ":material/monitoring:", "Analytics"),
     PageSpec("pages/jobs.py", "Background jobs", ":material/pending_actions:", "Settings"),
-    PageSpec("pages/store.py", "Store profile", ":material/storefront:", "Settings",
-             Permission.MANAGE_SETTINGS),
-    PageSpec("pages/users.py", "Users", ":material/manage_accounts:", "Settings",
-             Permission.MANAGE_USERS),
+    PageSpec(
+        "pages/store.py",
+        "Store profile",
+        ":material/storefront:",
+        "Settings",
+        Permission.MANAGE_SETTINGS,
+    ),
+    PageSpec(
+        "pages/users.py", "Users", ":material/manage_accounts:", "Settings", Permission.MANAGE_USERS
+    ),
     PageSpec("pages/account.py", "My account", ":material/person:", "Settings"),
-)  # fmt: skip
+)
 
 ACCOUNT_PAGE = next(p for p in PAGES if p.url_path == "account")
 

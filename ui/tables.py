@@ -39,10 +39,21 @@ def customer_table(rows: Iterable[Customer], zone: ZoneInfo) -> pd.DataFrame:
             for c in rows
         ],
         columns=[
-            "id", "Name", "Email", "Phone", "City", "ZIP", "Orders", "Spent", "Last order",
-            "Churn risk", "Email ok", "SMS ok", "Customer since",
+            "id",
+            "Name",
+            "Email",
+            "Phone",
+            "City",
+            "ZIP",
+            "Orders",
+            "Spent",
+            "Last order",
+            "Churn risk",
+            "Email ok",
+            "SMS ok",
+            "Customer since",
         ],
-    )  # fmt: skip
+    )
 
 
 def customers_csv(

@@ -95,14 +95,21 @@ def generate_actions(
     session.execute(table_of(Action).insert(), rows)
     created = len(rows)
     audit.record(
-        session=session, actor=actor, action="actions.generate", entity_type="campaign",
-        entity_id=campaign.id, changes={"run_id": run_id, "actions": created},
-    )  # fmt: skip
+        session=session,
+        actor=actor,
+        action="actions.generate",
+        entity_type="campaign",
+        entity_id=campaign.id,
+        changes={"run_id": run_id, "actions": created},
+    )
     events.record(
-        session=session, type="actions_generated", campaign_id=campaign.id,
-        user_id=actor.user_id, occurred_at=now, data={"run_id": run_id, "actions": created,
-                                     "candidates": len(audience)},
-    )  # fmt: skip
+        session=session,
+        type="actions_generated",
+        campaign_id=campaign.id,
+        user_id=actor.user_id,
+        occurred_at=now,
+        data={"run_id": run_id, "actions": created, "candidates": len(audience)},
+    )
     return ActionRun(run_id, campaign.id, created, len(audience))
 
 
@@ -118,11 +125,20 @@ def _audience(session: Session, campaign: Campaign, today: date) -> pd.DataFrame
     )
     query = (
         select(
-            Customer.id, SegmentMember.segment_id, Customer.predicted_clv_cents,
-            Customer.p_alive, Customer.churn_risk, Customer.last_order_at,
-            Customer.days_between_orders, Customer.expected_orders,
-            Customer.preferred_category, Customer.average_order_cents, Customer.timezone,
-            Customer.state, Customer.phone, *flags,
+            Customer.id,
+            SegmentMember.segment_id,
+            Customer.predicted_clv_cents,
+            Customer.p_alive,
+            Customer.churn_risk,
+            Customer.last_order_at,
+            Customer.days_between_orders,
+            Customer.expected_orders,
+            Customer.preferred_category,
+            Customer.average_order_cents,
+            Customer.timezone,
+            Customer.state,
+            Customer.phone,
+            *flags,
         )
         .join(SegmentMember, SegmentMember.customer_id == Customer.id)
         .where(
@@ -130,13 +146,24 @@ def _audience(session: Session, campaign: Campaign, today: date) -> pd.DataFrame
             Customer.id.not_in(excluded),
             compliance.reachable_anyhow(channels, today),
         )
-    )  # fmt: skip
+    )
     rows = session.execute(query).all()
     columns = [
-        "customer_id", "segment_id", "clv", "p_alive", "churn_risk", "last_order",
-        "rhythm", "expected_orders", "favourite", "average_order", "timezone", "state",
-        "phone", *(f"can_{c.value}" for c in channels),
-    ]  # fmt: skip
+        "customer_id",
+        "segment_id",
+        "clv",
+        "p_alive",
+        "churn_risk",
+        "last_order",
+        "rhythm",
+        "expected_orders",
+        "favourite",
+        "average_order",
+        "timezone",
+        "state",
+        "phone",
+        *(f"can_{c.value}" for c in channels),
+    ]
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
     if frame.empty:
         return frame
@@ -359,25 +386,46 @@ def decide(
         )
     )
     audit.record(
-        session=session, actor=actor, action=f"actions.{status.value}", entity_type="action",
+        session=session,
+        actor=actor,
+        action=f"actions.{status.value}",
+        entity_type="action",
         changes={"ids": action_ids[:100], "count": changed},
-    )  # fmt: skip
+    )
     return changed
 
 
 ACTION_COLUMNS = (
-    "action_id", "priority", "status", "customer_id", "name", "email", "phone", "channel",
-    "offer", "due_at", "why",
-)  # fmt: skip
+    "action_id",
+    "priority",
+    "status",
+    "customer_id",
+    "name",
+    "email",
+    "phone",
+    "channel",
+    "offer",
+    "due_at",
+    "why",
+)
 
 
 def export_actions(*, session: Session, out: TextIO, filters: ActionFilter) -> int:
     """The actions as CSV (safe for Excel)."""
     rows = (
         [
-            a.id, a.priority, a.status, c.id, c.full_name, c.email, c.phone, a.channel,
-            a.offer_description, a.due_at.isoformat(), "; ".join(a.reasons),
+            a.id,
+            a.priority,
+            a.status,
+            c.id,
+            c.full_name,
+            c.email,
+            c.phone,
+            a.channel,
+            a.offer_description,
+            a.due_at.isoformat(),
+            "; ".join(a.reasons),
         ]
         for a, c in list_actions(session=session, filters=filters, limit=MAX_LIMIT)
-    )  # fmt: skip
+    )
     return write_csv(out, ACTION_COLUMNS, rows)

@@ -28,10 +28,13 @@ S = CampaignStatus
 EDITABLE = frozenset({S.DRAFT})
 MAX_DAYS = 31
 TYPE_LABELS = {
-    CampaignType.PROMOTION: "Promotion", CampaignType.WIN_BACK: "Win-back",
-    CampaignType.NEW_PRODUCT: "New product", CampaignType.EVENT: "Event",
-    CampaignType.HOLIDAY: "Holiday", CampaignType.RE_ENGAGEMENT: "Re-engagement",
-}  # fmt: skip
+    CampaignType.PROMOTION: "Promotion",
+    CampaignType.WIN_BACK: "Win-back",
+    CampaignType.NEW_PRODUCT: "New product",
+    CampaignType.EVENT: "Event",
+    CampaignType.HOLIDAY: "Holiday",
+    CampaignType.RE_ENGAGEMENT: "Re-engagement",
+}
 
 
 def get_campaign(*, session: Session, campaign_id: int) -> Campaign:
@@ -73,9 +76,13 @@ def create_campaign(*, session: Session, actor: Actor, details: Details) -> Camp
     session.add(campaign)
     session.flush()
     audit.record(
-        session=session, actor=actor, action="campaign.create", entity_type="campaign",
-        entity_id=campaign.id, changes={"name": campaign.name},
-    )  # fmt: skip
+        session=session,
+        actor=actor,
+        action="campaign.create",
+        entity_type="campaign",
+        entity_id=campaign.id,
+        changes={"name": campaign.name},
+    )
     return campaign
 
 
@@ -90,11 +97,16 @@ def update_campaign(
     _apply(session, campaign, details)
     campaign.builder_step = max(campaign.builder_step, builder_step)
     audit.record(
-        session=session, actor=actor, action="campaign.update", entity_type="campaign",
+        session=session,
+        actor=actor,
+        action="campaign.update",
+        entity_type="campaign",
         entity_id=campaign.id,
-        changes={"before": before, "after": {"name": campaign.name,
-                                             "segments": list(campaign.segment_ids)}},
-    )  # fmt: skip
+        changes={
+            "before": before,
+            "after": {"name": campaign.name, "segments": list(campaign.segment_ids)},
+        },
+    )
     return campaign
 
 
@@ -198,9 +210,13 @@ def delete_campaign(*, session: Session, actor: Actor, campaign_id: int) -> None
     if campaign.status != S.DRAFT or campaign.started_at is not None:
         raise Conflict(f"Only drafts can be deleted; archive “{campaign.name}” instead.")
     audit.record(
-        session=session, actor=actor, action="campaign.delete", entity_type="campaign",
-        entity_id=campaign.id, changes={"name": campaign.name},
-    )  # fmt: skip
+        session=session,
+        actor=actor,
+        action="campaign.delete",
+        entity_type="campaign",
+        entity_id=campaign.id,
+        changes={"name": campaign.name},
+    )
     session.delete(campaign)
 
 

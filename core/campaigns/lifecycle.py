@@ -44,9 +44,13 @@ TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     S.ARCHIVED: frozenset(),
 }
 VERBS = {
-    S.SCHEDULED: "schedule", S.RUNNING: "start", S.PAUSED: "pause", S.COMPLETED: "complete",
-    S.ARCHIVED: "archive", S.DRAFT: "unschedule",
-}  # fmt: skip
+    S.SCHEDULED: "schedule",
+    S.RUNNING: "start",
+    S.PAUSED: "pause",
+    S.COMPLETED: "complete",
+    S.ARCHIVED: "archive",
+    S.DRAFT: "unschedule",
+}
 
 
 # --- readiness and the lifecycle -----------------------------------------------------------
@@ -132,20 +136,30 @@ def transition(
     campaign.status = to
     campaign.status_note = note
     stamp = {
-        S.SCHEDULED: "scheduled_at", S.COMPLETED: "completed_at", S.ARCHIVED: "archived_at",
-    }.get(to)  # fmt: skip
+        S.SCHEDULED: "scheduled_at",
+        S.COMPLETED: "completed_at",
+        S.ARCHIVED: "archived_at",
+    }.get(to)
     if stamp:
         setattr(campaign, stamp, now)
     if to == S.RUNNING and campaign.started_at is None:
         campaign.started_at = now
     audit.record(
-        session=session, actor=actor, action=f"campaign.{VERBS[to]}", entity_type="campaign",
-        entity_id=campaign.id, changes={"from": current.value, "to": to.value, "note": note},
-    )  # fmt: skip
+        session=session,
+        actor=actor,
+        action=f"campaign.{VERBS[to]}",
+        entity_type="campaign",
+        entity_id=campaign.id,
+        changes={"from": current.value, "to": to.value, "note": note},
+    )
     events.record(
-        session=session, type=f"campaign_{to.value}", campaign_id=campaign.id,
-        user_id=actor.user_id, occurred_at=now, data={"from": current.value, "note": note},
-    )  # fmt: skip
+        session=session,
+        type=f"campaign_{to.value}",
+        campaign_id=campaign.id,
+        user_id=actor.user_id,
+        occurred_at=now,
+        data={"from": current.value, "note": note},
+    )
     return campaign
 
 
@@ -178,9 +192,13 @@ def start_due_campaigns(*, session: Session, actor: Actor, now: datetime) -> lis
     for campaign_id in due:
         try:
             transition(
-                session=session, actor=actor, campaign_id=campaign_id, to=S.RUNNING, now=now,
+                session=session,
+                actor=actor,
+                campaign_id=campaign_id,
+                to=S.RUNNING,
+                now=now,
                 note="Started on schedule.",
-            )  # fmt: skip
+            )
         except (Conflict, ValidationError) as exc:
             _back_to_draft(session, actor, campaign_id, str(exc), now)
             continue
@@ -194,9 +212,13 @@ def _back_to_draft(
     """A scheduled campaign that can no longer start (its segment emptied, its end passed)
     goes back to draft with the reason, rather than being retried every minute."""
     transition(
-        session=session, actor=actor, campaign_id=campaign_id, to=S.DRAFT, now=now,
+        session=session,
+        actor=actor,
+        campaign_id=campaign_id,
+        to=S.DRAFT,
+        now=now,
         note=f"Could not start on schedule: {reason}",
-    )  # fmt: skip
+    )
 
 
 def complete_finished_campaigns(*, session: Session, actor: Actor, now: datetime) -> list[int]:
@@ -220,8 +242,14 @@ def complete_finished_campaigns(*, session: Session, actor: Actor, now: datetime
     ).all()
     for campaign_id, ended in finished:
         note = "Its last day has passed." if ended else "Its last message went out."
-        transition(session=session, actor=actor, campaign_id=campaign_id, to=S.COMPLETED,
-                   now=now, note=note)  # fmt: skip
+        transition(
+            session=session,
+            actor=actor,
+            campaign_id=campaign_id,
+            to=S.COMPLETED,
+            now=now,
+            note=note,
+        )
     if finished:
         session.execute(
             update(Message)

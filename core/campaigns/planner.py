@@ -259,35 +259,62 @@ def _recipe(audience: Audience, context: PlanContext) -> Recipe:
             else playbook.offer.value
         )
         return Recipe(
-            kind, value, playbook.category or favourite, playbook.offer.description,
-            playbook.weekday, playbook.send_time, playbook.why,
+            kind,
+            value,
+            playbook.category or favourite,
+            playbook.offer.description,
+            playbook.weekday,
+            playbook.send_time,
+            playbook.why,
             reminder=Channel.SMS.value in playbook.channels,
-        )  # fmt: skip
+        )
     churn = audience.mix.get("churn_risk", {})
     rfm = audience.mix.get("rfm", {})
     if churn.get("high", 0) + churn.get("medium", 0) / 2 >= 0.4:
         value = min(20, cap)
         return Recipe(
-            OfferKind.PERCENT_OFF, value, favourite, f"{value:g}% off their favourite",
-            1, "10:30", "We miss you: come back to the bottles you love.", reminder=True,
-        )  # fmt: skip
+            OfferKind.PERCENT_OFF,
+            value,
+            favourite,
+            f"{value:g}% off their favourite",
+            1,
+            "10:30",
+            "We miss you: come back to the bottles you love.",
+            reminder=True,
+        )
     if rfm.get("Champions", 0) + rfm.get("Loyal", 0) >= 0.5:
         return Recipe(
-            OfferKind.EARLY_ACCESS, 0, favourite, "first pick of new arrivals",
-            3, "17:00", "Thank you for being a regular: first look before anyone else.",
+            OfferKind.EARLY_ACCESS,
+            0,
+            favourite,
+            "first pick of new arrivals",
+            3,
+            "17:00",
+            "Thank you for being a regular: first look before anyone else.",
             reminder=False,
-        )  # fmt: skip
+        )
     if rfm.get("New", 0) + rfm.get("Promising", 0) >= 0.5:
         return Recipe(
-            OfferKind.AMOUNT_OFF, min(5, round(context.average_order_cents * cap / 10_000)),
-            favourite, "$5 off the next visit", 2, "11:00",
-            "Glad you found us: here is a reason to come back.", reminder=False,
-        )  # fmt: skip
+            OfferKind.AMOUNT_OFF,
+            min(5, round(context.average_order_cents * cap / 10_000)),
+            favourite,
+            "$5 off the next visit",
+            2,
+            "11:00",
+            "Glad you found us: here is a reason to come back.",
+            reminder=False,
+        )
     value = min(10, cap)
     return Recipe(
-        OfferKind.PERCENT_OFF, value, favourite, f"{value:g}% off for the weekend",
-        3, "16:00", "Plan the weekend: a deal on what you like.", reminder=False,
-    )  # fmt: skip
+        OfferKind.PERCENT_OFF,
+        value,
+        favourite,
+        f"{value:g}% off for the weekend",
+        3,
+        "16:00",
+        "Plan the weekend: a deal on what you like.",
+        reminder=False,
+    )
 
 
 def _best_day(audience: Audience, recipe: Recipe, context: PlanContext) -> tuple[date, str]:
@@ -356,14 +383,16 @@ def request_messages(context: PlanContext) -> list[dict[str, str]]:
     policy = context.policy
     sms = compliance.strictest_sms_window(policy)
     system = SYSTEM_PROMPT.format(
-        sms_start=f"{sms.start:%H:%M}", sms_end=f"{sms.end:%H:%M}",
+        sms_start=f"{sms.start:%H:%M}",
+        sms_end=f"{sms.end:%H:%M}",
         email_start=f"{policy.email_hours.start:%H:%M}",
         email_end=f"{policy.email_hours.end:%H:%M}",
-        cap=policy.frequency_cap_per_week, max_discount=context.max_discount_percent,
+        cap=policy.frequency_cap_per_week,
+        max_discount=context.max_discount_percent,
         max_dollars=round(context.average_order_cents * context.max_discount_percent / 10_000),
         email_cost=context.unit_cost_cents[Channel.EMAIL.value],
         sms_cost=context.unit_cost_cents[Channel.SMS.value],
-    )  # fmt: skip
+    )
     facts = {
         "store": {"name": context.store_name, "state": context.store_state},
         "goal": context.goal or f"A {context.campaign_type.replace('_', ' ')} campaign",
@@ -373,8 +402,12 @@ def request_messages(context: PlanContext) -> list[dict[str, str]]:
         "average_order_dollars": round(context.average_order_cents / 100, 2),
         "segments": [
             {
-                "segment_id": a.segment_id, "name": a.name, "about": a.description,
-                "members": a.members, "reach": a.reach, "mix": a.mix,
+                "segment_id": a.segment_id,
+                "name": a.name,
+                "about": a.description,
+                "members": a.members,
+                "reach": a.reach,
+                "mix": a.mix,
             }
             for a in context.audiences
         ],
@@ -383,7 +416,7 @@ def request_messages(context: PlanContext) -> list[dict[str, str]]:
             for day, name, categories in context.moments
         ],
         "past_campaigns": list(context.past_results),
-    }  # fmt: skip
+    }
     return [
         {"role": "system", "content": system},
         {"role": "user", "content": json.dumps(facts, default=str)},

@@ -82,22 +82,36 @@ def save_plan(
     _replace_steps(session, campaign, outcome.plan)
     campaign.plan_source = outcome.source
     campaign.plan_note = "\n".join([outcome.note, *outcome.repairs])
-    campaign.plan_meta = {**outcome.meta, "summary": outcome.plan.summary,
-                          "repairs": outcome.repairs}  # fmt: skip
+    campaign.plan_meta = {
+        **outcome.meta,
+        "summary": outcome.plan.summary,
+        "repairs": outcome.repairs,
+    }
     campaign.builder_step = max(campaign.builder_step, 3)
     audit.record(
-        session=session, actor=actor, action="campaign.plan", entity_type="campaign",
+        session=session,
+        actor=actor,
+        action="campaign.plan",
+        entity_type="campaign",
         entity_id=campaign.id,
-        changes={"source": outcome.source.value, "sends": len(outcome.plan.sends),
-                 "cost_usd": outcome.meta.get("cost_usd")},
-    )  # fmt: skip
+        changes={
+            "source": outcome.source.value,
+            "sends": len(outcome.plan.sends),
+            "cost_usd": outcome.meta.get("cost_usd"),
+        },
+    )
     if outcome.meta.get("cost_usd") is not None:
         events.record(
-            session=session, type="plan_generated", campaign_id=campaign.id,
-            user_id=actor.user_id, occurred_at=now, data={k: outcome.meta.get(k) for k in
-                                         ("model", "prompt_tokens", "completion_tokens",
-                                          "cost_usd", "cached")},
-        )  # fmt: skip
+            session=session,
+            type="plan_generated",
+            campaign_id=campaign.id,
+            user_id=actor.user_id,
+            occurred_at=now,
+            data={
+                k: outcome.meta.get(k)
+                for k in ("model", "prompt_tokens", "completion_tokens", "cost_usd", "cached")
+            },
+        )
     return campaign
 
 
@@ -148,18 +162,22 @@ def plan_of(campaign: Campaign) -> Plan | None:
             "summary": campaign.plan_meta.get("summary", ""),
             "sends": [
                 {
-                    "day": step.day, "local_time": step.local_time,
-                    "segment_id": step.segment_id or 0, "channel": step.channel,
-                    "offer_kind": step.offer_kind, "offer_value": step.offer_value,
+                    "day": step.day,
+                    "local_time": step.local_time,
+                    "segment_id": step.segment_id or 0,
+                    "channel": step.channel,
+                    "offer_kind": step.offer_kind,
+                    "offer_value": step.offer_value,
                     "offer_category": step.offer_category,
-                    "offer_description": step.offer_description, "angle": step.angle,
+                    "offer_description": step.offer_description,
+                    "angle": step.angle,
                     "expected_reach": step.expected_reach,
                     "expected_cost_cents": step.expected_cost_cents,
                 }
                 for step in campaign.steps
             ],
         }
-    )  # fmt: skip
+    )
 
 
 def duplicate_campaign(*, session: Session, actor: Actor, campaign_id: int) -> Campaign:

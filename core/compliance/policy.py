@@ -41,8 +41,13 @@ CANADIAN_AREA_CODES = frozenset(_CANADIAN.split())
 """+1 numbers that are Canadian: no alcohol texts go there."""
 
 STATE_SMS_HOURS = {
-    "FL": (8, 20), "OK": (8, 20), "MD": (8, 20), "WA": (8, 20), "NV": (8, 20), "CT": (9, 21),
-}  # fmt: skip
+    "FL": (8, 20),
+    "OK": (8, 20),
+    "MD": (8, 20),
+    "WA": (8, 20),
+    "NV": (8, 20),
+    "CT": (9, 21),
+}
 """Shipped defaults; CT and NV are less certain and kept editable."""
 
 

@@ -106,15 +106,19 @@ def timeline(*, session: Session, customer_id: int, limit: int = 200) -> list[Ti
         for c in consent.history(session=session, customer_id=customer_id)[:limit]
     ]
     entries += [
-        TimelineEntry(a.at, "edit", a.action.removeprefix("customer.").replace("_", " ").title(),
-                      f"{a.actor}: {_describe(a.changes)}")
+        TimelineEntry(
+            a.at,
+            "edit",
+            a.action.removeprefix("customer.").replace("_", " ").title(),
+            f"{a.actor}: {_describe(a.changes)}",
+        )
         for a in session.scalars(
             select(AuditEntry)
             .where(AuditEntry.entity_type == "customer", AuditEntry.entity_id == str(customer_id))
             .order_by(AuditEntry.at.desc())
             .limit(limit)
         )
-    ]  # fmt: skip
+    ]
     return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]
 
 

@@ -37,9 +37,19 @@ def get_customer(*, session: Session, customer_id: int, include_deleted: bool = 
 # --- writing ---------------------------------------------------------------------------------
 
 EDITABLE = (
-    "external_id", "first_name", "last_name", "email", "phone", "birth_date", "age_verified",
-    "address", "city", "state", "zip", "timezone",
-)  # fmt: skip
+    "external_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "birth_date",
+    "age_verified",
+    "address",
+    "city",
+    "state",
+    "zip",
+    "timezone",
+)
 
 
 def validate_fields(fields: dict[str, Any], *, today: date) -> dict[str, Any]:

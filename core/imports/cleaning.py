@@ -102,9 +102,18 @@ def _international(value: str) -> str | None:
 
 
 DATE_FORMATS = (
-    "ISO8601", "%m/%d/%Y", "%m/%d/%y", "%d/%m/%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/%m/%d",
-    "%b %d, %Y", "%d %b %Y", "%B %d, %Y", "%Y%m%d",
-)  # fmt: skip
+    "ISO8601",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%d/%m/%Y",
+    "%m-%d-%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+    "%b %d, %Y",
+    "%d %b %Y",
+    "%B %d, %Y",
+    "%Y%m%d",
+)
 """Tried in order on a sample; the US month/day order wins a tie with day/month."""
 TIME_SUFFIXES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p", " %I:%M%p")
 

@@ -117,10 +117,13 @@ def _consent_warnings(clean: pd.DataFrame, context: ImportContext) -> list[Probl
     no_email = email_wanted & clean["email"].isna()
     for mask, name, message in (
         (no_phone, "sms_opt_in", "SMS consent not recorded: there is no phone number"),
-        (no_proof & ~no_phone, "sms_opt_in",
-         "SMS consent not recorded: it needs a date of birth showing 21 or older"),
+        (
+            no_proof & ~no_phone,
+            "sms_opt_in",
+            "SMS consent not recorded: it needs a date of birth showing 21 or older",
+        ),
         (no_email, "email_opt_in", "email consent not recorded: there is no email address"),
-    ):  # fmt: skip
+    ):
         warnings += [
             context.problem(r, name, "yes", message, "warning") for r in clean["row_number"][mask]
         ]
@@ -198,9 +201,11 @@ def _consent_changes(
     """Consent records for every opt-in of a new customer and every change on an existing one."""
     c = CUSTOMERS.c
     before = bulk.lookup(
-        session, c.id, [int(i) for i in matched["customer_id"].tolist()],
+        session,
+        c.id,
+        [int(i) for i in matched["customer_id"].tolist()],
         [c.email_opt_in, c.sms_opt_in, c.email, c.phone],
-    ).set_index("key")  # fmt: skip
+    ).set_index("key")
     frames = []
     for channel, address in (("email", "email"), ("sms", "phone")):
         wanted = f"{channel}_opt_in"
@@ -244,8 +249,20 @@ def _update_existing(session: Session, rows: pd.DataFrame, context: ImportContex
     scratch = bulk.temp_table(session, "customer_updates", *staged)
     bulk.insert_frame(session, scratch, rows[[col.name for col in staged]])
     s = scratch.c
-    plain = [n for n in (*TEXT_LIMITS, "email", "phone", "birth_date", "age_verified", "state",
-                         "zip", "timezone") if n in mapped and n != "external_id"]  # fmt: skip
+    plain = [
+        n
+        for n in (
+            *TEXT_LIMITS,
+            "email",
+            "phone",
+            "birth_date",
+            "age_verified",
+            "state",
+            "zip",
+            "timezone",
+        )
+        if n in mapped and n != "external_id"
+    ]
     values: dict[str, Any] = {name: func.coalesce(s[name], c[name]) for name in plain}
     values["external_id"] = func.coalesce(c.external_id, s.external_id)
     if "customer_since" in mapped:
@@ -278,12 +295,17 @@ def new_customer_rows(new: pd.DataFrame, context: ImportContext) -> pd.DataFrame
     out = pd.DataFrame(
         {
             "id": new["customer_id"].astype("int64"),
-            "external_id": new["external_id"], "email": new["email"], "phone": new["phone"],
-            "first_name": new["first_name"].fillna(""), "last_name": new["last_name"].fillna(""),
+            "external_id": new["external_id"],
+            "email": new["email"],
+            "phone": new["phone"],
+            "first_name": new["first_name"].fillna(""),
+            "last_name": new["last_name"].fillna(""),
             "birth_date": new["birth_date"],
             "age_verified": new["age_verified"].fillna(False).astype(bool),
-            "address": new["address"].fillna(""), "city": new["city"].fillna(""),
-            "state": new["state"].fillna(""), "zip": new["zip"].fillna(""),
+            "address": new["address"].fillna(""),
+            "city": new["city"].fillna(""),
+            "state": new["state"].fillna(""),
+            "zip": new["zip"].fillna(""),
             "timezone": new["timezone"],
             "email_opt_in": email_yes,
             "email_opt_in_at": pd.Series(now, index=new.index).where(email_yes),
@@ -292,11 +314,14 @@ def new_customer_rows(new: pd.DataFrame, context: ImportContext) -> pd.DataFrame
             "sms_opt_in": sms_yes,
             "sms_opt_in_at": pd.Series(now, index=new.index).where(sms_yes),
             "sms_consent_source": pd.Series("import", index=new.index).where(sms_yes),
-            "sms_status": ContactStatus.ACTIVE.value, "order_count": 0, "total_spent_cents": 0,
+            "sms_status": ContactStatus.ACTIVE.value,
+            "order_count": 0,
+            "total_spent_cents": 0,
             "source": "import",
-            "created_at": new["customer_since"].fillna(now), "updated_at": now,
+            "created_at": new["customer_since"].fillna(now),
+            "updated_at": now,
         }
-    )  # fmt: skip
+    )
     return out
 
 
@@ -307,10 +332,20 @@ def _staged() -> tuple[Column[Any], ...]:
     """Scratch columns for updates (fresh objects each time: a Column belongs to one table)."""
     return (
         Column("row_number", Integer, primary_key=True, autoincrement=False),
-        Column("customer_id", BigInteger), Column("external_id", String),
-        Column("email", String), Column("phone", String), Column("first_name", String),
-        Column("last_name", String), Column("birth_date", Date), Column("age_verified", Boolean),
-        Column("address", String), Column("city", String), Column("state", String),
-        Column("zip", String), Column("timezone", String), Column("email_opt_in", Boolean),
-        Column("sms_opt_in", Boolean), Column("customer_since", UTCDateTime()),
-    )  # fmt: skip
+        Column("customer_id", BigInteger),
+        Column("external_id", String),
+        Column("email", String),
+        Column("phone", String),
+        Column("first_name", String),
+        Column("last_name", String),
+        Column("birth_date", Date),
+        Column("age_verified", Boolean),
+        Column("address", String),
+        Column("city", String),
+        Column("state", String),
+        Column("zip", String),
+        Column("timezone", String),
+        Column("email_opt_in", Boolean),
+        Column("sms_opt_in", Boolean),
+        Column("customer_since", UTCDateTime()),
+    )

@@ -106,10 +106,20 @@ def read_batches(path: Path, shape: FileShape, rows: int) -> Iterator[pd.DataFra
     names = [f"c{i}" for i in range(width + EXTRA_COLUMNS)]
     try:
         reader = pd.read_csv(
-            path, sep=shape.delimiter, encoding=shape.encoding, header=None, names=names,
-            skiprows=shape.header_row, dtype=str, na_filter=False, skip_blank_lines=False,
-            chunksize=rows, engine="c", on_bad_lines="skip", encoding_errors="strict",
-        )  # fmt: skip
+            path,
+            sep=shape.delimiter,
+            encoding=shape.encoding,
+            header=None,
+            names=names,
+            skiprows=shape.header_row,
+            dtype=str,
+            na_filter=False,
+            skip_blank_lines=False,
+            chunksize=rows,
+            engine="c",
+            on_bad_lines="skip",
+            encoding_errors="strict",
+        )
         for chunk in reader:
             yield _shape_batch(chunk.fillna(""), shape, shape.header_row + 1)
     except UnicodeDecodeError as exc:

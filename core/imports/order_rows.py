@@ -31,25 +31,55 @@ from core.models import Category, Order, OrderItem, Product
 
 ORDERS = table_of(Order)
 CUSTOMER_FIELDS_BLANK = (
-    "first_name", "last_name", "birth_date", "age_verified", "address", "city", "state", "zip",
-    "timezone", "email_opt_in", "sms_opt_in", "customer_since",
-)  # fmt: skip
+    "first_name",
+    "last_name",
+    "birth_date",
+    "age_verified",
+    "address",
+    "city",
+    "state",
+    "zip",
+    "timezone",
+    "email_opt_in",
+    "sms_opt_in",
+    "customer_since",
+)
 """What a customer created from an order does not know yet."""
 ITEMS = table_of(OrderItem)
 LINE_FIELDS = {"sku", "product_name", "unit_price", "line_total", "quantity"}
 CHANNELS = {
-    "in store": "in_store", "instore": "in_store", "in_store": "in_store", "store": "in_store",
-    "pos": "in_store", "retail": "in_store", "online": "online", "web": "online",
-    "ecommerce": "online", "e-commerce": "online", "delivery": "online", "pickup": "online",
-    "curbside": "online", "phone": "phone",
-}  # fmt: skip
+    "in store": "in_store",
+    "instore": "in_store",
+    "in_store": "in_store",
+    "store": "in_store",
+    "pos": "in_store",
+    "retail": "in_store",
+    "online": "online",
+    "web": "online",
+    "ecommerce": "online",
+    "e-commerce": "online",
+    "delivery": "online",
+    "pickup": "online",
+    "curbside": "online",
+    "phone": "phone",
+}
 CATEGORY_WORDS = {
-    "wine": Category.WINE, "wines": Category.WINE, "beer": Category.BEER, "beers": Category.BEER,
-    "cider": Category.BEER, "seltzer": Category.BEER, "spirits": Category.SPIRITS,
-    "spirit": Category.SPIRITS, "liquor": Category.SPIRITS, "liquors": Category.SPIRITS,
-    "mixers": Category.MIXERS, "mixer": Category.MIXERS, "accessories": Category.ACCESSORIES,
-    "accessory": Category.ACCESSORIES, "barware": Category.ACCESSORIES,
-}  # fmt: skip
+    "wine": Category.WINE,
+    "wines": Category.WINE,
+    "beer": Category.BEER,
+    "beers": Category.BEER,
+    "cider": Category.BEER,
+    "seltzer": Category.BEER,
+    "spirits": Category.SPIRITS,
+    "spirit": Category.SPIRITS,
+    "liquor": Category.SPIRITS,
+    "liquors": Category.SPIRITS,
+    "mixers": Category.MIXERS,
+    "mixer": Category.MIXERS,
+    "accessories": Category.ACCESSORIES,
+    "accessory": Category.ACCESSORIES,
+    "barware": Category.ACCESSORIES,
+}
 
 
 @dataclass
@@ -107,14 +137,18 @@ def clean_orders(frame: pd.DataFrame, context: ImportContext) -> CleanOrders:
     refused, bad = context.row_problems(
         frame,
         [
-            (values["ordered_at"].isna(), "ordered_at", column("ordered_at"),
-             "the order date is missing"),
+            (
+                values["ordered_at"].isna(),
+                "ordered_at",
+                column("ordered_at"),
+                "the order date is missing",
+            ),
             (anonymous, "", None, "no customer ID, email or phone"),
             (values["total"].isna() & line_amount.isna(), "total", column("total"), "no amount"),
             (frame["_extra"] != "", "", None, "row has more cells than the header"),
         ],
         bad,
-    )  # fmt: skip
+    )
     problems += refused
     rows = frame["_row"]
 
@@ -125,9 +159,15 @@ def clean_orders(frame: pd.DataFrame, context: ImportContext) -> CleanOrders:
         values["customer_id"].fillna(values["customer_email"]).fillna(values["customer_phone"])
     )
     auto_key = "auto:" + _digest(
-        pd.DataFrame({"c": customer_ref, "t": values["ordered_at"].astype(str),
-                      "a": values["total"].astype(str), "r": row_keys.reindex(frame.index)})
-    )  # fmt: skip
+        pd.DataFrame(
+            {
+                "c": customer_ref,
+                "t": values["ordered_at"].astype(str),
+                "a": values["total"].astype(str),
+                "r": row_keys.reindex(frame.index),
+            }
+        )
+    )
     order_key = values["order_id"].fillna(auto_key)
     line_level = bool(LINE_FIELDS & set(context.mapping))
     lines = pd.DataFrame(
@@ -193,9 +233,19 @@ def group_orders(
         )
         items = items[items["category"].notna()]
     orders = orders.reset_index()[
-        ["order_key", "row_number", "external_id", "email", "phone", "ordered_at",
-         "total_cents", "discount_cents", "channel", "total_explicit"]
-    ]  # fmt: skip
+        [
+            "order_key",
+            "row_number",
+            "external_id",
+            "email",
+            "phone",
+            "ordered_at",
+            "total_cents",
+            "discount_cents",
+            "channel",
+            "total_explicit",
+        ]
+    ]
     return orders, items, problems
 
 
@@ -252,14 +302,22 @@ class OrderLoader:
         unmatched = items[items["order_key"].isin(set(orders["order_key"]))]
         for row_number, key in zip(unmatched["row_number"], unmatched["order_key"], strict=True):
             ref = by_key.loc[key]
-            who = (f"customer ID '{ref.external_id}'" if pd.notna(ref.external_id)
-                   else f"email {ref.email}" if pd.notna(ref.email)
-                   else f"phone {ref.phone}")  # fmt: skip
+            who = (
+                f"customer ID '{ref.external_id}'"
+                if pd.notna(ref.external_id)
+                else f"email {ref.email}"
+                if pd.notna(ref.email)
+                else f"phone {ref.phone}"
+            )
             value = next(v for v in (ref.external_id, ref.email, ref.phone) if pd.notna(v))
             result.problems.append(
-                context.problem(row_number, "customer_id", value,
-                        f"no customer with {who}; import customers first, or allow creating them")
-            )  # fmt: skip
+                context.problem(
+                    row_number,
+                    "customer_id",
+                    value,
+                    f"no customer with {who}; import customers first, or allow creating them",
+                )
+            )
         return len(unmatched)
 
 
@@ -301,41 +359,54 @@ def _write_orders(
         ORDERS,
         pd.DataFrame(
             {
-                "id": fresh["order_id"].astype("int64"), "external_id": fresh["order_key"],
+                "id": fresh["order_id"].astype("int64"),
+                "external_id": fresh["order_key"],
                 "customer_id": fresh["customer_id"].astype("int64"),
-                "ordered_at": fresh["ordered_at"], "total_cents": fresh["total_cents"],
-                "discount_cents": fresh["discount_cents"], "channel": fresh["channel"],
+                "ordered_at": fresh["ordered_at"],
+                "total_cents": fresh["total_cents"],
+                "discount_cents": fresh["discount_cents"],
+                "channel": fresh["channel"],
                 "created_at": now,
             }
         ),
-    )  # fmt: skip
+    )
     changed = orders[~new]
     if changed.empty:
         return len(fresh), 0
     scratch = bulk.temp_table(
-        session, "order_updates",
+        session,
+        "order_updates",
         Column("order_id", BigInteger, primary_key=True, autoincrement=False),
-        Column("customer_id", BigInteger), Column("ordered_at", UTCDateTime()),
-        Column("total_cents", BigInteger), Column("discount_cents", BigInteger),
-        Column("channel", String), Column("total_explicit", Boolean),
+        Column("customer_id", BigInteger),
+        Column("ordered_at", UTCDateTime()),
+        Column("total_cents", BigInteger),
+        Column("discount_cents", BigInteger),
+        Column("channel", String),
+        Column("total_explicit", Boolean),
         Column("seen_before", Boolean),
-    )  # fmt: skip
+    )
     bulk.insert_frame(session, scratch, changed[[c.name for c in scratch.columns]])
     s = scratch.c
     replaced = s.seen_before.is_(False)
     session.execute(
         update(ORDERS)
         .where(o.id == s.order_id, replaced)
-        .values(customer_id=s.customer_id, ordered_at=s.ordered_at, total_cents=s.total_cents,
-                discount_cents=s.discount_cents, channel=s.channel)
-    )  # fmt: skip
+        .values(
+            customer_id=s.customer_id,
+            ordered_at=s.ordered_at,
+            total_cents=s.total_cents,
+            discount_cents=s.discount_cents,
+            channel=s.channel,
+        )
+    )
     session.execute(delete(ITEMS).where(ITEMS.c.order_id.in_(select(s.order_id).where(replaced))))
     session.execute(
         update(ORDERS)
         .where(o.id == s.order_id, s.seen_before.is_(True))
-        .values(total_cents=case((s.total_explicit, s.total_cents),
-                                 else_=o.total_cents + s.total_cents))
-    )  # fmt: skip
+        .values(
+            total_cents=case((s.total_explicit, s.total_cents), else_=o.total_cents + s.total_cents)
+        )
+    )
     return len(fresh), int((~changed["seen_before"]).sum())
 
 
@@ -354,14 +425,17 @@ def _write_items(session: Session, items: pd.DataFrame, orders: pd.DataFrame) ->
             p,
             pd.DataFrame(
                 {
-                    "id": ids, "sku": unknown["sku"],
+                    "id": ids,
+                    "sku": unknown["sku"],
                     "name": unknown["name"].fillna(unknown["sku"]),
-                    "category": unknown["category"].fillna("other"), "subcategory": "",
+                    "category": unknown["category"].fillna("other"),
+                    "subcategory": "",
                     "price_cents": unknown["unit_price_cents"].fillna(0).astype("int64"),
-                    "is_active": True, "created_at": pd.Timestamp.now(tz="UTC"),
+                    "is_active": True,
+                    "created_at": pd.Timestamp.now(tz="UTC"),
                 }
             ),
-        )  # fmt: skip
+        )
         known = pd.concat(
             [
                 known,
@@ -378,10 +452,12 @@ def _write_items(session: Session, items: pd.DataFrame, orders: pd.DataFrame) ->
                 "order_id": items["order_key"].map(order_ids).astype("int64"),
                 "product_id": items["sku"].map(catalog["id"]).astype("Int64"),
                 "sku": items["sku"].fillna(""),
-                "category": items["category"].fillna(items["sku"].map(catalog["category"]))
+                "category": items["category"]
+                .fillna(items["sku"].map(catalog["category"]))
                 .fillna("other"),
-                "quantity": items["quantity"], "unit_price_cents": items["unit_price_cents"],
+                "quantity": items["quantity"],
+                "unit_price_cents": items["unit_price_cents"],
                 "line_total_cents": items["line_total_cents"],
             }
         ),
-    )  # fmt: skip
+    )

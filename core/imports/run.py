@@ -152,9 +152,15 @@ def _context(
 ) -> ImportContext:
     zone = get_store_profile(session=session).zone
     return ImportContext(
-        import_id=import_id, kind=kind, mapping=dict(mapping), options=dict(options),
-        today=now.astimezone(zone).date(), now=now, zone=zone, user_id=user_id,
-    )  # fmt: skip
+        import_id=import_id,
+        kind=kind,
+        mapping=dict(mapping),
+        options=dict(options),
+        today=now.astimezone(zone).date(),
+        now=now,
+        zone=zone,
+        user_id=user_id,
+    )
 
 
 def run_import(
@@ -178,9 +184,14 @@ def run_import(
         row.status, row.started_at, row.error = ImportStatus.RUNNING, now, None
         path, shape = Path(row.stored_path), shape_of(row)
         context = _context(
-            session, kind=ImportKind(row.kind), mapping=row.mapping, options=row.options,
-            now=now, import_id=row.id, user_id=actor.user_id,
-        )  # fmt: skip
+            session,
+            kind=ImportKind(row.kind),
+            mapping=row.mapping,
+            options=row.options,
+            now=now,
+            import_id=row.id,
+            user_id=actor.user_id,
+        )
         checkpoint = row.checkpoint_row
     loader = LOADERS[context.kind]
     try:
@@ -214,13 +225,20 @@ def run_import(
         row.total_rows = row.processed_rows
         summary = _summary(row)
         events.record(
-            session=session, type="import_finished", user_id=actor.user_id, occurred_at=now,
+            session=session,
+            type="import_finished",
+            user_id=actor.user_id,
+            occurred_at=now,
             data={"kind": row.kind, "file": row.filename} | summary.as_dict(),
-        )  # fmt: skip
+        )
         audit.record(
-            session=session, actor=actor, action="import.finish", entity_type="import",
-            entity_id=row.id, changes=summary.as_dict(),
-        )  # fmt: skip
+            session=session,
+            actor=actor,
+            action="import.finish",
+            entity_type="import",
+            entity_id=row.id,
+            changes=summary.as_dict(),
+        )
     report(100, "Import finished")
     log.info("import finished", extra={"import": summary.as_dict()})
     return summary
@@ -246,9 +264,15 @@ def _record_batch(
 
 def _summary(row: Import) -> ImportSummary:
     return ImportSummary(
-        row.id, row.status, row.total_rows or 0, row.inserted, row.updated, row.skipped,
-        row.failed, row.warnings,
-    )  # fmt: skip
+        row.id,
+        row.status,
+        row.total_rows or 0,
+        row.inserted,
+        row.updated,
+        row.skipped,
+        row.failed,
+        row.warnings,
+    )
 
 
 # --- reporting ---------------------------------------------------------------------------------

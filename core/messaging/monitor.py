@@ -201,11 +201,14 @@ def engagement(*, session: Session, campaign_id: int) -> Engagement:
 
     row = session.execute(
         select(
-            func.count(), counted(m.sent_at.is_not(None)), counted(m.delivered_at.is_not(None)),
-            counted(m.opened_at.is_not(None)), counted(m.clicked_at.is_not(None)),
+            func.count(),
+            counted(m.sent_at.is_not(None)),
+            counted(m.delivered_at.is_not(None)),
+            counted(m.opened_at.is_not(None)),
+            counted(m.clicked_at.is_not(None)),
             counted(m.status.in_([MessageStatus.FAILED, MessageStatus.BOUNCED])),
             counted(m.status == MessageStatus.SUPPRESSED),
             func.coalesce(func.sum(m.cost_cents), 0.0),
         ).where(m.campaign_id == campaign_id)
-    ).one()  # fmt: skip
+    ).one()
     return Engagement(*row[:7], cost_cents=float(row[7]))

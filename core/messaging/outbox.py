@@ -70,13 +70,23 @@ def queue_test(
     channel = Channel(template.channel)
     address = normalize_email(to) if channel == Channel.EMAIL else normalize_phone(to)
     message = Message(
-        key=f"{TEST_PREFIX}{uuid.uuid4().hex}", template_id=template.id, channel=channel.value,
-        to_address=address, status=MessageStatus.QUEUED, send_after=now,
-    )  # fmt: skip
+        key=f"{TEST_PREFIX}{uuid.uuid4().hex}",
+        template_id=template.id,
+        channel=channel.value,
+        to_address=address,
+        status=MessageStatus.QUEUED,
+        send_after=now,
+    )
     session.add(message)
     session.flush()
-    audit.record(session=session, actor=actor, action="template.test_sent", entity_type="template",
-                 entity_id=template.id, changes={"to": address})  # fmt: skip
+    audit.record(
+        session=session,
+        actor=actor,
+        action="template.test_sent",
+        entity_type="template",
+        entity_id=template.id,
+        changes={"to": address},
+    )
     return message
 
 
@@ -263,10 +273,14 @@ def release_stale_claims(
         message.status, message.sent_at = MessageStatus.SENT, sent_at
         message.provider_message_id = provider_id
         events.record(
-            session=session, type="message.sent", customer_id=message.customer_id,
-            campaign_id=message.campaign_id, message_id=message.id, occurred_at=sent_at,
+            session=session,
+            type="message.sent",
+            customer_id=message.customer_id,
+            campaign_id=message.campaign_id,
+            message_id=message.id,
+            occurred_at=sent_at,
             data={"channel": message.channel, "recovered": True},
-        )  # fmt: skip
+        )
     if settled:
         log.warning("settled stale claims", extra={"messages": settled})
     return settled

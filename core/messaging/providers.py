@@ -131,10 +131,16 @@ class Mailgun:
     def find(self, key: str, to: str, since: datetime) -> str | None:
         """Mailgun's events API, filtered on the message_key variable every send carries."""
         found = _get(
-            self.events_url, self.auth,
-            {"event": "accepted", "user-variables": json.dumps({"message_key": key}),
-             "begin": f"{since.timestamp():.0f}", "ascending": "yes", "limit": "1"},
-        )  # fmt: skip
+            self.events_url,
+            self.auth,
+            {
+                "event": "accepted",
+                "user-variables": json.dumps({"message_key": key}),
+                "begin": f"{since.timestamp():.0f}",
+                "ascending": "yes",
+                "limit": "1",
+            },
+        )
         items = found.get("items") or []
         if not items:
             return None
@@ -143,9 +149,13 @@ class Mailgun:
 
     def send(self, message: Outgoing) -> Outcome:
         data: list[tuple[str, str]] = [
-            ("from", message.sender), ("to", message.to), ("subject", message.subject),
-            ("text", message.text), ("html", message.html), ("v:message_key", message.key),
-        ]  # fmt: skip
+            ("from", message.sender),
+            ("to", message.to),
+            ("subject", message.subject),
+            ("text", message.text),
+            ("html", message.html),
+            ("v:message_key", message.key),
+        ]
         data += [(f"h:{name}", value) for name, value in message.headers.items()]
         data += [("o:tag", tag) for tag in message.tags]
         try:
@@ -176,8 +186,23 @@ class Twilio:
 
     name = "twilio"
     channel = Channel.SMS
-    PERMANENT_CODES = frozenset({"21211", "21214", "21408", "21610", "21612", "21614", "30004",
-                                 "30005", "30006", "30007", "30824", "30825", "30875"})  # fmt: skip
+    PERMANENT_CODES = frozenset(
+        {
+            "21211",
+            "21214",
+            "21408",
+            "21610",
+            "21612",
+            "21614",
+            "30004",
+            "30005",
+            "30006",
+            "30007",
+            "30824",
+            "30825",
+            "30875",
+        }
+    )
     """Invalid, unreachable, landline, opted out or blocked for content: retrying cannot help."""
 
     def __init__(

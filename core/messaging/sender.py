@@ -109,8 +109,9 @@ class Sender:
 
     def send_batch(self, channel: Channel, limit: int) -> BatchReport:
         with self.unit_of_work() as session:
-            ids = outbox.claim(session=session, worker=self.worker, limit=limit,
-                               now=self.clock(), channel=channel)  # fmt: skip
+            ids = outbox.claim(
+                session=session, worker=self.worker, limit=limit, now=self.clock(), channel=channel
+            )
         if not ids:
             return BatchReport()
         with self.unit_of_work() as session:
@@ -150,11 +151,15 @@ class Sender:
                 continue
             address = customer.email if message.channel == Channel.EMAIL else customer.phone
             decision = compliance.decide(
-                customer=customer, channel=message.channel, now=now, policy=context.policy,
+                customer=customer,
+                channel=message.channel,
+                now=now,
+                policy=context.policy,
                 zone=context.zone_of(customer),
-                suppressed=context.suppressed.get(suppressions.normalise(message.channel,
-                                                                         address or "")),
-            )  # fmt: skip
+                suppressed=context.suppressed.get(
+                    suppressions.normalise(message.channel, address or "")
+                ),
+            )
             if decision.verdict == compliance.Verdict.BLOCK:
                 self._settle(session, message, MessageStatus.SUPPRESSED, decision.reason)
                 prepared.report.suppressed += 1
@@ -193,10 +198,14 @@ class Sender:
         now = self.clock()
         message.status, message.error, message.failed_at = status, why, now
         events.record(
-            session=session, type=f"message.{status.value}", customer_id=message.customer_id,
-            campaign_id=message.campaign_id, message_id=message.id, occurred_at=now,
+            session=session,
+            type=f"message.{status.value}",
+            customer_id=message.customer_id,
+            campaign_id=message.campaign_id,
+            message_id=message.id,
+            occurred_at=now,
             data={"reason": why},
-        )  # fmt: skip
+        )
 
     # --- after sending ------------------------------------------------------------------
 
@@ -224,10 +233,14 @@ class Sender:
                 message.error, message.error_code = "", None
                 message.segments, message.cost_cents = self._cost(sent, outcome)
                 events.record(
-                    session=session, type="message.sent", customer_id=message.customer_id,
-                    campaign_id=message.campaign_id, message_id=message.id, occurred_at=now,
+                    session=session,
+                    type="message.sent",
+                    customer_id=message.customer_id,
+                    campaign_id=message.campaign_id,
+                    message_id=message.id,
+                    occurred_at=now,
                     data={"channel": message.channel, "provider": provider.name},
-                )  # fmt: skip
+                )
                 report.sent += 1
                 continue
             message.error, message.error_code = outcome.error, outcome.code
@@ -253,15 +266,23 @@ class Sender:
     def _suppress_after(self, session: Session, message: Message, outcome: Outcome) -> None:
         if message.channel == Channel.SMS and outcome.code in STOP_CODES:
             suppressions.opt_out(
-                session=session, channel=Channel.SMS, address=message.to_address,
-                reason=SuppressionReason.STOP, source="carrier opt-out", message_id=message.id,
+                session=session,
+                channel=Channel.SMS,
+                address=message.to_address,
+                reason=SuppressionReason.STOP,
+                source="carrier opt-out",
+                message_id=message.id,
                 now=self.clock(),
-            )  # fmt: skip
+            )
         else:
             suppressions.suppress(
-                session=session, channel=message.channel, address=message.to_address,
-                reason=SuppressionReason.INVALID, detail=outcome.error, message_id=message.id,
-            )  # fmt: skip
+                session=session,
+                channel=message.channel,
+                address=message.to_address,
+                reason=SuppressionReason.INVALID,
+                detail=outcome.error,
+                message_id=message.id,
+            )
 
 
 @dataclass
@@ -291,9 +312,10 @@ class _SendContext:
         suppressed: dict[str, str] = {}
         for channel in {m.channel for m in messages}:
             suppressed |= suppressions.reasons_for(
-                session=session, channel=channel,
+                session=session,
+                channel=channel,
                 addresses=[m.to_address for m in messages if m.channel == channel],
-            )  # fmt: skip
+            )
         return cls(
             settings=settings,
             policy=compliance.get_policy(session=session),
@@ -318,9 +340,14 @@ class _SendContext:
         campaign = self.campaigns.get(message.campaign_id or -1)
         step = self.steps.get(message.step_id or -1)
         variables = message_variables(
-            store=self.store, secret=self.secret, key=message.key, unsubscribe_url=unsubscribe,
-            customer=customer, step=step, campaign=campaign,
-        )  # fmt: skip
+            store=self.store,
+            secret=self.secret,
+            key=message.key,
+            unsubscribe_url=unsubscribe,
+            customer=customer,
+            step=step,
+            campaign=campaign,
+        )
         rendered = templates.render(template, variables)
         headers = {}
         if message.channel == Channel.EMAIL:

@@ -67,15 +67,20 @@ class Smtp:
     def _refused(message: Outgoing, code: int, reason: bytes | str) -> Outcome:
         text = reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
         # 5xx is the server's final word (no such mailbox); 4xx means try again later.
-        return Outcome(message.message_id, False, code=str(code), error=text[:300],
-                       permanent=500 <= code < 600)  # fmt: skip
+        return Outcome(
+            message.message_id, False, code=str(code), error=text[:300], permanent=500 <= code < 600
+        )
 
     def _connection(self) -> smtplib.SMTP:
         connection = getattr(self.local, "connection", None)
         if connection is None:
             if self.security == "ssl":
-                connection = smtplib.SMTP_SSL(self.host, self.port, timeout=TIMEOUT_SECONDS,
-                                              context=ssl.create_default_context())  # fmt: skip
+                connection = smtplib.SMTP_SSL(
+                    self.host,
+                    self.port,
+                    timeout=TIMEOUT_SECONDS,
+                    context=ssl.create_default_context(),
+                )
             else:
                 connection = smtplib.SMTP(self.host, self.port, timeout=TIMEOUT_SECONDS)
                 if self.security == "starttls":

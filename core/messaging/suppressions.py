@@ -132,18 +132,34 @@ def opt_out(
     """Withdraw consent of every customer with this address on `channel` and suppress it.
     Returns the ids of the customers whose consent changed."""
     channel = Channel(channel)
-    suppress(session=session, channel=channel, address=address, reason=reason,
-             detail=source, message_id=message_id)  # fmt: skip
+    suppress(
+        session=session,
+        channel=channel,
+        address=address,
+        reason=reason,
+        detail=source,
+        message_id=message_id,
+    )
     changed = []
     for customer in session.scalars(select(Customer).where(_holds(channel, address))):
-        if consent.set_consent(session=session, customer=customer, channel=channel,
-                               granted=False, source=source, details=details, now=now):  # fmt: skip
+        if consent.set_consent(
+            session=session,
+            customer=customer,
+            channel=channel,
+            granted=False,
+            source=source,
+            details=details,
+            now=now,
+        ):
             changed.append(customer.id)
             events.record(
-                session=session, type=f"{channel.value}.opted_out", customer_id=customer.id,
-                message_id=message_id, occurred_at=now,
+                session=session,
+                type=f"{channel.value}.opted_out",
+                customer_id=customer.id,
+                message_id=message_id,
+                occurred_at=now,
                 data={"reason": reason.value, "source": source},
-            )  # fmt: skip
+            )
     return changed
 
 
@@ -166,10 +182,21 @@ def add_by_hand(
     authorize(actor, Permission.RUN_CAMPAIGNS)
     channel = Channel(channel)
     address = normalize_email(address) if channel == Channel.EMAIL else normalize_phone(address)
-    opt_out(session=session, channel=channel, address=address, reason=SuppressionReason.MANUAL,
-            source=f"added by {actor.email}", now=now)  # fmt: skip
-    audit.record(session=session, actor=actor, action="suppression.add",
-                 entity_type="suppression", changes={"channel": channel.value})  # fmt: skip
+    opt_out(
+        session=session,
+        channel=channel,
+        address=address,
+        reason=SuppressionReason.MANUAL,
+        source=f"added by {actor.email}",
+        now=now,
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        action="suppression.add",
+        entity_type="suppression",
+        changes={"channel": channel.value},
+    )
 
 
 def remove(*, session: Session, actor: Actor, suppression_id: int) -> None:
@@ -182,6 +209,11 @@ def remove(*, session: Session, actor: Actor, suppression_id: int) -> None:
     session.delete(row)
     session.flush()
     _sync_holders(session, Channel(row.channel), row.address)
-    audit.record(session=session, actor=actor, action="suppression.remove",
-                 entity_type="suppression", entity_id=suppression_id,
-                 changes={"channel": row.channel, "reason": row.reason})  # fmt: skip
+    audit.record(
+        session=session,
+        actor=actor,
+        action="suppression.remove",
+        entity_type="suppression",
+        entity_id=suppression_id,
+        changes={"channel": row.channel, "reason": row.reason},
+    )

@@ -111,8 +111,12 @@ def check(draft: Draft) -> list[str]:
         problems.append("Give the template a name.")
     parts = {"text": draft.body_text}
     if draft.channel == Channel.EMAIL:
-        parts = {"subject": draft.subject, "preheader": draft.preheader, "HTML": draft.body_html,
-                 "text": draft.body_text}  # fmt: skip
+        parts = {
+            "subject": draft.subject,
+            "preheader": draft.preheader,
+            "HTML": draft.body_html,
+            "text": draft.body_text,
+        }
         if not draft.subject.strip():
             problems.append("An email needs a subject.")
         if not draft.body_html.strip():
@@ -150,14 +154,20 @@ def _check_compliance(draft: Draft) -> list[str]:
     if draft.channel == Channel.EMAIL:
         missing = [
             what
-            for what, variable in (("your postal address", "store.address"),
-                                   ("an unsubscribe link", "unsubscribe_url"))
+            for what, variable in (
+                ("your postal address", "store.address"),
+                ("an unsubscribe link", "unsubscribe_url"),
+            )
             if not re.search(r"{{\s*" + re.escape(variable) + r"\s*}}", draft.body_html)
-        ]  # fmt: skip
-        return [
-            f"The email must show {' and '.join(missing)} (the law for marketing email): "
-            "insert {{ store.address }} and {{ unsubscribe_url }}."
-        ] if missing else []  # fmt: skip
+        ]
+        return (
+            [
+                f"The email must show {' and '.join(missing)} (the law for marketing email): "
+                "insert {{ store.address }} and {{ unsubscribe_url }}."
+            ]
+            if missing
+            else []
+        )
     problems = []
     if not re.search(r"{{\s*store\.name\s*}}", draft.body_text):
         problems.append("A text must say who it is from: insert {{ store.name }}.")

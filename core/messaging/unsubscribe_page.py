@@ -37,9 +37,11 @@ def confirm(token: str) -> str:
 def done(address: str) -> str:
     return _PAGE.render(
         title="You are unsubscribed",
-        lines=[f"{address} will get no more marketing email from us.",
-               "Changed your mind? Ask us at the store."],
-    )  # fmt: skip
+        lines=[
+            f"{address} will get no more marketing email from us.",
+            "Changed your mind? Ask us at the store.",
+        ],
+    )
 
 
 def invalid(reason: str) -> str:

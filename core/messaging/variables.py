@@ -46,19 +46,28 @@ def message_variables(
 ) -> dict[str, Any]:
     variables: dict[str, Any] = {
         **SAMPLE_CONTEXT,
-        "store": {"name": store.name, "address": store.postal_address, "phone": store.phone,
-                  "email": store.email},
+        "store": {
+            "name": store.name,
+            "address": store.postal_address,
+            "phone": store.phone,
+            "email": store.email,
+        },
         "unsubscribe_url": unsubscribe_url,
-    }  # fmt: skip
+    }
     if customer is not None:
         variables["first_name"] = customer.first_name or "there"
         variables["customer"] = {
-            "first_name": customer.first_name, "last_name": customer.last_name,
-            "city": customer.city, "preferred_category": customer.preferred_category or "",
-        }  # fmt: skip
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "city": customer.city,
+            "preferred_category": customer.preferred_category or "",
+        }
     if step is not None:
-        variables["offer"] = {"description": offer_text(step), "code": offer_code(secret, key),
-                              "category": step.offer_category or ""}  # fmt: skip
+        variables["offer"] = {
+            "description": offer_text(step),
+            "code": offer_code(secret, key),
+            "category": step.offer_category or "",
+        }
         variables["campaign"] = {"name": campaign.name if campaign else "", "angle": step.angle}
     else:
         variables["offer"] = {**SAMPLE_CONTEXT["offer"], "code": offer_code(secret, key)}
@@ -81,7 +90,10 @@ def preview(
     secret = secret_key(session=session)
     base_url = settings.public_base_url or "http://localhost:8501"
     variables = message_variables(
-        store=get_store_profile(session=session), secret=secret, key="preview",
-        unsubscribe_url=unsubscribe_url(base_url, secret, 0), customer=customer,
-    )  # fmt: skip
+        store=get_store_profile(session=session),
+        secret=secret,
+        key="preview",
+        unsubscribe_url=unsubscribe_url(base_url, secret, 0),
+        customer=customer,
+    )
     return render(draft, variables)

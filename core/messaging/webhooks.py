@@ -47,9 +47,21 @@ COMPLAINT_PAUSE_RATE = 0.001
 COMPLAINT_MIN_SENT = 1000
 
 STOP_WORDS = frozenset(
-    {"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT",
-     "OPT OUT", "OPT-OUT", "REMOVE"}
-)  # fmt: skip
+    {
+        "STOP",
+        "STOPALL",
+        "STOP ALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+        "OPT OUT",
+        "OPT-OUT",
+        "REMOVE",
+    }
+)
 START_WORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 _PLAIN_STOP = re.compile(
@@ -100,21 +112,38 @@ def handle_mailgun_event(*, session: Session, event_data: dict[str, Any], now: d
     elif kind == "failed" and event_data.get("severity") == "permanent":
         message.status, message.failed_at = MessageStatus.BOUNCED, occurred
         message.error = _delivery_problem(event_data)
-        suppressions.suppress(session=session, channel=Channel.EMAIL, address=address,
-                              reason=SuppressionReason.HARD_BOUNCE, detail=message.error,
-                              message_id=message.id)  # fmt: skip
+        suppressions.suppress(
+            session=session,
+            channel=Channel.EMAIL,
+            address=address,
+            reason=SuppressionReason.HARD_BOUNCE,
+            detail=message.error,
+            message_id=message.id,
+        )
     elif kind == "failed":
         message.error = _delivery_problem(event_data)
         if _soft_bounces(session, message.customer_id, now) >= SOFT_BOUNCE_LIMIT:
-            suppressions.suppress(session=session, channel=Channel.EMAIL, address=address,
-                                  reason=SuppressionReason.SOFT_BOUNCES, detail=message.error,
-                                  message_id=message.id)  # fmt: skip
+            suppressions.suppress(
+                session=session,
+                channel=Channel.EMAIL,
+                address=address,
+                reason=SuppressionReason.SOFT_BOUNCES,
+                detail=message.error,
+                message_id=message.id,
+            )
     elif kind in ("complained", "unsubscribed"):
-        reason = (SuppressionReason.COMPLAINT if kind == "complained"
-                  else SuppressionReason.UNSUBSCRIBED)  # fmt: skip
-        suppressions.opt_out(session=session, channel=Channel.EMAIL, address=address,
-                             reason=reason, source=f"mailgun {kind}",
-                             message_id=message.id, now=now)  # fmt: skip
+        reason = (
+            SuppressionReason.COMPLAINT if kind == "complained" else SuppressionReason.UNSUBSCRIBED
+        )
+        suppressions.opt_out(
+            session=session,
+            channel=Channel.EMAIL,
+            address=address,
+            reason=reason,
+            source=f"mailgun {kind}",
+            message_id=message.id,
+            now=now,
+        )
         if kind == "complained" and message.campaign_id is not None:
             _pause_on_complaints(session, message.campaign_id, now)
     else:
@@ -144,11 +173,15 @@ def _pause_on_complaints(session: Session, campaign_id: int, now: datetime) -> N
         return
     if campaign is not None and campaign.status == CampaignStatus.RUNNING:
         campaigns.transition(
-            session=session, actor=SYSTEM, campaign_id=campaign_id, to=CampaignStatus.PAUSED,
-            now=now, note=f"Paused by itself: {complaints} spam complaints from {sent:,} emails "
+            session=session,
+            actor=SYSTEM,
+            campaign_id=campaign_id,
+            to=CampaignStatus.PAUSED,
+            now=now,
+            note=f"Paused by itself: {complaints} spam complaints from {sent:,} emails "
             f"({complaints / sent:.2%}, above {COMPLAINT_PAUSE_RATE:.1%}). Check the audience "
             "and the message before resuming.",
-        )  # fmt: skip
+        )
 
 
 def _message_for_mailgun(session: Session, event_data: dict[str, Any]) -> Message | None:
@@ -211,9 +244,14 @@ def handle_twilio_status(*, session: Session, params: dict[str, str], now: datet
         message.error_code, message.error = code or None, f"carrier says {status}"
         if code in Twilio.PERMANENT_CODES:
             reason = SuppressionReason.STOP if code == "21610" else SuppressionReason.INVALID
-            suppressions.suppress(session=session, channel=Channel.SMS,
-                                  address=message.to_address, reason=reason,
-                                  detail=f"Twilio error {code}", message_id=message.id)  # fmt: skip
+            suppressions.suppress(
+                session=session,
+                channel=Channel.SMS,
+                address=message.to_address,
+                reason=reason,
+                detail=f"Twilio error {code}",
+                message_id=message.id,
+            )
     return f"applied: {status}"
 
 
@@ -240,9 +278,15 @@ def handle_inbound_sms(*, session: Session, params: dict[str, str], now: datetim
     if not _first_inbound(session, f"twilio-in:{sid}", customer, inbound, now):
         return Reply(None, "duplicate")
     if word in STOP_WORDS or _PLAIN_STOP.search(body):
-        suppressions.opt_out(session=session, channel=Channel.SMS, address=number,
-                             reason=SuppressionReason.STOP, source="sms keyword",
-                             details={"keyword": body[:40]}, now=now)  # fmt: skip
+        suppressions.opt_out(
+            session=session,
+            channel=Channel.SMS,
+            address=number,
+            reason=SuppressionReason.STOP,
+            source="sms keyword",
+            details={"keyword": body[:40]},
+            now=now,
+        )
         return Reply(
             f"{store.name}: you are unsubscribed and will get no more texts from us. "
             "Reply START to resubscribe.",
@@ -266,17 +310,27 @@ def _opt_back_in(session: Session, number: str, store: StoreProfile, now: dateti
     ).all()
     try:
         for customer in customers:
-            consent.set_consent(session=session, customer=customer, channel=Channel.SMS,
-                                granted=True, source="sms keyword",
-                                details={"keyword": "START"}, now=now)  # fmt: skip
+            consent.set_consent(
+                session=session,
+                customer=customer,
+                channel=Channel.SMS,
+                granted=True,
+                source="sms keyword",
+                details={"keyword": "START"},
+                now=now,
+            )
     except ValidationError:
-        return (f"{store.name}: we need your date of birth on file before we can text you. "
-                "Ask at the store.")  # fmt: skip
+        return (
+            f"{store.name}: we need your date of birth on file before we can text you. "
+            "Ask at the store."
+        )
     if not customers:
         return f"{store.name}: sign up at the store to get our texts."
     suppressions.lift(session=session, channel=Channel.SMS, address=number)
-    return (f"{store.name}: you are resubscribed to our texts. "
-            "Msg & data rates may apply. Reply STOP to cancel.")  # fmt: skip
+    return (
+        f"{store.name}: you are resubscribed to our texts. "
+        "Msg & data rates may apply. Reply STOP to cancel."
+    )
 
 
 # --- shared -----------------------------------------------------------------------------------
@@ -324,9 +378,13 @@ def _first_inbound(
     now: datetime,
 ) -> bool:
     return _insert_event(
-        session, dedupe_key=dedupe_key, type="sms.inbound",
-        customer_id=customer.id if customer else None, occurred_at=now, data=data,
-    )  # fmt: skip
+        session,
+        dedupe_key=dedupe_key,
+        type="sms.inbound",
+        customer_id=customer.id if customer else None,
+        occurred_at=now,
+        data=data,
+    )
 
 
 def _insert_event(session: Session, **values: Any) -> bool:
@@ -351,9 +409,15 @@ def unsubscribe_from_link(*, session: Session, token: str, now: datetime) -> str
     message = session.get(Message, links.message_id_from(secret_key(session=session), token))
     if message is None or not message.to_address:
         raise ValidationError("This unsubscribe link is not valid.")
-    suppressions.opt_out(session=session, channel=message.channel, address=message.to_address,
-                         reason=SuppressionReason.UNSUBSCRIBED, source="unsubscribe link",
-                         message_id=message.id, now=now)  # fmt: skip
+    suppressions.opt_out(
+        session=session,
+        channel=message.channel,
+        address=message.to_address,
+        reason=SuppressionReason.UNSUBSCRIBED,
+        source="unsubscribe link",
+        message_id=message.id,
+        now=now,
+    )
     return mask(message.to_address)
 
 

@@ -138,9 +138,12 @@ def score_customers(
             data=result.as_dict(),
         )
         audit.record(
-            session=session, actor=actor, action="scoring.run", entity_type="store",
+            session=session,
+            actor=actor,
+            action="scoring.run",
+            entity_type="store",
             changes={"as_of": result.as_of, "model": model},
-        )  # fmt: skip
+        )
     report(100, "Scores ready")
     log.info("customers scored", extra={"scoring": result.as_dict()})
     return result
@@ -239,9 +242,11 @@ def fit_models(summary: pd.DataFrame, until: datetime) -> dict[str, Any]:
     rounded = pd.DataFrame({"x": x, "t_x": t_x.round(1), "T": T.round(1)})
     grouped = rounded.groupby(["x", "t_x", "T"]).size().reset_index(name="weight")
     bgnbd = clv.fit_bgnbd(
-        grouped["x"].to_numpy(), grouped["t_x"].to_numpy(), grouped["T"].to_numpy(),
+        grouped["x"].to_numpy(),
+        grouped["t_x"].to_numpy(),
+        grouped["T"].to_numpy(),
         grouped["weight"].to_numpy(float),
-    )  # fmt: skip
+    )
     gamma_gamma = clv.fit_gamma_gamma(x, m)
     if gamma_gamma.q <= 1:
         raise ValidationError("Order values vary too wildly to predict spend.")
@@ -323,13 +328,19 @@ def _score_columns() -> tuple[Column[Any], ...]:
     """Scratch columns for a batch of scores (fresh objects: a Column belongs to one table)."""
     return (
         Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
-        Column("r_score", SmallInteger), Column("f_score", SmallInteger),
-        Column("m_score", SmallInteger), Column("rfm_segment", String), Column("p_alive", Float),
-        Column("churn_risk", String), Column("expected_orders", Float),
-        Column("predicted_clv_cents", BigInteger), Column("preferred_category", String),
-        Column("average_order_cents", BigInteger), Column("days_between_orders", Float),
+        Column("r_score", SmallInteger),
+        Column("f_score", SmallInteger),
+        Column("m_score", SmallInteger),
+        Column("rfm_segment", String),
+        Column("p_alive", Float),
+        Column("churn_risk", String),
+        Column("expected_orders", Float),
+        Column("predicted_clv_cents", BigInteger),
+        Column("preferred_category", String),
+        Column("average_order_cents", BigInteger),
+        Column("days_between_orders", Float),
         Column("next_order_expected_on", Date),
-    )  # fmt: skip
+    )
 
 
 def _write_scores(session: Session, scores: pd.DataFrame, scored_at: datetime) -> None:

@@ -44,13 +44,17 @@ def behaviour(session: Session, *, now: datetime, category_shares: bool = True) 
             tuple(row)
             for row in session.execute(
                 select(
-                    Customer.id, Customer.last_order_at, Customer.order_count,
-                    Customer.total_spent_cents, Customer.p_alive, Customer.predicted_clv_cents,
+                    Customer.id,
+                    Customer.last_order_at,
+                    Customer.order_count,
+                    Customer.total_spent_cents,
+                    Customer.p_alive,
+                    Customer.predicted_clv_cents,
                 ).where(baseline(now.date()), Customer.order_count > 0)
             )
         ],
         columns=["customer_id", "last_order", "orders", "spent", "p_alive", "clv"],
-    ).set_index("customer_id")  # fmt: skip
+    ).set_index("customer_id")
     if customers.empty:
         return customers
     last = pd.to_datetime(customers["last_order"], utc=True, format="mixed")
@@ -184,9 +188,11 @@ def save_cluster(*, session: Session, actor: Actor, name: str, now: datetime) ->
     if cluster is None:
         raise ValidationError(f"There is no '{name}' cluster any more; look at the clusters again.")
     segment = segments.create_static_segment(
-        session=session, actor=actor, name=f"Cluster: {cluster.name}",
+        session=session,
+        actor=actor,
+        name=f"Cluster: {cluster.name}",
         description=f"k-means on recency, frequency and spend, {now:%Y-%m-%d}.",
-    )  # fmt: skip
+    )
     members = clustering.labels[clustering.labels == cluster.index].index
     segments.add_members(
         session=session, actor=actor, segment_id=segment.id, customer_ids=members, now=now
@@ -260,10 +266,12 @@ def save_lookalike(
 ) -> Segment:
     result = lookalike(session=session, seed_segment_id=seed_segment_id, now=now, size=size)
     segment = segments.create_static_segment(
-        session=session, actor=actor, name=f"Lookalike: {result.seed_name}",
+        session=session,
+        actor=actor,
+        name=f"Lookalike: {result.seed_name}",
         description=f"{len(result.customer_ids):,} customers {result.similarity:.0%} as seed-like "
         f"as '{result.seed_name}' itself ({now:%Y-%m-%d}).",
-    )  # fmt: skip
+    )
     segments.add_members(
         session=session,
         actor=actor,
@@ -316,9 +324,14 @@ def suggestions(
         for cluster in clustering.clusters:
             if cluster.customers >= 0.05 * total and f"Cluster: {cluster.name}" not in existing:
                 found.append(
-                    Suggestion("cluster", cluster.name, cluster.name,
-                               f"A natural group: {cluster.orders:.1f} orders on average, last "
-                               f"seen {cluster.recency_days:.0f} days ago.",
-                               cluster.customers, cluster.predicted_value_cents)
-                )  # fmt: skip
+                    Suggestion(
+                        "cluster",
+                        cluster.name,
+                        cluster.name,
+                        f"A natural group: {cluster.orders:.1f} orders on average, last "
+                        f"seen {cluster.recency_days:.0f} days ago.",
+                        cluster.customers,
+                        cluster.predicted_value_cents,
+                    )
+                )
     return sorted(found, key=lambda s: -s.predicted_value_cents)[:limit]

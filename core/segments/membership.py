@@ -72,9 +72,13 @@ def create_static_segment(
     session.add(segment)
     session.flush()
     audit.record(
-        session=session, actor=actor, action="segment.create", entity_type="segment",
-        entity_id=segment.id, changes={"name": name, "kind": "static"},
-    )  # fmt: skip
+        session=session,
+        actor=actor,
+        action="segment.create",
+        entity_type="segment",
+        entity_id=segment.id,
+        changes={"name": name, "kind": "static"},
+    )
     return segment
 
 
@@ -108,9 +112,13 @@ def add_members(
     refresh_count(session=session, segment_id=segment_id, now=now)
     added = segment.member_count - before
     audit.record(
-        session=session, actor=actor, action="segment.add_members", entity_type="segment",
-        entity_id=segment_id, changes={"added": added},
-    )  # fmt: skip
+        session=session,
+        actor=actor,
+        action="segment.add_members",
+        entity_type="segment",
+        entity_id=segment_id,
+        changes={"added": added},
+    )
     return added
 
 
@@ -218,9 +226,13 @@ def create_segment(
     session.flush()
     refresh_segment(session=session, segment_id=segment.id, now=now)
     audit.record(
-        session=session, actor=actor, action="segment.create", entity_type="segment",
-        entity_id=segment.id, changes={"name": name, "rules": segment.rules},
-    )  # fmt: skip
+        session=session,
+        actor=actor,
+        action="segment.create",
+        entity_type="segment",
+        entity_id=segment.id,
+        changes={"name": name, "rules": segment.rules},
+    )
     return segment
 
 
@@ -250,9 +262,13 @@ def update_segment(
         segment.rules = group.model_dump(exclude_none=True)
         refresh_segment(session=session, segment_id=segment.id, now=now)
     audit.record(
-        session=session, actor=actor, action="segment.update", entity_type="segment",
-        entity_id=segment.id, changes=changes,
-    )  # fmt: skip
+        session=session,
+        actor=actor,
+        action="segment.update",
+        entity_type="segment",
+        entity_id=segment.id,
+        changes=changes,
+    )
     return segment
 
 
@@ -275,9 +291,13 @@ def delete_segment(*, session: Session, actor: Actor, segment_id: int) -> None:
     session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id))
     session.delete(segment)
     audit.record(
-        session=session, actor=actor, action="segment.delete", entity_type="segment",
-        entity_id=segment_id, changes={"name": segment.name},
-    )  # fmt: skip
+        session=session,
+        actor=actor,
+        action="segment.delete",
+        entity_type="segment",
+        entity_id=segment_id,
+        changes={"name": segment.name},
+    )
 
 
 def used_by_campaigns(*, session: Session, segment_id: int) -> list[Campaign]:

@@ -64,20 +64,42 @@ OPERATORS: dict[Kind, tuple[str, ...]] = {
     Kind.TEXT: ("eq", "ne", "contains", "starts_with", "in", "not_in", "is_empty", "is_not_empty"),
     Kind.CHOICE: ("in", "not_in", "is_empty", "is_not_empty"),
     Kind.BOOLEAN: ("is_true", "is_false"),
-    Kind.DATE: ("before", "after", "between", "in_last_days", "not_in_last_days", "is_empty",
-                "is_not_empty"),
+    Kind.DATE: (
+        "before",
+        "after",
+        "between",
+        "in_last_days",
+        "not_in_last_days",
+        "is_empty",
+        "is_not_empty",
+    ),
     Kind.ACTIVITY: ("gt", "gte", "lt", "lte", "eq", "between"),
     Kind.PURCHASE: ("bought", "not_bought"),
     Kind.SEGMENT: ("in", "not_in"),
-}  # fmt: skip
+}
 OPERATOR_WORDS = {
-    "eq": "is", "ne": "is not", "gt": "is more than", "gte": "is at least", "lt": "is less than",
-    "lte": "is at most", "between": "is between", "is_empty": "is unknown",
-    "is_not_empty": "is known", "contains": "contains", "starts_with": "starts with",
-    "in": "is one of", "not_in": "is none of", "is_true": "yes", "is_false": "no",
-    "before": "is before", "after": "is after", "in_last_days": "is within the last",
-    "not_in_last_days": "is not within the last", "bought": "bought", "not_bought": "did not buy",
-}  # fmt: skip
+    "eq": "is",
+    "ne": "is not",
+    "gt": "is more than",
+    "gte": "is at least",
+    "lt": "is less than",
+    "lte": "is at most",
+    "between": "is between",
+    "is_empty": "is unknown",
+    "is_not_empty": "is known",
+    "contains": "contains",
+    "starts_with": "starts with",
+    "in": "is one of",
+    "not_in": "is none of",
+    "is_true": "yes",
+    "is_false": "no",
+    "before": "is before",
+    "after": "is after",
+    "in_last_days": "is within the last",
+    "not_in_last_days": "is not within the last",
+    "bought": "bought",
+    "not_bought": "did not buy",
+}
 NO_VALUE = {"is_empty", "is_not_empty", "is_true", "is_false"}
 
 
@@ -113,13 +135,22 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("timezone", "Time zone", Kind.TEXT, Customer.timezone),
         FieldSpec("age", "Age", Kind.NUMBER, help="From the date of birth; 21 and up only."),
         FieldSpec("birthday_month", "Birthday month", Kind.NUMBER, help="1 = January … 12"),
-        FieldSpec("birthday_this_month", "Birthday this month", Kind.BOOLEAN,
-                  help="Judged on the day the segment refreshes."),
+        FieldSpec(
+            "birthday_this_month",
+            "Birthday this month",
+            Kind.BOOLEAN,
+            help="Judged on the day the segment refreshes.",
+        ),
         FieldSpec("age_verified", "ID checked", Kind.BOOLEAN, Customer.age_verified),
-        FieldSpec("can_email", "Can be emailed", Kind.BOOLEAN,
-                  help="Opted in, with an address that has not bounced or complained."),
-        FieldSpec("can_text", "Can be texted", Kind.BOOLEAN,
-                  help="Opted in to SMS, not opted out."),
+        FieldSpec(
+            "can_email",
+            "Can be emailed",
+            Kind.BOOLEAN,
+            help="Opted in, with an address that has not bounced or complained.",
+        ),
+        FieldSpec(
+            "can_text", "Can be texted", Kind.BOOLEAN, help="Opted in to SMS, not opted out."
+        ),
         FieldSpec("order_count", "Number of orders", Kind.NUMBER, Customer.order_count),
         FieldSpec("total_spent", "Total spent", Kind.MONEY, Customer.total_spent_cents),
         FieldSpec("average_order", "Average order", Kind.MONEY, Customer.average_order_cents),
@@ -130,21 +161,29 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("r_score", "Recency score (1–5)", Kind.NUMBER, Customer.r_score),
         FieldSpec("f_score", "Frequency score (1–5)", Kind.NUMBER, Customer.f_score),
         FieldSpec("m_score", "Spend score (1–5)", Kind.NUMBER, Customer.m_score),
-        FieldSpec("churn_risk", "Churn risk", Kind.CHOICE, Customer.churn_risk,
-                  ("low", "medium", "high")),
+        FieldSpec(
+            "churn_risk", "Churn risk", Kind.CHOICE, Customer.churn_risk, ("low", "medium", "high")
+        ),
         FieldSpec("p_alive", "Chance still a customer (0–1)", Kind.NUMBER, Customer.p_alive),
-        FieldSpec("predicted_clv", "Predicted value, next year", Kind.MONEY,
-                  Customer.predicted_clv_cents),
-        FieldSpec("expected_orders", "Expected orders, next year", Kind.NUMBER,
-                  Customer.expected_orders),
-        FieldSpec("preferred_category", "Favourite category", Kind.CHOICE,
-                  Customer.preferred_category, CATEGORIES),
+        FieldSpec(
+            "predicted_clv", "Predicted value, next year", Kind.MONEY, Customer.predicted_clv_cents
+        ),
+        FieldSpec(
+            "expected_orders", "Expected orders, next year", Kind.NUMBER, Customer.expected_orders
+        ),
+        FieldSpec(
+            "preferred_category",
+            "Favourite category",
+            Kind.CHOICE,
+            Customer.preferred_category,
+            CATEGORIES,
+        ),
         FieldSpec("spent_in_last", "Spent in the last N days", Kind.ACTIVITY),
         FieldSpec("orders_in_last", "Orders in the last N days", Kind.ACTIVITY),
         FieldSpec("bought_category", "Bought a category", Kind.PURCHASE, choices=CATEGORIES),
         FieldSpec("segment", "Member of segment", Kind.SEGMENT),
     )
-}  # fmt: skip
+}
 
 FORBIDDEN_AUDIENCE = re.compile(
     r"\b(college|student|campus|university|dorm|teen|teenager|high school|freshm[ae]n|"
@@ -201,8 +240,10 @@ def parse_rules(rules: dict[str, Any] | str) -> Group:
         error = exc.errors()[0]
         steps = [p for p in error["loc"] if p not in ("group", "condition")]
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in steps).lstrip(".")
-        message = error["msg"].replace("List should have at least 1 item after validation, not 0",
-                                       "a group needs at least one condition")  # fmt: skip
+        message = error["msg"].replace(
+            "List should have at least 1 item after validation, not 0",
+            "a group needs at least one condition",
+        )
         raise ValidationError(f"Rule {where or 'tree'}: {message}", field="rules") from exc
     count = _check_group(group, "", depth=1)
     if count > MAX_CONDITIONS:

@@ -32,15 +32,29 @@ def ai_plan(first_day: datetime) -> str:
     """The fake model's answer: the lapsed wine lovers (segment 1) and the craft-beer regulars
     (segment 2), one email each; the second at 22:30, which the rules move earlier."""
     sends = [
-        {"day": (first_day + timedelta(days=1)).date().isoformat(), "local_time": "15:00",
-         "segment_id": 1, "channel": "email", "offer_kind": "percent_off", "offer_value": 15,
-         "offer_category": "wine", "offer_description": "15% off a mixed case",
-         "angle": "Stock up for the holidays"},
-        {"day": (first_day + timedelta(days=2)).date().isoformat(), "local_time": "22:30",
-         "segment_id": 2, "channel": "email", "offer_kind": "early_access", "offer_value": 0,
-         "offer_category": "beer", "offer_description": "First pick of the winter releases",
-         "angle": "New on the shelf"},
-    ]  # fmt: skip
+        {
+            "day": (first_day + timedelta(days=1)).date().isoformat(),
+            "local_time": "15:00",
+            "segment_id": 1,
+            "channel": "email",
+            "offer_kind": "percent_off",
+            "offer_value": 15,
+            "offer_category": "wine",
+            "offer_description": "15% off a mixed case",
+            "angle": "Stock up for the holidays",
+        },
+        {
+            "day": (first_day + timedelta(days=2)).date().isoformat(),
+            "local_time": "22:30",
+            "segment_id": 2,
+            "channel": "email",
+            "offer_kind": "early_access",
+            "offer_value": 0,
+            "offer_category": "beer",
+            "offer_description": "First pick of the winter releases",
+            "angle": "New on the shelf",
+        },
+    ]
     return json.dumps({"summary": "Wine lovers first, then the beer regulars.", "sends": sends})
 
 
@@ -50,8 +64,12 @@ def test_build_plan_with_ai_and_schedule(browser: Any, tmp_path: Path) -> None:
     url = demo_database(tmp_path / "campaign.db")
     tomorrow = datetime.now(ZoneInfo("America/Chicago")) + timedelta(days=1)
     with fake_openai(Reply(ai_plan(tomorrow))) as ai:
-        env = {"DATABASE_URL": url, "OPENAI_API_KEY": "test", "OPENAI_BASE_URL": ai.base_url,
-               "OPENAI_MODEL": "fake-planner"}  # fmt: skip
+        env = {
+            "DATABASE_URL": url,
+            "OPENAI_API_KEY": "test",
+            "OPENAI_BASE_URL": ai.base_url,
+            "OPENAI_MODEL": "fake-planner",
+        }
         with running_app(env) as base:
             page = signed_in(browser, base, height=1100)
 

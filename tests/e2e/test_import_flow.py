@@ -30,8 +30,11 @@ def test_import_a_csv_in_the_browser(browser: Any, tmp_path: Path) -> None:
         page.get_by_text("Load the demo store").click()  # untick: start empty
         page.get_by_role("button", name="Create administrator").click()
         appears(page.get_by_text("Let's get your store going"))
-        clicked_through(page, page.get_by_role("link", name="Import data"),
-                        page.get_by_text("What is in the file?"))  # fmt: skip
+        clicked_through(
+            page,
+            page.get_by_role("link", name="Import data"),
+            page.get_by_text("What is in the file?"),
+        )
         page.locator('input[type="file"]').set_input_files(str(csv))
         appears(page.get_by_role("button", name="Start import"))
         page.get_by_role("button", name="Start import").click()

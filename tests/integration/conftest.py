@@ -27,25 +27,62 @@ NOON_CHICAGO = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
 ADULT = date(1980, 5, 1)
 
 PEOPLE: dict[str, dict[str, Any]] = {
-    "ana": {"email": "ana@example.com", "phone": "+13125550101", "state": "IL",
-            "timezone": "America/Chicago", "email_opt_in": True, "sms_opt_in": True},
-    "bob": {"email": "bob@example.com", "phone": "+13125550102", "state": "IL",
-            "email_opt_in": True},
-    "cy": {"email": "cy@example.com", "phone": "+13125550103", "state": "IL",
-           "email_opt_in": True, "sms_opt_in": True, "birth_date": date(2008, 1, 1)},
-    "dee": {"email": "Dee@Example.com", "phone": "+13125550104", "state": "IL",
-            "email_opt_in": True},
-    "eve": {"email": "eve@example.com", "phone": "+13055550105", "state": "NY",
-            "timezone": "America/New_York", "email_opt_in": True, "sms_opt_in": True},
-    "fay": {"email": "fay@example.com", "phone": "+13125550106", "state": "IL",
-            "email_opt_in": True, "sms_opt_in": True, "birth_date": None},
-}  # fmt: skip
+    "ana": {
+        "email": "ana@example.com",
+        "phone": "+13125550101",
+        "state": "IL",
+        "timezone": "America/Chicago",
+        "email_opt_in": True,
+        "sms_opt_in": True,
+    },
+    "bob": {
+        "email": "bob@example.com",
+        "phone": "+13125550102",
+        "state": "IL",
+        "email_opt_in": True,
+    },
+    "cy": {
+        "email": "cy@example.com",
+        "phone": "+13125550103",
+        "state": "IL",
+        "email_opt_in": True,
+        "sms_opt_in": True,
+        "birth_date": date(2008, 1, 1),
+    },
+    "dee": {
+        "email": "Dee@Example.com",
+        "phone": "+13125550104",
+        "state": "IL",
+        "email_opt_in": True,
+    },
+    "eve": {
+        "email": "eve@example.com",
+        "phone": "+13055550105",
+        "state": "NY",
+        "timezone": "America/New_York",
+        "email_opt_in": True,
+        "sms_opt_in": True,
+    },
+    "fay": {
+        "email": "fay@example.com",
+        "phone": "+13125550106",
+        "state": "IL",
+        "email_opt_in": True,
+        "sms_opt_in": True,
+        "birth_date": None,
+    },
+}
 """cy is under 21 and fay has no birth date: neither may ever be messaged. eve lives in New York
 with a Florida (305) number: Florida's 20:00 end applies to her texts."""
 
 
-STORE = {"address": "1200 W Fulton St", "city": "Chicago", "state": "IL", "zip": "60607",
-         "email": "hello@shop.example.com"}  # fmt: skip
+STORE = {
+    "address": "1200 W Fulton St",
+    "city": "Chicago",
+    "state": "IL",
+    "zip": "60607",
+    "email": "hello@shop.example.com",
+}
 
 
 def build_shop() -> dict[str, int]:
@@ -71,16 +108,27 @@ def build_shop() -> dict[str, int]:
             now=NOON_CHICAGO,
         )
         campaign = Campaign(
-            name="Holiday wine", type="holiday", status=CampaignStatus.RUNNING,
-            segment_ids=[segment.id], channels=["email", "sms"],
-            starts_at=NOON_CHICAGO - timedelta(days=1), ends_at=NOON_CHICAGO + timedelta(days=3),
-        )  # fmt: skip
+            name="Holiday wine",
+            type="holiday",
+            status=CampaignStatus.RUNNING,
+            segment_ids=[segment.id],
+            channels=["email", "sms"],
+            starts_at=NOON_CHICAGO - timedelta(days=1),
+            ends_at=NOON_CHICAGO + timedelta(days=3),
+        )
         for position, channel in enumerate(("email", "sms"), start=1):
             step = CampaignStep(
-                position=position, day=STEP_DAY, local_time="10:00", segment_id=segment.id,
-                channel=channel, offer_kind="percent_off", offer_value=15, offer_category="wine",
-                offer_description="15% off a mixed case", angle="Stock up for the holidays",
-            )  # fmt: skip
+                position=position,
+                day=STEP_DAY,
+                local_time="10:00",
+                segment_id=segment.id,
+                channel=channel,
+                offer_kind="percent_off",
+                offer_value=15,
+                offer_category="wine",
+                offer_description="15% off a mixed case",
+                angle="Stock up for the holidays",
+            )
             campaign.steps.append(step)
         session.add(campaign)
         session.flush()
@@ -137,11 +185,15 @@ def by_customer(shop: dict[str, int]) -> dict[tuple[str, str], Message]:
 def providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
     with fake_mailgun() as mailgun, fake_twilio() as twilio:
         for name, value in {
-            "MAILGUN_API_KEY": MAILGUN_KEY, "MAILGUN_DOMAIN": "mg.example.com",
-            "MAILGUN_BASE_URL": mailgun.base_url, "TWILIO_ACCOUNT_SID": TWILIO_SID,
-            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "TWILIO_FROM_NUMBER": "+13125550199",
-            "TWILIO_BASE_URL": twilio.base_url, "PUBLIC_BASE_URL": "https://shop.example.com",
-        }.items():  # fmt: skip
+            "MAILGUN_API_KEY": MAILGUN_KEY,
+            "MAILGUN_DOMAIN": "mg.example.com",
+            "MAILGUN_BASE_URL": mailgun.base_url,
+            "TWILIO_ACCOUNT_SID": TWILIO_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "TWILIO_FROM_NUMBER": "+13125550199",
+            "TWILIO_BASE_URL": twilio.base_url,
+            "PUBLIC_BASE_URL": "https://shop.example.com",
+        }.items():
             monkeypatch.setenv(name, value)
         reset_engines()
         yield mailgun, twilio

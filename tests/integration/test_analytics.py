@@ -38,10 +38,20 @@ def customer(session: Session, **fields: object) -> int:
 def test_overview_counts_the_window_in_store_time(session: Session) -> None:
     adult = date(1980, 5, 1)
     a = customer(session, email="a@example.com", email_opt_in=True, birth_date=adult)
-    b = customer(session, phone="+13125550101", sms_opt_in=True, birth_date=adult,
-                 created_at=datetime(2026, 11, 20, tzinfo=UTC))  # fmt: skip
-    customer(session, email="c@example.com", email_opt_in=True, birth_date=adult,
-             email_status=ContactStatus.SUPPRESSED)  # fmt: skip
+    b = customer(
+        session,
+        phone="+13125550101",
+        sms_opt_in=True,
+        birth_date=adult,
+        created_at=datetime(2026, 11, 20, tzinfo=UTC),
+    )
+    customer(
+        session,
+        email="c@example.com",
+        email_opt_in=True,
+        birth_date=adult,
+        email_status=ContactStatus.SUPPRESSED,
+    )
     # Opted in, but 20: reachable by nobody, as the campaign builder counts it.
     customer(session, email="d@example.com", email_opt_in=True, birth_date=date(2006, 6, 1))
     customer(session, deleted_at=datetime(2026, 11, 1, tzinfo=UTC))

@@ -112,9 +112,12 @@ def test_a_draft_is_checked_step_by_step(store: dict[str, int]) -> None:
             session=session, campaign=draft, step=2, now=NOW
         )
         campaigns.update_campaign(
-            session=session, actor=MARKETER, campaign_id=draft.id, details=details(store),
+            session=session,
+            actor=MARKETER,
+            campaign_id=draft.id,
+            details=details(store),
             builder_step=2,
-        )  # fmt: skip
+        )
         assert campaigns.problems(session=session, campaign=draft, step=2, now=NOW) == []
         assert campaigns.problems(session=session, campaign=draft, step=3, now=NOW) == [
             "Make a plan: ask the planner, or add sends by hand."
@@ -169,9 +172,12 @@ def test_reach_counts_only_who_may_be_messaged(store: dict[str, int]) -> None:
             session=session, segment_ids=segment_ids, channels=("email",), today=TODAY
         )
         excluded = campaigns.audience_reach(
-            session=session, segment_ids=segment_ids, excluded_segment_ids=(store["win-back"],),
-            channels=("email", "sms"), today=TODAY,
-        )  # fmt: skip
+            session=session,
+            segment_ids=segment_ids,
+            excluded_segment_ids=(store["win-back"],),
+            channels=("email", "sms"),
+            today=TODAY,
+        )
     assert before.members == len(members)
     assert after.by_channel["email"] == before.by_channel["email"] - 3
     assert excluded.excluded > 0
@@ -191,9 +197,12 @@ def test_plan_is_saved_as_steps_with_its_source(store: dict[str, int]) -> None:
         plan = campaigns.plan_of(campaign)
         # A manual edit is checked like any plan: a 2 a.m. text moves into the legal hours.
         edited = plan.model_copy(
-            update={"sends": [plan.sends[0].model_copy(update={"channel": Channel.SMS,
-                                                                "local_time": "02:00"})]}
-        )  # fmt: skip
+            update={
+                "sends": [
+                    plan.sends[0].model_copy(update={"channel": Channel.SMS, "local_time": "02:00"})
+                ]
+            }
+        )
         saved, repairs = campaigns.save_manual_plan(
             session=session, actor=MARKETER, campaign_id=campaign_id, plan=edited, now=NOW
         )
@@ -228,10 +237,11 @@ def test_every_transition_is_allowed_or_refused_by_the_state_machine(
     with session_scope(read_only=True) as session:
         logged = session.scalar(
             select(func.count()).where(
-                AuditEntry.entity_type == "campaign", AuditEntry.action.like("campaign.%"),
+                AuditEntry.entity_type == "campaign",
+                AuditEntry.action.like("campaign.%"),
                 AuditEntry.action.not_in(["campaign.create", "campaign.plan"]),
             )
-        )  # fmt: skip
+        )
     assert logged == sum(len(targets) for targets in TRANSITIONS.values())
 
 
@@ -307,9 +317,11 @@ def test_duplicate_delete_and_segments_in_use(store: dict[str, int]) -> None:
         copy_id = copy.id
     with session_scope() as session:
         assert (
-            campaigns.duplicate_campaign(session=session, actor=MARKETER, campaign_id=campaign_id)
-            .name == "Holiday wine (copy 2)"
-        )  # fmt: skip
+            campaigns.duplicate_campaign(
+                session=session, actor=MARKETER, campaign_id=campaign_id
+            ).name
+            == "Holiday wine (copy 2)"
+        )
         campaigns.delete_campaign(session=session, actor=MARKETER, campaign_id=copy_id)
     with session_scope() as session:
         campaigns.start_now(session=session, actor=MARKETER, campaign_id=campaign_id, now=NOW)
@@ -337,10 +349,11 @@ def test_actions_are_the_top_reachable_customers_once_each(store: dict[str, int]
             SegmentMember.segment_id == store["champions"]
         )
         barred = session.scalars(
-            select(Customer).where(Customer.id.in_(members)).order_by(
-                Customer.predicted_clv_cents.desc()
-            ).limit(3)
-        ).all()  # fmt: skip
+            select(Customer)
+            .where(Customer.id.in_(members))
+            .order_by(Customer.predicted_clv_cents.desc())
+            .limit(3)
+        ).all()
         barred[0].birth_date = adult_birth_cutoff(date.today()) + timedelta(days=30)
         barred[1].email_opt_in = barred[1].sms_opt_in = False
         barred[2].deleted_at = NOW
@@ -418,21 +431,28 @@ def test_a_bigger_run_is_reproducible_and_decisions_stick(store: dict[str, int])
         assert latest == second.run_id
         listed = actions.list_actions(session=session, filters=ActionFilter(run_id=latest), limit=5)
         changed = actions.decide(
-            session=session, actor=MARKETER, action_ids=[a.id for a, _ in listed[:3]],
-            status=ActionStatus.APPROVED, now=NOW,
-        )  # fmt: skip
+            session=session,
+            actor=MARKETER,
+            action_ids=[a.id for a, _ in listed[:3]],
+            status=ActionStatus.APPROVED,
+            now=NOW,
+        )
         actions.decide(
-            session=session, actor=MARKETER, action_ids=[listed[3][0].id],
-            status=ActionStatus.SKIPPED, now=NOW,
-        )  # fmt: skip
+            session=session,
+            actor=MARKETER,
+            action_ids=[listed[3][0].id],
+            status=ActionStatus.SKIPPED,
+            now=NOW,
+        )
     assert changed == 3
     with session_scope(read_only=True) as session:
         counts = actions.count_actions(session=session, filters=ActionFilter(run_id=latest))
         out = io.StringIO()
         actions.export_actions(
-            session=session, out=out,
+            session=session,
+            out=out,
             filters=ActionFilter(run_id=latest, status=ActionStatus.APPROVED),
-        )  # fmt: skip
+        )
     assert counts["approved"] == 3 and counts["skipped"] == 1
     exported = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert len(exported) == 3 and all(row["status"] == "approved" for row in exported)
@@ -533,8 +553,11 @@ def test_rq_scheduler_starts_a_campaign_at_its_time(
     env = os.environ | {"DATABASE_URL": database, "REDIS_URL": redis_queue}
     worker = subprocess.run(
         [sys.executable, "-m", "jobs.worker", "--burst", "--name", f"sched-{os.getpid()}"],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert worker.returncode == 0, worker.stderr[-2000:]
     assert status_of(campaign_id) == S.RUNNING
     with session_scope(read_only=True) as session:

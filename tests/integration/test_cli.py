@@ -208,10 +208,15 @@ def test_plan_and_actions_commands(database: str, capsys: pytest.CaptureFixture[
     with session_scope() as session:
         segment_ids = [s.id for s in segments.list_segments(session=session)]
         campaign = campaigns.create_campaign(
-            session=session, actor=SYSTEM,
-            details=Details(name="CLI", starts_at=utc_now(), ends_at=utc_now() + timedelta(days=6),
-                            segment_ids=tuple(segment_ids)),
-        )  # fmt: skip
+            session=session,
+            actor=SYSTEM,
+            details=Details(
+                name="CLI",
+                starts_at=utc_now(),
+                ends_at=utc_now() + timedelta(days=6),
+                segment_ids=tuple(segment_ids),
+            ),
+        )
         context = campaigns.plan_context(session=session, campaign=campaign, now=NOW)
         outcome = planner.make_plan(session=session, context=context)
         campaigns.save_plan(

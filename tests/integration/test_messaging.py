@@ -58,8 +58,14 @@ def test_steps_become_one_message_per_reachable_member_once(shop: dict[str, int]
         queued = outbox.queue_due_steps(session=session, now=NOON_CHICAGO - timedelta(days=1))
     assert [q.messages for q in queued] == [4, 2]  # emails: ana bob dee eve; texts: ana eve
     found = by_customer(shop)
-    assert set(found) == {("ana", "email"), ("bob", "email"), ("dee", "email"), ("eve", "email"),
-                          ("ana", "sms"), ("eve", "sms")}  # fmt: skip
+    assert set(found) == {
+        ("ana", "email"),
+        ("bob", "email"),
+        ("dee", "email"),
+        ("eve", "email"),
+        ("ana", "sms"),
+        ("eve", "sms"),
+    }
     # 10:00 in each recipient's own zone: New York's comes an hour before Chicago's.
     assert found["eve", "email"].send_after == datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
     assert found["ana", "email"].send_after == datetime(2026, 12, 3, 16, 0, tzinfo=UTC)
@@ -139,8 +145,11 @@ def test_mailgun_and_twilio_get_compliant_messages(
     mailgun, twilio = providers
     send_queued()
     assert sorted(mailgun.recipients("to")) == [
-        "Dee@Example.com", "ana@example.com", "bob@example.com", "eve@example.com"
-    ]  # fmt: skip
+        "Dee@Example.com",
+        "ana@example.com",
+        "bob@example.com",
+        "eve@example.com",
+    ]
     email = next(f for f in mailgun.accepted if f["to"] == ["ana@example.com"])
     assert email["h:List-Unsubscribe-Post"] == ["List-Unsubscribe=One-Click"]
     unsubscribe = email["h:List-Unsubscribe"][0]
@@ -169,8 +178,12 @@ def test_the_rules_are_checked_again_at_send_time(shop: dict[str, int]) -> None:
     with sending() as (_, sender):
         with session_scope() as session:
             session.get(Customer, shop["bob"]).email_opt_in = False  # withdrew after planning
-            suppressions.suppress(session=session, channel="email", address="dee@example.com",
-                                  reason=SuppressionReason.COMPLAINT)  # fmt: skip
+            suppressions.suppress(
+                session=session,
+                channel="email",
+                address="dee@example.com",
+                reason=SuppressionReason.COMPLAINT,
+            )
         totals = send_all(sender)
     found = by_customer(shop)
     assert found["bob", "email"].status == MessageStatus.SUPPRESSED
@@ -245,8 +258,9 @@ def test_permanent_failures_suppress_without_retrying(
     mailgun, twilio = providers
     mailgun.refuse["bob@example.com"] = (400, {"message": "'to' parameter is not a valid address"})
     twilio.refuse["+13125550101"] = (
-        400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400}
-    )  # fmt: skip
+        400,
+        {"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400},
+    )
     send_queued()
     found = by_customer(shop)
     assert found["bob", "email"].status == MessageStatus.FAILED
@@ -301,8 +315,12 @@ def test_no_marketing_email_without_the_stores_postal_address(shop: dict[str, in
 
 def test_a_suppressed_address_is_not_even_queued(shop: dict[str, int]) -> None:
     with session_scope() as session:
-        suppressions.suppress(session=session, channel="email", address="ANA@example.com",
-                              reason=SuppressionReason.HARD_BOUNCE)  # fmt: skip
+        suppressions.suppress(
+            session=session,
+            channel="email",
+            address="ANA@example.com",
+            reason=SuppressionReason.HARD_BOUNCE,
+        )
         outbox.queue_due_steps(session=session, now=NOON_CHICAGO)
     assert ("ana", "email") not in by_customer(shop) and ("ana", "sms") in by_customer(shop)
 
@@ -319,12 +337,20 @@ def test_the_list_closes_the_channel_of_whoever_holds_the_address(shop: dict[str
     before = emailable()
     assert shop["ana"] in before
     with session_scope() as session:
-        suppressions.suppress(session=session, channel="email", address="ANA@example.com",
-                              reason=SuppressionReason.COMPLAINT)  # fmt: skip
+        suppressions.suppress(
+            session=session,
+            channel="email",
+            address="ANA@example.com",
+            reason=SuppressionReason.COMPLAINT,
+        )
         twin = customers.create_customer(
-            session=session, actor=SYSTEM, now=NOON_CHICAGO, email="ana@example.com",
-            first_name="Ana", last_name="Again",
-        )  # fmt: skip
+            session=session,
+            actor=SYSTEM,
+            now=NOON_CHICAGO,
+            email="ana@example.com",
+            first_name="Ana",
+            last_name="Again",
+        )
         twin_id = twin.id
     assert emailable() == before - {shop["ana"]}  # the new twin is closed from the start
     with session_scope() as session:
@@ -372,8 +398,15 @@ def test_a_big_step_is_written_out_whole(shop: dict[str, int]) -> None:
     with session_scope() as session:
         campaign = session.get(Campaign, shop["campaign"])
         segment_id = campaign.segment_ids[0]
-        rows = [{"first_name": "Many", "email": f"many{i}@example.com", "birth_date": ADULT,
-                 "email_opt_in": True} for i in range(5000)]  # fmt: skip
+        rows = [
+            {
+                "first_name": "Many",
+                "email": f"many{i}@example.com",
+                "birth_date": ADULT,
+                "email_opt_in": True,
+            }
+            for i in range(5000)
+        ]
         ids = session.scalars(insert(Customer).returning(Customer.id), rows).all()
         session.execute(
             insert(SegmentMember), [{"segment_id": segment_id, "customer_id": i} for i in ids]
@@ -422,8 +455,11 @@ def test_email_fails_over_to_the_mailbox_when_mailgun_keeps_failing(
     totals = send_queued()
     assert totals["sent"] == 6 and not mailgun.accepted
     assert sorted(m["To"] for m in mailbox.received) == [
-        "Dee@Example.com", "ana@example.com", "bob@example.com", "eve@example.com"
-    ]  # fmt: skip
+        "Dee@Example.com",
+        "ana@example.com",
+        "bob@example.com",
+        "eve@example.com",
+    ]
     assert {m.provider for m in messages() if m.channel == "email"} == {"smtp"}
 
 
@@ -437,15 +473,26 @@ def test_a_campaign_pauses_itself_above_a_tenth_of_a_percent_of_complaints(
     with session_scope() as session:
         session.execute(
             insert(Message),
-            [{"key": f"earlier-{i}", "campaign_id": shop["campaign"], "channel": "email",
-              "to_address": f"earlier{i}@example.com", "status": "sent",
-              "sent_at": NOON_CHICAGO} for i in range(1500)],
-        )  # fmt: skip
+            [
+                {
+                    "key": f"earlier-{i}",
+                    "campaign_id": shop["campaign"],
+                    "channel": "email",
+                    "to_address": f"earlier{i}@example.com",
+                    "status": "sent",
+                    "sent_at": NOON_CHICAGO,
+                }
+                for i in range(1500)
+            ],
+        )
 
     def complain(name: str) -> str:
         message = found[name, "email"]
-        data = {"event": "complained", "id": f"complaint-{name}",
-                "user-variables": {"message_key": message.key}}  # fmt: skip
+        data = {
+            "event": "complained",
+            "id": f"complaint-{name}",
+            "user-variables": {"message_key": message.key},
+        }
         with session_scope() as session:
             return webhooks.handle_mailgun_event(session=session, event_data=data, now=NOON_CHICAGO)
 
@@ -474,9 +521,14 @@ def test_a_worker_dying_after_the_provider_took_its_messages_sends_nothing_twice
     # The doomed worker got Ana's email and text out, then died before recording them.
     for message in (m for m in messages() if m.customer_id == shop["ana"]):
         outgoing = Outgoing(
-            message_id=message.id, key=message.key, channel=message.channel,
-            to=message.to_address, text="Hi", subject="Hi", sender="s@x.com",
-        )  # fmt: skip
+            message_id=message.id,
+            key=message.key,
+            channel=message.channel,
+            to=message.to_address,
+            text="Hi",
+            subject="Hi",
+            sender="s@x.com",
+        )
         assert provider_for(message.channel, get_settings()).send(outgoing).accepted
     lease = timedelta(seconds=get_settings().send_claim_lease_seconds + 1)
     with session_scope() as session:
@@ -494,6 +546,9 @@ def test_a_worker_dying_after_the_provider_took_its_messages_sends_nothing_twice
 
     assert send_queued()["sent"] == 4
     assert sorted(mailgun.recipients("to")) == [
-        "Dee@Example.com", "ana@example.com", "bob@example.com", "eve@example.com"
-    ]  # fmt: skip
+        "Dee@Example.com",
+        "ana@example.com",
+        "bob@example.com",
+        "eve@example.com",
+    ]
     assert sorted(twilio.recipients("To")) == ["+13055550105", "+13125550101"]

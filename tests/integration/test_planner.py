@@ -141,8 +141,15 @@ def test_rule_breaking_parts_are_repaired_and_said(
     first |= {"channel": "sms", "local_time": "21:30", "offer_value": 60}
     second |= {"segment_id": 999}
     third |= {"day": (END + timedelta(days=3)).isoformat()}
-    answer["sends"].append({**first, "offer_kind": "amount_off", "offer_value": 500,
-                            "channel": "email", "local_time": "05:00"})  # fmt: skip
+    answer["sends"].append(
+        {
+            **first,
+            "offer_kind": "amount_off",
+            "offer_value": 500,
+            "channel": "email",
+            "local_time": "05:00",
+        }
+    )
     with fake_openai(Reply(json.dumps(answer))) as server:
         configure(monkeypatch, server.base_url)
         outcome = plan(context(store, max_discount_percent=25))

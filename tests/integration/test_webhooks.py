@@ -38,8 +38,11 @@ def served(
 ) -> Iterator[TestClient]:
     """The app's routes on this test's database, configured for both providers' webhooks."""
     # The signing secrets only: the messages themselves went out through the sandbox.
-    env = {"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-           "STORE_PHONE": "(312) 555-0100"}  # fmt: skip
+    env = {
+        "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "STORE_PHONE": "(312) 555-0100",
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     reset_engines()
@@ -57,10 +60,15 @@ def mailgun_event(message: Message, event: str, event_id: str, **extra: Any) -> 
     signature = hmac.new(SIGNING_KEY.encode(), f"{timestamp}{token}".encode(), hashlib.sha256)
     return {
         "signature": {"timestamp": timestamp, "token": token, "signature": signature.hexdigest()},
-        "event-data": {"event": event, "id": event_id, "timestamp": time.time(),
-                       "recipient": message.to_address,
-                       "user-variables": {"message_key": message.key}, **extra},
-    }  # fmt: skip
+        "event-data": {
+            "event": event,
+            "id": event_id,
+            "timestamp": time.time(),
+            "recipient": message.to_address,
+            "user-variables": {"message_key": message.key},
+            **extra,
+        },
+    }
 
 
 def twilio_post(
@@ -113,8 +121,11 @@ def test_mailgun_events_update_messages_once_and_bad_signatures_change_nothing(
     with session_scope(read_only=True) as session:
         listed = dict(session.execute(select(Suppression.address, Suppression.reason)).all())
         assert session.get(Customer, shop["dee"]).email_opt_in is False
-    assert listed == {"bob@example.com": "hard_bounce", "dee@example.com": "complaint",
-                      "eve@example.com": "soft_bounces"}  # fmt: skip
+    assert listed == {
+        "bob@example.com": "hard_bounce",
+        "dee@example.com": "complaint",
+        "eve@example.com": "soft_bounces",
+    }
     assert now["eve", "email"].status == MessageStatus.SENT  # a soft bounce may still arrive
     assert count(Event, Event.dedupe_key.is_not(None)) == 7
 
@@ -125,13 +136,20 @@ def test_twilio_status_callbacks_need_a_valid_signature(
     found = sent_messages(shop)
     ana, eve = found["ana", "sms"], found["eve", "sms"]
     path = "/webhooks/twilio/status"
-    delivered = {"MessageSid": ana.provider_message_id, "MessageStatus": "delivered",
-                 "To": ana.to_address}  # fmt: skip
+    delivered = {
+        "MessageSid": ana.provider_message_id,
+        "MessageStatus": "delivered",
+        "To": ana.to_address,
+    }
     assert twilio_post(served, path, delivered, token="wrong").status_code == 403
     assert by_customer(shop)["ana", "sms"].status == MessageStatus.SENT
     assert twilio_post(served, path, delivered).status_code == 200
-    failed = {"MessageSid": eve.provider_message_id, "MessageStatus": "undelivered",
-              "ErrorCode": "30006", "To": eve.to_address}  # fmt: skip
+    failed = {
+        "MessageSid": eve.provider_message_id,
+        "MessageStatus": "undelivered",
+        "ErrorCode": "30006",
+        "To": eve.to_address,
+    }
     assert twilio_post(served, path, failed).status_code == 200
     now = by_customer(shop)
     assert now["ana", "sms"].status == MessageStatus.DELIVERED
@@ -140,15 +158,27 @@ def test_twilio_status_callbacks_need_a_valid_signature(
     assert count(Suppression, Suppression.address == eve.to_address) == 1
 
 
-STOP_TEXTS = ("stop", " Stop ", "STOPALL", "revoke", "opt out", "OPT-OUT", "unsubscribe",
-              "please stop texting me")  # fmt: skip
+STOP_TEXTS = (
+    "stop",
+    " Stop ",
+    "STOPALL",
+    "revoke",
+    "opt out",
+    "OPT-OUT",
+    "unsubscribe",
+    "please stop texting me",
+)
 
 
 @pytest.mark.both_databases
 def test_stop_words_opt_out_with_one_confirmation(shop: dict[str, int], served: TestClient) -> None:
     for n, body in enumerate(STOP_TEXTS):
-        params = {"MessageSid": f"SMstop{n}", "From": "+13125550101", "To": "+13125550199",
-                  "Body": body}  # fmt: skip
+        params = {
+            "MessageSid": f"SMstop{n}",
+            "From": "+13125550101",
+            "To": "+13125550199",
+            "Body": body,
+        }
         first = twilio_post(served, "/webhooks/twilio/inbound", params)
         assert first.headers["content-type"].startswith("application/xml")
         assert first.text.count("<Message>") == 1 and "unsubscribed" in first.text, body
@@ -168,17 +198,23 @@ def test_help_and_start(shop: dict[str, int], served: TestClient) -> None:
         return twilio_post(served, "/webhooks/twilio/inbound", params).text
 
     help_text = text("SM1", "help")
-    for part in ("Last Call Liquor", "(312) 555-0100", "msgs a week", "Msg &amp; data rates",
-                 "Reply STOP to cancel"):  # fmt: skip
+    for part in (
+        "Last Call Liquor",
+        "(312) 555-0100",
+        "msgs a week",
+        "Msg &amp; data rates",
+        "Reply STOP to cancel",
+    ):
         assert part in help_text
     text("SM2", "STOP")
     assert "resubscribed" in text("SM3", "start")
     with session_scope(read_only=True) as session:
         assert session.get(Customer, shop["ana"]).sms_opt_in is True
         records = session.scalars(
-            select(ConsentRecord.granted).where(ConsentRecord.customer_id == shop["ana"])
+            select(ConsentRecord.granted)
+            .where(ConsentRecord.customer_id == shop["ana"])
             .order_by(ConsentRecord.id)
-        ).all()  # fmt: skip
+        ).all()
     assert records[-2:] == [False, True]
     assert count(Suppression) == 0
     assert "<Message>" not in text("SM4", "what time do you close?")

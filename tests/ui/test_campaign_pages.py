@@ -99,10 +99,15 @@ def test_a_step_that_is_not_complete_says_why_and_keeps_the_draft(store: list[in
 def test_running_campaigns_pause_and_resume(store: list[int]) -> None:
     with session_scope() as session:
         campaign = campaigns.create_campaign(
-            session=session, actor=SYSTEM,
-            details=Details(name="Live", starts_at=utc_now(), ends_at=utc_now() + timedelta(6),
-                            segment_ids=tuple(store)),
-        )  # fmt: skip
+            session=session,
+            actor=SYSTEM,
+            details=Details(
+                name="Live",
+                starts_at=utc_now(),
+                ends_at=utc_now() + timedelta(6),
+                segment_ids=tuple(store),
+            ),
+        )
         context = campaigns.plan_context(session=session, campaign=campaign, now=NOW)
         outcome = planner.make_plan(session=session, context=context)
         campaigns.save_plan(
@@ -130,15 +135,23 @@ def test_the_list_and_the_actions_page(store: list[int]) -> None:
     with session_scope() as session:
         for name in ("First", "Second"):
             made = campaigns.create_campaign(
-                session=session, actor=SYSTEM,
-                details=Details(name=name, starts_at=utc_now(),
-                                ends_at=utc_now() + timedelta(6), segment_ids=tuple(store)),
-            )  # fmt: skip
+                session=session,
+                actor=SYSTEM,
+                details=Details(
+                    name=name,
+                    starts_at=utc_now(),
+                    ends_at=utc_now() + timedelta(6),
+                    segment_ids=tuple(store),
+                ),
+            )
         context = campaigns.plan_context(session=session, campaign=made, now=NOW)
         campaigns.save_plan(
-            session=session, actor=SYSTEM, campaign_id=made.id,
-            outcome=planner.make_plan(session=session, context=context), now=NOW,
-        )  # fmt: skip
+            session=session,
+            actor=SYSTEM,
+            campaign_id=made.id,
+            outcome=planner.make_plan(session=session, context=context),
+            now=NOW,
+        )
         actions.generate_actions(
             session=session, actor=SYSTEM, campaign_id=made.id, limit=20, now=NOW
         )

@@ -85,8 +85,9 @@ def test_templates_start_from_defaults_and_new_ones_are_checked() -> None:
     fields["Subject"].input("Taste with us, {{ first_name }}")
     next(a for a in at.text_area if a.label == "HTML").input("<p>Friday at 6.</p>")
     at.run()
-    assert any("must show your postal address and an unsubscribe link" in w.value
-               for w in at.warning)  # fmt: skip
+    assert any(
+        "must show your postal address and an unsubscribe link" in w.value for w in at.warning
+    )
     assert next(b for b in at.button if b.label == "Save template").disabled
 
     html = "<p>Friday at 6, {{ first_name }}.</p><p>{{ store.address }} {{ unsubscribe_url }}</p>"

@@ -26,9 +26,14 @@ def test_bgnbd_likelihood_matches_the_paper_by_hand() -> None:
 def test_gamma_gamma_likelihood_by_hand() -> None:
     p, q, v, x, m = 6.0, 4.0, 15.0, 3.0, 42.0
     by_hand = (
-        math.lgamma(p * x + q) - math.lgamma(p * x) - math.lgamma(q) + q * math.log(v)
-        + (p * x - 1) * math.log(m) + p * x * math.log(x) - (p * x + q) * math.log(x * m + v)
-    )  # fmt: skip
+        math.lgamma(p * x + q)
+        - math.lgamma(p * x)
+        - math.lgamma(q)
+        + q * math.log(v)
+        + (p * x - 1) * math.log(m)
+        + p * x * math.log(x)
+        - (p * x + q) * math.log(x * m + v)
+    )
     computed = clv.gamma_gamma_log_likelihood(clv.GammaGamma(p, q, v), np.array([x]), np.array([m]))
     assert computed[0] == pytest.approx(by_hand, rel=1e-12)
 

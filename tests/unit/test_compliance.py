@@ -111,10 +111,17 @@ def test_discount_is_the_lowest_of_store_state_and_campaign_limits() -> None:
 
 
 def person(**fields: object) -> Customer:
-    base = {"email": "a@example.com", "phone": "+12125550101", "state": "NY",
-            "birth_date": date(1980, 1, 1), "email_opt_in": True, "sms_opt_in": True,
-            "sms_opt_in_at": datetime(2026, 1, 1, tzinfo=UTC), "email_status": "active",
-            "sms_status": "active"}  # fmt: skip
+    base = {
+        "email": "a@example.com",
+        "phone": "+12125550101",
+        "state": "NY",
+        "birth_date": date(1980, 1, 1),
+        "email_opt_in": True,
+        "sms_opt_in": True,
+        "sms_opt_in_at": datetime(2026, 1, 1, tzinfo=UTC),
+        "email_status": "active",
+        "sms_status": "active",
+    }
     return Customer(**{**base, **fields})
 
 
@@ -133,23 +140,36 @@ NOON_NY = local(NEW_YORK, 2026, 11, 24, 12, 0)
         ({"sms_opt_in": False}, "sms", None, "no text-message consent"),
         ({"phone": "+14165550101"}, "sms", None, "a Canadian number: no alcohol texts to Canada"),
         ({"phone": "+442071234567"}, "sms", None, "no US mobile number"),
-        ({"state": "WA", "sms_opt_in_at": None}, "sms", None,
-         "Washington: no recorded advance consent"),
+        (
+            {"state": "WA", "sms_opt_in_at": None},
+            "sms",
+            None,
+            "Washington: no recorded advance consent",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_message_is_blocked_with_its_reason(
     fields: dict, channel: str, suppressed: str | None, reason: str
 ) -> None:
     decision = decide(
-        customer=person(**fields), channel=channel, now=NOON_NY, policy=POLICY, zone=NEW_YORK,
+        customer=person(**fields),
+        channel=channel,
+        now=NOON_NY,
+        policy=POLICY,
+        zone=NEW_YORK,
         suppressed=suppressed,
-    )  # fmt: skip
+    )
     assert (decision.verdict, decision.reason) == (Verdict.BLOCK, reason)
 
 
 def test_21_today_may_be_messaged() -> None:
-    decision = decide(customer=person(birth_date=date(2005, 11, 24)), channel="email",
-                      now=NOON_NY, policy=POLICY, zone=NEW_YORK)  # fmt: skip
+    decision = decide(
+        customer=person(birth_date=date(2005, 11, 24)),
+        channel="email",
+        now=NOON_NY,
+        policy=POLICY,
+        zone=NEW_YORK,
+    )
     assert decision.verdict == Verdict.SEND
 
 

@@ -22,8 +22,14 @@ def test_an_unsubscribe_link_names_its_message_and_cannot_be_forged() -> None:
     assert unsubscribe_url("https://shop.example.com/", SECRET, 1234).endswith(f"/u/{token}")
     payload, signature = token.split(".")
     forged = unsubscribe_token("another secret", 1235).split(".")
-    for bad in (f"{forged[0]}.{signature}", ".".join(forged), f"{payload}.{signature[:-2]}",
-                "nonsense", "", f"{payload}.{signature}x"):  # fmt: skip
+    for bad in (
+        f"{forged[0]}.{signature}",
+        ".".join(forged),
+        f"{payload}.{signature[:-2]}",
+        "nonsense",
+        "",
+        f"{payload}.{signature}x",
+    ):
         with pytest.raises(ValidationError):
             message_id_from(SECRET, bad)
 

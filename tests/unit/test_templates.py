@@ -12,8 +12,15 @@ FOOTER = "<p>{{ store.address }} <a href='{{ unsubscribe_url }}'>Unsubscribe</a>
 
 
 def email(body: str = "<p>Hi {{ first_name }}</p>", **fields: str) -> Draft:
-    return Draft(**{"name": "Test", "channel": Channel.EMAIL, "subject": "Hello",
-                    "body_html": body + FOOTER, **fields})  # fmt: skip
+    return Draft(
+        **{
+            "name": "Test",
+            "channel": Channel.EMAIL,
+            "subject": "Hello",
+            "body_html": body + FOOTER,
+            **fields,
+        }
+    )
 
 
 def text(body: str) -> Draft:
@@ -35,13 +42,15 @@ def test_every_default_template_passes_its_own_checks() -> None:
         (email(subject="{{ offer.discount }} off"), "'dict object' has no attribute 'discount'"),
         (email("<p>{% if first_name %}Hi</p>"), "In the HTML: line 1: Unexpected end of template"),
         (email(subject=""), "An email needs a subject."),
-        (Draft(name="x", channel=Channel.EMAIL, subject="s", body_html="<p>Hi</p>"),
-         "must show your postal address and an unsubscribe link"),
+        (
+            Draft(name="x", channel=Channel.EMAIL, subject="s", body_html="<p>Hi</p>"),
+            "must show your postal address and an unsubscribe link",
+        ),
         (text("Big sale today! Reply STOP to opt out."), "insert {{ store.name }}"),
         (text("{{ store.name }}: big sale today!"), "how to stop them"),
         (email("{{ ''.__class__.__mro__ }}"), "not allowed"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_template_is_refused_with_the_reason(draft: Draft, problem: str) -> None:
     problems = check(draft)
     assert any(problem in p for p in problems), problems
@@ -49,8 +58,10 @@ def test_a_bad_template_is_refused_with_the_reason(draft: Draft, problem: str) -
 
 def test_values_are_escaped_and_template_html_is_sanitised() -> None:
     draft = email("<p>Hi {{ customer.first_name }}</p>")
-    hostile = {**SAMPLE_CONTEXT, "customer": {**SAMPLE_CONTEXT["customer"],
-                                              "first_name": "<script>x()</script>"}}  # fmt: skip
+    hostile = {
+        **SAMPLE_CONTEXT,
+        "customer": {**SAMPLE_CONTEXT["customer"], "first_name": "<script>x()</script>"},
+    }
     assert "<script>" not in render(draft, hostile).html
     assert "&lt;script&gt;" in render(draft, hostile).html
     hostile_html = (
@@ -63,8 +74,9 @@ def test_values_are_escaped_and_template_html_is_sanitised() -> None:
 
 
 def test_the_text_part_is_made_from_the_html() -> None:
-    rendered = render(email("<h1>Sale</h1><p>Hi {{ first_name }},<br>15% off &amp; more.</p>"),
-                      SAMPLE_CONTEXT)  # fmt: skip
+    rendered = render(
+        email("<h1>Sale</h1><p>Hi {{ first_name }},<br>15% off &amp; more.</p>"), SAMPLE_CONTEXT
+    )
     lines = rendered.text.splitlines()
     assert lines[:3] == ["Sale", "Hi Dana,", "15% off & more."]
     assert "Unsubscribe (https://shop.example.com/u/sample-token)" in rendered.text
@@ -89,6 +101,4 @@ def test_text_length_counts_segments_like_the_carriers(
     body: str, encoding: str, characters: int, segments: int
 ) -> None:
     length = sms_length(body)
-    assert (length.encoding, length.characters, length.segments) == (
-        encoding, characters, segments
-    )  # fmt: skip
+    assert (length.encoding, length.characters, length.segments) == (encoding, characters, segments)
