@@ -1,5 +1,5 @@
 """What every page needs to know about the store it shows: its profile and time zone, read once
-a minute (the Store profile page forgets the copy when it saves)."""
+a minute (the Store profile page clears the copy when it saves)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,3 @@ def store_zone() -> ZoneInfo:
 def store_today() -> date:
     """Today in the store's time zone."""
     return utc_now().astimezone(store_zone()).date()
-
-
-def forget_store() -> None:
-    """After the profile changed: the next read goes to the database."""
-    _profile.clear()

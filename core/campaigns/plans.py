@@ -67,9 +67,6 @@ class Plan(BaseModel):
     def total_cost_cents(self) -> int:
         return sum(send.expected_cost_cents for send in self.sends)
 
-    def total_reach(self) -> int:
-        return sum(send.expected_reach for send in self.sends)
-
 
 @dataclass(frozen=True)
 class Audience:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -73,9 +72,6 @@ class Policy(BaseModel):
         }
     )
     no_sunday_sms_states: tuple[str, ...] = ("AL", "RI")
-    same_subject_limit_states: tuple[str, ...] = ("FL", "OK", "MD")
-    same_subject_limit: int = 3
-    """Texts on one subject per rolling 24 hours in those states."""
     frequency_cap_per_week: int = Field(default=3, ge=1, le=21)
     """Marketing messages per customer per rolling 7 days, all channels together."""
     email_hours: Window = Window(start=time(7), end=time(21))
@@ -159,14 +155,3 @@ def max_discount_percent(policy: Policy, store_state: str, campaign_max: int | N
     if campaign_max is not None:
         caps.append(campaign_max)
     return min(caps)
-
-
-def describe_policy(policy: Policy) -> dict[str, Any]:
-    """The policy in short sentences, for the planner's prompt and the settings page."""
-    window = strictest_sms_window(policy)
-    return {
-        "sms_hours_everywhere": f"{window.start:%H:%M}-{window.end:%H:%M} recipient's local time",
-        "email_hours": f"{policy.email_hours.start:%H:%M}-{policy.email_hours.end:%H:%M}",
-        "frequency_cap": f"at most {policy.frequency_cap_per_week} messages per customer a week",
-        "audience": "21+ only; consented customers only",
-    }

@@ -259,14 +259,6 @@ def time_zones(zips: pd.Series, states: pd.Series, phones: pd.Series) -> pd.Seri
     return zones.astype(object).where(zones.notna(), None)
 
 
-def first_error(*errors: pd.Series) -> pd.Series:
-    """Combine per-field messages: the first non-empty one per row wins."""
-    combined = errors[0].copy()
-    for more in errors[1:]:
-        combined = combined.where(combined != "", more)
-    return combined
-
-
 def split_full_name(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """'Ana María Lopez' → ('Ana María', 'Lopez'); 'Lopez, Ana' → ('Ana', 'Lopez')."""
     comma = series.str.contains(",", regex=False)

@@ -214,9 +214,6 @@ class Lookalike:
 TARGET_SIMILARITY = 0.8
 
 
-FEATURES = ("recency", "orders", "spend", "basket", "p_alive")
-
-
 def lookalike(
     *, session: Session, seed_segment_id: int, now: datetime, size: int | None = None
 ) -> Lookalike:

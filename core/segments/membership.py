@@ -373,9 +373,6 @@ class Overlap:
     counts: dict[tuple[bool, ...], int]
     """Customers per combination of memberships (True = in that segment), in `names` order."""
 
-    def only(self, index: int) -> int:
-        return sum(n for key, n in self.counts.items() if key[index] and sum(key) == 1)
-
     def total(self, index: int) -> int:
         return sum(n for key, n in self.counts.items() if key[index])
 
