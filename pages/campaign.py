@@ -12,7 +12,7 @@ from core.messaging import monitor
 from core.models import Campaign, CampaignStatus, CampaignType
 from core.permissions import Permission
 from jobs import flows
-from ui.calls import attempt_flow, change, not_found, query_id
+from ui.calls import ask_before, attempt_flow, change, confirmed, not_found, query_id
 from ui.campaign_builder import Builder
 from ui.charts import plan_timeline
 from ui.context import store_zone
@@ -236,6 +236,10 @@ if campaign is None or campaign.status == S.DRAFT:
         st.divider()
         left, right = st.columns(2)
         if left.button("Delete this draft", icon=":material/delete:"):
+            ask_before(f"delete_campaign_{campaign.id}")
+        if confirmed(
+            f"delete_campaign_{campaign.id}", f"Delete the draft “{campaign.name}” for good?"
+        ):
             change(
                 lambda s: campaigns.delete_campaign(
                     session=s, actor=actor, campaign_id=campaign.id

@@ -11,7 +11,7 @@ from core.errors import NotFound
 from core.infra.money import format_cents
 from core.permissions import Permission
 from ui import context
-from ui.calls import change, query_id
+from ui.calls import ask_before, change, confirmed, query_id
 from ui.flash import show_flash
 from ui.formatting import age_badge, phone, risk_badge, when
 from ui.guard import require
@@ -149,18 +149,18 @@ with details:
             )
     if can_edit:
         if st.button("Delete customer", icon=":material/delete:"):
-            st.session_state["confirm_delete_one"] = customer.id
-        if st.session_state.get("confirm_delete_one") == customer.id:
-            st.warning("Delete this customer? Their orders stay, and you can restore them later.")
-            if st.button("Yes, delete", type="primary"):
-                st.session_state.pop("confirm_delete_one")
-                change(
-                    lambda s: customers.soft_delete(
-                        session=s, actor=actor, customer_ids=[customer.id], now=utc_now()
-                    ),
-                    "Customer deleted.",
-                    page="pages/customers.py",
-                )
+            ask_before(f"delete_customer_{customer.id}")
+        if confirmed(
+            f"delete_customer_{customer.id}",
+            "Delete this customer? Their orders stay, and you can restore them later.",
+        ):
+            change(
+                lambda s: customers.soft_delete(
+                    session=s, actor=actor, customer_ids=[customer.id], now=utc_now()
+                ),
+                "Customer deleted.",
+                page="pages/customers.py",
+            )
 
 with bought:
     if not purchases:

@@ -9,7 +9,7 @@ from core import customers, segments
 from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
 from core.db import session_scope, utc_now
 from core.permissions import Permission
-from ui.calls import change
+from ui.calls import ask_before, change, confirmed
 from ui.context import store_zone
 from ui.flash import show_flash
 from ui.guard import require
@@ -190,25 +190,20 @@ with st.container(border=True):
                     f"Restored {len(chosen)} customers.",
                 )
         elif right.button("Delete selected", width="stretch"):
-            st.session_state["confirm_delete"] = chosen
-    if st.session_state.get("confirm_delete"):
-        doomed = st.session_state["confirm_delete"]
-        st.warning(
-            f"Delete {len(doomed)} customers? They disappear from lists and sends; their orders "
-            "stay, and they can be restored."
+            ask_before("delete_customers", chosen)
+    if doomed := confirmed(
+        "delete_customers",
+        lambda doomed: (
+            f"Delete {len(doomed)} customers? They disappear from lists and sends; "
+            "their orders stay, and they can be restored."
+        ),
+    ):
+        change(
+            lambda s: customers.soft_delete(
+                session=s, actor=actor, customer_ids=doomed, now=utc_now()
+            ),
+            lambda done: f"Deleted {done} customers.",
         )
-        yes, no = st.columns(2)
-        if yes.button("Yes, delete", type="primary"):
-            st.session_state.pop("confirm_delete")
-            change(
-                lambda s: customers.soft_delete(
-                    session=s, actor=actor, customer_ids=doomed, now=utc_now()
-                ),
-                lambda done: f"Deleted {done} customers.",
-            )
-        if no.button("Cancel"):
-            st.session_state.pop("confirm_delete")
-            st.rerun()
     if chosen and can_edit and not show_deleted:
         with st.form("add_to_segment", clear_on_submit=True):
             target = st.selectbox(

@@ -12,7 +12,7 @@ from core.db import session_scope, utc_now
 from core.errors import DomainError, NotFound
 from core.models import Segment
 from core.permissions import Permission
-from ui.calls import attempt, change, not_found, query_id
+from ui.calls import ask_before, attempt, change, confirmed, not_found, query_id
 from ui.context import store_zone
 from ui.flash import flash, show_flash
 from ui.guard import require
@@ -151,6 +151,11 @@ def editor() -> None:
             lambda members: f"Refreshed: {members:,} customers.",
         )
     if remove.button("Delete segment", icon=":material/delete:"):
+        ask_before(f"delete_segment_{segment.id}")
+    if confirmed(
+        f"delete_segment_{segment.id}",
+        f"Delete “{segment.name}” for good? Its customers stay; only the segment goes.",
+    ):
         change(
             lambda s: segments.delete_segment(session=s, actor=actor, segment_id=segment.id),
             f"Deleted “{segment.name}”.",

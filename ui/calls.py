@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import streamlit as st
 
@@ -77,3 +77,29 @@ def not_found(title: str, message: str, *, back: str, label: str, icon: str) -> 
     st.warning(message)
     st.page_link(back, label=label, icon=icon)
     st.stop()
+
+
+def ask_before(action: str, subject: object = True) -> None:
+    """Ask before `action` is done to `subject`: `confirmed(action, …)` shows the question from
+    this run on, until it is answered."""
+    st.session_state[f"confirm:{action}"] = subject
+
+
+def confirmed(
+    action: str, question: str | Callable[[Any], str], *, yes: str = "Yes, delete"
+) -> Any | None:
+    """When `ask_before(action, subject)` was called, show `question` (or `question(subject)`) with
+    Yes and Cancel, and return the subject in the run where Yes is clicked; None otherwise (Cancel
+    forgets the question)."""
+    key = f"confirm:{action}"
+    if key not in st.session_state:
+        return None
+    subject = st.session_state[key]
+    st.warning(question(subject) if callable(question) else question)
+    left, right = st.columns(2)
+    if left.button(yes, type="primary", key=f"{key}:yes"):
+        return st.session_state.pop(key)
+    if right.button("Cancel", key=f"{key}:no"):
+        st.session_state.pop(key)
+        st.rerun()
+    return None

@@ -72,6 +72,7 @@ def test_overview_counts_the_window_in_store_time(session: Session) -> None:
     assert (o.customers, o.new_customers, o.email_reachable, o.sms_reachable) == (4, 1, 1, 1)
 
 
+@pytest.mark.both_databases
 def test_overview_of_an_empty_store(session: Session) -> None:
     o = analytics.overview(session=session, today=TODAY, zone=CHICAGO)
     assert o.orders == o.customers == o.average_order_cents == 0

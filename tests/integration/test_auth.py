@@ -21,6 +21,7 @@ def admin(session: Session) -> Actor:
     return auth.actor_for(user)
 
 
+@pytest.mark.both_databases
 def test_first_admin_only_once_and_password_is_hashed(session: Session) -> None:
     assert not auth.has_users(session=session)
     actor = admin(session)
@@ -45,6 +46,7 @@ def test_bad_user_input_names_the_field(
     assert error.value.field == field
 
 
+@pytest.mark.both_databases
 def test_admin_adds_user_with_temporary_password(session: Session) -> None:
     actor = admin(session)
     user, temporary = auth.create_user(
@@ -60,6 +62,7 @@ def test_admin_adds_user_with_temporary_password(session: Session) -> None:
     assert [e.changes["email"] for e in entry] == ["owner@example.com", "m@example.com"]
 
 
+@pytest.mark.both_databases
 def test_non_admins_cannot_manage_users_even_through_core(session: Session) -> None:
     actor = admin(session)
     for role in (Role.MARKETER, Role.VIEWER):
@@ -79,6 +82,7 @@ def test_non_admins_cannot_manage_users_even_through_core(session: Session) -> N
             auth.reset_password(session=session, actor=other, user_id=actor.user_id)
 
 
+@pytest.mark.both_databases
 def test_the_last_active_admin_stays(session: Session) -> None:
     actor = admin(session)
     with pytest.raises(ValidationError, match="at least one active administrator"):
@@ -95,6 +99,7 @@ def test_the_last_active_admin_stays(session: Session) -> None:
         )
 
 
+@pytest.mark.both_databases
 def test_deactivated_users_cannot_sign_in(session: Session) -> None:
     actor = admin(session)
     user, _ = auth.create_user(
@@ -111,6 +116,7 @@ def test_deactivated_users_cannot_sign_in(session: Session) -> None:
     assert auth.get_active_user(session=session, email="v@example.com") is None
 
 
+@pytest.mark.both_databases
 def test_repeated_failures_lock_the_account_for_a_while(session: Session) -> None:
     admin(session)
     now = utc_now()
@@ -134,6 +140,7 @@ def test_repeated_failures_lock_the_account_for_a_while(session: Session) -> Non
     assert not auth.record_login_failure(session=session, email="nobody@example.com", now=now)
 
 
+@pytest.mark.both_databases
 def test_password_change_and_reset(session: Session) -> None:
     actor = admin(session)
     with pytest.raises(ValidationError, match="current password is wrong"):

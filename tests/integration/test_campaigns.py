@@ -99,6 +99,7 @@ def status_of(campaign_id: int) -> str:
 # --- details, audience, plan ----------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_a_draft_is_checked_step_by_step(store: dict[str, int]) -> None:
     with session_scope() as session:
         draft = campaigns.create_campaign(
@@ -185,6 +186,7 @@ def test_reach_counts_only_who_may_be_messaged(store: dict[str, int]) -> None:
     assert excluded.reachable >= max(excluded.by_channel.values())
 
 
+@pytest.mark.both_databases
 def test_plan_is_saved_as_steps_with_its_source(store: dict[str, int]) -> None:
     campaign_id = planned_campaign(store)
     with session_scope() as session:
@@ -213,6 +215,7 @@ def test_plan_is_saved_as_steps_with_its_source(store: dict[str, int]) -> None:
 # --- the lifecycle --------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_every_transition_is_allowed_or_refused_by_the_state_machine(
     store: dict[str, int],
 ) -> None:
@@ -245,6 +248,7 @@ def test_every_transition_is_allowed_or_refused_by_the_state_machine(
     assert logged == sum(len(targets) for targets in TRANSITIONS.values())
 
 
+@pytest.mark.both_databases
 def test_a_campaign_that_is_not_ready_cannot_be_scheduled(store: dict[str, int]) -> None:
     with session_scope() as session:
         draft = campaigns.create_campaign(session=session, actor=MARKETER, details=details(store))
@@ -289,6 +293,7 @@ def test_scheduled_campaigns_start_and_finish_by_themselves(store: dict[str, int
     assert done == [campaign_id] and status_of(campaign_id) == S.COMPLETED
 
 
+@pytest.mark.both_databases
 def test_a_campaign_that_can_no_longer_start_goes_back_to_draft(store: dict[str, int]) -> None:
     campaign_id = planned_campaign(store)
     with session_scope() as session:
@@ -306,6 +311,7 @@ def test_a_campaign_that_can_no_longer_start_goes_back_to_draft(store: dict[str,
         assert "Could not start on schedule" in campaign.status_note
 
 
+@pytest.mark.both_databases
 def test_duplicate_delete_and_segments_in_use(store: dict[str, int]) -> None:
     campaign_id = planned_campaign(store)
     with session_scope() as session:
@@ -477,6 +483,7 @@ def test_actions_need_a_plan_and_a_sane_limit(store: dict[str, int]) -> None:
 # --- the clock and RQ's scheduler -----------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_the_clock_starts_a_due_campaign_and_prepares_its_actions(store: dict[str, int]) -> None:
     starts_at = NOW + timedelta(hours=1)
     campaign_id = planned_campaign(store, starts_at=starts_at)

@@ -51,6 +51,7 @@ def test_unknown_command_exits_non_zero() -> None:
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
+@pytest.mark.both_databases
 def test_migrate_and_downgrade(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     head = migration_runner.head_revision()
     assert run(capsys, "migrate") == (0, {"revision": head})
@@ -59,6 +60,7 @@ def test_migrate_and_downgrade(database: str, capsys: pytest.CaptureFixture[str]
     assert run(capsys, "migrate") == (0, {"revision": head})
 
 
+@pytest.mark.both_databases
 def test_create_user_reads_the_password_from_stdin(
     database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,6 +20,7 @@ def add(session: Session, **fields: object) -> Customer:
     return customers.create_customer(session=session, actor=SYSTEM, now=NOW, **fields)
 
 
+@pytest.mark.both_databases
 def test_create_validates_and_normalises(session: Session) -> None:
     ana = add(
         session,
@@ -54,6 +55,7 @@ def test_create_validates_and_normalises(session: Session) -> None:
         customers.create_customer(session=session, actor=VIEWER, email="v@example.com", now=NOW)
 
 
+@pytest.mark.both_databases
 def test_get_unknown_and_deleted(session: Session) -> None:
     with pytest.raises(NotFound, match="no customer #999"):
         customers.get_customer(session=session, customer_id=999)
@@ -66,6 +68,7 @@ def test_get_unknown_and_deleted(session: Session) -> None:
     assert customers.get_customer(session=session, customer_id=bob.id).deleted_at is None
 
 
+@pytest.mark.both_databases
 def test_update_is_audited_and_moves_the_time_zone(session: Session) -> None:
     cy = add(session, email="cy@example.com", zip="60622", email_opt_in=True)
     customers.update_customer(
@@ -94,6 +97,7 @@ def test_update_is_audited_and_moves_the_time_zone(session: Session) -> None:
         )
 
 
+@pytest.mark.both_databases
 def test_consent_needs_an_address_and_proof_of_age(session: Session) -> None:
     dee = add(session, email="dee@example.com")
     with pytest.raises(ValidationError, match="no sms address"):

@@ -76,6 +76,7 @@ def test_demo_is_deterministic_across_backends(database: str) -> None:
     assert (summary.orders, summary.order_items, summary.revenue_cents) == EXPECTED_SEED_11
 
 
+@pytest.mark.both_databases
 def test_an_interrupted_load_resumes_without_duplicates(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

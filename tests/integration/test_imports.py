@@ -180,6 +180,7 @@ def test_file_shapes(database: str, tmp_path: Path, content: str | bytes, name: 
         assert customers(session)["X1"].first_name == "José"
 
 
+@pytest.mark.both_databases
 def test_quoted_newlines_and_blank_lines_keep_row_numbers(database: str, tmp_path: Path) -> None:
     content = (
         "Customer #,Address,E-mail\n"

@@ -35,6 +35,7 @@ def make_user(role: Role, active: bool = True) -> int:
         return user.id
 
 
+@pytest.mark.both_databases
 def test_in_process_job_runs_in_a_thread_and_records_its_end(database: str) -> None:
     marketer = make_user(Role.MARKETER)
     job_id = queue.enqueue(tasks.load_demo, created_by=marketer, customers=40, seed=3)
@@ -58,6 +59,7 @@ def test_a_job_runs_with_its_owners_current_rights(database: str, role: Role, ac
         assert session.scalar(select(func.count(Customer.id))) == 0
 
 
+@pytest.mark.both_databases
 def test_progress_is_throttled_but_the_end_always_lands(database: str) -> None:
     with session_scope() as session:
         job_id = job_rows.create_job(session=session, kind="demo.load").id
@@ -72,6 +74,7 @@ def test_progress_is_throttled_but_the_end_always_lands(database: str) -> None:
         assert (job.progress, job.message, job.counts) == (100, "done", {"rows": 3})
 
 
+@pytest.mark.both_databases
 def test_restart_marks_orphaned_jobs_failed(database: str) -> None:
     with session_scope() as session:
         running = job_rows.create_job(session=session, kind="demo.load")
@@ -124,6 +127,7 @@ def test_worker_refuses_to_start_without_redis(database: str) -> None:
     assert main(["--burst"]) == 2
 
 
+@pytest.mark.both_databases
 def test_progress_inside_a_transaction_waits_for_the_next_report(database: str) -> None:
     """On SQLite a report written from inside the task's own transaction would deadlock."""
     with session_scope() as session:

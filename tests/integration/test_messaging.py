@@ -174,6 +174,7 @@ def test_mailgun_and_twilio_get_compliant_messages(
         assert links.message_id_from(secret_key(session=session), token) == sent["ana", "email"].id
 
 
+@pytest.mark.both_databases
 def test_the_rules_are_checked_again_at_send_time(shop: dict[str, int]) -> None:
     with sending() as (_, sender):
         with session_scope() as session:
@@ -193,6 +194,7 @@ def test_the_rules_are_checked_again_at_send_time(shop: dict[str, int]) -> None:
     assert totals["sent"] == 4 and totals["suppressed"] == 2
 
 
+@pytest.mark.both_databases
 def test_texts_wait_for_the_recipients_legal_hours(shop: dict[str, int]) -> None:
     # 20:30 in New York: eve's Florida number ends texting at 20:00; ana (Chicago, 19:30) is in.
     with sending(datetime(2026, 12, 4, 1, 30, tzinfo=UTC)) as (_, sender):
@@ -205,6 +207,7 @@ def test_texts_wait_for_the_recipients_legal_hours(shop: dict[str, int]) -> None
     assert eve.error.startswith("quiet hours")
 
 
+@pytest.mark.both_databases
 def test_transient_failures_are_retried_then_given_up(
     shop: dict[str, int], providers: tuple[Any, Any]
 ) -> None:
@@ -252,6 +255,7 @@ def test_a_template_test_goes_to_its_author_through_the_provider(
     assert mailgun.recipients("to") == ["me@example.com"]
 
 
+@pytest.mark.both_databases
 def test_permanent_failures_suppress_without_retrying(
     shop: dict[str, int], providers: tuple[Any, Any]
 ) -> None:
@@ -274,6 +278,7 @@ def test_permanent_failures_suppress_without_retrying(
     assert listed == {"bob@example.com": "invalid", "+13125550101": "stop"}
 
 
+@pytest.mark.both_databases
 def test_a_paused_campaign_sends_nothing_until_resumed(shop: dict[str, int]) -> None:
     with sending() as (clock, sender):
         with session_scope() as session:
@@ -313,6 +318,7 @@ def test_no_marketing_email_without_the_stores_postal_address(shop: dict[str, in
     assert totals["failed"] == 4
 
 
+@pytest.mark.both_databases
 def test_a_suppressed_address_is_not_even_queued(shop: dict[str, int]) -> None:
     with session_scope() as session:
         suppressions.suppress(
@@ -380,6 +386,7 @@ def test_a_campaign_completes_when_its_last_message_is_settled(shop: dict[str, i
         assert campaign.status_note == "Its last message went out."
 
 
+@pytest.mark.both_databases
 def test_messages_still_waiting_at_the_end_are_cancelled(shop: dict[str, int]) -> None:
     from core.campaigns import complete_finished_campaigns
     from core.permissions import SYSTEM
@@ -463,6 +470,7 @@ def test_email_fails_over_to_the_mailbox_when_mailgun_keeps_failing(
     assert {m.provider for m in messages() if m.channel == "email"} == {"smtp"}
 
 
+@pytest.mark.both_databases
 def test_a_campaign_pauses_itself_above_a_tenth_of_a_percent_of_complaints(
     shop: dict[str, int],
 ) -> None:

@@ -96,6 +96,7 @@ def test_as_of_makes_scores_reproducible(demo_store: str) -> None:
     assert first.customers_scored == later_buyers, "orders after the as-of day are ignored"
 
 
+@pytest.mark.both_databases
 def test_thin_history_falls_back_to_rfm(database: str) -> None:
     with session_scope() as session:
         for i in range(30):
@@ -116,6 +117,7 @@ def test_thin_history_falls_back_to_rfm(database: str) -> None:
         assert one.rfm_segment and one.p_alive is None and one.predicted_clv_cents is None
 
 
+@pytest.mark.both_databases
 def test_nothing_to_score_is_a_clear_error(database: str) -> None:
     with pytest.raises(ValidationError, match="no orders"):
         score(as_of=TODAY)

@@ -279,6 +279,7 @@ def test_create_refresh_update_and_audit(store: str) -> None:
         assert actions == ["segment.create", "segment.update"]
 
 
+@pytest.mark.both_databases
 def test_names_must_be_unique_and_adult(store: str) -> None:
     with session_scope() as session:
         segments.create_segment(
@@ -346,6 +347,7 @@ def test_segments_built_on_segments_refresh_in_order_and_never_loop(store: str) 
     assert refreshed["On top"] == len(expected)
 
 
+@pytest.mark.both_databases
 def test_hand_picked_segments_keep_who_was_added(store: str) -> None:
     with session_scope() as session:
         picked = segments.create_static_segment(session=session, actor=MARKETER, name="Picked")

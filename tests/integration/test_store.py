@@ -6,6 +6,7 @@ from core.permissions import SYSTEM, Actor, Role
 from core.store_profile import get_store_profile, secret_key, update_store_profile
 
 
+@pytest.mark.both_databases
 def test_profile_starts_from_settings_and_saves_edits(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -42,6 +43,7 @@ def test_bad_profile_values_are_refused(session: Session, fields: dict, message:
         update_store_profile(session=session, actor=SYSTEM, **fields)
 
 
+@pytest.mark.both_databases
 def test_only_admins_edit_the_store(session: Session) -> None:
     marketer = Actor(user_id=None, email="m@example.com", role=Role.MARKETER)
     with pytest.raises(PermissionDenied):

@@ -130,6 +130,7 @@ def test_mailgun_events_update_messages_once_and_bad_signatures_change_nothing(
     assert count(Event, Event.dedupe_key.is_not(None)) == 7
 
 
+@pytest.mark.both_databases
 def test_twilio_status_callbacks_need_a_valid_signature(
     shop: dict[str, int], served: TestClient
 ) -> None:
@@ -192,6 +193,7 @@ def test_stop_words_opt_out_with_one_confirmation(shop: dict[str, int], served: 
         assert "resubscribed" in twilio_post(served, "/webhooks/twilio/inbound", start).text
 
 
+@pytest.mark.both_databases
 def test_help_and_start(shop: dict[str, int], served: TestClient) -> None:
     def text(sid: str, body: str) -> str:
         params = {"MessageSid": sid, "From": "+13125550101", "To": "+13125550199", "Body": body}
@@ -220,6 +222,7 @@ def test_help_and_start(shop: dict[str, int], served: TestClient) -> None:
     assert "<Message>" not in text("SM4", "what time do you close?")
 
 
+@pytest.mark.both_databases
 def test_one_click_unsubscribe(shop: dict[str, int], served: TestClient) -> None:
     from core.messaging.links import unsubscribe_token
     from core.store_profile import secret_key

@@ -96,6 +96,22 @@ def test_a_step_that_is_not_complete_says_why_and_keeps_the_draft(store: list[in
     assert the_campaign().builder_step == 1
 
 
+def test_a_draft_is_deleted_only_after_saying_yes(store: list[int]) -> None:
+    at = open_campaign(Role.MARKETER)
+    at.text_input[0].input("Short-lived")
+    button(at, "Save and continue").click().run()
+    draft = the_campaign()
+    at = open_campaign(Role.MARKETER, draft.id, new_user=False)
+    button(at, "Delete this draft").click().run()
+    assert "Delete the draft “Short-lived” for good?" in texts(at)
+    assert the_campaign().id == draft.id, "nothing is deleted before the yes"
+    button(at, "Yes, delete").click().run()
+    assert not at.exception
+    assert "Deleted “Short-lived”." in texts(at)
+    with session_scope(read_only=True) as session:
+        assert session.get(Campaign, draft.id) is None
+
+
 def test_running_campaigns_pause_and_resume(store: list[int]) -> None:
     with session_scope() as session:
         campaign = campaigns.create_campaign(

@@ -72,6 +72,46 @@ def test_unknown_and_deleted_customers_say_so() -> None:
     assert "Customer restored." in texts(at)
 
 
+def button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_delete_a_customer_after_saying_yes() -> None:
+    ids = seed()
+    at = signed_in()
+    at.query_params["id"] = str(ids["Ana"])
+    at.switch_page("pages/customer.py").run()
+    button(at, "Delete customer").click().run()
+    assert "Delete this customer?" in texts(at)
+    with session_scope(read_only=True) as session:
+        assert session.get(Customer, ids["Ana"]).deleted_at is None, "nothing before the yes"
+    button(at, "Yes, delete").click().run()
+    assert not at.exception
+    assert "Customer deleted." in texts(at)
+    with session_scope(read_only=True) as session:
+        assert session.get(Customer, ids["Ana"]).deleted_at is not None
+
+
+def test_bulk_delete_asks_and_cancel_keeps_everyone() -> None:
+    ids = seed()
+    at = signed_in()
+    at.switch_page("pages/customers.py").run()
+    at.session_state["customer_table"] = {"selection": {"rows": [0, 1], "columns": []}}
+    at.run()
+    button(at, "Delete selected").click().run()
+    assert "Delete 2 customers?" in texts(at)
+    button(at, "Cancel").click().run()
+    assert "Delete 2 customers?" not in texts(at)
+    with session_scope(read_only=True) as session:
+        assert not session.scalars(select(Customer).where(Customer.deleted_at.is_not(None))).all()
+    button(at, "Delete selected").click().run()
+    button(at, "Yes, delete").click().run()
+    assert "Deleted 2 customers." in texts(at)
+    with session_scope(read_only=True) as session:
+        gone = session.scalars(select(Customer.id).where(Customer.deleted_at.is_not(None))).all()
+    assert len(gone) == 2 and set(gone) <= set(ids.values())
+
+
 def test_edit_a_profile_with_validation() -> None:
     ids = seed()
     at = signed_in()

@@ -135,6 +135,13 @@ def test_delete_and_unknown_segments(store: None) -> None:
         ).id
     at = open_segment(Role.MARKETER, segment_id)
     button(at, "Delete segment").click().run()
+    assert "Delete “Champions (VIP)” for good?" in texts(at)
+    button(at, "Cancel").click().run()
+    assert "for good?" not in texts(at), "cancel forgets the question"
+    at = open_segment(Role.MARKETER, segment_id, new_user=False)
+    assert "Champions (VIP)" in texts(at)
+    button(at, "Delete segment").click().run()
+    button(at, "Yes, delete").click().run()
     assert "Deleted “Champions (VIP)”" in texts(at)
     at = open_segment(Role.MARKETER, segment_id, new_user=False)
     assert "Segment not found" in texts(at)

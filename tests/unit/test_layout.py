@@ -42,13 +42,14 @@ def test_ui_helpers_leave_queries_to_core(path: Path) -> None:
     assert not imported_modules(path) & {"sqlalchemy", "rq", "redis", "pages", "web", "app"}
 
 
-def core_import_graph() -> dict[str, set[str]]:
-    """Which core modules each core module imports (inside functions too, so a cycle cannot
-    hide behind a lazy import). A package counts as its __init__; importing a sibling through
-    one's own package is not an edge, as Python runs the package's __init__ first anyway."""
+def import_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """Which modules of `package` (a folder under `root`) each of its modules imports (inside
+    functions too, so a cycle cannot hide behind a lazy import). A package counts as its
+    __init__; importing a sibling through one's own package is not an edge, as Python runs the
+    package's __init__ first anyway."""
     modules = {
-        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): path
-        for path in python_files("core")
+        ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): path
+        for path in sorted((root / package).rglob("*.py"))
         if "migrations" not in path.parts
     }
     graph: dict[str, set[str]] = {}
@@ -67,8 +68,8 @@ def core_import_graph() -> dict[str, set[str]]:
     return graph
 
 
-def test_core_has_no_import_cycles() -> None:
-    graph = core_import_graph()
+def cycles_in(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle a depth-first walk of `graph` meets, each as a path back to its start."""
     cycles: list[list[str]] = []
     state: dict[str, int] = {}
 
@@ -86,7 +87,38 @@ def test_core_has_no_import_cycles() -> None:
     for module in sorted(graph):
         if module not in state:
             visit(module, [])
+    return cycles
+
+
+def test_core_has_no_import_cycles() -> None:
+    cycles = cycles_in(import_graph(ROOT, "core"))
     assert not cycles, "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def test_a_cycle_behind_a_lazy_import_is_found(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    (shop / "orders").mkdir(parents=True)
+    (shop / "__init__.py").write_text("")
+    (shop / "orders" / "__init__.py").write_text("from shop.orders.lines import total\n")
+    (shop / "orders" / "lines.py").write_text("def total():\n    from shop import people\n")
+    (shop / "people.py").write_text("from shop.orders import total\n")
+    (shop / "prices.py").write_text("from shop import people\n")
+    assert cycles_in(import_graph(tmp_path, "shop")) == [
+        ["shop.orders", "shop.orders.lines", "shop.people", "shop.orders"]
+    ]
+
+
+def test_names_imported_for_type_hints_only_do_not_count(tmp_path: Path) -> None:
+    module = tmp_path / "page.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "import streamlit as st\n"
+        "if TYPE_CHECKING:\n"
+        "    from sqlalchemy.orm import Session\n"
+        "def run():\n"
+        "    import rq\n"
+    )
+    assert imported_modules(module) == {"typing", "streamlit", "rq"}
 
 
 def test_core_is_a_dozen_modules_and_its_domain_packages() -> None:
@@ -118,6 +150,26 @@ def test_jobs_do_not_import_the_ui(path: Path) -> None:
 )
 def test_pages_and_routes_leave_queries_to_core(path: Path) -> None:
     assert "sqlalchemy" not in imported_modules(path)
+
+
+def jobs_modules(path: Path) -> set[str]:
+    """The modules of jobs/ that `path` imports, by full name."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names if alias.name.startswith("jobs")}
+        elif isinstance(node, ast.ImportFrom) and node.module == "jobs":
+            names |= {f"jobs.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("jobs."):
+            names.add(str(node.module))
+    return names
+
+
+@pytest.mark.parametrize(
+    "path", [*python_files("pages"), *python_files("ui")], ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_screens_reach_the_queue_only_through_the_use_cases(path: Path) -> None:
+    assert jobs_modules(path) <= {"jobs.flows"}
 
 
 @pytest.mark.parametrize("path", python_files("web"), ids=lambda p: str(p.relative_to(ROOT)))
