@@ -170,10 +170,10 @@ def setup_page() -> None:
             "to talk to this week, and sends the emails and texts for you."
         )
         st.markdown(
+            "- Imports customers and orders from your point-of-sale exports\n"
             "- Scores every customer: loyal, slipping away, worth more\n"
             "- Plans a week of campaigns around the liquor calendar\n"
-            "- Sends email and SMS with 21+, consent and quiet-hour rules built in\n"
-            "- Shows what each campaign earned"
+            "- Sends email and SMS with 21+, consent and quiet-hour rules built in"
         )
         st.caption("Start by creating the administrator account. You can add your team afterwards.")
     with form, st.form("setup"):

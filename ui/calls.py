@@ -96,10 +96,10 @@ def confirmed(
         return None
     subject = st.session_state[key]
     st.warning(question(subject) if callable(question) else question)
-    left, right = st.columns(2)
-    if left.button(yes, type="primary", key=f"{key}:yes"):
+    answers = st.container(horizontal=True)
+    if answers.button(yes, type="primary", key=f"{key}:yes"):
         return st.session_state.pop(key)
-    if right.button("Cancel", key=f"{key}:no"):
+    if answers.button("Cancel", key=f"{key}:no"):
         st.session_state.pop(key)
         st.rerun()
     return None
