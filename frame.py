@@ -20,34 +20,21 @@ if not auth.has_users():
         [st.Page(auth.setup_page, title="Set up", url_path="setup")], position="hidden"
     )
 else:
-    authenticator, credentials = auth.build_authenticator()
-    auth.resume_from_cookie(authenticator)
-    actor = auth.current_actor()
-    if actor is not None and not auth.keep_alive(authenticator):
-        actor = None
-    elif actor is None and st.session_state.get("authentication_status"):
-        auth.sign_out(authenticator, "Your account is no longer active.")
-    if actor is None:
-        page = st.navigation(
-            [
-                st.Page(
-                    lambda: auth.login_page(authenticator, credentials),
-                    title="Sign in",
-                    url_path="login",
-                )
-            ],
-            position="hidden",
-        )
+    user = auth.current_user()
+    if user is None:
+        page = st.navigation(navigation.signed_out_navigation(auth.login_page), position="hidden")
     else:
         with session_scope(read_only=True) as session:
             store_name = get_store_profile(session=session).name
         with st.sidebar:
             st.markdown(f"### :material/liquor: {store_name}")
-            st.caption(f"{st.session_state.get('name')} · {actor.role}")
-        must_change = bool(st.session_state.get("must_change_password"))
-        page = st.navigation(navigation.navigation_for(actor, must_change_password=must_change))
+            st.caption(f"{user.name} · {user.role}")
+        page = st.navigation(
+            navigation.navigation_for(user.actor, must_change_password=user.must_change_password)
+        )
         with st.sidebar:
             if st.button("Sign out", icon=":material/logout:", width="stretch"):
-                auth.sign_out(authenticator)
+                auth.sign_out()
                 st.rerun()
+            auth.cookie_exchange()
 page.run()

@@ -44,7 +44,11 @@ def cmd_create_user(args: argparse.Namespace) -> dict[str, Any]:
     with session_scope() as session:
         if args.role == Role.ADMIN and not auth.has_users(session=session):
             user = auth.create_first_admin(
-                session=session, email=args.email, name=args.name, password=password
+                session=session,
+                email=args.email,
+                name=args.name,
+                password=password,
+                now=utc_now(),
             )
         else:
             user, _ = auth.create_user(

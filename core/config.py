@@ -105,12 +105,17 @@ class Settings(BaseSettings):
 
     # Sign-in
     session_idle_minutes: int = Field(default=60, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
+    """A sign-in ends after this long however active it is (a shift, then sign in again)."""
     login_max_attempts: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    login_client_max_attempts: int = Field(default=20, ge=1)
+    """Failed sign-ins from one address, to any accounts, within the lockout window before that
+    address is refused for a while."""
     password_hash_rounds: int = Field(default=12, ge=4, le=16)
     """bcrypt cost factor: each step doubles the work of checking (and of guessing) a password."""
     login_sleep_seconds: float = Field(default=0.7, ge=0)
-    """Pause before the login form, as streamlit-authenticator does, to blunt scripted guessing."""
+    """Pause before a sign-in is answered, to blunt scripted guessing."""
 
     @field_validator(
         "redis_url",

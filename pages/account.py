@@ -3,17 +3,19 @@
 import streamlit as st
 
 from core import auth
+from core.db import utc_now
 from core.permissions import Permission
 from ui.calls import attempt
 from ui.flash import flash, show_flash
-from ui.guard import require
+from ui.guard import require_user
 
-actor = require(Permission.VIEW)
+user = require_user(Permission.VIEW)
+actor = user.actor
 st.title("My account")
 st.caption(f"Signed in as {actor.email} ({actor.role}).")
 show_flash()
 
-if st.session_state.get("must_change_password"):
+if user.must_change_password:
     st.warning("You signed in with a temporary password. Choose your own to continue.")
 
 with st.form("change_password", clear_on_submit=True):
@@ -27,7 +29,15 @@ with st.form("change_password", clear_on_submit=True):
 if submitted:
     if new != repeat:
         st.error("The two new passwords differ.")
-    elif attempt(lambda s: auth.change_password(session=s, actor=actor, current=current, new=new)):
-        st.session_state["must_change_password"] = False
+    elif attempt(
+        lambda s: auth.change_password(
+            session=s,
+            actor=actor,
+            current=current,
+            new=new,
+            now=utc_now(),
+            keep_session=user.session_id,
+        )
+    ):
         flash("Password changed.")
         st.rerun()

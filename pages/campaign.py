@@ -18,7 +18,7 @@ from ui.charts import plan_timeline
 from ui.context import store_zone
 from ui.flash import flash, show_flash
 from ui.formatting import status_badge, when
-from ui.guard import require
+from ui.guard import live, require
 from ui.jobs import follow_job
 
 actor = require(Permission.VIEW)
@@ -97,7 +97,7 @@ def controls(campaign: Campaign) -> None:
         duplicate(campaign)
 
 
-@st.fragment(run_every=5.0)
+@live(run_every=5.0)
 def live_status(campaign_id: int) -> None:
     """Status and action counts, refreshed every few seconds while the page is open."""
     with session_scope(read_only=True) as session:

@@ -6,7 +6,7 @@ import streamlit as st
 from core.db import session_scope
 from core.infra import job_rows
 from core.permissions import Permission
-from ui.guard import require
+from ui.guard import live, require
 
 require(Permission.VIEW)
 st.title("Background jobs")
@@ -15,7 +15,7 @@ st.caption(
 )
 
 
-@st.fragment(run_every=3.0)
+@live(run_every=3.0)
 def job_table() -> None:
     with session_scope(read_only=True) as session:
         rows = [

@@ -17,7 +17,7 @@ from ui.calls import attempt_flow, change
 from ui.context import store_zone
 from ui.flash import flash, show_flash
 from ui.formatting import when
-from ui.guard import require
+from ui.guard import live, require
 
 actor = require(Permission.VIEW)
 can_run = actor.can(Permission.RUN_CAMPAIGNS)
@@ -31,7 +31,7 @@ with session_scope(read_only=True) as session:
 STATUS_LABELS = {s.value: s.value.title() for s in MessageStatus}
 
 
-@st.fragment(run_every=5.0)
+@live(run_every=5.0)
 def live_figures(campaign_id: int | None) -> None:
     """Counts, progress and rate, refreshed every few seconds while the page is open."""
     with session_scope(read_only=True) as session:

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core import auth
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.permissions import ROLE_DESCRIPTIONS, Permission, Role
 from ui.calls import attempt, change
 from ui.flash import show_flash
@@ -79,13 +79,28 @@ with changing:
         if save:
             change(
                 lambda s: auth.update_user(
-                    session=s, actor=actor, user_id=target["id"], role=new_role, is_active=active
+                    session=s,
+                    actor=actor,
+                    user_id=target["id"],
+                    role=new_role,
+                    is_active=active,
+                    now=utc_now(),
                 ),
-                "Saved.",
+                "Saved. If they were signed in, they sign in again as who they are now.",
             )
         if st.button("Issue a new temporary password", key="reset_password") and (
             reset := attempt(
-                lambda s: auth.reset_password(session=s, actor=actor, user_id=target["id"])
+                lambda s: auth.reset_password(
+                    session=s, actor=actor, user_id=target["id"], now=utc_now()
+                )
             )
         ):
             st.success(f"New temporary password (shown once): `{reset.value}`")
+        locked_until = target["Locked until"]
+        if locked_until is not None and locked_until > utc_now():
+            st.warning("This account is locked after too many failed sign-ins.")
+            if st.button("Unlock now", key="unlock_user"):
+                change(
+                    lambda s: auth.unlock_user(session=s, actor=actor, user_id=target["id"]),
+                    f"Unlocked {target['Email']}.",
+                )

@@ -1,57 +1,28 @@
-"""Sign-in for the dashboard: first-run setup, the login form, idle expiry and the current user.
+"""Sign-in for the dashboard: first-run setup, the sign-in form, and the signed-in user.
 
-streamlit-authenticator draws the form and keeps the re-login cookie; the users table is the
-truth for who may sign in, with which role, and whether the account is locked.
+The session lives on the server (core.auth); this browser session keeps only its id. The cookie
+that brings a reload or a new tab back in is HttpOnly, so no page can write it: after signing in,
+the page shows its browser a one-time grant to collect the cookie from /auth/cookie, and after
+signing out a call to /auth/forget drops it.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import streamlit as st
-import streamlit_authenticator as stauth
-from streamlit_authenticator.utilities import LoginError
 
 from core import auth
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.permissions import Actor
-from core.store_profile import secret_key
 from jobs import flows
 
-COOKIE_NAME = "lastcall_auth"
-COOKIE_REFRESH_SECONDS = 300
-"""Re-issue the cookie at most this often while the user is active: idle time expires it."""
-LOGIN_FIELDS = {
-    "Form name": "Sign in",
-    "Username": "Email",
-    "Password": "Password",
-    "Login": "Sign in",
-}
-
-
-def build_authenticator() -> tuple[stauth.Authenticate, dict[str, Any]]:
-    """A fresh authenticator for this rerun, fed from the users table.
-
-    Returns:
-        The authenticator and the credentials dict it holds (by reference), whose
-        `failed_login_attempts` counters reveal a failed attempt made during this run.
-    """
-    settings = get_settings()
-    with session_scope() as session:
-        credentials = auth.login_credentials(session=session, now=utc_now())
-        key = secret_key(session=session)
-    authenticator = stauth.Authenticate(
-        credentials,
-        cookie_name=COOKIE_NAME,
-        cookie_key=key,
-        cookie_expiry_days=settings.session_idle_minutes / (24 * 60),
-        auto_hash=False,
-        login_sleep_time=settings.login_sleep_seconds,
-    )
-    return authenticator, credentials
+SESSION = "session_id"
+GRANT = "cookie_grant"
+FORGET = "forget_cookie"
+NOTICE = "sign_in_notice"
 
 
 def has_users() -> bool:
@@ -59,105 +30,108 @@ def has_users() -> bool:
         return auth.has_users(session=session)
 
 
-def resume_from_cookie(authenticator: stauth.Authenticate) -> None:
-    """Sign a returning browser in from its cookie before navigation is built, so a link to a
-    page (a bookmark, a new tab) opens that page rather than the sign-in screen."""
-    if st.session_state.get("authentication_status") or COOKIE_NAME not in st.context.cookies:
-        return
-    # Not authenticator.login(): it sleeps first (a brake on password guessing, pointless for a
-    # signed cookie), and the browser's own follow-up rerun during that sleep loses the page the
-    # URL named, so every deep link would open Home.
-    token = authenticator.cookie_controller.get_cookie()
-    if not token:
-        return
-    try:
-        authenticator.authentication_controller.login(token=token)
-    except LoginError:
-        authenticator.cookie_controller.delete_cookie()
+def client_address() -> str:
+    """Who is asking, for the sign-in brake: the browser's address, or the one the local reverse
+    proxy in front of the app forwarded (the nearest hop, the one the proxy saw)."""
+    direct = _text(st.context.ip_address)
+    forwarded = (_text(st.context.headers.get("X-Forwarded-For")) or "").split(",")[-1].strip()
+    return (forwarded if direct is None else direct) or "local"
+
+
+def _text(value: object) -> str | None:
+    """A context value that is text, else None (AppTest's context holds stand-in objects)."""
+    return value if isinstance(value, str) else None
+
+
+def current_user(*, activity: bool = True) -> auth.SignedIn | None:
+    """The signed-in user of this browser session, checked against the database on every run:
+    a session that ended (signed out elsewhere, idle, a changed password or role, no access) is
+    over here too. A returning browser is signed in from its cookie first, so a link to a page
+    (a bookmark, a new tab) opens that page."""
+    session_id = st.session_state.get(SESSION)
+    if session_id is None:
+        token = _text(st.context.cookies.get(auth.COOKIE_NAME))
+        if not token:
+            return None
+        with session_scope(read_only=True) as session:
+            session_id = auth.session_for_token(session=session, token=token, now=utc_now())
+        if session_id is None:
+            return None
+        st.session_state[SESSION] = session_id
+    with session_scope() as session:
+        outcome = auth.check_session(
+            session=session, session_id=session_id, now=utc_now(), activity=activity
+        )
+    if isinstance(outcome, auth.Ended):
+        _forget(outcome.notice)
+        return None
+    return outcome
 
 
 def current_actor() -> Actor | None:
-    """The signed-in, still active user, or None. Roles are read fresh from the database."""
-    if not st.session_state.get("authentication_status"):
-        return None
-    email = st.session_state.get("username") or ""
-    with session_scope(read_only=True) as session:
-        user = auth.get_active_user(session=session, email=email)
-        if user is None:
-            return None
-        st.session_state["must_change_password"] = user.must_change_password
-        return auth.actor_for(user)
+    user = current_user()
+    return user.actor if user else None
 
 
-def sign_out(authenticator: stauth.Authenticate, reason: str | None = None) -> None:
-    authenticator.logout(location="unrendered")
-    for key in ("last_activity", "cookie_refreshed_at", "must_change_password"):
-        st.session_state.pop(key, None)
-    if reason:
-        st.session_state["sign_in_notice"] = reason
-
-
-def keep_alive(authenticator: stauth.Authenticate) -> bool:
-    """Expire a session idle for longer than the limit; refresh the cookie of an active one.
-
-    Returns:
-        False when the session just expired.
-    """
-    now = time.time()
-    idle_limit = get_settings().session_idle_minutes * 60
-    last = st.session_state.get("last_activity")
-    if last is not None and now - last > idle_limit:
-        minutes = get_settings().session_idle_minutes
-        sign_out(authenticator, f"You were signed out after {minutes} minutes without activity.")
-        return False
-    st.session_state["last_activity"] = now
-    if now - st.session_state.get("cookie_refreshed_at", 0) > COOKIE_REFRESH_SECONDS:
-        authenticator.cookie_controller.set_cookie()
-        st.session_state["cookie_refreshed_at"] = now
-    return True
-
-
-def login_page(authenticator: stauth.Authenticate, credentials: dict[str, Any]) -> None:
-    """The sign-in screen. Failed attempts are counted per account and lock it for a while."""
-    _brand_header("Sign in to manage your store's marketing.")
-    if notice := st.session_state.pop("sign_in_notice", None):
-        st.info(notice)
-    before = _failed_counts(credentials)
-    try:
-        with st.columns([1, 2, 1])[1]:
-            authenticator.login(
-                location="main",
-                max_login_attempts=get_settings().login_max_attempts,
-                fields=LOGIN_FIELDS,
-                key="sign_in",
-            )
-    except LoginError as exc:
-        _show_login_error(str(exc))
-        return
-    status = st.session_state.get("authentication_status")
-    if status:
+def sign_out() -> None:
+    """End this session on the server now; the next run's page drops the cookie."""
+    session_id = st.session_state.get(SESSION)
+    if session_id is not None:
         with session_scope() as session:
-            auth.record_login_success(
-                session=session, email=st.session_state["username"], now=utc_now()
-            )
-        # The next run, which renders in full, sets the re-login cookie (keep_alive).
-        st.session_state["last_activity"] = time.time()
-        st.rerun()
-    elif status is False:
-        failed = [
-            email
-            for email, count in _failed_counts(credentials).items()
-            if count > before.get(email, 0)
-        ]
-        locked = False
-        for email in failed:
-            with session_scope() as session:
-                failed_now = auth.record_login_failure(session=session, email=email, now=utc_now())
-                locked = failed_now or locked
-        if locked:
-            _show_login_error("Maximum number of login attempts exceeded")
-        else:
-            st.error("That email and password do not match an active account.")
+            auth.end_session(session=session, session_id=session_id, now=utc_now())
+    _forget("")
+
+
+def _forget(notice: str) -> None:
+    st.session_state.pop(SESSION, None)
+    st.session_state[FORGET] = True
+    if notice:
+        st.session_state[NOTICE] = notice
+
+
+def cookie_exchange() -> None:
+    """Let the browser collect its cookie after a sign-in, or drop it after a sign-out: an
+    invisible image, since only a response from the server can set an HttpOnly cookie."""
+    if grant := st.session_state.pop(GRANT, None):
+        st.html(f'<img src="/auth/cookie?grant={grant}" alt="" width="1" height="1">')
+    elif st.session_state.pop(FORGET, None):
+        st.html('<img src="/auth/forget" alt="" width="1" height="1">')
+
+
+def _start(signed_in: auth.SignedIn, grant: str) -> None:
+    st.session_state[SESSION] = signed_in.session_id
+    st.session_state[GRANT] = grant
+    st.session_state.pop(FORGET, None)
+
+
+def login_page() -> None:
+    """The sign-in screen. Every refusal reads the same (see core.auth.sign_in)."""
+    _brand_header("Sign in to manage your store's marketing.")
+    if notice := st.session_state.pop(NOTICE, None):
+        st.info(notice)
+    cookie_exchange()
+    with st.columns([1, 2, 1])[1], st.form("sign_in"):
+        st.markdown("#### Sign in")
+        email = st.text_input("Email", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in")
+    if not submitted:
+        return
+    time.sleep(get_settings().login_sleep_seconds)
+    with session_scope() as session:
+        signed_in = auth.sign_in(
+            session=session, email=email, password=password, client=client_address(), now=utc_now()
+        )
+        grant = (
+            auth.cookie_grant(session=session, session_id=signed_in.session_id, now=utc_now())
+            if signed_in
+            else None
+        )
+    if signed_in is None or grant is None:
+        st.error(auth.REFUSED)
+        return
+    _start(signed_in, grant)
+    st.rerun()
 
 
 def setup_page() -> None:
@@ -197,34 +171,21 @@ def setup_page() -> None:
         return
     try:
         with session_scope() as session:
+            now = utc_now()
             user = auth.create_first_admin(
-                session=session, email=email, name=name, password=password
+                session=session, email=email, name=name, password=password, now=now
             )
-            user_id, email, name = user.id, user.email, user.name
+            signed_in = auth.open_session(
+                session=session, user=user, client=client_address(), now=now
+            )
+            grant = auth.cookie_grant(session=session, session_id=signed_in.session_id, now=now)
     except DomainError as exc:
         form.error(str(exc))
         return
-    st.session_state.update(
-        authentication_status=True, username=email, name=name, roles=["admin"], logout=None
-    )
-    st.session_state["last_activity"] = time.time()
+    _start(signed_in, grant)
     if with_demo:
-        st.session_state["demo_job"] = flows.load_demo(user_id=user_id)
+        st.session_state["demo_job"] = flows.load_demo(user_id=signed_in.user_id)
     st.rerun()
-
-
-def _failed_counts(credentials: dict[str, Any]) -> dict[str, int]:
-    return {
-        email: u.get("failed_login_attempts", 0) for email, u in credentials["usernames"].items()
-    }
-
-
-def _show_login_error(message: str) -> None:
-    if "attempts" in message:
-        minutes = get_settings().login_lockout_minutes
-        st.error(f"Too many failed sign-ins for this account. It is locked for {minutes} minutes.")
-    else:
-        st.error("That account cannot sign in. Ask your administrator.")
 
 
 def _brand_header(subtitle: str) -> None:

@@ -9,6 +9,7 @@ from core.errors import NotFound
 from core.infra import job_rows
 from core.models import JobStatus
 from ui.flash import flash
+from ui.guard import live
 
 
 def follow_job(state_key: str, *, done_message: str) -> None:
@@ -20,7 +21,7 @@ def follow_job(state_key: str, *, done_message: str) -> None:
     if not st.session_state.get(state_key):
         return
 
-    @st.fragment(run_every=1.0)
+    @live(run_every=1.0)
     def panel() -> None:
         job_id = st.session_state.get(state_key)
         if not job_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -82,3 +83,11 @@ def navigation_for(actor: Actor, *, must_change_password: bool = False) -> dict[
         )
         sections.setdefault(spec.section, []).append(page)
     return sections
+
+
+def signed_out_navigation(sign_in: Callable[[], None]) -> list[st.Page]:
+    """While nobody is signed in, every page's address shows the sign-in form, and the address
+    stays: once signed in, the page it names opens (a bookmark, a link in an email)."""
+    return [st.Page(sign_in, title="Sign in", url_path="login", default=True)] + [
+        st.Page(sign_in, title="Sign in", url_path=spec.url_path) for spec in PAGES
+    ]

@@ -1,6 +1,7 @@
-"""The HTTP routes served beside the dashboard: /healthz, the providers' webhooks and the
-one-click unsubscribe link. None has a sign-in: each request proves itself (a signature, a signed
-token), and handlers hand their database work to a thread so the event loop keeps serving."""
+"""The HTTP routes served beside the dashboard: /healthz, the providers' webhooks, the one-click
+unsubscribe link, and the two that set and clear the sign-in cookie. None has a sign-in: each
+request proves itself (a signature, a signed token, a one-time grant), and handlers hand their
+database work to a thread so the event loop keeps serving."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from core import auth
 from core.config import get_settings
 from core.db import in_transaction, utc_now
 from core.errors import ValidationError
@@ -131,10 +133,64 @@ async def unsubscribe(request: Request) -> HTMLResponse:
     return HTMLResponse(unsubscribe_page.done(address))
 
 
+PIXEL = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+"""A transparent 1×1 GIF: the cookie routes are loaded as images by the dashboard's pages."""
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _is_https(request: Request) -> bool:
+    public = get_settings().public_base_url or ""
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    return request.url.scheme == "https" or forwarded == "https" or public.startswith("https://")
+
+
+def _same_origin(request: Request) -> bool:
+    """Browsers say where a request comes from (Sec-Fetch-Site); only our own pages may ask for
+    the cookie, so another site cannot sign a visitor in as somebody else."""
+    return request.headers.get("sec-fetch-site", "same-origin") == "same-origin"
+
+
+async def collect_cookie(request: Request) -> Response:
+    """A signed-in page's browser trades its one-time grant for the session cookie: HttpOnly
+    (no script reads it), SameSite=Lax, Secure behind https."""
+    grant = request.query_params.get("grant", "")
+    token = None
+    if grant and _same_origin(request):
+        token = await run_in_threadpool(
+            in_transaction,
+            lambda session: auth.redeem_grant(session=session, grant=grant, now=utc_now()),
+        )
+    if token is None:
+        return Response(status_code=403, headers=NO_STORE)
+    response = Response(PIXEL, media_type="image/gif", headers=NO_STORE)
+    response.set_cookie(
+        auth.COOKIE_NAME, token, httponly=True, samesite="lax", secure=_is_https(request)
+    )
+    return response
+
+
+async def forget_cookie(request: Request) -> Response:
+    """After sign-out: the session the cookie names ends (if it has not already) and the
+    browser drops the cookie."""
+    token = request.cookies.get(auth.COOKIE_NAME)
+    if token and _same_origin(request):
+        await run_in_threadpool(
+            in_transaction,
+            lambda session: auth.end_session_of_token(session=session, token=token, now=utc_now()),
+        )
+    response = Response(PIXEL, media_type="image/gif", headers=NO_STORE)
+    response.delete_cookie(auth.COOKIE_NAME, httponly=True, samesite="lax")
+    return response
+
+
 ROUTES = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/webhooks/mailgun", mailgun_webhook, methods=["POST"]),
     Route("/webhooks/twilio/status", twilio_status, methods=["POST"]),
     Route("/webhooks/twilio/inbound", twilio_inbound, methods=["POST"]),
     Route("/u/{token}", unsubscribe, methods=["GET", "POST"]),
+    Route("/auth/cookie", collect_cookie, methods=["GET"]),
+    Route("/auth/forget", forget_cookie, methods=["GET"]),
 ]

@@ -27,7 +27,7 @@ from core.models.messages import (
 from core.models.orders import Order, OrderItem
 from core.models.segments import Segment, SegmentKind, SegmentMember
 from core.models.settings import Setting
-from core.models.users import User
+from core.models.users import EndReason, SignInFailure, User, UserSession
 
 __all__ = [
     "Action",
@@ -42,6 +42,7 @@ __all__ = [
     "ConsentRecord",
     "ContactStatus",
     "Customer",
+    "EndReason",
     "Event",
     "Import",
     "ImportKind",
@@ -60,9 +61,11 @@ __all__ = [
     "SegmentKind",
     "SegmentMember",
     "Setting",
+    "SignInFailure",
     "StepStatus",
     "Suppression",
     "SuppressionReason",
     "Template",
     "User",
+    "UserSession",
 ]

@@ -101,7 +101,7 @@ def new_store(path: Path) -> Iterator[str]:
     """A migrated SQLite database at `path` with an administrator (ADMIN_EMAIL, PASSWORD),
     current for this process while the block fills it; yields its URL."""
     from core import auth
-    from core.db import reset_engines, session_scope
+    from core.db import reset_engines, session_scope, utc_now
     from core.infra import migration_runner
 
     url = f"sqlite:///{path}"
@@ -112,7 +112,7 @@ def new_store(path: Path) -> Iterator[str]:
         reset_engines()
         with session_scope() as session:
             auth.create_first_admin(
-                session=session, email=ADMIN_EMAIL, name="Olive", password=PASSWORD
+                session=session, email=ADMIN_EMAIL, name="Olive", password=PASSWORD, now=utc_now()
             )
         yield url
     finally:
@@ -164,7 +164,25 @@ def signed_in(browser: Any, base: str, width: int = 1400, height: int = 1000) ->
     return page
 
 
-def remembered(page: Any) -> None:
-    """Wait for the sign-in cookie, which the page's script writes once the session is signed
-    in: a page opened by address before then would start a session that is not."""
-    page.wait_for_function("document.cookie.includes('lastcall_auth=')")
+def remembered(page: Any, timeout: float = 30) -> None:
+    """Wait for the sign-in cookie, which the browser collects once the signed-in page has shown:
+    a page opened by address before then would start a session that is not signed in. (The
+    cookie is HttpOnly: the page's own scripts cannot see it, so ask the browser.)"""
+    _until(page, lambda: session_cookie(page) is not None, timeout, "the sign-in cookie")
+
+
+def forgotten(page: Any, timeout: float = 30) -> None:
+    """Wait until the browser has dropped the sign-in cookie (after signing out)."""
+    _until(page, lambda: session_cookie(page) is None, timeout, "the cookie to go")
+
+
+def session_cookie(page: Any) -> dict[str, Any] | None:
+    return next((c for c in page.context.cookies() if c["name"] == "lastcall_session"), None)
+
+
+def _until(page: Any, done: Callable[[], bool], timeout: float, what: str) -> None:
+    for _ in range(int(timeout * 10)):
+        if done():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"waited {timeout} s for {what}")

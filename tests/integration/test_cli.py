@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import auth, demo, segments
+from core import demo, segments
+from core.auth.users import password_matches
 from core.campaigns import planner
 from core.cli import main
 from core.db import session_scope, utc_now
@@ -77,7 +78,7 @@ def test_create_user_reads_the_password_from_stdin(
     assert code == 0 and result["email"] == "boss@example.com" and result["role"] == "admin"
     with session_scope() as session:
         user = session.scalars(select(User)).one()
-        assert user.name == "Boss" and auth.verify_password(
+        assert user.name == "Boss" and password_matches(
             "a long enough password", user.password_hash
         )
 

@@ -13,7 +13,7 @@ from core import auth
 from core.db import reset_engines, session_scope, utc_now
 from core.infra import job_rows
 from core.models import Customer, JobStatus
-from core.permissions import Role
+from core.permissions import SYSTEM, Role
 from jobs import queue, tasks
 from jobs.runner import ProgressReporter
 from tests.conftest import forget_redis_keys
@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def make_user(role: Role, active: bool = True) -> int:
     with session_scope() as session:
-        user, _ = auth._add_user(
+        user, _ = auth.create_user(
             session=session,
-            actor=auth.SYSTEM,
+            actor=SYSTEM,
             email=f"{role}@example.com",
             name=str(role),
             role=role,

@@ -51,7 +51,7 @@ def frozen_clock() -> Iterator[None]:
 def make_user(role: Role = Role.ADMIN, email: str | None = None, *, temporary: bool = False) -> str:
     email = email or f"{role}@example.com"
     with session_scope() as session:
-        user, _ = auth._add_user(
+        user, _ = auth.create_user(
             session=session,
             actor=SYSTEM,
             email=email,
@@ -68,10 +68,14 @@ def frame() -> AppTest:
 
 
 def page(path: str, email: str) -> AppTest:
-    """Run one page file on its own, as the signed-in `email` (to probe its own guard)."""
+    """Run one page file on its own, as `email` signed in (to probe its own guard); an email
+    with no account runs it signed out."""
     at = AppTest.from_file(str(ROOT / path), default_timeout=60)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = email
+    with session_scope() as session:
+        user = auth.get_active_user(session=session, email=email)
+        if user is not None:
+            signed_in = auth.open_session(session=session, user=user, client="test", now=NOW)
+            at.session_state["session_id"] = signed_in.session_id
     return at
 
 

@@ -1,14 +1,15 @@
 """Sign-in, first-run setup and navigation by role, through the real frame script."""
 
-import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from core import auth
 from core.db import session_scope
-from core.models import User
+from core.models import User, UserSession
 from core.permissions import Role
+from tests.moments import NOW
 from tests.ui.conftest import PASSWORD, frame, make_user, page, sign_in, texts
 from ui.navigation import PAGES
 
@@ -73,12 +74,12 @@ def test_pages_refuse_a_visitor_who_is_not_signed_in() -> None:
 def test_wrong_password_then_lockout() -> None:
     email = make_user(Role.MARKETER)
     at = sign_in(frame(), email, "wrong password!")
-    assert "do not match" in texts(at)
+    assert auth.REFUSED in texts(at)
     for _ in range(4):
         at = sign_in(at, email, "wrong password!")
-    assert "locked for 15 minutes" in texts(at)
     at = sign_in(frame(), email, PASSWORD)  # even the right password waits out the lock
-    assert "locked" in texts(at)
+    assert auth.REFUSED in texts(at), "the same words: a guesser learns nothing"
+    assert "Sign out" not in [b.label for b in at.button]
     with session_scope() as session:
         assert auth.get_active_user(session=session, email=email).locked_until is not None
 
@@ -90,8 +91,13 @@ def test_sign_in_and_out() -> None:
     assert "Let's get your store going" in texts(at)
     with session_scope() as session:
         assert auth.get_active_user(session=session, email=email).last_login_at is not None
+    session_id = at.session_state["session_id"]
     next(b for b in at.button if b.label == "Sign out").click().run()
     assert "Sign in" in texts(at) and "Let's get" not in texts(at)
+    with session_scope() as session:
+        row = session.get(UserSession, session_id)
+        assert row.ended_at is not None and row.end_reason == "signed_out"
+    assert '<img src="/auth/forget"' in at.get("html")[0].proto.body, "the cookie is dropped"
 
 
 def test_navigation_follows_the_role() -> None:
@@ -117,7 +123,9 @@ def test_admin_pages_refuse_other_roles_even_when_opened_directly(path: str) -> 
 def test_idle_sessions_expire() -> None:
     email = make_user(Role.ADMIN)
     at = sign_in(frame(), email)
-    at.session_state["last_activity"] = time.time() - 61 * 60
+    with session_scope() as session:
+        row = session.get(UserSession, at.session_state["session_id"])
+        row.last_seen_at -= timedelta(minutes=61)
     at.run()
     assert "signed out after 60 minutes" in texts(at)
     assert "Sign out" not in [b.label for b in at.button]
@@ -130,7 +138,9 @@ def test_deactivated_user_is_signed_out_on_the_next_click() -> None:
     with session_scope() as session:
         admin_actor = auth.actor_for(auth.get_active_user(session=session, email=admin))
         target = auth.get_active_user(session=session, email=email)
-        auth.update_user(session=session, actor=admin_actor, user_id=target.id, is_active=False)
+        auth.update_user(
+            session=session, actor=admin_actor, user_id=target.id, is_active=False, now=NOW
+        )
     at.run()
     assert "no longer active" in texts(at)
 

@@ -1,28 +1,35 @@
-"""Users, passwords and sign-in bookkeeping.
+"""Users and their passwords (bcrypt hashes), roles and access.
 
-Passwords are bcrypt hashes; failed sign-ins are counted per account and lock it for a while after
-too many. The login form itself is streamlit-authenticator's; it is fed from `login_credentials`.
+A change to who someone is — a new password, another role, no access — ends their sessions.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import bcrypt
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.auth.sessions import EndReason, end_sessions
 from core.config import get_settings
 from core.errors import Conflict, NotFound, ValidationError
 from core.infra import audit
-from core.models import User
+from core.models import Setting, User
 from core.permissions import SYSTEM, Actor, Permission, Role, authorize
 
 MIN_PASSWORD_LENGTH = 10
 """NIST SP 800-63B asks for at least 8; a marketing database deserves a little more."""
+MAX_PASSWORD_BYTES = 72
+"""bcrypt reads no further; a longer password is refused rather than silently cut."""
+FIRST_ADMIN_KEY = "setup.first_admin"
+"""The settings row whose primary key lets exactly one first-run setup through."""
+ALREADY_SET_UP = "An administrator already exists; sign in instead."
 
 
 def hash_password(password: str) -> str:
@@ -30,8 +37,22 @@ def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
 
 
-def verify_password(password: str, password_hash: str) -> bool:
-    return bcrypt.checkpw(password.encode(), password_hash.encode())
+def password_matches(password: str, password_hash: str | None) -> bool:
+    """Whether `password` is the one behind `password_hash`. Without a hash (no such account),
+    a hash is still checked, so a refusal takes as long whether the account exists or not."""
+    candidate = password.encode()
+    if len(candidate) > MAX_PASSWORD_BYTES:
+        return False
+    return bcrypt.checkpw(candidate, (password_hash or _nobody_hash()).encode()) and bool(
+        password_hash
+    )
+
+
+@functools.cache
+def _nobody_hash() -> str:
+    """A hash at the configured cost that no password matches in practice, to check against
+    when there is no account."""
+    return hash_password(secrets.token_urlsafe(32))
 
 
 def normalize_email(email: str) -> str:
@@ -47,6 +68,11 @@ def check_password_strength(password: str, *, email: str = "") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
             f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+        )
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        raise ValidationError(
+            f"Password must be at most {MAX_PASSWORD_BYTES} bytes (about as many letters).",
+            field="password",
         )
     if email and password.lower() == email.lower():
         raise ValidationError("Password must not be the email address.", field="password")
@@ -64,13 +90,21 @@ def actor_for(user: User) -> Actor:
     return Actor(user_id=user.id, email=user.email, role=Role(user.role))
 
 
-def create_first_admin(*, session: Session, email: str, name: str, password: str) -> User:
-    """First-run setup: allowed only while the users table is empty."""
+def create_first_admin(
+    *, session: Session, email: str, name: str, password: str, now: datetime
+) -> User:
+    """First-run setup: allowed only while the users table is empty. Two setups at once cannot
+    both pass: each claims the same settings row, and the second fails on its primary key."""
     if has_users(session=session):
-        raise Conflict("An administrator already exists; sign in instead.")
+        raise Conflict(ALREADY_SET_UP)
     user, _ = _add_user(
         session=session, actor=SYSTEM, email=email, name=name, role=Role.ADMIN, password=password
     )
+    try:
+        with session.begin_nested():
+            session.add(Setting(key=FIRST_ADMIN_KEY, value={"user_id": user.id}, updated_at=now))
+    except IntegrityError as exc:
+        raise Conflict(ALREADY_SET_UP) from exc
     return user
 
 
@@ -151,8 +185,10 @@ def update_user(
     user_id: int,
     role: Role | None = None,
     is_active: bool | None = None,
+    now: datetime,
 ) -> User:
-    """Change a user's role or deactivate/reactivate them. The last active admin stays an admin."""
+    """Change a user's role or deactivate/reactivate them. The last active admin stays an admin.
+    Either change ends the user's sessions: they sign in again as who they now are."""
     authorize(actor, Permission.MANAGE_USERS)
     user = get_user(session=session, user_id=user_id)
     changes: dict[str, Any] = {}
@@ -175,6 +211,12 @@ def update_user(
         user.role = Role(role)
     if is_active is not None:
         user.is_active = is_active
+    end_sessions(
+        session=session,
+        user_id=user.id,
+        reason=EndReason.DEACTIVATED if is_active is False else EndReason.ROLE_CHANGED,
+        now=now,
+    )
     audit.record(
         session=session,
         actor=actor,
@@ -186,8 +228,9 @@ def update_user(
     return user
 
 
-def reset_password(*, session: Session, actor: Actor, user_id: int) -> str:
-    """An admin issues a new temporary password; the user must change it at next sign-in."""
+def reset_password(*, session: Session, actor: Actor, user_id: int, now: datetime) -> str:
+    """An admin issues a new temporary password; the user must change it at next sign-in, and
+    whoever was signed in as them is signed out."""
     authorize(actor, Permission.MANAGE_USERS)
     user = get_user(session=session, user_id=user_id)
     temporary = generate_temporary_password()
@@ -195,6 +238,7 @@ def reset_password(*, session: Session, actor: Actor, user_id: int) -> str:
     user.must_change_password = True
     user.failed_login_count = 0
     user.locked_until = None
+    end_sessions(session=session, user_id=user.id, reason=EndReason.PASSWORD_RESET, now=now)
     audit.record(
         session=session,
         actor=actor,
@@ -205,18 +249,34 @@ def reset_password(*, session: Session, actor: Actor, user_id: int) -> str:
     return temporary
 
 
-def change_password(*, session: Session, actor: Actor, current: str, new: str) -> None:
-    """A signed-in user changes their own password."""
+def change_password(
+    *,
+    session: Session,
+    actor: Actor,
+    current: str,
+    new: str,
+    now: datetime,
+    keep_session: int | None = None,
+) -> None:
+    """A signed-in user changes their own password. Their other sessions end (`keep_session`,
+    the one they are changing it in, goes on)."""
     if actor.user_id is None:
         raise ValidationError("Only a signed-in user can change a password.")
     user = get_user(session=session, user_id=actor.user_id)
-    if not verify_password(current, user.password_hash):
+    if not password_matches(current, user.password_hash):
         raise ValidationError("The current password is wrong.", field="current")
     if new == current:
         raise ValidationError("Choose a password different from the current one.", field="new")
     check_password_strength(new, email=user.email)
     user.password_hash = hash_password(new)
     user.must_change_password = False
+    end_sessions(
+        session=session,
+        user_id=user.id,
+        reason=EndReason.PASSWORD_CHANGED,
+        now=now,
+        keep=keep_session,
+    )
     audit.record(
         session=session,
         actor=actor,
@@ -226,63 +286,19 @@ def change_password(*, session: Session, actor: Actor, current: str, new: str) -
     )
 
 
+def unlock_user(*, session: Session, actor: Actor, user_id: int) -> User:
+    """An admin lifts the lock that too many failed sign-ins put on an account."""
+    authorize(actor, Permission.MANAGE_USERS)
+    user = get_user(session=session, user_id=user_id)
+    user.failed_login_count = 0
+    user.locked_until = None
+    audit.record(
+        session=session, actor=actor, action="user.unlock", entity_type="user", entity_id=user.id
+    )
+    return user
+
+
 def _active_admin_count(session: Session) -> int:
     return session.execute(
         select(func.count()).where(User.role == Role.ADMIN, User.is_active.is_(True))
     ).scalar_one()
-
-
-# --- sign-in bookkeeping ---------------------------------------------------------------------
-
-
-def login_credentials(*, session: Session, now: datetime) -> dict[str, Any]:
-    """The credentials dict streamlit-authenticator expects, built from active users.
-
-    `failed_login_attempts` carries our lockout: a locked account shows the maximum, so the
-    authenticator refuses it before checking the password.
-    """
-    max_attempts = get_settings().login_max_attempts
-    usernames: dict[str, Any] = {}
-    for user in session.scalars(select(User).where(User.is_active.is_(True))):
-        locked = user.locked_until is not None and user.locked_until > now
-        usernames[user.email] = {
-            "email": user.email,
-            "name": user.name,
-            "password": user.password_hash,
-            "roles": [user.role],
-            "failed_login_attempts": max_attempts if locked else 0,
-        }
-    return {"usernames": usernames}
-
-
-def record_login_failure(*, session: Session, email: str, now: datetime) -> bool:
-    """Count a wrong password. Returns True when this failure locked the account."""
-    user = get_active_user(session=session, email=email)
-    if user is None:
-        return False
-    settings = get_settings()
-    if user.locked_until is not None and user.locked_until <= now:
-        user.failed_login_count = 0
-        user.locked_until = None
-    user.failed_login_count += 1
-    if user.failed_login_count < settings.login_max_attempts:
-        return False
-    user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-    audit.record(
-        session=session,
-        actor=actor_for(user),
-        action="user.locked",
-        entity_type="user",
-        entity_id=user.id,
-        changes={"failed_attempts": user.failed_login_count},
-    )
-    return True
-
-
-def record_login_success(*, session: Session, email: str, now: datetime) -> None:
-    user = get_active_user(session=session, email=email)
-    if user is None:
-        return
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.last_login_at = now
