@@ -17,7 +17,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from core.config import get_settings
 from core.db import session_scope, utc_now
-from core.infra import job_rows, migration_runner
+from core.infra import health, job_rows, keys, migration_runner
 from core.infra.logs import configure_logging, new_id
 from jobs import clock
 from web.routes import ROUTES
@@ -34,6 +34,13 @@ PagesManager.uses_pages_directory = False
 def _start() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    try:
+        keys.master_key()
+    except keys.InsecureSecret as exc:
+        log.critical("refusing to start: %s", exc)
+        raise
+    for warning in health.go_live_warnings(settings):
+        log.warning("before going live: %s", warning)
     try:
         migration_runner.ensure_current()
     except Exception:

@@ -3,16 +3,21 @@
 Values come, highest priority first, from keyword arguments, the environment, a `.env` file in the
 project root, and `.streamlit/secrets.toml` (flat keys named like the environment variables). Every
 default lives here.
+
+A blank value is no value (the example files ship `KEY=` lines), and a provider secret that is a
+placeholder ("change-me", "your-key") is no secret: both count as unset, so whatever the secret
+guards refuses (a webhook answers 403) rather than trusting a value anyone can guess.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -27,6 +32,27 @@ DATA_DIR = ROOT / "data"
 """Where the embedded SQLite database and uploaded files live (git-ignored)."""
 
 SECRETS_TOML = ROOT / ".streamlit" / "secrets.toml"
+
+
+PLACEHOLDER = re.compile(
+    r"change.?me|replace.?me|placeholder|example|your.{0,20}(secret|key|token|password)"
+    r"|not.?for.?production"
+    r"|^<.*>$|^(secret|password|test|token|x+|0+|1234\d*)$",
+    re.IGNORECASE,
+)
+"""Values copied from documentation or typed in a hurry."""
+
+PROVIDER_SECRETS = (
+    "mailgun_api_key",
+    "mailgun_webhook_signing_key",
+    "twilio_auth_token",
+    "smtp_password",
+    "openai_api_key",
+)
+
+
+def looks_like_placeholder(value: str) -> bool:
+    return bool(PLACEHOLDER.search(value.strip()))
 
 
 def default_database_url() -> str:
@@ -117,17 +143,28 @@ class Settings(BaseSettings):
     login_sleep_seconds: float = Field(default=0.7, ge=0)
     """Pause before a sign-in is answered, to blunt scripted guessing."""
 
-    @field_validator(
-        "redis_url",
-        "public_base_url",
-        "openai_base_url",
-        "smtp_host",
-        "smtp_username",
-        mode="before",
-    )
+    _ignored_placeholders: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="before")
     @classmethod
-    def _blank_is_none(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+    def _blank_is_unset(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+
+    @model_validator(mode="after")
+    def _placeholder_secrets_are_unset(self) -> Settings:
+        for name in PROVIDER_SECRETS:
+            value: SecretStr | None = getattr(self, name)
+            if value is not None and looks_like_placeholder(value.get_secret_value()):
+                setattr(self, name, None)
+                self._ignored_placeholders.append(name.upper())
+        return self
+
+    @property
+    def ignored_placeholders(self) -> list[str]:
+        """The provider secrets set to a placeholder, and so taken as unset."""
+        return list(self._ignored_placeholders)
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,4 +1,4 @@
-"""The store's own profile and the app secrets kept in the settings table.
+"""The store's own profile, kept in the settings table.
 
 The profile (name, postal address, time zone, contact) starts from Settings and is edited on the
 Store page; marketing law needs it in every message footer.
@@ -7,7 +7,6 @@ Store page; marketing law needs it in every message footer.
 from __future__ import annotations
 
 import functools
-import secrets
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -16,14 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
-from core.db import upsert
 from core.errors import ValidationError
 from core.infra import audit
 from core.models import Setting
 from core.permissions import Actor, Permission, authorize
 
 STORE_PROFILE_KEY = "store_profile"
-SECRET_KEY_KEY = "secret_key"  # noqa: S105 - the name of a settings row, not a secret
 
 
 @functools.cache
@@ -124,20 +121,6 @@ def fill_in_profile(*, session: Session, fields: dict[str, str]) -> None:
     if blanks:
         stored = session.get(Setting, STORE_PROFILE_KEY)
         _put(session, STORE_PROFILE_KEY, (stored.value if stored else {}) | blanks)
-
-
-def secret_key(*, session: Session) -> str:
-    """The key that signs login cookies and customer links: SECRET_KEY, else one generated once
-    and kept in the database so every process (app, workers) agrees on it."""
-    configured = get_settings().secret_key
-    if configured is not None:
-        return configured.get_secret_value()
-    candidate = {"key": SECRET_KEY_KEY, "value": {"value": secrets.token_urlsafe(48)}}
-    # Two processes starting together must end up with one key: insert-if-absent, then read.
-    session.execute(upsert(session)(Setting).values(**candidate).on_conflict_do_nothing())
-    return session.scalars(select(Setting.value).where(Setting.key == SECRET_KEY_KEY)).one()[
-        "value"
-    ]
 
 
 def _put(session: Session, key: str, value: dict[str, Any]) -> Setting:

@@ -10,7 +10,7 @@ import threading
 from rq import SimpleWorker
 
 from core.config import get_settings
-from core.infra import migration_runner
+from core.infra import keys, migration_runner
 from core.infra.logs import configure_logging
 from jobs import clock
 from jobs.connections import redis_connection
@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "REDIS_URL is not set: without Redis, jobs run inside the app process.", file=sys.stderr
         )
+        return 2
+    try:
+        keys.master_key()
+    except keys.InsecureSecret as exc:
+        print(f"refusing to start: {exc}", file=sys.stderr)
         return 2
     migration_runner.ensure_current()
     connection = redis_connection(settings.redis_url)

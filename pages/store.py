@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core.db import session_scope
+from core.infra import health
 from core.permissions import Permission
 from core.store_profile import get_store_profile, time_zone_names, update_store_profile
 from ui.calls import attempt
@@ -62,3 +63,11 @@ if not profile.is_complete:
     st.warning("Add the full postal address: emails cannot be sent without it (CAN-SPAM).")
 else:
     st.caption(f"Footer address: {profile.name}, {profile.postal_address}")
+
+if warnings := health.go_live_warnings():
+    st.subheader("Before going live")
+    st.caption(
+        "Fine for trying Last Call out; set these (see the README) before customers hear from you."
+    )
+    for warning in warnings:
+        st.warning(warning, icon=":material/key:")

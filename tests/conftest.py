@@ -47,7 +47,7 @@ os.environ.update(
     {
         "REDIS_URL": "",
         "REDIS_NAMESPACE": f"lctest:{RUN}:{WORKER}",
-        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SECRET_KEY": "kV3q9Zt1rW8mN2bX5cL7yH4jP6dF0sG-aQeTuIoY",  # a random test key
         "LOGIN_SLEEP_SECONDS": "0",
         "PASSWORD_HASH_ROUNDS": "4",
         "LOG_LEVEL": "WARNING",

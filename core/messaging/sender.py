@@ -32,7 +32,7 @@ from core.messaging import links, outbox, suppressions, templates
 from core.messaging.providers import Outcome, Outgoing, Provider
 from core.messaging.ratelimit import RateLimiter
 from core.messaging.routing import provider_for
-from core.messaging.variables import message_variables
+from core.messaging.variables import message_variables, offer_key
 from core.models import (
     Campaign,
     CampaignStep,
@@ -43,7 +43,7 @@ from core.models import (
     SuppressionReason,
     Template,
 )
-from core.store_profile import StoreProfile, get_store_profile, secret_key
+from core.store_profile import StoreProfile, get_store_profile
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,8 @@ class _SendContext:
     settings: Settings
     policy: compliance.Policy
     store: StoreProfile
-    secret: str
+    link_key: bytes
+    offer_key: bytes
     templates: dict[int, Template]
     campaigns: dict[int, Campaign]
     steps: dict[int, CampaignStep]
@@ -320,7 +321,8 @@ class _SendContext:
             settings=settings,
             policy=compliance.get_policy(session=session),
             store=store,
-            secret=secret_key(session=session),
+            link_key=links.link_key(),
+            offer_key=offer_key(),
             templates=by_id(Template, {m.template_id for m in messages}),
             campaigns=by_id(Campaign, {m.campaign_id for m in messages}),
             steps=by_id(CampaignStep, {m.step_id for m in messages}),
@@ -336,12 +338,12 @@ class _SendContext:
 
     def render(self, message: Message, customer: Customer | None, template: Template) -> Outgoing:
         base_url = self.settings.public_base_url or "http://localhost:8501"
-        unsubscribe = links.unsubscribe_url(base_url, self.secret, message.id)
+        unsubscribe = links.unsubscribe_url(base_url, self.link_key, message.id)
         campaign = self.campaigns.get(message.campaign_id or -1)
         step = self.steps.get(message.step_id or -1)
         variables = message_variables(
             store=self.store,
-            secret=self.secret,
+            signing=self.offer_key,
             key=message.key,
             unsubscribe_url=unsubscribe,
             customer=customer,

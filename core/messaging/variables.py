@@ -16,15 +16,21 @@ from sqlalchemy.orm import Session
 from core.campaigns.details import describe_offer
 from core.config import Settings
 from core.errors import NotFound
-from core.messaging.links import unsubscribe_url
+from core.infra import keys
+from core.messaging.links import link_key, unsubscribe_url
 from core.messaging.templates import SAMPLE_CONTEXT, Draft, Rendered, render
 from core.models import Campaign, CampaignStep, Customer
-from core.store_profile import StoreProfile, get_store_profile, secret_key
+from core.store_profile import StoreProfile, get_store_profile
 
 
-def offer_code(secret: str, key: str) -> str:
-    """A short code unique to one message, for the till to recognise (and attribute)."""
-    digest = hmac.new(secret.encode(), b"offer:" + key.encode(), hashlib.sha256).digest()
+def offer_key() -> bytes:
+    """The key offer codes are made with."""
+    return keys.key_for("offer-codes")
+
+
+def offer_code(signing: bytes, key: str) -> str:
+    """A short code unique to one message (`key`), for the till to recognise (and attribute)."""
+    digest = hmac.new(signing, b"offer:" + key.encode(), hashlib.sha256).digest()
     return "LC" + base64.b32encode(digest)[:6].decode()
 
 
@@ -37,7 +43,7 @@ def offer_text(step: CampaignStep) -> str:
 def message_variables(
     *,
     store: StoreProfile,
-    secret: str,
+    signing: bytes,
     key: str,
     unsubscribe_url: str,
     customer: Customer | None = None,
@@ -65,12 +71,12 @@ def message_variables(
     if step is not None:
         variables["offer"] = {
             "description": offer_text(step),
-            "code": offer_code(secret, key),
+            "code": offer_code(signing, key),
             "category": step.offer_category or "",
         }
         variables["campaign"] = {"name": campaign.name if campaign else "", "angle": step.angle}
     else:
-        variables["offer"] = {**SAMPLE_CONTEXT["offer"], "code": offer_code(secret, key)}
+        variables["offer"] = {**SAMPLE_CONTEXT["offer"], "code": offer_code(signing, key)}
     return variables
 
 
@@ -87,13 +93,12 @@ def preview(
         customer = session.get(Customer, customer_id)
         if customer is None or customer.deleted_at is not None:
             raise NotFound(f"Customer {customer_id} not found.")
-    secret = secret_key(session=session)
     base_url = settings.public_base_url or "http://localhost:8501"
     variables = message_variables(
         store=get_store_profile(session=session),
-        secret=secret,
+        signing=offer_key(),
         key="preview",
-        unsubscribe_url=unsubscribe_url(base_url, secret, 0),
+        unsubscribe_url=unsubscribe_url(base_url, link_key(), 0),
         customer=customer,
     )
     return render(draft, variables)

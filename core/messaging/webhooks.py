@@ -36,7 +36,7 @@ from core.models import (
     SuppressionReason,
 )
 from core.permissions import SYSTEM
-from core.store_profile import StoreProfile, get_store_profile, secret_key
+from core.store_profile import StoreProfile, get_store_profile
 
 MAX_SIGNATURE_AGE = timedelta(minutes=10)
 """Mailgun signs a timestamp; an older signature is a replay."""
@@ -406,7 +406,7 @@ def unsubscribe_from_link(*, session: Session, token: str, now: datetime) -> str
     Raises:
         ValidationError: the token is forged or names no message of ours.
     """
-    message = session.get(Message, links.message_id_from(secret_key(session=session), token))
+    message = session.get(Message, links.message_id_from(links.accepted_link_keys(), token))
     if message is None or not message.to_address:
         raise ValidationError("This unsubscribe link is not valid.")
     suppressions.opt_out(

@@ -66,7 +66,7 @@ def test_build_plan_with_ai_and_schedule(browser: Any, tmp_path: Path) -> None:
     with fake_openai(Reply(ai_plan(tomorrow))) as ai:
         env = {
             "DATABASE_URL": url,
-            "OPENAI_API_KEY": "test",
+            "OPENAI_API_KEY": "sk-local-fake-planner",
             "OPENAI_BASE_URL": ai.base_url,
             "OPENAI_MODEL": "fake-planner",
         }

@@ -27,9 +27,8 @@ def sent_shop(path: Path) -> tuple[str, str]:
     from sqlalchemy import select
 
     from core.db import session_scope
-    from core.messaging.links import unsubscribe_token
+    from core.messaging.links import link_key, unsubscribe_token
     from core.models import Message
-    from core.store_profile import secret_key
     from tests.integration.conftest import build_shop, send_queued
 
     with new_store(path) as url:
@@ -41,7 +40,7 @@ def sent_shop(path: Path) -> tuple[str, str]:
                     Message.customer_id == shop["ana"], Message.channel == "email"
                 )
             )
-            token = unsubscribe_token(secret_key(session=session), message_id)
+            token = unsubscribe_token(link_key(), message_id)
     return url, token
 
 

@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -5,7 +8,7 @@ import requests
 
 from core.db import reset_engines
 from core.infra import health
-from tests.server import running_app
+from tests.server import ROOT, free_port, running_app
 
 
 @pytest.mark.both_databases
@@ -20,6 +23,7 @@ def test_check_reports_database_and_redis(
         "database": "ok",
         "redis": "not configured",
         "version": "0.1.0",
+        "warnings": [],
     }
     monkeypatch.setenv("REDIS_URL", redis_url)
     reset_engines()
@@ -58,3 +62,20 @@ def test_the_served_app_says_503_without_its_database(tmp_path: Path) -> None:
         response = requests.get(f"{base}/healthz", timeout=10)
         assert response.status_code == 503
         assert response.json()["status"] == "down"
+
+
+def test_the_app_refuses_to_start_with_a_placeholder_secret_key(tmp_path: Path) -> None:
+    environment = os.environ | {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "SECRET_KEY": "change-me-to-a-long-random-string",  # .env.example's line, uncommented
+    }
+    started = subprocess.run(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(free_port())],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode != 0
+    assert "SECRET_KEY is a placeholder, not a secret" in started.stdout + started.stderr

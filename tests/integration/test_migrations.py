@@ -72,3 +72,36 @@ def test_migrations_match_the_models(fresh_url: str) -> None:
 def test_ensure_current_migrates_only_when_behind(fresh_url: str) -> None:
     assert migration_runner.ensure_current(fresh_url) is True
     assert migration_runner.ensure_current(fresh_url) is False
+
+
+def test_a_key_generated_by_an_earlier_version_leaves_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before 0006 a generated key lived in the settings table; it moves to the key file, so
+    links in emails already sent still verify, and a copy of the database holds no key."""
+    from sqlalchemy import text
+
+    from core.infra import keys
+    from core.messaging import links
+
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    migration_runner.upgrade(url, revision="0005")
+    old_key = "an older install generated this key and kept it in the database"
+    with engine_for(url).begin() as connection:
+        connection.execute(
+            text("INSERT INTO settings (key, value, updated_at) VALUES ('secret_key', :v, :t)"),
+            {"v": f'{{"value": "{old_key}"}}', "t": "2026-01-01 00:00:00"},
+        )
+    sent_before = links.unsubscribe_token(old_key.encode(), 42)
+
+    migration_runner.upgrade(url)
+    key_file = tmp_path / "secret.key"
+    assert key_file.read_text() == old_key and oct(key_file.stat().st_mode)[-3:] == "600"
+    with engine_for(url).connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM settings")).scalar() == 0
+    monkeypatch.delenv("SECRET_KEY")
+    monkeypatch.setenv("DATABASE_URL", url)
+    reset_engines()
+    assert keys.master_key() == old_key.encode()
+    assert links.message_id_from(links.accepted_link_keys(), sent_before) == 42
+    reset_engines()

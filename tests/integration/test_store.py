@@ -3,7 +3,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import PermissionDenied, ValidationError
 from core.permissions import SYSTEM, Actor, Role
-from core.store_profile import get_store_profile, secret_key, update_store_profile
+from core.store_profile import get_store_profile, update_store_profile
 
 
 @pytest.mark.both_databases
@@ -48,14 +48,3 @@ def test_only_admins_edit_the_store(session: Session) -> None:
     marketer = Actor(user_id=None, email="m@example.com", role=Role.MARKETER)
     with pytest.raises(PermissionDenied):
         update_store_profile(session=session, actor=marketer, name="Mine")
-
-
-@pytest.mark.both_databases
-def test_generated_secret_key_is_stable(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.db import reset_engines
-
-    monkeypatch.delenv("SECRET_KEY")
-    reset_engines()
-    first = secret_key(session=session)
-    assert len(first) >= 48
-    assert secret_key(session=session) == first

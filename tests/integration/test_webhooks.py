@@ -55,9 +55,11 @@ def sent_messages(shop: dict[str, int]) -> dict[tuple[str, str], Message]:
     return by_customer(shop)
 
 
-def mailgun_event(message: Message, event: str, event_id: str, **extra: Any) -> dict[str, Any]:
+def mailgun_event(
+    message: Message, event: str, event_id: str, key: str = SIGNING_KEY, **extra: Any
+) -> dict[str, Any]:
     timestamp, token = str(int(time.time())), f"token-{event_id}"
-    signature = hmac.new(SIGNING_KEY.encode(), f"{timestamp}{token}".encode(), hashlib.sha256)
+    signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256)
     return {
         "signature": {"timestamp": timestamp, "token": token, "signature": signature.hexdigest()},
         "event-data": {
@@ -76,6 +78,28 @@ def twilio_post(
 ) -> Any:
     signature = RequestValidator(token).compute_signature(f"{client.base_url}{path}", params)
     return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+@pytest.mark.both_databases
+@pytest.mark.parametrize("secret", ["", "   ", "change-me", "your-signing-key"])
+def test_blank_or_placeholder_secrets_refuse_every_webhook(
+    shop: dict[str, int], served: TestClient, monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    """As the example files ship them (`KEY=`) or copied from documentation: a request signed
+    with that value would otherwise pass (opt everyone out, or forge consent with START)."""
+    ana = sent_messages(shop)["ana", "email"]
+    monkeypatch.setenv("MAILGUN_WEBHOOK_SIGNING_KEY", secret)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", secret)
+    reset_engines()
+    event = mailgun_event(ana, "unsubscribed", "ev-empty", key=secret)
+    assert served.post("/webhooks/mailgun", json=event).status_code == 403
+    start = {"From": "+13125550101", "To": "+13125550100", "Body": "START"}
+    assert twilio_post(served, "/webhooks/twilio/inbound", start, token=secret).status_code == 403
+    status = {"MessageSid": "SM1", "MessageStatus": "delivered"}
+    assert twilio_post(served, "/webhooks/twilio/status", status, token=secret).status_code == 403
+    with session_scope(read_only=True) as session:
+        assert session.get(Customer, shop["ana"]).email_opt_in, "nothing changed"
+    assert count(Event, Event.dedupe_key.is_not(None)) == 0
 
 
 def count(model: Any, *where: Any) -> int:
@@ -224,12 +248,11 @@ def test_help_and_start(shop: dict[str, int], served: TestClient) -> None:
 
 @pytest.mark.both_databases
 def test_one_click_unsubscribe(shop: dict[str, int], served: TestClient) -> None:
-    from core.messaging.links import unsubscribe_token
-    from core.store_profile import secret_key
+    from core.messaging.links import link_key, unsubscribe_token
 
     ana = sent_messages(shop)["ana", "email"]
     with session_scope(read_only=True) as session:
-        token = unsubscribe_token(secret_key(session=session), ana.id)
+        token = unsubscribe_token(link_key(), ana.id)
     page = served.get(f"/u/{token}")
     assert page.status_code == 200 and 'method="post"' in page.text
     with session_scope(read_only=True) as session:

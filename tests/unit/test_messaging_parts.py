@@ -13,15 +13,19 @@ from core.messaging.ratelimit import LocalRateLimiter
 from core.messaging.sender import backoff
 from core.messaging.variables import offer_code
 
-SECRET = "a" * 48
+KEY = b"k" * 32
+OLD_KEY = b"the master key that signed links before keys were derived"
 
 
 def test_an_unsubscribe_link_names_its_message_and_cannot_be_forged() -> None:
-    token = unsubscribe_token(SECRET, 1234)
-    assert message_id_from(SECRET, token) == 1234
-    assert unsubscribe_url("https://shop.example.com/", SECRET, 1234).endswith(f"/u/{token}")
+    token = unsubscribe_token(KEY, 1234)
+    assert message_id_from([KEY], token) == 1234
+    assert unsubscribe_url("https://shop.example.com/", KEY, 1234).endswith(f"/u/{token}")
+    assert message_id_from([KEY, OLD_KEY], unsubscribe_token(OLD_KEY, 99)) == 99, (
+        "links sent before"
+    )
     payload, signature = token.split(".")
-    forged = unsubscribe_token("another secret", 1235).split(".")
+    forged = unsubscribe_token(b"another key", 1235).split(".")
     for bad in (
         f"{forged[0]}.{signature}",
         ".".join(forged),
@@ -31,13 +35,14 @@ def test_an_unsubscribe_link_names_its_message_and_cannot_be_forged() -> None:
         f"{payload}.{signature}x",
     ):
         with pytest.raises(ValidationError):
-            message_id_from(SECRET, bad)
+            message_id_from([KEY, OLD_KEY], bad)
 
 
 def test_offer_codes_are_short_stable_and_distinct() -> None:
-    codes = {offer_code(SECRET, f"c1:s1:u{i}:email") for i in range(2000)}
+    codes = {offer_code(KEY, f"c1:s1:u{i}:email") for i in range(2000)}
     assert len(codes) == 2000
-    assert offer_code(SECRET, "c1:s1:u1:email") == offer_code(SECRET, "c1:s1:u1:email")
+    assert offer_code(KEY, "c1:s1:u1:email") == offer_code(KEY, "c1:s1:u1:email")
+    assert offer_code(KEY, "c1:s1:u1:email") != offer_code(OLD_KEY, "c1:s1:u1:email")
     assert all(len(c) == 8 and c.startswith("LC") for c in codes)
 
 
