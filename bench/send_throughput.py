@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -174,6 +175,7 @@ def run(args: argparse.Namespace, url: str, mailgun_url: str, fake: object | Non
         "SEND_RATE_PER_MIN": str(args.rate_per_min),
         "SEND_CLAIM_LEASE_SECONDS": str(LEASE_SECONDS),
         "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": secrets.token_urlsafe(48),  # the app and its workers must share one
         **SIGNING,
     }
     os.environ.update(env)
@@ -208,6 +210,8 @@ def run(args: argparse.Namespace, url: str, mailgun_url: str, fake: object | Non
                     killed_at = time.perf_counter()
             if not waiting:
                 break
+            if all(w.poll() is not None for w in workers):
+                raise SystemExit("every worker has stopped; see its output above")
             time.sleep(0.2)
     finally:
         for worker in workers:

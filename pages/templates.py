@@ -12,6 +12,7 @@ from core.models import Channel
 from core.permissions import Permission
 from jobs import flows
 from ui.calls import attempt, attempt_flow
+from ui.email_preview import show_email
 from ui.flash import flash, show_flash
 from ui.guard import require
 
@@ -132,8 +133,11 @@ with show:
             read_only=True,
         )
     if previewed and channel == Channel.EMAIL:
-        st.markdown(f"**{previewed.value.subject}** — {previewed.value.preheader}")
-        st.html(previewed.value.html)  # sanitised on save and escaped on render
+        show_email(
+            subject=previewed.value.subject,
+            preheader=previewed.value.preheader,
+            body_html=previewed.value.html,
+        )
         with st.expander("Plain-text part"):
             st.text(previewed.value.text)
     elif previewed:

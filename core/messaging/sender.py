@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from jinja2 import TemplateError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -190,7 +191,12 @@ class Sender:
             self._settle(session, message, MessageStatus.FAILED, problem or "")
             prepared.report.failed += 1
             return
-        outgoing = context.render(message, customer, template)
+        try:
+            outgoing = context.render(message, customer, template)
+        except (TemplateError, RecursionError) as exc:
+            self._settle(session, message, MessageStatus.FAILED, f"the template failed: {exc}")
+            prepared.report.failed += 1
+            return
         message.subject = outgoing.subject[:200]
         prepared.outgoing.append(outgoing)
 

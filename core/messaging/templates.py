@@ -2,9 +2,13 @@
 
 A template is checked when it is saved, not when it is sent: unknown variables, broken syntax,
 and a missing compliance element (an email's postal address and unsubscribe link; a text's
-store name and STOP instructions) are refused with the reason. Email HTML is sanitised with nh3
-on save, and every value is HTML-escaped when rendered, so neither a template nor a customer's
-name can smuggle script into a message.
+store name and STOP instructions) are refused with the reason.
+
+Templates render in a bounded sandbox (`core.messaging.sandbox`): no way to mark text as safe
+HTML, no runaway loops or strings. Every value is HTML-escaped as it is rendered, and the
+*rendered* HTML of every message and preview is sanitised again with nh3 (tags, attributes and
+link schemes from an allow-list), so neither a template nor a customer's field can put script, a
+form or a `javascript:` link into a message.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import nh3
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
 from jinja2 import Template as JinjaTemplate
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2 import TemplateSyntaxError, UndefinedError, meta
+from jinja2.sandbox import SecurityError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound, ValidationError
 from core.infra import audit
+from core.messaging import sandbox
 from core.models import Channel, Template
 from core.permissions import Actor, Permission, authorize
 
@@ -73,9 +78,10 @@ ALLOWED_TAGS = nh3.ALLOWED_TAGS | {"center", "font", "span", "table", "tbody", "
 ALLOWED_ATTRIBUTES = {
     tag: {"style", "align", "width", "height", "bgcolor", "color", "class"} for tag in ALLOWED_TAGS
 } | {"a": {"href", "title", "style"}, "img": {"src", "alt", "width", "height", "style"}}
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
-_text_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-_html_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+_text_env = sandbox.BoundedSandbox(autoescape=False)
+_html_env = sandbox.BoundedSandbox(autoescape=True)
 
 STOP_WORDS_IN_SMS = re.compile(r"\bSTOP\b")
 
@@ -132,18 +138,23 @@ def check(draft: Draft) -> list[str]:
 
 def _check_source(source: str) -> list[str]:
     try:
-        parsed = _text_env.parse(source)
-    except TemplateSyntaxError as exc:
-        return [f"line {exc.lineno}: {exc.message}."]
-    unknown = sorted(meta.find_undeclared_variables(parsed) - TOP_LEVEL)
+        unknown = sorted(meta.find_undeclared_variables(_text_env.parse(source)) - TOP_LEVEL)
+    except TemplateSyntaxError as exc:  # also an unknown filter (TemplateAssertionError)
+        return [f"line {exc.lineno}: {(exc.message or '').rstrip('.')}."]
+    except sandbox.TooCostly as exc:
+        return [f"{exc}; make it shorter."]
     if unknown:
         return [f"unknown variable {', '.join(unknown)} (use one from the list)."]
     try:
-        _text_env.from_string(source).render(SAMPLE_CONTEXT)
+        sandbox.render(_compiled(source), SAMPLE_CONTEXT)
     except UndefinedError as exc:
         return [f"{exc.message} (use a variable from the list)."]
+    except sandbox.TooCostly as exc:
+        return [f"it does too much work: {exc}."]
     except SecurityError:
         return ["that expression is not allowed in a template."]
+    except RecursionError:
+        return ["a macro calls itself without end."]
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:  # e.g. a bad filter
         return [f"it cannot be rendered: {exc}."]
     return []
@@ -180,11 +191,18 @@ def _check_compliance(draft: Draft) -> list[str]:
 
 
 def render(template: Template | Draft, context: dict[str, Any]) -> Rendered:
-    """The message for one customer. The text part is made from the HTML when left empty."""
-    subject = _compiled(template.subject).render(context).strip()
-    preheader = _compiled(template.preheader).render(context).strip()
-    body = _compiled(template.body_html, html=True).render(context) if template.body_html else ""
-    text = _compiled(template.body_text).render(context).strip()
+    """The message for one customer. The text part is made from the HTML when left empty.
+
+    Raises:
+        jinja2.TemplateError: the template cannot be rendered for this customer (e.g.
+            `sandbox.TooCostly` when a long field makes it go over a limit).
+    """
+    subject = sandbox.render(_compiled(template.subject), context).strip()
+    preheader = sandbox.render(_compiled(template.preheader), context).strip()
+    body = ""
+    if template.body_html:
+        body = sanitize_html(sandbox.render(_compiled(template.body_html, html=True), context))
+    text = sandbox.render(_compiled(template.body_text), context).strip()
     if Channel(template.channel) == Channel.EMAIL and not text:
         text = html_to_text(body)
     return Rendered(subject=subject, preheader=preheader, html=body, text=text)
@@ -197,7 +215,9 @@ def _compiled(source: str, *, html: bool = False) -> JinjaTemplate:
 
 
 def sanitize_html(source: str) -> str:
-    return nh3.clean(source, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES)
+    return nh3.clean(
+        source, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES
+    )
 
 
 _BREAKS = re.compile(r"<\s*(br|/p|/div|/h[1-6]|/li|/tr)\b[^>]*>", re.IGNORECASE)

@@ -11,11 +11,12 @@ import hashlib
 import hmac
 from typing import Any
 
+from jinja2 import TemplateError
 from sqlalchemy.orm import Session
 
 from core.campaigns.details import describe_offer
 from core.config import Settings
-from core.errors import NotFound
+from core.errors import NotFound, ValidationError
 from core.infra import keys
 from core.messaging.links import link_key, unsubscribe_url
 from core.messaging.templates import SAMPLE_CONTEXT, Draft, Rendered, render
@@ -87,6 +88,7 @@ def preview(
 
     Raises:
         NotFound: no such customer.
+        ValidationError: the draft cannot be rendered for this customer, and why.
     """
     customer = None
     if customer_id is not None:
@@ -101,4 +103,9 @@ def preview(
         unsubscribe_url=unsubscribe_url(base_url, link_key(), 0),
         customer=customer,
     )
-    return render(draft, variables)
+    try:
+        return render(draft, variables)
+    except (TemplateError, RecursionError) as exc:
+        raise ValidationError(
+            f"This template cannot be rendered for this customer: {exc}."
+        ) from exc

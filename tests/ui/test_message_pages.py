@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select, update
 
+from core.customers.records import create_customer
 from core.db import session_scope
 from core.models import Message, MessageStatus, Suppression, Template
-from core.permissions import Role
+from core.permissions import SYSTEM, Role
 from tests.integration.conftest import build_shop, send_queued
 from tests.ui.conftest import frame, make_user, sign_in, texts
 
@@ -77,7 +81,7 @@ def test_templates_start_from_defaults_and_new_ones_are_checked() -> None:
     at = open_page("pages/templates.py", Role.MARKETER)
     next(b for b in at.button if b.label == "Add the default templates").click().run()
     assert templates_count() == 9 and "9 templates added." in texts(at)
-    assert "Hi Dana" in at.get("html")[0].proto.body  # the first default, previewed
+    assert "Hi Dana" in previewed_email(at)  # the first default, previewed
 
     at.selectbox[0].set_value(0).run()  # a new template
     fields = {t.label: t for t in at.text_input}
@@ -96,6 +100,45 @@ def test_templates_start_from_defaults_and_new_ones_are_checked() -> None:
     assert not at.warning
     next(b for b in at.button if b.label == "Save template").click().run()
     assert templates_count() == 10 and "Template saved." in texts(at)
+
+
+def previewed_email(at) -> str:
+    """The document the preview iframe loads (a data: URL under a no-script policy)."""
+    src = at.get("iframe")[0].proto.src
+    prefix = "data:text/html;base64,"
+    assert src.startswith(prefix)
+    document = base64.b64decode(src.removeprefix(prefix)).decode()
+    assert "default-src 'none'" in document and "form-action 'none'" in document
+    return document
+
+
+def test_a_preview_shows_hostile_fields_as_text_inside_a_sandbox() -> None:
+    with session_scope() as session:
+        customer = create_customer(
+            session=session,
+            actor=SYSTEM,
+            now=datetime(2026, 3, 2, tzinfo=UTC),
+            email="mallory@example.com",
+            first_name="<img src=x onerror=alert(1)>",
+            city="javascript:alert(document.cookie)",
+        )
+        customer_id = customer.id
+    at = open_page("pages/templates.py", Role.MARKETER)
+    fields = {t.label: t for t in at.text_input}
+    fields["Name"].input("Hostile")
+    fields["Subject"].input("**Win** [here](https://evil.example) {{ customer.first_name }}")
+    next(a for a in at.text_area if a.label == "HTML").input(
+        "<p><a href='{{ customer.city }}'>{{ customer.first_name }}</a></p>"
+        "<p>{{ store.address }} {{ unsubscribe_url }}</p>"
+    )
+    next(n for n in at.number_input if n.label.startswith("As customer")).set_value(customer_id)
+    at.run()
+    assert not at.exception and not at.warning
+    document = previewed_email(at)
+    assert "&lt;img src=x onerror=alert(1)&gt;</a>" in document
+    assert "javascript" not in document and "<img" not in document
+    heading = at.get("html")[0].proto.body
+    assert "**Win** [here](https://evil.example) &lt;img" in heading
 
 
 def test_a_text_template_shows_its_length_and_cost() -> None:
