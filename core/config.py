@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     redis_namespace: str = Field(default="lastcall", pattern=r"^[A-Za-z0-9:_-]{1,64}$")
     """Names this install's queue and prefixes its keys, so installs (or test runs) can share
     one Redis."""
+    data_dir: Path | None = None
+    """A folder for the install's own files; see `files_dir`."""
     secret_key: SecretStr | None = None
     """Signs login cookies and links; generated and stored in the database when not set."""
     log_level: str = "INFO"
@@ -169,6 +171,18 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def files_dir(self) -> Path:
+        """Where this install keeps files of its own (held unsubscribes): DATA_DIR when set,
+        else beside its SQLite database, else data/."""
+        if self.data_dir is not None:
+            return self.data_dir
+        if self.is_sqlite:
+            database = self.database_url.split("///", 1)[-1].split("?", 1)[0]
+            if database and database != ":memory:":
+                return Path(database).resolve().parent
+        return DATA_DIR
 
     @classmethod
     def settings_customise_sources(

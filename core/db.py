@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -218,6 +219,11 @@ def session_scope(*, read_only: bool = False) -> Iterator[Session]:
     finally:
         session.close()
         _open_scopes.reset(depth)
+
+
+DatabaseUnavailable = OperationalError
+"""What a call raises when the database cannot be reached (down, restarting, locked): for the
+callers that hold work for later rather than fail it (a one-click unsubscribe)."""
 
 
 def in_transaction(work: Callable[[Session], T]) -> T:

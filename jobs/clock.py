@@ -12,7 +12,7 @@ from core.db import session_scope, utc_now
 from core.infra import job_rows
 from core.messaging import outbox
 from core.store_profile import get_store_profile
-from jobs import flows, queue, sending, tasks
+from jobs import flows, held_optouts, queue, sending, tasks
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ def tick(now: datetime | None = None) -> list[str]:
     started."""
     now = now or utc_now()
     started = []
+    held_optouts.apply_held()
     with session_scope() as session:
         zone = get_store_profile(session=session).zone
         night = maintenance.claim_nightly_run(session=session, now=now, zone=zone)

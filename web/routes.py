@@ -6,20 +6,25 @@ database work to a thread so the event loop keeps serving."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from core import auth
 from core.config import get_settings
-from core.db import in_transaction, utc_now
+from core.db import DatabaseUnavailable, in_transaction, utc_now
 from core.errors import ValidationError
 from core.infra import health
 from core.infra.logs import bound, new_id, request_id
-from core.messaging import unsubscribe_page, webhooks
+from core.messaging import links, unsubscribe_page, webhooks
+from jobs import held_optouts
 from jobs.connections import redis_connection
+from web.headers import SecurityHeaders, is_https
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +47,30 @@ async def mailgun_webhook(request: Request) -> JSONResponse:
         payload = await request.json()
         signed = payload.get("signature") or {}
         event_data = payload["event-data"]
+        if not isinstance(signed, dict) or not isinstance(event_data, dict):
+            raise ValueError("signature and event-data must be objects")
     except (ValueError, KeyError, AttributeError):
         return JSONResponse({"error": "not a Mailgun webhook"}, status_code=400)
+    token = str(signed.get("token", ""))
     if not webhooks.verify_mailgun(
         signing_key=settings.mailgun_webhook_signing_key.get_secret_value(),
         timestamp=str(signed.get("timestamp", "")),
-        token=str(signed.get("token", "")),
+        token=token,
         signature=str(signed.get("signature", "")),
         now=utc_now(),
     ):
         log.warning("mailgun webhook refused: bad signature")
         return JSONResponse({"error": "invalid signature"}, status_code=403)
+
     result = await run_in_threadpool(
         in_transaction,
-        lambda session: webhooks.handle_mailgun_event(
-            session=session, event_data=event_data, now=utc_now()
+        lambda session: webhooks.receive_mailgun_event(
+            session=session, token=token, event_data=event_data, now=utc_now()
         ),
     )
+    if result is None:
+        log.warning("mailgun webhook refused: a signature replayed with other event data")
+        return JSONResponse({"error": "signature already used"}, status_code=403)
     return JSONResponse({"result": result})
 
 
@@ -120,16 +132,25 @@ async def unsubscribe(request: Request) -> HTMLResponse:
         # Mail scanners follow links: a GET only asks, the POST (the button, or the mail
         # client's RFC 8058 one-click) unsubscribes.
         return HTMLResponse(unsubscribe_page.confirm(token))
-
+    received_at = utc_now()
     try:
+        links.message_id_from(links.accepted_link_keys(), token)  # forged links stop here
         address = await run_in_threadpool(
             in_transaction,
             lambda session: webhooks.unsubscribe_from_link(
-                session=session, token=token, now=utc_now()
+                session=session, token=token, now=received_at
             ),
         )
     except ValidationError as exc:
         return HTMLResponse(unsubscribe_page.invalid(str(exc)), status_code=404)
+    except DatabaseUnavailable:
+        log.exception("unsubscribe could not reach the database: holding it")
+        try:
+            await run_in_threadpool(held_optouts.hold, token, received_at)
+        except Exception:
+            log.exception("unsubscribe could not be held either")
+            return HTMLResponse(unsubscribe_page.unavailable(), status_code=503)
+        return HTMLResponse(unsubscribe_page.received(), status_code=202)
     return HTMLResponse(unsubscribe_page.done(address))
 
 
@@ -138,12 +159,6 @@ PIXEL = bytes.fromhex(
 )
 """A transparent 1×1 GIF: the cookie routes are loaded as images by the dashboard's pages."""
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _is_https(request: Request) -> bool:
-    public = get_settings().public_base_url or ""
-    forwarded = request.headers.get("x-forwarded-proto", "")
-    return request.url.scheme == "https" or forwarded == "https" or public.startswith("https://")
 
 
 def _same_origin(request: Request) -> bool:
@@ -166,7 +181,7 @@ async def collect_cookie(request: Request) -> Response:
         return Response(status_code=403, headers=NO_STORE)
     response = Response(PIXEL, media_type="image/gif", headers=NO_STORE)
     response.set_cookie(
-        auth.COOKIE_NAME, token, httponly=True, samesite="lax", secure=_is_https(request)
+        auth.COOKIE_NAME, token, httponly=True, samesite="lax", secure=is_https(request.scope)
     )
     return response
 
@@ -185,12 +200,28 @@ async def forget_cookie(request: Request) -> Response:
     return response
 
 
+MAX_BODY_BYTES = 256 * 1024
+"""No webhook or form here comes near it; a bigger body is refused (413) before it is parsed."""
+
+
+def _route(path: str, endpoint: Callable[[Request], Awaitable[Response]], *methods: str) -> Route:
+    return Route(
+        path,
+        endpoint,
+        methods=list(methods),
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES),
+        ],
+    )
+
+
 ROUTES = [
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/webhooks/mailgun", mailgun_webhook, methods=["POST"]),
-    Route("/webhooks/twilio/status", twilio_status, methods=["POST"]),
-    Route("/webhooks/twilio/inbound", twilio_inbound, methods=["POST"]),
-    Route("/u/{token}", unsubscribe, methods=["GET", "POST"]),
-    Route("/auth/cookie", collect_cookie, methods=["GET"]),
-    Route("/auth/forget", forget_cookie, methods=["GET"]),
+    _route("/healthz", healthz, "GET"),
+    _route("/webhooks/mailgun", mailgun_webhook, "POST"),
+    _route("/webhooks/twilio/status", twilio_status, "POST"),
+    _route("/webhooks/twilio/inbound", twilio_inbound, "POST"),
+    _route("/u/{token}", unsubscribe, "GET", "POST"),
+    _route("/auth/cookie", collect_cookie, "GET"),
+    _route("/auth/forget", forget_cookie, "GET"),
 ]

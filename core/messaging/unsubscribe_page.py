@@ -44,6 +44,23 @@ def done(address: str) -> str:
     )
 
 
+def received() -> str:
+    return _PAGE.render(
+        title="We have your request",
+        lines=[
+            "You will be unsubscribed within minutes and get no more marketing email from us.",
+            "Changed your mind? Ask us at the store.",
+        ],
+    )
+
+
+def unavailable() -> str:
+    return _PAGE.render(
+        title="Please try again in a few minutes",
+        lines=["We could not take your request just now. Nothing was changed."],
+    )
+
+
 def invalid(reason: str) -> str:
     return _PAGE.render(
         title="This link does not work", lines=[reason, "Reply to any of our emails instead."]

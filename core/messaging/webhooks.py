@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core import campaigns
@@ -34,6 +34,7 @@ from core.models import (
     Message,
     MessageStatus,
     SuppressionReason,
+    WebhookToken,
 )
 from core.permissions import SYSTEM
 from core.store_profile import StoreProfile, get_store_profile
@@ -87,6 +88,39 @@ def verify_mailgun(
         return False
     expected = hmac.new(signing_key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256)
     return hmac.compare_digest(expected.hexdigest(), signature or "")
+
+
+MAX_TOKEN_LENGTH = 128
+
+
+def claim_mailgun_token(*, session: Session, token: str, event_id: str, now: datetime) -> bool:
+    """Whether a verified signature's token may be used with this event: it is new, or it came
+    before with this same event (Mailgun retrying). False means the signature was lifted from
+    another webhook and replayed with other data. Tokens older than the freshness window are
+    forgotten: their signatures have expired anyway."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return False
+    session.execute(delete(WebhookToken).where(WebhookToken.seen_at < now - 2 * MAX_SIGNATURE_AGE))
+    session.execute(
+        upsert(session)(WebhookToken)
+        .values(token=token, event_id=event_id[:120], seen_at=now)
+        .on_conflict_do_nothing(index_elements=["token"])
+    )
+    return (
+        session.scalar(select(WebhookToken.event_id).where(WebhookToken.token == token))
+        == (event_id[:120])
+    )
+
+
+def receive_mailgun_event(
+    *, session: Session, token: str, event_data: dict[str, Any], now: datetime
+) -> str | None:
+    """A verified webhook: its event applied (see `handle_mailgun_event`), or None when its
+    signature's token came before with another event (a replay; nothing is applied)."""
+    event_id = str(event_data.get("id", ""))
+    if not claim_mailgun_token(session=session, token=token, event_id=event_id, now=now):
+        return None
+    return handle_mailgun_event(session=session, event_data=event_data, now=now)
 
 
 def handle_mailgun_event(*, session: Session, event_data: dict[str, Any], now: datetime) -> str:

@@ -14,7 +14,7 @@ from core.models.campaigns import (
 )
 from core.models.catalog import Category, Product
 from core.models.customers import Channel, ConsentRecord, ContactStatus, Customer
-from core.models.events import Event
+from core.models.events import Event, WebhookToken
 from core.models.imports import Import, ImportKind, ImportProblem, ImportStatus
 from core.models.jobs import Job, JobStatus
 from core.models.messages import (
@@ -68,4 +68,5 @@ __all__ = [
     "Template",
     "User",
     "UserSession",
+    "WebhookToken",
 ]

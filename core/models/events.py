@@ -29,3 +29,18 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     """A provider's id for the event, so a webhook delivered twice is recorded once."""
+
+
+class WebhookToken(Base):
+    """A Mailgun signature token seen within its freshness window.
+
+    Mailgun's signature covers only timestamp + token, not the event: remembering each token
+    with the event it came with lets Mailgun retry the same event while the same signature
+    with other event data is refused as a replay.
+    """
+
+    __tablename__ = "webhook_tokens"
+
+    token: Mapped[str] = mapped_column(String(128), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(120))
+    seen_at: Mapped[datetime] = mapped_column(index=True)

@@ -264,3 +264,113 @@ def test_one_click_unsubscribe(shop: dict[str, int], served: TestClient) -> None
     with session_scope(read_only=True) as session:
         assert session.get(Customer, shop["ana"]).email_opt_in is False
     assert count(Suppression, Suppression.address == "ana@example.com") == 1
+
+
+@pytest.mark.both_databases
+def test_a_signature_replayed_with_other_event_data_is_refused(
+    shop: dict[str, int], served: TestClient
+) -> None:
+    """Mailgun signs only timestamp + token: lifted from one webhook, a signature must not
+    carry another event (here: an unsubscribe of somebody else) in its ten fresh minutes."""
+    found = sent_messages(shop)
+    genuine = mailgun_event(found["ana", "email"], "delivered", "ev-genuine")
+    assert served.post("/webhooks/mailgun", json=genuine).status_code == 200
+    replayed = mailgun_event(found["dee", "email"], "unsubscribed", "ev-forged")
+    replayed["signature"] = genuine["signature"]
+    response = served.post("/webhooks/mailgun", json=replayed)
+    assert response.status_code == 403 and response.json() == {"error": "signature already used"}
+    retried = served.post("/webhooks/mailgun", json=genuine)  # Mailgun retrying is no replay
+    assert retried.status_code == 200 and retried.json() == {"result": "duplicate"}
+    with session_scope(read_only=True) as session:
+        assert session.get(Customer, shop["dee"]).email_opt_in is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [1, 2],
+        {"signature": "x", "event-data": {}},
+        {"signature": {}, "event-data": "delivered"},
+        {"signature": {}, "event-data": ["delivered"]},
+        {"signature": {}},
+    ],
+)
+def test_malformed_mailgun_bodies_are_refused_not_crashed_on(
+    shop: dict[str, int], served: TestClient, body: Any
+) -> None:
+    response = served.post("/webhooks/mailgun", json=body)
+    assert response.status_code == 400 and response.json() == {"error": "not a Mailgun webhook"}
+
+
+def test_bodies_over_the_cap_are_refused_before_they_are_read(
+    shop: dict[str, int], served: TestClient
+) -> None:
+    from web.routes import MAX_BODY_BYTES
+
+    big = b'{"signature": {}, "event-data": {"pad": "' + b"x" * MAX_BODY_BYTES + b'"}}'
+    assert served.post("/webhooks/mailgun", content=big).status_code == 413
+    form = {"Body": "x" * MAX_BODY_BYTES}
+    assert served.post("/webhooks/twilio/inbound", data=form).status_code == 413
+    assert served.post("/u/some-token", content=b"x" * (MAX_BODY_BYTES + 1)).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(MAX_BODY_BYTES // 1024 + 2):
+            yield b"x" * 1024
+
+    assert served.post("/webhooks/mailgun", content=chunks()).status_code == 413
+
+
+def test_every_route_sends_security_headers(shop: dict[str, int], served: TestClient) -> None:
+    for response in (
+        served.get("/healthz"),
+        served.get("/u/some-token"),
+        served.post("/webhooks/mailgun", json={}),
+        served.get("/auth/cookie"),
+    ):
+        headers = response.headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], response.url
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["x-frame-options"] == "DENY"
+        assert "strict-transport-security" not in headers  # plain http: HSTS would be a lie
+    behind_tls = served.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert behind_tls.headers["strict-transport-security"] == "max-age=31536000"
+
+
+@pytest.mark.both_databases
+@pytest.mark.parametrize("held_in", ["file", "redis"])
+def test_an_unsubscribe_while_the_database_is_down_is_held_then_applied(
+    shop: dict[str, int],
+    served: TestClient,
+    database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+    request: pytest.FixtureRequest,
+    held_in: str,
+) -> None:
+    from core.messaging.links import link_key, unsubscribe_token
+    from jobs import held_optouts
+
+    ana = sent_messages(shop)["ana", "email"]
+    token = unsubscribe_token(link_key(), ana.id)
+    working_url = database
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    if held_in == "redis":
+        monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_url"))
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://lastcall@127.0.0.1:9/down")
+    reset_engines()
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    assert served.post(f"/u/{forged}").status_code == 404  # checked without the database
+    response = served.post(f"/u/{token}")
+    assert response.status_code == 202 and "We have your request" in response.text
+    assert (tmp_path / held_optouts.FILE_NAME).exists() is (held_in == "file")
+
+    monkeypatch.setenv("DATABASE_URL", working_url)
+    reset_engines()
+    with session_scope(read_only=True) as session:
+        assert session.get(Customer, shop["ana"]).email_opt_in is True
+    assert held_optouts.apply_held() == 1
+    assert held_optouts.apply_held() == 0, "applied once"
+    with session_scope(read_only=True) as session:
+        assert session.get(Customer, shop["ana"]).email_opt_in is False
+    assert count(Suppression, Suppression.address == "ana@example.com") == 1
