@@ -14,8 +14,9 @@ from datetime import date, datetime
 from core import campaigns
 from core.config import get_settings
 from core.db import session_scope, utc_now
-from core.messaging import monitor, outbox
-from core.messaging.routing import provider_for
+from core.errors import ValidationError
+from core.messaging import monitor, outbox, templates
+from core.messaging.routing import provider_for, why_held
 from core.models import Campaign, CampaignStatus
 from core.permissions import SYSTEM, Actor
 from jobs import queue, tasks
@@ -125,8 +126,15 @@ def retry_messages(
 
 def send_test(*, actor: Actor, template_id: int, to: str, now: datetime | None = None) -> str:
     """Send a template to its author's own address or number. Returns the provider's name
-    (`sandbox` when none is configured: the message then never leaves the app)."""
+    (`sandbox` when none is configured: the message then never leaves the app).
+
+    Raises:
+        ValidationError: the channel is held (see `routing.why_held`), and why.
+    """
     with session_scope() as session:
+        template = templates.get_template(session=session, template_id=template_id)
+        if held := why_held(template.channel, get_settings()):
+            raise ValidationError(held)
         message = outbox.queue_test(
             session=session, actor=actor, template_id=template_id, to=to, now=now or utc_now()
         )

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from core import campaigns
+from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.infra.money import format_cents
-from core.messaging import monitor, suppressions
+from core.messaging import monitor, routing, suppressions
 from core.messaging.monitor import MessageFilter
 from core.models import Channel, MessageStatus
 from core.permissions import Permission
@@ -23,6 +24,9 @@ actor = require(Permission.VIEW)
 can_run = actor.can(Permission.RUN_CAMPAIGNS)
 st.title("Sends")
 show_flash()
+for channel_held in Channel:
+    if reason := routing.why_held(channel_held, get_settings()):
+        st.warning(reason, icon=":material/pause_circle:")
 
 zone = store_zone()
 with session_scope(read_only=True) as session:

@@ -12,6 +12,8 @@ import core
 from core.config import Settings, get_settings
 from core.db import get_engine
 from core.infra import keys
+from core.messaging.routing import why_held
+from core.models import Channel
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ def go_live_warnings(settings: Settings | None = None) -> list[str]:
         f"{name} is a placeholder, so it is ignored: set the real value."
         for name in settings.ignored_placeholders
     ]
+    warnings += [reason for channel in Channel if (reason := why_held(channel, settings))]
     if settings.mailgun_api_key and not settings.mailgun_webhook_signing_key:
         warnings.append(
             "MAILGUN_WEBHOOK_SIGNING_KEY is not set: Mailgun's delivery events, complaints and "

@@ -82,6 +82,24 @@ class Failover:
         return replace(self.secondary.send(message), provider=self.secondary.name)
 
 
+def why_held(channel: Channel | str, settings: Settings) -> str | None:
+    """Why messages of `channel` may not leave through the configured provider yet, or None.
+
+    Marketing email must carry an unsubscribe link that works (CAN-SPAM; RFC 8058's one-click
+    needs https): through a real provider, email waits in the outbox until PUBLIC_BASE_URL is
+    the https address the app is reached at. The sandbox sends nowhere, so it needs none.
+    """
+    if Channel(channel) != Channel.EMAIL or isinstance(provider_for(channel, settings), Sandbox):
+        return None
+    if (settings.public_base_url or "").lower().startswith("https://"):
+        return None
+    return (
+        "Email is held: PUBLIC_BASE_URL is not an https address, so unsubscribe links would not "
+        "work (the law for marketing email requires one that does). Set PUBLIC_BASE_URL to the "
+        "https address this app is reached at."
+    )
+
+
 def provider_for(channel: Channel | str, settings: Settings) -> Provider:
     """The configured provider for `channel`, or the sandbox when it has no credentials."""
     channel = Channel(channel)

@@ -32,7 +32,7 @@ from core.infra import events
 from core.messaging import links, outbox, suppressions, templates
 from core.messaging.providers import Outcome, Outgoing, Provider
 from core.messaging.ratelimit import RateLimiter
-from core.messaging.routing import provider_for
+from core.messaging.routing import provider_for, why_held
 from core.messaging.variables import message_variables, offer_key
 from core.models import (
     Campaign,
@@ -102,6 +102,7 @@ class Sender:
         self.limiters = limiters
         self.worker = worker
         self.providers = providers or {c: provider_for(c, settings) for c in Channel}
+        self.held = {c: why_held(c, settings) for c in Channel}
         self.clock = clock
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send")
 
@@ -109,6 +110,10 @@ class Sender:
         self.pool.shutdown(wait=True)
 
     def send_batch(self, channel: Channel, limit: int) -> BatchReport:
+        """Claim, check, render and send up to `limit` due messages of `channel` (none while
+        the channel is held: they wait in the outbox, see `routing.why_held`)."""
+        if self.held[channel]:
+            return BatchReport()
         with self.unit_of_work() as session:
             ids = outbox.claim(
                 session=session, worker=self.worker, limit=limit, now=self.clock(), channel=channel

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from core import customers
 from core.config import get_settings
-from core.db import session_scope, utc_now
+from core.db import reset_engines, session_scope, utc_now
 from core.infra import job_rows
 from core.messaging import links, outbox, suppressions
 from core.messaging.sender import MAX_ATTEMPTS
@@ -424,13 +424,13 @@ def test_a_big_step_is_written_out_whole(shop: dict[str, int]) -> None:
 
 @pytest.fixture
 def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from core.db import reset_engines
     from tests.fakes import fake_mailbox
 
     with fake_mailbox() as box:
         monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("SMTP_PORT", str(box.port))
         monkeypatch.setenv("SMTP_SECURITY", "none")
+        monkeypatch.setenv("PUBLIC_BASE_URL", "https://shop.example.com")
         reset_engines()
         yield box
     reset_engines()
