@@ -15,6 +15,7 @@ import streamlit as st
 from starlette.concurrency import run_in_threadpool
 from streamlit.runtime.pages_manager import PagesManager
 
+from core import auth
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.infra import health, job_rows, keys, migration_runner
@@ -47,12 +48,20 @@ def _start() -> None:
         # Keep serving: /healthz reports the database as down, and pages retry on their own.
         log.exception("database not ready at start-up")
         return
-    if not settings.redis_url:
+    with session_scope() as session:
+        first_run = not auth.has_users(session=session)
         # Without a queue, jobs ran in threads of the previous process and died with it.
-        with session_scope() as session:
+        interrupted = 0
+        if not settings.redis_url:
             interrupted = job_rows.fail_interrupted(session=session, now=utc_now())
-        if interrupted:
-            log.warning("marked interrupted jobs as failed", extra={"count": interrupted})
+    if interrupted:
+        log.warning("marked interrupted jobs as failed", extra={"count": interrupted})
+    if first_run:
+        log.warning(
+            "no administrator yet: open the app to create one. If the setup page asks for a "
+            "setup token, it is %s",
+            auth.setup_token(),
+        )
     log.info("app started", extra={"redis": bool(settings.redis_url), "sqlite": settings.is_sqlite})
 
 

@@ -49,6 +49,8 @@ def cmd_create_user(args: argparse.Namespace) -> dict[str, Any]:
                 name=args.name,
                 password=password,
                 now=utc_now(),
+                client=None,
+                setup_token=auth.setup_token(),  # whoever runs this holds the server's keys
             )
         else:
             user, _ = auth.create_user(

@@ -24,6 +24,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def log_of(base: str) -> str:
+    """What the app served at `base` by `running_app` has logged so far."""
+    port = base.rsplit(":", 1)[1]
+    return (Path(tempfile.gettempdir()) / f"lastcall-app-{port}.log").read_text()
+
+
 @contextmanager
 def running_app(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
     """Yield the base URL once the server answers; stop it afterwards. Logs go to the assertion."""

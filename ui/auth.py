@@ -38,6 +38,14 @@ def client_address() -> str:
     return (forwarded if direct is None else direct) or "local"
 
 
+def direct_address() -> str:
+    """The browser's address as this server saw it, for the one decision a forged
+    X-Forwarded-For must not sway: whether a first-run setup is local. Streamlit reports a
+    loopback peer as None ("accessed through localhost"); uvicorn takes a forwarded address
+    only from a proxy on this machine, so a visitor through the store's proxy is not local."""
+    return _text(st.context.ip_address) or "127.0.0.1"
+
+
 def _text(value: object) -> str | None:
     """A context value that is text, else None (AppTest's context holds stand-in objects)."""
     return value if isinstance(value, str) else None
@@ -158,6 +166,13 @@ def setup_page() -> None:
             "Password", type="password", help=f"At least {auth.MIN_PASSWORD_LENGTH} characters."
         )
         confirm = st.text_input("Repeat the password", type="password")
+        token = None
+        if auth.needs_setup_token(settings=get_settings(), client=direct_address()):
+            token = st.text_input(
+                "Setup token",
+                help="Proves you run this server: the app prints it in its log when it starts "
+                "(look for 'setup token').",
+            )
         with_demo = st.checkbox(
             f"Load the demo store so I can explore ({get_settings().demo_customers:,} customers, "
             "a year of orders)",
@@ -173,7 +188,13 @@ def setup_page() -> None:
         with session_scope() as session:
             now = utc_now()
             user = auth.create_first_admin(
-                session=session, email=email, name=name, password=password, now=now
+                session=session,
+                email=email,
+                name=name,
+                password=password,
+                now=now,
+                client=direct_address(),
+                setup_token=token,
             )
             signed_in = auth.open_session(
                 session=session, user=user, client=client_address(), now=now

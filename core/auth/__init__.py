@@ -1,6 +1,7 @@
 """Who may use the dashboard: users and their passwords, signing in, and the sessions that keep
 them signed in."""
 
+from core.auth.first_run import needs_setup_token, setup_token
 from core.auth.sessions import (
     COOKIE_NAME,
     Ended,
@@ -47,10 +48,12 @@ __all__ = [
     "get_user",
     "has_users",
     "list_users",
+    "needs_setup_token",
     "open_session",
     "redeem_grant",
     "reset_password",
     "session_for_token",
+    "setup_token",
     "sign_in",
     "unlock_user",
     "update_user",

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.auth.first_run import check_setup_token
 from core.auth.sessions import EndReason, end_sessions
 from core.config import get_settings
 from core.errors import Conflict, NotFound, ValidationError
@@ -91,12 +92,22 @@ def actor_for(user: User) -> Actor:
 
 
 def create_first_admin(
-    *, session: Session, email: str, name: str, password: str, now: datetime
+    *,
+    session: Session,
+    email: str,
+    name: str,
+    password: str,
+    now: datetime,
+    client: str | None,
+    setup_token: str | None = None,
 ) -> User:
-    """First-run setup: allowed only while the users table is empty. Two setups at once cannot
-    both pass: each claims the same settings row, and the second fails on its primary key."""
+    """First-run setup: allowed only while the users table is empty, and with the setup token
+    where `first_run` asks for one (`client`: the browser's address as the server saw it). Two
+    setups at once cannot both pass: each claims the same settings row, and the second fails on
+    its primary key."""
     if has_users(session=session):
         raise Conflict(ALREADY_SET_UP)
+    check_setup_token(settings=get_settings(), client=client, given=setup_token)
     user, _ = _add_user(
         session=session, actor=SYSTEM, email=email, name=name, role=Role.ADMIN, password=password
     )

@@ -112,7 +112,13 @@ def new_store(path: Path) -> Iterator[str]:
         reset_engines()
         with session_scope() as session:
             auth.create_first_admin(
-                session=session, email=ADMIN_EMAIL, name="Olive", password=PASSWORD, now=utc_now()
+                session=session,
+                email=ADMIN_EMAIL,
+                name="Olive",
+                password=PASSWORD,
+                now=utc_now(),
+                client=None,
+                setup_token=auth.setup_token(),
             )
         yield url
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,6 +15,7 @@ from starlette.testclient import TestClient
 
 from core import auth
 from core.auth.users import password_matches
+from core.config import Settings
 from core.db import session_scope, utc_now
 from core.errors import Conflict, PermissionDenied, ValidationError
 from core.models import AuditEntry, SignInFailure, User, UserSession
@@ -27,7 +29,13 @@ HERE = "203.0.113.7"
 
 def admin(session: Session) -> Actor:
     user = auth.create_first_admin(
-        session=session, email="Owner@Example.com", name="Olive Owner", password=PASSWORD, now=NOW
+        session=session,
+        email="Owner@Example.com",
+        name="Olive Owner",
+        password=PASSWORD,
+        now=NOW,
+        client=None,
+        setup_token=auth.setup_token(),
     )
     return auth.actor_for(user)
 
@@ -56,7 +64,13 @@ def test_first_admin_only_once_and_password_is_hashed(session: Session) -> None:
     assert password_matches(PASSWORD, user.password_hash)
     with pytest.raises(Conflict):
         auth.create_first_admin(
-            session=session, email="x@example.com", name="X", password=PASSWORD, now=NOW
+            session=session,
+            email="x@example.com",
+            name="X",
+            password=PASSWORD,
+            now=NOW,
+            client=None,
+            setup_token=auth.setup_token(),
         )
 
 
@@ -72,7 +86,13 @@ def test_two_first_run_setups_at_once_make_one_admin(database: str) -> None:
         try:
             with session_scope() as session:
                 auth.create_first_admin(
-                    session=session, email="b@example.com", name="B", password=PASSWORD, now=NOW
+                    session=session,
+                    email="b@example.com",
+                    name="B",
+                    password=PASSWORD,
+                    now=NOW,
+                    client=None,
+                    setup_token=auth.setup_token(),
                 )
         except Exception as exc:  # noqa: BLE001 - the test reports what it was
             errors.append(exc)
@@ -81,7 +101,13 @@ def test_two_first_run_setups_at_once_make_one_admin(database: str) -> None:
     racer.start()
     with session_scope() as session:
         auth.create_first_admin(
-            session=session, email="a@example.com", name="A", password=PASSWORD, now=NOW
+            session=session,
+            email="a@example.com",
+            name="A",
+            password=PASSWORD,
+            now=NOW,
+            client=None,
+            setup_token=auth.setup_token(),
         )
         first_open.set()
         racer.join(timeout=1)  # it waits on our uncommitted claim (or is refused at once)
@@ -104,7 +130,15 @@ def test_bad_user_input_names_the_field(
     session: Session, email: str, password: str, field: str
 ) -> None:
     with pytest.raises(ValidationError) as error:
-        auth.create_first_admin(session=session, email=email, name="A", password=password, now=NOW)
+        auth.create_first_admin(
+            session=session,
+            email=email,
+            name="A",
+            password=password,
+            now=NOW,
+            client=None,
+            setup_token=auth.setup_token(),
+        )
     assert error.value.field == field
 
 
@@ -413,3 +447,53 @@ def test_forgetting_the_cookie_ends_its_session(routes: TestClient) -> None:
         assert isinstance(
             auth.check_session(session=session, session_id=session_id, now=utc_now()), auth.Ended
         )
+
+
+@pytest.mark.parametrize(
+    ("environment", "client", "needs_token"),
+    [
+        ({}, "127.0.0.1", False),  # trying the app on one's own machine
+        ({}, "::1", False),
+        ({}, "203.0.113.9", True),  # a browser elsewhere found the address first
+        ({}, None, True),  # unknown is not local
+        ({"PUBLIC_BASE_URL": "https://shop.example.com"}, "127.0.0.1", True),  # behind a proxy
+        ({"REDIS_URL": "redis://127.0.0.1:6379/15"}, "127.0.0.1", True),
+        ({"DATABASE_URL": "postgresql+psycopg://lastcall@127.0.0.1/x"}, "127.0.0.1", True),
+    ],
+)
+def test_first_run_asks_for_the_logged_token_unless_it_is_plainly_local(
+    environment: dict[str, str], client: str | None, needs_token: bool
+) -> None:
+    settings = Settings(**({"DATABASE_URL": "sqlite:////tmp/lastcall-first-run.db"} | environment))
+    assert auth.needs_setup_token(settings=settings, client=client) is needs_token
+
+
+@pytest.mark.both_databases
+def test_a_remote_first_run_without_the_token_creates_nobody(session: Session) -> None:
+    """PostgreSQL here is a deployment, SQLite here a visitor from elsewhere: either way the
+    token from the log is needed, and it is the same in every process."""
+    for wrong in (None, "", "AAAA-BBBB-CCCC-DDDD"):
+        with pytest.raises(ValidationError) as error:
+            auth.create_first_admin(
+                session=session,
+                email="mallory@example.com",
+                name="M",
+                password=PASSWORD,
+                now=NOW,
+                client="203.0.113.9",
+                setup_token=wrong,
+            )
+        assert error.value.field == "setup_token"
+    assert not auth.has_users(session=session)
+    token = auth.setup_token()
+    assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", token)
+    user = auth.create_first_admin(
+        session=session,
+        email="olive@example.com",
+        name="Olive",
+        password=PASSWORD,
+        now=NOW,
+        client="203.0.113.9",
+        setup_token=f" {token.lower()} ",
+    )
+    assert user.role == Role.ADMIN

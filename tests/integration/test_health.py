@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from core import auth
 from core.db import reset_engines
 from core.infra import health
-from tests.server import ROOT, free_port, running_app
+from tests.server import ROOT, free_port, log_of, running_app
 
 
 @pytest.mark.both_databases
@@ -55,6 +56,8 @@ def test_the_served_app_answers_healthz_and_the_page(tmp_path: Path) -> None:
         inbound = requests.post(f"{base}/webhooks/twilio/inbound", data={}, timeout=5)
         assert inbound.status_code == 403
         assert 'method="post"' in requests.get(f"{base}/u/some-token", timeout=5).text
+        # No administrator yet: the operator finds the setup token in the log.
+        assert f"setup token, it is {auth.setup_token()}" in log_of(base)
 
 
 def test_the_served_app_says_503_without_its_database(tmp_path: Path) -> None:

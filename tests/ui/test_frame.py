@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from core import auth
-from core.db import session_scope
+from core.db import reset_engines, session_scope
 from core.models import User, UserSession
 from core.permissions import Role
 from tests.moments import NOW
@@ -14,7 +14,17 @@ from tests.ui.conftest import PASSWORD, frame, make_user, page, sign_in, texts
 from ui.navigation import PAGES
 
 
-def test_first_run_creates_the_administrator() -> None:
+def test_first_run_on_this_machine_needs_no_token() -> None:
+    at = frame().run()
+    assert "Create the administrator" in texts(at)
+    assert "Setup token" not in [t.label for t in at.text_input]
+
+
+def test_first_run_creates_the_administrator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment (here: a public address set) asks for the setup token the app printed
+    in its log, whoever the browser is."""
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://shop.example.com")
+    reset_engines()
     at = frame().run()
     assert not at.exception
     assert "Create the administrator" in texts(at)
@@ -24,7 +34,17 @@ def test_first_run_creates_the_administrator() -> None:
     fields["Password"].input(PASSWORD)
     fields["Repeat the password"].input(PASSWORD)
     at.checkbox[0].uncheck()
-    at.button[0].click().run()
+
+    def submit(token: str) -> None:
+        next(t for t in at.text_input if t.label == "Setup token").input(token)
+        at.button[0].click().run()
+
+    for wrong in ("", "AAAA-BBBB-CCCC-DDDD"):
+        submit(wrong)
+        assert "The setup token is missing or wrong" in texts(at)
+        with session_scope() as session:
+            assert not auth.has_users(session=session)
+    submit(auth.setup_token().lower().replace("-", " "))
     assert not at.exception
     with session_scope() as session:
         user = session.scalars(select(User)).one()
