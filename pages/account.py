@@ -7,12 +7,13 @@ from core.db import utc_now
 from core.permissions import Permission
 from ui.calls import attempt
 from ui.flash import flash, show_flash
+from ui.formatting import md
 from ui.guard import require_user
 
 user = require_user(Permission.VIEW)
 actor = user.actor
 st.title("My account")
-st.caption(f"Signed in as {actor.email} ({actor.role}).")
+st.caption(f"Signed in as {md(actor.email)} ({actor.role}).")
 show_flash()
 
 if user.must_change_password:

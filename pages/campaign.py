@@ -17,7 +17,7 @@ from ui.campaign_builder import Builder
 from ui.charts import plan_timeline
 from ui.context import store_zone
 from ui.flash import flash, show_flash
-from ui.formatting import status_badge, when
+from ui.formatting import md, status_badge, when
 from ui.guard import live, require
 from ui.jobs import follow_job
 
@@ -57,13 +57,13 @@ CONTROLS = {
 
 
 def header(campaign: Campaign) -> None:
-    st.title(campaign.name)
+    st.title(md(campaign.name))
     st.markdown(
         f"{status_badge(campaign.status)} {TYPE_LABELS[CampaignType(campaign.type)]} · "
         f"{when(campaign.starts_at, zone, with_time=True)} – {when(campaign.ends_at, zone)}"
     )
     if campaign.status_note:
-        st.caption(campaign.status_note)
+        st.caption(md(campaign.status_note))
 
 
 def move(campaign: Campaign, to: CampaignStatus, note: str = "") -> None:
@@ -125,17 +125,17 @@ def overview(campaign: Campaign) -> None:
         "Sending cost", format_cents(sum(s.expected_cost_cents for s in campaign.steps))
     )
     st.caption("Revenue per campaign comes once orders are matched to messages (attribution).")
-    targets = ", ".join(names.get(i, "?") for i in campaign.segment_ids)
+    targets = ", ".join(md(names.get(i, "?")) for i in campaign.segment_ids)
     st.caption(f"Segments: {targets} · channels: {', '.join(campaign.channels)}")
     if campaign.goal:
-        st.markdown(f"**Goal** · {campaign.goal}")
+        st.markdown(f"**Goal** · {md(campaign.goal)}")
 
 
 def plan_tab(campaign: Campaign) -> None:
     if not campaign.steps:
         st.info("No plan.")
         return
-    st.caption(campaign.plan_note.splitlines()[0] if campaign.plan_note else "")
+    st.caption(md(campaign.plan_note.splitlines()[0]) if campaign.plan_note else "")
     with session_scope(read_only=True) as session:
         days = campaigns.campaign_days(session=session, campaign=campaign, now=utc_now())
     st.plotly_chart(plan_timeline(campaign.steps, names, days), width="stretch")
@@ -225,7 +225,7 @@ def performance_tab(campaign: Campaign) -> None:
 
 show_flash()
 if campaign is None or campaign.status == S.DRAFT:
-    st.title(campaign.name if campaign else "New campaign")
+    st.title(md(campaign.name) if campaign else "New campaign")
     if campaign is not None and campaign.status_note:
         st.warning(campaign.status_note)
     if not can_run:

@@ -6,11 +6,12 @@ from core import campaigns
 from core.campaigns import TYPE_LABELS
 from core.db import session_scope
 from core.infra.money import format_cents
+from core.messaging import monitor
 from core.models import CampaignStatus, CampaignType
 from core.permissions import Permission
 from ui.context import store_zone
 from ui.flash import show_flash
-from ui.formatting import status_badge, when
+from ui.formatting import md, status_badge, when
 from ui.guard import require
 
 actor = require(Permission.VIEW)
@@ -49,6 +50,7 @@ with session_scope(read_only=True) as session:
             "reach": sum(step.expected_reach for step in c.steps),
             "cost": sum(step.expected_cost_cents for step in c.steps),
             "plan": c.plan_source or "no plan yet",
+            "fared": monitor.engagement(session=session, campaign_id=c.id),
         }
         for c in listed
     ]
@@ -64,20 +66,22 @@ if not cards:
 for card in cards:
     with st.container(border=True):
         top, action = st.columns([5, 1], vertical_alignment="center")
-        top.markdown(
-            f"**{card['name']}** {status_badge(card['status'])}  \n{card['type']} · {card['dates']}"
-        )
+        badge = status_badge(card["status"])
+        top.markdown(f"**{md(card['name'])}** {badge}  \n{card['type']} · {card['dates']}")
         action.page_link(
             "pages/campaign.py",
             label="Open",
             icon=":material/open_in_new:",
             query_params={"id": str(card["id"])},
         )
-        figures = st.columns(6)
+        fared = card["fared"]
+        figures = st.columns(5)
         figures[0].metric("Sends planned", card["sends"])
         figures[1].metric("Messages planned", f"{card['reach']:,}")
-        figures[2].metric("Sent", 0)
-        figures[3].metric("Clicks", 0)
-        figures[4].metric("Revenue", format_cents(0, whole=True))
-        figures[5].metric("Send cost", format_cents(card["cost"]))
-        st.caption(f"Plan: {card['plan']}")
+        if fared.messages:
+            figures[2].metric("Sent", f"{fared.sent:,}")
+            figures[3].metric("Clicked", f"{fared.rate(fared.clicked):.0%}" if fared.sent else "—")
+            figures[4].metric("Send cost", format_cents(round(fared.cost_cents)))
+        else:
+            figures[4].metric("Send cost, planned", format_cents(card["cost"]))
+        st.caption(f"Plan: {card['plan']}" + ("" if fared.messages else " · nothing sent yet"))

@@ -13,7 +13,7 @@ from core.permissions import Permission
 from ui import context
 from ui.calls import ask_before, change, confirmed, query_id
 from ui.flash import show_flash
-from ui.formatting import age_badge, phone, risk_badge, when
+from ui.formatting import age_badge, md, phone, risk_badge, when
 from ui.guard import require
 
 actor = require(Permission.VIEW)
@@ -61,7 +61,7 @@ if customer is None or customer.deleted_at is not None:
     st.stop()
 
 today = context.store_today()
-st.title(customer.full_name or customer.email or customer.phone or f"Customer #{customer.id}")
+st.title(md(customer.full_name or customer.email or customer.phone or f"Customer #{customer.id}"))
 show_flash()
 badges = [
     age_badge(customer.birth_date, customer.age_verified, today),
@@ -257,6 +257,6 @@ with agreed:
 
 with groups:
     if memberships:
-        st.markdown("\n".join(f"- {name}" for name in memberships))
+        st.markdown("\n".join(f"- {md(name)}" for name in memberships))
     else:
         st.info("Not in any segment.")

@@ -15,6 +15,7 @@ from core.permissions import Permission
 from jobs import flows
 from ui import context
 from ui.flash import show_flash
+from ui.formatting import md
 from ui.guard import require
 from ui.jobs import follow_job
 
@@ -25,7 +26,7 @@ today = context.store_today()
 with session_scope(read_only=True) as session:
     has_customers = customers.count_customers(session=session) > 0
 
-st.title(store.name)
+st.title(md(store.name))
 show_flash()
 follow_job("demo_job", done_message="The demo store is ready.")
 

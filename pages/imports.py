@@ -15,7 +15,7 @@ from jobs import flows
 from ui.calls import attempt
 from ui.context import store_zone
 from ui.flash import show_flash
-from ui.formatting import when
+from ui.formatting import md, when
 from ui.guard import require
 from ui.jobs import follow_job
 
@@ -62,7 +62,7 @@ if last := st.session_state.get("last_import"):
         sample = imports.problems(session=session, import_id=last, limit=200)
         report = imports.problems_csv(session=session, import_id=last) if sample else ""
     with st.container(border=True):
-        st.markdown(f"#### {row.filename} — {row.status}")
+        st.markdown(f"#### {md(row.filename)} — {row.status}")
         if row.status == ImportStatus.FAILED:
             st.error(row.error or "The import failed.")
         columns = st.columns(5)

@@ -15,6 +15,7 @@ from core.permissions import Permission
 from ui.calls import ask_before, attempt, change, confirmed, not_found, query_id
 from ui.context import store_zone
 from ui.flash import flash, show_flash
+from ui.formatting import md
 from ui.guard import require
 from ui.rule_builder import RuleBuilder, clean, tagged
 from ui.tables import customer_table, customers_csv
@@ -61,7 +62,7 @@ if STATE not in st.session_state:
 draft = st.session_state[STATE]
 dynamic = draft["rules"] is not None
 
-st.title(segment.name if segment else "New segment")
+st.title(md(segment.name) if segment else "New segment")
 show_flash()
 if segment:
     kind = "rule-based, refreshed nightly and after imports" if dynamic else "hand-picked"
@@ -127,7 +128,7 @@ def editor() -> None:
             st.error(summary)
         else:
             st.metric("Customers matching now", f"{count:,}")
-            st.markdown(f"_{summary}_")
+            st.markdown(f"_{md(summary)}_")
         json_tools()
     else:
         st.info(

@@ -8,6 +8,7 @@ from core.permissions import Permission
 from core.store_profile import get_store_profile, time_zone_names, update_store_profile
 from ui.calls import attempt
 from ui.flash import flash, show_flash
+from ui.formatting import md
 from ui.guard import require
 
 actor = require(Permission.MANAGE_SETTINGS)
@@ -62,7 +63,7 @@ if saved and attempt(lambda s: update_store_profile(session=s, actor=actor, **fi
 if not profile.is_complete:
     st.warning("Add the full postal address: emails cannot be sent without it (CAN-SPAM).")
 else:
-    st.caption(f"Footer address: {profile.name}, {profile.postal_address}")
+    st.caption(f"Footer address: {md(profile.name)}, {md(profile.postal_address)}")
 
 if warnings := health.go_live_warnings():
     st.subheader("Before going live")

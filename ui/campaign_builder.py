@@ -26,6 +26,7 @@ from jobs import flows
 from ui.calls import attempt, attempt_flow
 from ui.charts import plan_timeline
 from ui.flash import flash
+from ui.formatting import md
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -271,9 +272,9 @@ class Builder:
         st.caption(note)
         if repairs:
             with st.expander(f"{len(repairs)} changes made to keep the plan within the rules"):
-                st.markdown("\n".join(f"- {r}" for r in repairs))
+                st.markdown("\n".join(f"- {md(r)}" for r in repairs))
         if summary := campaign.plan_meta.get("summary"):
-            st.markdown(f"> {summary}")
+            st.markdown(f"> {md(summary)}")
         meta = campaign.plan_meta
         if meta.get("cost_usd") is not None:
             st.caption(
@@ -315,7 +316,7 @@ class Builder:
             hide_index=True,
             width="stretch",
             key=f"plan_editor_{campaign.id}",
-            disabled=["Reach", "Cost"],
+            disabled=["Offer text", "Reach", "Cost"],
             column_config={
                 "Day": st.column_config.DateColumn(required=True),
                 "Time": st.column_config.TextColumn(help="HH:MM, the customer's local time"),
@@ -324,6 +325,9 @@ class Builder:
                     options=list(campaign.channels), required=True
                 ),
                 "Offer": st.column_config.SelectboxColumn(options=[k.value for k in OfferKind]),
+                "Offer text": st.column_config.TextColumn(
+                    help="Written from the offer, its value and category when saved"
+                ),
                 "Cost": st.column_config.NumberColumn(format="$%.2f"),
             },
         )

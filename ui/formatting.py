@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -68,3 +69,13 @@ STATUS_BADGES = {
 
 def status_badge(status: str) -> str:
     return STATUS_BADGES.get(status, status)
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+
+
+def md(text: object) -> str:
+    """`text` (a name, a goal, a file name: anything typed or imported) safe inside Markdown:
+    every character Markdown or Streamlit's directives act on is escaped, so a customer called
+    `[Pay here](https://…)` or `![](https://…/pixel)` is shown as typed, not as a link or image."""
+    return _MARKDOWN.sub(r"\\\1", str(text))

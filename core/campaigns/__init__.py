@@ -10,7 +10,6 @@ from core.campaigns.details import (
     audience_reach,
     create_campaign,
     delete_campaign,
-    describe_offer,
     details_of,
     get_campaign,
     list_campaigns,
@@ -27,6 +26,7 @@ from core.campaigns.lifecycle import (
     start_now,
     transition,
 )
+from core.campaigns.plans import describe_offer
 from core.campaigns.steps import (
     campaign_days,
     duplicate_campaign,

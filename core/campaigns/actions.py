@@ -31,7 +31,8 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from core import compliance
-from core.campaigns.details import describe_offer, get_campaign
+from core.campaigns.details import get_campaign
+from core.campaigns.plans import describe_offer
 from core.db import rowcount, table_of
 from core.errors import ValidationError
 from core.infra import audit, events

@@ -220,18 +220,6 @@ def delete_campaign(*, session: Session, actor: Actor, campaign_id: int) -> None
     session.delete(campaign)
 
 
-def describe_offer(kind: str, value: float, category: str | None) -> str:
-    on = f" {category}" if category else ""
-    return {
-        "percent_off": f"{value:g}% off{on}",
-        "amount_off": f"${value:g} off{on}",
-        "bundle": f"${value:g} off a{on} bundle",
-        "early_access": f"early access{(' to' + on) if on else ''}",
-        "gift": f"a gift with{on or ' any'} purchase",
-        "none": "no offer",
-    }.get(kind, kind)
-
-
 def summary_counts(*, session: Session) -> dict[str, int]:
     """Campaigns per status, for the list's filter."""
     return dict(

@@ -8,6 +8,7 @@ campaign), saying what it changed. A plan with nothing valid left is refused.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -33,6 +34,19 @@ class OfferKind(StrEnum):
     EARLY_ACCESS = "early_access"
     GIFT = "gift"
     NONE = "none"
+
+
+def describe_offer(kind: str, value: float, category: str | None) -> str:
+    """The offer in words, made from its checked fields (never from a model's own text)."""
+    on = f" {category}" if category else ""
+    return {
+        "percent_off": f"{value:g}% off{on}",
+        "amount_off": f"${value:g} off{on}",
+        "bundle": f"${value:g} off a{on} bundle",
+        "early_access": f"early access{(' to' + on) if on else ''}",
+        "gift": f"a gift with{on or ' any'} purchase",
+        "none": "no offer",
+    }.get(kind, kind)
 
 
 class PlannedSend(BaseModel):
@@ -170,6 +184,7 @@ def _check_send(
             f"{send.channel.value} goes out {hours.start:%H:%M}–{hours.end:%H:%M} local time."
         )
     changes |= _offer_within_limits(send, where, context, repairs)
+    changes["offer_description"] = _offer_in_words(send.model_copy(update=changes), where, repairs)
     reach = audience.reach.get(send.channel.value, 0)
     if reach == 0:
         repairs.append(f"{where} dropped: nobody in “{audience.name}” can get {send.channel}.")
@@ -198,15 +213,31 @@ def _offer_within_limits(
     if send.offer_kind == OfferKind.PERCENT_OFF and send.offer_value > cap:
         repairs.append(f"{where}: {send.offer_value:g}% off lowered to the {cap}% limit.")
         return {"offer_value": float(cap)}
-    if send.offer_kind in (OfferKind.AMOUNT_OFF, OfferKind.BUNDLE):
+    if send.offer_kind in (OfferKind.AMOUNT_OFF, OfferKind.BUNDLE, OfferKind.GIFT):
         most = round(context.average_order_cents * cap / 100 / 100)
         if send.offer_value > most:
+            worth = "a gift worth" if send.offer_kind == OfferKind.GIFT else "off"
             repairs.append(
-                f"{where}: ${send.offer_value:g} off lowered to ${most}, {cap}% of an "
+                f"{where}: ${send.offer_value:g} {worth} lowered to ${most}, {cap}% of an "
                 "average order."
             )
             return {"offer_value": float(most)}
+    if send.offer_kind in (OfferKind.EARLY_ACCESS, OfferKind.NONE) and send.offer_value:
+        return {"offer_value": 0.0}
     return {}
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _offer_in_words(send: PlannedSend, where: str, repairs: list[str]) -> str:
+    """What customers read is built from the checked kind, value and category, so it can only
+    promise what the send gives; a given text that named other numbers is reported."""
+    words = describe_offer(send.offer_kind, send.offer_value, send.offer_category)[:200]
+    given = send.offer_description.strip()
+    if given and {float(n) for n in _NUMBER.findall(given)} - {send.offer_value}:
+        repairs.append(f"{where}: the offer text “{given[:80]}” replaced by “{words}”.")
+    return words
 
 
 def _within_frequency_cap(

@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import TemplateError
 from sqlalchemy.orm import Session
 
-from core.campaigns.details import describe_offer
+from core.campaigns.plans import describe_offer
 from core.config import Settings
 from core.errors import NotFound, ValidationError
 from core.infra import keys

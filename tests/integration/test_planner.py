@@ -138,7 +138,13 @@ def test_rule_breaking_parts_are_repaired_and_said(
 ) -> None:
     answer = json.loads(plan_json(store))
     first, second, third = answer["sends"]
-    first |= {"channel": "sms", "local_time": "21:30", "offer_value": 60}
+    first |= {
+        "channel": "sms",
+        "local_time": "21:30",
+        "offer_value": 60,
+        "offer_category": "wine",
+        "offer_description": "60% off EVERYTHING",
+    }
     second |= {"segment_id": 999}
     third |= {"day": (END + timedelta(days=3)).isoformat()}
     answer["sends"].append(
@@ -150,6 +156,9 @@ def test_rule_breaking_parts_are_repaired_and_said(
             "local_time": "05:00",
         }
     )
+    answer["sends"].append(
+        {**first, "offer_kind": "gift", "offer_value": 400, "offer_description": "Free bottle"}
+    )
     with fake_openai(Reply(json.dumps(answer))) as server:
         configure(monkeypatch, server.base_url)
         outcome = plan(context(store, max_discount_percent=25))
@@ -160,10 +169,15 @@ def test_rule_breaking_parts_are_repaired_and_said(
     assert "segment #999 is not in this campaign" in said
     assert "outside the campaign" in said
     assert "moved from 05:00 to 07:00" in said and "$500 off lowered" in said
+    assert "$400 a gift worth lowered" in said
+    assert "the offer text “60% off EVERYTHING” replaced by “25% off wine”" in said
     kept = outcome.plan.sends
-    assert len(kept) == 2
-    sms = next(s for s in kept if s.channel == "sms")
+    assert len(kept) == 3
+    sms, gift = (s for s in kept if s.channel == "sms")
     assert sms.local_time == "19:00" and sms.offer_value == 25
+    assert sms.offer_description == "25% off wine"  # what customers read matches the offer
+    assert gift.offer_value < 400 and gift.offer_description == "a gift with wine purchase"
+    assert all(s.offer_description.startswith("$") for s in kept if s.offer_kind == "amount_off")
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,8 +91,9 @@ def sign_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    """Everything the page shows as text, for 'is this on screen' assertions."""
+    """Everything the page shows as text, for 'is this on screen' assertions (Markdown's
+    backslash escapes read as the characters they show)."""
     parts = [e.value for e in (*at.title, *at.header, *at.subheader, *at.markdown, *at.caption)]
     parts += [e.value for e in (*at.error, *at.warning, *at.info, *at.success)]
     parts += [m.label for m in at.metric]
-    return "\n".join(str(p) for p in parts)
+    return re.sub(r"\\([^\w\s])", r"\1", "\n".join(str(p) for p in parts))

@@ -156,3 +156,23 @@ def test_import_page_explains_an_unusable_file() -> None:
     at.switch_page("pages/imports.py").run()
     at.file_uploader[0].set_value(("x.csv", b"\x00\x01binary", "text/csv")).run()
     assert "cannot be imported" in texts(at) and "binary" in texts(at)
+
+
+def test_a_name_made_of_markdown_is_shown_as_typed() -> None:
+    """A name from a POS file is text: no link to click, no tracking image to load."""
+    with session_scope() as session:
+        customer_id = customers.create_customer(
+            session=session,
+            actor=SYSTEM,
+            first_name="[Pay here](https://evil.example)",
+            last_name="![](https://evil.example/pixel)",
+            email="mallory@example.com",
+            now=NOW,
+        ).id
+    at = signed_in(Role.VIEWER)
+    at.query_params["id"] = str(customer_id)
+    at.switch_page("pages/customer.py").run()
+    assert not at.exception
+    title = at.title[0].value
+    assert title.startswith(r"\[Pay here\]\(https\://evil\.example\) \!\[\]")
+    assert "](https" not in title.replace("\\", "\u241b")  # every bracket and colon escaped
