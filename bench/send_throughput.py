@@ -82,7 +82,7 @@ def fill(messages: int) -> int:
             bulk.insert_frame(session, Customer.__table__, frame)
     with session_scope() as session:
         fill_in_profile(session=session, fields=DEMO_STORE_PROFILE)
-        install_default_templates(session=session)
+        install_default_templates(session=session, actor=SYSTEM)
         segment = segments.create_static_segment(session=session, actor=SYSTEM, name="Everyone")
         for start in range(0, messages, 100_000):
             session.execute(

@@ -15,7 +15,7 @@ from core import scoring, segments
 from core.db import UnitOfWork
 from core.infra.job_rows import Progress
 from core.models import Setting
-from core.permissions import Actor
+from core.permissions import SYSTEM, Actor
 
 NIGHTLY_KEY = "nightly_run"
 NIGHTLY_AT = time(3, 0)
@@ -64,4 +64,4 @@ def rescore(
 def refresh_segments(*, unit_of_work: UnitOfWork, now: datetime) -> dict[str, int]:
     """Members per rule-based segment, after refreshing them all in one transaction."""
     with unit_of_work() as session:
-        return segments.refresh_all(session=session, now=now)
+        return segments.refresh_all(session=session, actor=SYSTEM, now=now)

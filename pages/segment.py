@@ -148,7 +148,9 @@ def editor() -> None:
     refresh, remove = st.columns(2)
     if dynamic and refresh.button("Refresh members now", icon=":material/refresh:"):
         change(
-            lambda s: segments.refresh_segment(session=s, segment_id=segment.id, now=utc_now()),
+            lambda s: segments.refresh_segment(
+                session=s, actor=actor, segment_id=segment.id, now=utc_now()
+            ),
             lambda members: f"Refreshed: {members:,} customers.",
         )
     if remove.button("Delete segment", icon=":material/delete:"):

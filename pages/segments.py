@@ -69,7 +69,7 @@ with mine:
             )
         if can_edit and st.button("Refresh all rule-based segments", icon=":material/refresh:"):
             change(
-                lambda s: len(segments.refresh_all(session=s, now=utc_now())),
+                lambda s: len(segments.refresh_all(session=s, actor=actor, now=utc_now())),
                 lambda result: f"Refreshed {result} segments.",
             )
 

@@ -30,7 +30,7 @@ if not saved and can_edit:
     )
     if st.button("Add the default templates", type="primary"):
         with session_scope() as session:
-            added = install_default_templates(session=session)
+            added = install_default_templates(session=session, actor=actor)
         flash(f"{added} templates added.")
         st.rerun()
 

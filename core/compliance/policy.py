@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from core.models import Setting
+from core.permissions import Actor, Permission, authorize
 
 POLICY_KEY = "compliance_policy"
 
@@ -85,7 +86,8 @@ def get_policy(*, session: Session) -> Policy:
     return Policy.model_validate(row.value) if row else Policy()
 
 
-def save_policy(*, session: Session, policy: Policy) -> None:
+def save_policy(*, session: Session, actor: Actor, policy: Policy) -> None:
+    authorize(actor, Permission.MANAGE_SETTINGS)
     row = session.get(Setting, POLICY_KEY)
     value = policy.model_dump(mode="json")
     if row is None:

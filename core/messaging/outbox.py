@@ -39,7 +39,7 @@ from core.models import (
     StepStatus,
     Template,
 )
-from core.permissions import Actor, Permission, authorize
+from core.permissions import SYSTEM, Actor, Permission, authorize
 from core.store_profile import get_store_profile
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def _default_template(session: Session, campaign_type: str, channel: str) -> Tem
     found = templates.default_template(
         session=session, campaign_type=campaign_type, channel=channel
     )
-    if found is None and install_default_templates(session=session):
+    if found is None and install_default_templates(session=session, actor=SYSTEM):
         found = templates.default_template(
             session=session, campaign_type=campaign_type, channel=channel
         )

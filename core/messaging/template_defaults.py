@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from core.messaging.templates import Draft, sanitize_html
 from core.models import CampaignType, Channel, Template
+from core.permissions import Actor, Permission, authorize
 
 _FOOTER = """
 <hr>
@@ -102,8 +103,9 @@ DEFAULTS: tuple[Draft, ...] = (
 )
 
 
-def install_default_templates(*, session: Session) -> int:
+def install_default_templates(*, session: Session, actor: Actor) -> int:
     """Add the defaults a store does not have yet (by name). Returns how many were added."""
+    authorize(actor, Permission.RUN_CAMPAIGNS)
     have = set(session.scalars(select(Template.name)))
     added = [
         Template(**{**draft.__dict__, "body_html": sanitize_html(draft.body_html)})

@@ -224,7 +224,7 @@ def create_segment(
     )
     session.add(segment)
     session.flush()
-    refresh_segment(session=session, segment_id=segment.id, now=now)
+    refresh_segment(session=session, actor=actor, segment_id=segment.id, now=now)
     audit.record(
         session=session,
         actor=actor,
@@ -260,7 +260,7 @@ def update_segment(
         group = check_rules(session=session, rules=rules, segment_id=segment.id)
         changes["rules"] = [segment.rules, group.model_dump(exclude_none=True)]
         segment.rules = group.model_dump(exclude_none=True)
-        refresh_segment(session=session, segment_id=segment.id, now=now)
+        refresh_segment(session=session, actor=actor, segment_id=segment.id, now=now)
     audit.record(
         session=session,
         actor=actor,
@@ -313,9 +313,10 @@ def used_by_campaigns(*, session: Session, segment_id: int) -> list[Campaign]:
     ]
 
 
-def refresh_segment(*, session: Session, segment_id: int, now: datetime) -> int:
+def refresh_segment(*, session: Session, actor: Actor, segment_id: int, now: datetime) -> int:
     """Store who matches a rule-based segment as of `now`; set-based (one DELETE, one
     INSERT … SELECT)."""
+    authorize(actor, Permission.EDIT_DATA)
     segment = get_segment(session=session, segment_id=segment_id)
     if segment.kind != SegmentKind.DYNAMIC:
         return refresh_count(session=session, segment_id=segment_id, now=now)
@@ -332,8 +333,9 @@ def refresh_segment(*, session: Session, segment_id: int, now: datetime) -> int:
     return refresh_count(session=session, segment_id=segment_id, now=now)
 
 
-def refresh_all(*, session: Session, now: datetime) -> dict[str, int]:
+def refresh_all(*, session: Session, actor: Actor, now: datetime) -> dict[str, int]:
     """Refresh every rule-based segment, each after the segments its rule refers to."""
+    authorize(actor, Permission.EDIT_DATA)
     segments = {s.id: s for s in session.scalars(select(Segment))}
     graph = {
         sid: referenced_segments(parse_rules(s.rules)) if s.rules else set()
@@ -349,7 +351,9 @@ def refresh_all(*, session: Session, now: datetime) -> dict[str, int]:
         for ref in graph.get(sid, ()):
             visit(ref)
         if segments[sid].kind == SegmentKind.DYNAMIC:
-            done[segments[sid].name] = refresh_segment(session=session, segment_id=sid, now=now)
+            done[segments[sid].name] = refresh_segment(
+                session=session, actor=actor, segment_id=sid, now=now
+            )
 
     for sid in segments:
         visit(sid)

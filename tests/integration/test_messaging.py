@@ -245,7 +245,7 @@ def test_a_template_test_goes_to_its_author_through_the_provider(
 ) -> None:
     mailgun, _ = providers
     with session_scope() as session:
-        install_default_templates(session=session)
+        install_default_templates(session=session, actor=SYSTEM)
         template_id = session.scalars(
             select(Template.id).where(Template.channel == Channel.EMAIL.value)
         ).first()

@@ -15,6 +15,7 @@ from core.campaigns import planner
 from core.campaigns.plans import Plan, PlanContext
 from core.db import reset_engines, session_scope
 from core.models import PlanCache, PlanSource
+from core.permissions import SYSTEM
 from core.segments import names, playbooks
 from tests.fakes import Reply, fake_openai
 from tests.moments import NOW, TODAY
@@ -259,7 +260,9 @@ def test_budget_and_frequency_cap_trim_the_plan(store: dict[str, int]) -> None:
     with session_scope() as session:
         from core import compliance
 
-        compliance.save_policy(session=session, policy=compliance.Policy(frequency_cap_per_week=3))
+        compliance.save_policy(
+            session=session, actor=SYSTEM, policy=compliance.Policy(frequency_cap_per_week=3)
+        )
     answer = Plan.model_validate_json(plan_json({"a": store["champions"]}))
     sends = [
         answer.sends[0].model_copy(update={"day": START + timedelta(days=i)}) for i in range(4)

@@ -339,7 +339,7 @@ def test_segments_built_on_segments_refresh_in_order_and_never_loop(store: str) 
     with session_scope() as session:
         session.get(Segment, ids[0]).rules = RULES["not low risk"]
     with session_scope() as session:
-        refreshed = segments.refresh_all(session=session, now=NOW)
+        refreshed = segments.refresh_all(session=session, actor=SYSTEM, now=NOW)
     assert refreshed["Base"] == len(matched(RULES["not low risk"]))
     expected = matched(RULES["not low risk"]) & matched(
         all_of({"field": "can_email", "op": "is_true"})
@@ -367,7 +367,7 @@ def test_hand_picked_segments_keep_who_was_added(store: str) -> None:
                 rules=RULES["nested"],
                 now=NOW,
             )
-        assert segments.refresh_all(session=session, now=NOW) == {}
+        assert segments.refresh_all(session=session, actor=SYSTEM, now=NOW) == {}
         assert picked.member_count == 5
 
 
