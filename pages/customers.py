@@ -9,7 +9,7 @@ from core import customers, segments
 from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
 from core.db import session_scope, utc_now
 from core.permissions import Permission
-from ui.calls import ask_before, change, confirmed
+from ui.calls import ask_before, attempt, change, confirmed
 from ui.context import store_zone
 from ui.flash import show_flash
 from ui.guard import require
@@ -77,6 +77,7 @@ search = st.text_input(
     "Search",
     placeholder="Name, email or phone — press Enter",
     label_visibility="collapsed",
+    max_chars=customers.MAX_SEARCH_CHARS,
     key="customer_search",
 )
 with st.expander("Filters and sorting", expanded=False):
@@ -115,15 +116,23 @@ if st.session_state.get("customer_filters") != filters:
     st.session_state["customer_page"] = 1
 
 sort, descending = SORTS[sort_label]
-with session_scope(read_only=True) as session:
-    page = customers.list_customers(
+
+
+def listed(session: "Session") -> tuple[customers.CustomerPage, pd.DataFrame]:
+    found = customers.list_customers(
         session=session,
         filters=filters,
         sort=sort,
         descending=descending,
         page=st.session_state.get("customer_page", 1),
     )
-    table = customer_table(page.customers, store_zone())
+    return found, customer_table(found.customers, store_zone())
+
+
+shown = attempt(listed, read_only=True)
+if shown is None:
+    st.stop()
+page, table = shown.value
 
 if table.empty:
     if filters == CustomerFilter():

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from core.errors import ValidationError
 from core.models import Customer, SegmentMember
 
 PAGE_SIZE = 50
@@ -185,9 +186,24 @@ def _consent_condition(choice: ConsentFilter) -> SQLColumnExpression[bool]:
     }[choice]
 
 
+MAX_SEARCH_CHARS = 100
+MAX_SEARCH_WORDS = 6
+
+
 def _search_terms(query: str) -> list[str]:
-    """Lowercase words; a query that is mostly digits is read as (part of) a phone number."""
+    """Lowercase words; a query that is mostly digits is read as (part of) a phone number.
+
+    Raises:
+        ValidationError: the query is longer than any name, email or phone (each word is one
+            more index scan: a pasted paragraph would keep the database busy for seconds).
+    """
     query = query.strip().lower()
+    if len(query) > MAX_SEARCH_CHARS or len(query.split()) > MAX_SEARCH_WORDS:
+        raise ValidationError(
+            f"Search with at most {MAX_SEARCH_WORDS} words and {MAX_SEARCH_CHARS} characters: "
+            "part of a name, an email or a phone number.",
+            field="search",
+        )
     digits = re.sub(r"\D", "", query)
     if len(digits) >= 3 and not re.search(r"[a-z@]", query):
         return [digits]

@@ -14,6 +14,7 @@ are always bound parameters, never SQL text. `rules_schema()` is the JSON Schema
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,13 @@ from core.models import Category, Customer, Order, OrderItem, SegmentMember
 
 MAX_DEPTH = 4
 MAX_CONDITIONS = 50
+MAX_NUMBER = 1_000_000_000
+"""Larger than any count or dollar amount a store has; larger values are typos (or probes)."""
+MAX_LOOKBACK_DAYS = 36_500
+MAX_AGE = 130
+MAX_TEXT = 200
+MAX_LIST = 1_000
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2199, 12, 31)
 
 
 class Kind(StrEnum):
@@ -291,6 +299,8 @@ def _check_condition(c: Condition, where: str) -> None:
     elif c.op in ("in", "not_in") and spec.kind != Kind.SEGMENT:
         if not (isinstance(value, list) and value):
             raise _bad(where, f"'{c.op}' needs a non-empty list")
+        if len(value) > MAX_LIST:
+            raise _bad(where, f"'{c.op}' takes at most {MAX_LIST:,} values")
         for item in value:
             _check_scalar(spec, c.op, item, where)
     else:
@@ -316,13 +326,21 @@ def _check_scalar(spec: FieldSpec, op: str, value: Any, where: str) -> None:
     ):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _bad(where, f"{spec.label} needs a number, not {value!r}")
+        if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+            raise _bad(where, f"{value!r} is out of range (at most {MAX_NUMBER:,})")
         if spec.kind == Kind.MONEY and value < 0:
             raise _bad(where, "amounts cannot be negative")
+        if op in ("in_last_days", "not_in_last_days") and not 0 <= value <= MAX_LOOKBACK_DAYS:
+            raise _bad(where, f"days go from 0 to {MAX_LOOKBACK_DAYS:,}")
+        if spec.name == "age" and not 0 <= value <= MAX_AGE:
+            raise _bad(where, f"ages go from 0 to {MAX_AGE}")
     elif spec.kind == Kind.DATE:
         try:
-            date.fromisoformat(str(value))
+            day = date.fromisoformat(str(value))
         except ValueError as exc:
             raise _bad(where, f"{value!r} is not a date (use YYYY-MM-DD)") from exc
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise _bad(where, f"dates go from {EARLIEST_DATE} to {LATEST_DATE}")
     elif spec.kind in (Kind.CHOICE, Kind.PURCHASE):
         choices = choices_for(spec)
         if value not in choices:
@@ -332,6 +350,8 @@ def _check_scalar(spec: FieldSpec, op: str, value: Any, where: str) -> None:
             raise _bad(where, "name a segment by its id")
     elif spec.kind == Kind.TEXT and (not isinstance(value, str) or not value.strip()):
         raise _bad(where, f"{spec.label} needs some text")
+    elif spec.kind == Kind.TEXT and len(value) > MAX_TEXT:
+        raise _bad(where, f"{spec.label} text is at most {MAX_TEXT} characters")
 
 
 def _check_adult_ages(c: Condition, where: str) -> None:

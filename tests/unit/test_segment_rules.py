@@ -64,6 +64,14 @@ def test_a_rule_arrives_as_json_text_too() -> None:
         ({"match": "some", "conditions": [{"field": "can_email", "op": "is_true"}]}, "match"),
         (one({"field": "city", "op": "eq", "value": "x", "colour": 1}), "colour"),
         ("{not json", "Rule"),
+        # Numbers past any store's figures once raised OverflowError deep in the query.
+        (one({"field": "total_spent", "op": "gte", "value": 1e308}), "out of range"),
+        (one({"field": "order_count", "op": "gte", "value": 10**30}), "out of range"),
+        (one({"field": "last_order", "op": "in_last_days", "value": 10**9}), "0 to 36,500"),
+        (one({"field": "last_order", "op": "after", "value": "9999-12-31"}), "dates go from"),
+        (one({"field": "age", "op": "gte", "value": 100000}), "ages go from 0 to 130"),
+        (one({"field": "city", "op": "contains", "value": "x" * 201}), "at most 200"),
+        (one({"field": "churn_risk", "op": "in", "value": ["low"] * 1001}), "at most 1,000"),
     ],
 )
 def test_bad_rules_are_refused_with_the_place_and_the_reason(rules, message: str) -> None:
