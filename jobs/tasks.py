@@ -100,8 +100,12 @@ def score(
 
 @task("nightly.refresh")
 def nightly(*, actor: Actor, progress: Progress) -> dict[str, Any]:
-    """Rescore everyone with yesterday's orders and refresh segments ("last 30 days" moves on)."""
-    return {"scoring": score(actor=actor, progress=progress)}
+    """Rescore everyone with yesterday's orders and refresh segments ("last 30 days" moves on);
+    delete uploads kept past their retention."""
+    scored = score(actor=actor, progress=progress)
+    with session_scope() as session:
+        purged = imports.purge_uploads(session=session, now=utc_now())
+    return {"scoring": scored, "uploads_deleted": purged}
 
 
 @task("actions.generate")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,6 +48,7 @@ os.environ.update(
     {
         "REDIS_URL": "",
         "REDIS_NAMESPACE": f"lctest:{RUN}:{WORKER}",
+        "DATA_DIR": str(Path(tempfile.gettempdir()) / f"lastcall-test-{RUN}-{WORKER}"),
         "SECRET_KEY": "kV3q9Zt1rW8mN2bX5cL7yH4jP6dF0sG-aQeTuIoY",  # a random test key
         "LOGIN_SLEEP_SECONDS": "0",
         "PASSWORD_HASH_ROUNDS": "4",

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
+import shutil
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from core.config import DATA_DIR
+from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.errors import NotFound, ValidationError
 from core.imports.batch import BatchResult, ImportContext, Loader
@@ -46,20 +48,63 @@ from core.store_profile import get_store_profile
 
 log = logging.getLogger(__name__)
 
-UPLOAD_DIR = DATA_DIR / "uploads"
+UPLOAD_RETENTION = timedelta(days=7)
+"""How long an upload that did not load (failed, or never started) is kept to retry it."""
 CHUNK_ROWS = 50_000
 """Rows per batch and transaction: big enough for set-based speed, small enough that a SQLite
 reader waits at most a moment and memory stays bounded."""
 SAMPLE_ROWS = 1000
 
 
-def store_upload(data: bytes, filename: str, folder: Path = UPLOAD_DIR) -> Path:
-    """Keep an uploaded file where a worker can read it: data/uploads/<random>/<name>."""
+def upload_folder(settings: Settings | None = None) -> Path:
+    return (settings or get_settings()).files_dir / "uploads"
+
+
+def store_upload(data: bytes, filename: str, folder: Path | None = None) -> Path:
+    """Keep an uploaded file where a worker can read it: <files>/uploads/<random>/<name>,
+    readable by the app's own user only (it holds customers' personal data). It is deleted
+    once loaded, or after `UPLOAD_RETENTION` if it never is (`purge_uploads`)."""
     safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename).name)[:100] or "upload.csv"
-    target = folder / uuid.uuid4().hex / safe_name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    root = folder or upload_folder()
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = root / uuid.uuid4().hex / safe_name
+    target.parent.mkdir(mode=0o700)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
     return target
+
+
+def discard_upload(path: Path, folder: Path | None = None) -> None:
+    """Delete an uploaded file and the folder `store_upload` made for it. A file imported
+    from elsewhere (the CLI's own path) is the user's, and is left alone."""
+    if path.resolve().parent.parent == (folder or upload_folder()).resolve():
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def purge_uploads(*, session: Session, now: datetime, folder: Path | None = None) -> int:
+    """Delete the uploads older than `UPLOAD_RETENTION` that no import is loading or about to
+    load (a ready or running import keeps its file). Returns how many were deleted."""
+    root = folder or upload_folder()
+    if not root.is_dir():
+        return 0
+    in_use = {
+        Path(p).parent
+        for p in session.scalars(
+            select(Import.stored_path).where(
+                Import.status.in_([ImportStatus.READY, ImportStatus.RUNNING])
+            )
+        )
+    }
+    cutoff = (now - UPLOAD_RETENTION).timestamp()
+    old = [
+        d for d in root.iterdir() if d.is_dir() and d not in in_use and d.stat().st_mtime < cutoff
+    ]
+    for stale in old:
+        shutil.rmtree(stale, ignore_errors=True)
+    if old:
+        log.info("old uploads deleted", extra={"count": len(old)})
+    return len(old)
 
 
 def prepare_import(
@@ -219,6 +264,7 @@ def run_import(
                 now,
             )
         raise
+    discard_upload(path)  # loaded: the rows are in the database, the file has done its work
     with unit_of_work() as session:
         row = get_import(session=session, import_id=import_id)
         row.status, row.finished_at = ImportStatus.SUCCEEDED, now

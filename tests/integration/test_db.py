@@ -1,13 +1,16 @@
 """The column types every model uses, on both databases: what the table holds and what Python
 gets back."""
 
+import stat
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
+from core.db import engine_for
 from core.models import Job, JobStatus
 
 CHICAGO_EVENING = datetime(2026, 11, 26, 18, 30, tzinfo=timezone(timedelta(hours=-6)))
@@ -48,3 +51,16 @@ def test_times_go_in_with_any_zone_and_come_back_in_utc(session: Session) -> Non
     with pytest.raises(StatementError, match="naive datetime"):
         session.flush()
     session.rollback()
+
+
+def test_the_sqlite_file_is_private(tmp_path: Path) -> None:
+    """It holds customers' personal data: owner-only when made, and tightened when an
+    earlier version left it readable by all."""
+    fresh, loose = tmp_path / "new" / "fresh.db", tmp_path / "loose.db"
+    loose.touch(mode=0o644)
+    loose.chmod(0o644)
+    for path in (fresh, loose):
+        with engine_for(f"sqlite:///{path}").connect() as connection:
+            connection.execute(text("SELECT 1"))
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(fresh.parent.stat().st_mode) == 0o700

@@ -1,8 +1,11 @@
 """Imports on SQLite and PostgreSQL: messy files go in, bad rows are reported with row and reason,
 nothing is half-written, and an interrupted import resumes without duplicates."""
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -370,3 +373,52 @@ def test_a_large_file_streams_in_batches(database: str, tmp_path: Path) -> None:
     assert (summary.inserted, summary.failed, found) == (60_000, 0, [])
     with session_scope() as session:
         assert session.scalar(select(func.count(Customer.id))) == 60_000
+
+
+@pytest.mark.both_databases
+def test_uploads_are_private_and_deleted_once_loaded(database: str, tmp_path: Path) -> None:
+    """Uploads hold customers' personal data: owner-only, and gone once their rows are in."""
+    stored = imports.store_upload(CUSTOMERS_CSV.encode(), "../../POS export.csv")
+    assert stored.parent.parent == imports.upload_folder()
+    assert stored.name == "POS_export.csv"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
+    with session_scope() as session:
+        import_id = imports.prepare_import(
+            session=session,
+            actor=SYSTEM,
+            kind=ImportKind.CUSTOMERS,
+            path=stored,
+            filename=stored.name,
+        ).id
+    imports.run_import(unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, now=NOW)
+    assert not stored.parent.exists()
+
+    own = tmp_path / "mine.csv"  # a file imported from the command line stays the user's
+    load(tmp_path, CUSTOMERS_CSV, name=own.name)
+    assert own.exists()
+
+
+@pytest.mark.both_databases
+def test_old_uploads_are_purged_unless_an_import_still_needs_them(
+    database: str, tmp_path: Path
+) -> None:
+    waiting = imports.store_upload(b"Email\nana@example.com\n", "waiting.csv", tmp_path)
+    abandoned = imports.store_upload(b"Email\nbob@example.com\n", "abandoned.csv", tmp_path)
+    fresh = imports.store_upload(b"Email\ncy@example.com\n", "fresh.csv", tmp_path)
+    with session_scope() as session:
+        imports.prepare_import(
+            session=session,
+            actor=SYSTEM,
+            kind=ImportKind.CUSTOMERS,
+            path=waiting,
+            filename=waiting.name,
+        )
+    week_ago = (NOW - imports.UPLOAD_RETENTION - timedelta(hours=1)).timestamp()
+    for old in (waiting.parent, abandoned.parent):
+        os.utime(old, (week_ago, week_ago))
+    fresh_time = NOW.timestamp()
+    os.utime(fresh.parent, (fresh_time, fresh_time))
+    with session_scope() as session:
+        assert imports.purge_uploads(session=session, now=NOW, folder=tmp_path) == 1
+    assert waiting.exists() and fresh.exists() and not abandoned.parent.exists()
