@@ -497,3 +497,25 @@ def test_a_remote_first_run_without_the_token_creates_nobody(session: Session) -
         setup_token=f" {token.lower()} ",
     )
     assert user.role == Role.ADMIN
+
+
+def test_a_password_is_kept_exactly_as_typed(session: Session) -> None:
+    """Spaces are part of a password at creation and at sign-in alike (trimming one side only
+    locked people out)."""
+    spaced = "  correct horse battery  "
+    auth.create_user(
+        session=session,
+        actor=SYSTEM,
+        email="s@example.com",
+        name="S",
+        role=Role.VIEWER,
+        password=spaced,
+    )
+
+    def attempt(password: str) -> object:
+        return auth.sign_in(
+            session=session, email="s@example.com", password=password, client=HERE, now=NOW
+        )
+
+    assert attempt(spaced.strip()) is None
+    assert attempt(spaced) is not None
