@@ -24,6 +24,7 @@ def sandboxed_document(body_html: str) -> str:
     document = (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<meta http-equiv='Content-Security-Policy' content=\"{CONTENT_SECURITY_POLICY}\">"
+        "<style>body{font-family:Helvetica,Arial,sans-serif;margin:12px}</style>"
         "</head><body>"
         f"{body_html}</body></html>"
     )
