@@ -38,10 +38,13 @@ def needs_setup_token(*, settings: Settings, client: str | None) -> bool:
 
 
 def is_loopback(address: str | None) -> bool:
+    """127.0.0.0/8 and ::1, also as a dual-stack server reports IPv4 (`::ffff:127.0.0.1`)."""
     try:
-        return address is not None and ipaddress.ip_address(address).is_loopback
+        ip = ipaddress.ip_address(address or "")
     except ValueError:
         return False
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return (mapped or ip).is_loopback
 
 
 def check_setup_token(*, settings: Settings, client: str | None, given: str | None) -> None:

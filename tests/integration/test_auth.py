@@ -454,6 +454,9 @@ def test_forgetting_the_cookie_ends_its_session(routes: TestClient) -> None:
     [
         ({}, "127.0.0.1", False),  # trying the app on one's own machine
         ({}, "::1", False),
+        ({}, "::ffff:127.0.0.1", False),  # IPv4 through a dual-stack socket
+        ({}, "::ffff:203.0.113.9", True),
+        ({}, "not an address", True),
         ({}, "203.0.113.9", True),  # a browser elsewhere found the address first
         ({}, None, True),  # unknown is not local
         ({"PUBLIC_BASE_URL": "https://shop.example.com"}, "127.0.0.1", True),  # behind a proxy
