@@ -158,13 +158,15 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
         handle = out.open("w", newline="", encoding="utf-8-sig" if args.bom else "utf-8")
     except OSError as exc:
         raise CommandError(f"cannot write {out}: {exc}") from exc
-    with handle, session_scope(read_only=True) as session:
+    with handle:
         if args.segment is not None:
             from core.segments.membership import get_segment
 
-            get_segment(session=session, segment_id=args.segment)
+            with session_scope(read_only=True) as session:
+                get_segment(session=session, segment_id=args.segment)
         rows = export_customers(
-            session=session,
+            unit_of_work=session_scope,
+            actor=SYSTEM,
             out=handle,
             filters=CustomerFilter(segment_id=args.segment),
             today=utc_now().date(),

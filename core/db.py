@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -200,8 +200,12 @@ def _sessionmaker_for(engine: Engine, read_only: bool) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
-"""Opens one transaction; long jobs take one and use it once per batch (see core.demo)."""
+class UnitOfWork(Protocol):
+    """Opens one transaction (`session_scope` is one); long jobs take one and use it once per
+    batch (see core.demo), and a long read asks for a read-only one (on SQLite it then takes no
+    write lock)."""
+
+    def __call__(self, *, read_only: bool = False) -> AbstractContextManager[Session]: ...
 
 
 _open_scopes: ContextVar[int] = ContextVar("open_scopes", default=0)

@@ -22,13 +22,17 @@ class Permission(StrEnum):
     """Import, edit and delete customers and orders; build segments."""
     RUN_CAMPAIGNS = "run_campaigns"
     """Create, schedule and send campaigns."""
+    EXPORT_DATA = "export_data"
+    """Download customers' personal data (birth dates, phones, addresses) as CSV."""
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.VIEW}),
-    Role.MARKETER: frozenset({Permission.VIEW, Permission.EDIT_DATA, Permission.RUN_CAMPAIGNS}),
+    Role.MARKETER: frozenset(
+        {Permission.VIEW, Permission.EDIT_DATA, Permission.RUN_CAMPAIGNS, Permission.EXPORT_DATA}
+    ),
     Role.ADMIN: frozenset(Permission),
 }
 

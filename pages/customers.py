@@ -180,14 +180,15 @@ with st.container(border=True):
     st.markdown(f"**{len(chosen)} selected**" if chosen else "**Export or act on customers**")
     bom = st.checkbox("For Excel (UTF-8 with BOM)", value=True)
     left, right = st.columns(2)
-    left.download_button(
-        "Export this list" if not chosen else "Export selected",
-        data=lambda: customers_csv(filters, chosen or None, bom=bom),
-        file_name="customers.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        width="stretch",
-    )
+    if actor.can(Permission.EXPORT_DATA) and not show_deleted:
+        left.download_button(
+            "Export this list" if not chosen else "Export selected",
+            data=lambda: customers_csv(actor, filters, chosen or None, bom=bom),
+            file_name="customers.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            width="stretch",
+        )
     if chosen and can_edit:
         if show_deleted:
             if right.button("Restore selected", width="stretch"):

@@ -187,13 +187,14 @@ def members(segment: Segment) -> None:
     if following.button("Next ▶", disabled=not page.has_next, key="members_next"):
         st.session_state[page_key] = page.page + 1
         st.rerun()
-    st.download_button(
-        "Export members (CSV)",
-        lambda: customers_csv(filters),
-        f"{segment.name}.csv",
-        "text/csv",
-        icon=":material/download:",
-    )
+    if actor.can(Permission.EXPORT_DATA):
+        st.download_button(
+            "Export members (CSV)",
+            lambda: customers_csv(actor, filters),
+            f"{segment.name}.csv",
+            "text/csv",
+            icon=":material/download:",
+        )
 
 
 def used_by(segment: Segment) -> None:

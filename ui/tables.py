@@ -13,6 +13,7 @@ from core.customers.exports import export_customers
 from core.db import session_scope, utc_now
 from core.infra.money import format_cents
 from core.models import Customer
+from core.permissions import Actor
 from ui.formatting import phone, when
 
 
@@ -57,16 +58,21 @@ def customer_table(rows: Iterable[Customer], zone: ZoneInfo) -> pd.DataFrame:
 
 
 def customers_csv(
-    filters: CustomerFilter, customer_ids: list[int] | None = None, *, bom: bool = True
+    actor: Actor,
+    filters: CustomerFilter,
+    customer_ids: list[int] | None = None,
+    *,
+    bom: bool = True,
 ) -> bytes:
-    """The export as a download: UTF-8, with a byte-order mark for Excel unless told not to."""
+    """The export as a download: UTF-8, with a byte-order mark for Excel unless told not to
+    (recorded in the audit log by core)."""
     buffer = io.StringIO()
-    with session_scope(read_only=True) as session:
-        export_customers(
-            session=session,
-            out=buffer,
-            filters=filters,
-            customer_ids=customer_ids,
-            today=utc_now().date(),
-        )
+    export_customers(
+        unit_of_work=session_scope,
+        actor=actor,
+        out=buffer,
+        filters=filters,
+        customer_ids=customer_ids,
+        today=utc_now().date(),
+    )
     return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import date
 from typing import Any, TextIO
 
@@ -11,8 +12,12 @@ from sqlalchemy.orm import Session
 
 from core.compliance.age import age_on
 from core.customers.search import ALL_CUSTOMERS, CustomerFilter, filtered_ids
+from core.db import UnitOfWork
+from core.errors import ValidationError
+from core.infra import audit
 from core.infra.csv_safe import write_csv
 from core.models import Customer
+from core.permissions import Actor, Permission, authorize
 
 BATCH = 5000
 
@@ -103,14 +108,55 @@ def _customer_row(c: Customer, today: date) -> list[Any]:
 
 def export_customers(
     *,
-    session: Session,
+    unit_of_work: UnitOfWork,
+    actor: Actor,
     out: TextIO,
     filters: CustomerFilter = ALL_CUSTOMERS,
     customer_ids: Sequence[int] | None = None,
     today: date,
 ) -> int:
     """Write the matching customers (or exactly `customer_ids`) as CSV, in id order, streamed
-    in batches so a million rows never sit in memory at once. Returns the row count."""
+    in batches so a million rows never sit in memory at once, then record who exported what in
+    the audit log. Returns the row count.
+
+    Personal data leaves the app here, so only roles that may export can, and deleted customers
+    (kept only so they can be restored) never leave.
+
+    Raises:
+        PermissionDenied: the actor's role may not export.
+        ValidationError: the filters ask for deleted customers.
+    """
+    authorize(actor, Permission.EXPORT_DATA)
+    if filters.deleted:
+        raise ValidationError("Deleted customers are not exported; restore them first.")
+    with unit_of_work(read_only=True) as session:
+        count = _write_customers(session, out, filters, customer_ids, today)
+    with unit_of_work() as session:
+        audit.record(
+            session=session,
+            actor=actor,
+            action="customers.exported",
+            entity_type="customer",
+            changes={
+                "rows": count,
+                "filters": {
+                    name: value
+                    for name, value in asdict(filters).items()
+                    if value != getattr(ALL_CUSTOMERS, name)
+                },
+                "chosen": len(customer_ids) if customer_ids is not None else None,
+            },
+        )
+    return count
+
+
+def _write_customers(
+    session: Session,
+    out: TextIO,
+    filters: CustomerFilter,
+    customer_ids: Sequence[int] | None,
+    today: date,
+) -> int:
     ids = filtered_ids(session=session, filters=filters)
     if customer_ids is not None:
         ids = ids.where(Customer.id.in_(list(customer_ids)))

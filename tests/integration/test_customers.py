@@ -1,3 +1,5 @@
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -334,3 +336,45 @@ def test_big_lists_count_up_to_a_limit(session: Session, monkeypatch: pytest.Mon
     assert (first.total, first.exact, first.pages, first.has_next) == (3, False, 2, True)
     last = customers.list_customers(session=session, page=3, page_size=2)
     assert (len(last.customers), last.has_next) == (1, False)
+
+
+@pytest.mark.both_databases
+def test_exports_need_the_permission_leave_deleted_customers_and_are_audited(
+    database: str,
+) -> None:
+    from core.customers.exports import export_customers
+    from core.db import session_scope
+
+    with session_scope() as session:
+        made = seed(session)
+        customers.soft_delete(session=session, actor=SYSTEM, customer_ids=[made["zoe"].id], now=NOW)
+    viewer = Actor(user_id=None, email="v@example.com", role=Role.VIEWER)
+    marketer = Actor(user_id=None, email="m@example.com", role=Role.MARKETER)
+    out = io.StringIO()
+    with pytest.raises(PermissionDenied):
+        export_customers(unit_of_work=session_scope, actor=viewer, out=out, today=NOW.date())
+    with pytest.raises(ValidationError, match="Deleted customers are not exported"):
+        export_customers(
+            unit_of_work=session_scope,
+            actor=marketer,
+            out=out,
+            filters=CustomerFilter(deleted=True),
+            today=NOW.date(),
+        )
+    assert out.getvalue() == ""
+    rows = export_customers(
+        unit_of_work=session_scope,
+        actor=marketer,
+        out=out,
+        filters=CustomerFilter(search="smith"),
+        today=NOW.date(),
+    )
+    exported = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert rows == len(exported) == 1 and exported[0]["first_name"] == "Ana"  # not deleted Zoë
+    with session_scope(read_only=True) as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "customers.exported")
+        ).all()
+    assert [(e.actor, e.changes["rows"], e.changes["filters"]) for e in entries] == [
+        ("m@example.com", 1, {"search": "smith"})
+    ]

@@ -131,8 +131,7 @@ def test_nothing_to_score_is_a_clear_error(database: str) -> None:
 def test_export_carries_the_scores(demo_store: str) -> None:
     score(as_of=TODAY)
     out = io.StringIO()
-    with session_scope() as session:
-        export_customers(session=session, out=out, today=TODAY)
+    export_customers(unit_of_work=session_scope, actor=SYSTEM, out=out, today=TODAY)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     for column in ("rfm_segment", "p_alive", "churn_risk", "expected_orders", "predicted_clv"):
         assert column in rows[0]

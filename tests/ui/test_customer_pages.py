@@ -176,3 +176,12 @@ def test_a_name_made_of_markdown_is_shown_as_typed() -> None:
     title = at.title[0].value
     assert title.startswith(r"\[Pay here\]\(https\://evil\.example\) \!\[\]")
     assert "](https" not in title.replace("\\", "\u241b")  # every bracket and colon escaped
+
+
+def test_only_roles_that_may_export_see_the_export() -> None:
+    seed()
+    for role, shown in ((Role.VIEWER, 0), (Role.MARKETER, 1)):
+        at = signed_in(role)
+        at.switch_page("pages/customers.py").run()
+        assert not at.exception
+        assert len(at.get("download_button")) == shown, role

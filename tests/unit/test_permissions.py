@@ -8,7 +8,15 @@ from core.permissions import ROLE_PERMISSIONS, SYSTEM, Actor, Permission, Role, 
     ("role", "allowed"),
     [
         (Role.VIEWER, {Permission.VIEW}),
-        (Role.MARKETER, {Permission.VIEW, Permission.EDIT_DATA, Permission.RUN_CAMPAIGNS}),
+        (
+            Role.MARKETER,
+            {
+                Permission.VIEW,
+                Permission.EDIT_DATA,
+                Permission.RUN_CAMPAIGNS,
+                Permission.EXPORT_DATA,
+            },
+        ),
         (Role.ADMIN, set(Permission)),
     ],
 )
