@@ -90,6 +90,10 @@ details, bought, history, agreed, groups = st.tabs(
 
 with details:
     if can_edit:
+        # The version this form was filled from: a save from it after somebody else's (or an
+        # import's) change is refused by core instead of quietly undoing that change.
+        version_key = f"customer_{customer.id}_version"
+        opened_version = st.session_state.setdefault(version_key, customer.version)
         with st.form("edit_customer"):
             left, right = st.columns(2)
             values = {
@@ -107,13 +111,20 @@ with details:
                 "zip": right.text_input("ZIP code", customer.zip),
                 "external_id": left.text_input("Customer ID (POS)", customer.external_id or ""),
             }
-            if st.form_submit_button("Save changes", type="primary"):
-                change(
-                    lambda s: customers.update_customer(
-                        session=s, actor=actor, customer_id=customer.id, now=utc_now(), **values
-                    ),
-                    "Saved.",
-                )
+            save = st.form_submit_button("Save changes", type="primary")
+        if save:
+            st.session_state.pop(version_key)  # saved or refused, the next run starts afresh
+            change(
+                lambda s: customers.update_customer(
+                    session=s,
+                    actor=actor,
+                    customer_id=customer.id,
+                    now=utc_now(),
+                    expected_version=opened_version,
+                    **values,
+                ),
+                "Saved.",
+            )
     else:
         st.dataframe(
             pd.DataFrame(

@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from core.compliance import consent
 from core.compliance.consent import Channel
@@ -23,7 +22,7 @@ from core.customers.contact_details import (
 from core.errors import Conflict, NotFound, ValidationError
 from core.infra import audit
 from core.messaging import suppressions
-from core.models import ConsentRecord, Customer
+from core.models import AuditEntry, ConsentRecord, Customer
 from core.permissions import Actor, Permission, authorize
 
 
@@ -145,12 +144,28 @@ def create_customer(
 
 
 def update_customer(
-    *, session: Session, actor: Actor, customer_id: int, now: datetime, **fields: Any
+    *,
+    session: Session,
+    actor: Actor,
+    customer_id: int,
+    now: datetime,
+    expected_version: int | None = None,
+    **fields: Any,
 ) -> Customer:
     """Apply edits, recording old and new values in the audit log. The time zone follows a new
-    address unless it is given too."""
+    address unless it is given too.
+
+    Args:
+        expected_version: the `Customer.version` the edits were made from (a form shows one);
+            when the customer has changed since, nothing is applied.
+
+    Raises:
+        Conflict: the customer changed since `expected_version`; says who changed it and when.
+    """
     authorize(actor, Permission.EDIT_DATA)
     customer = get_customer(session=session, customer_id=customer_id)
+    if expected_version is not None and customer.version != expected_version:
+        raise _changed_meanwhile(session, customer)
     values = validate_fields(fields, today=now.date())
     if "external_id" in values:
         _check_external_id_free(session, values["external_id"], customer.id)
@@ -192,7 +207,27 @@ def update_customer(
         entity_id=customer.id,
         changes=changes,
     )
+    try:
+        session.flush()  # the UPDATE checks the version it read: a save in between stops it
+    except StaleDataError as exc:
+        raise Conflict(
+            "This customer was changed while you were saving. Reload and try again."
+        ) from exc
     return customer
+
+
+def _changed_meanwhile(session: Session, customer: Customer) -> Conflict:
+    last = session.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "customer", AuditEntry.entity_id == str(customer.id))
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    by = f" by {last.actor} at {last.at:%Y-%m-%d %H:%M} UTC" if last else ""
+    return Conflict(
+        f"This customer was changed{by} after you opened it. Reload to see the changes, then "
+        "make yours again."
+    )
 
 
 def _check_external_id_free(session: Session, external_id: str | None, own_id: int | None) -> None:

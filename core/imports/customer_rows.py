@@ -283,6 +283,7 @@ def _update_existing(session: Session, rows: pd.DataFrame, context: ImportContex
             (changed, literal("import")), else_=c[f"{channel}_consent_source"]
         )
     values["updated_at"] = now
+    values["version"] = c.version + 1  # an open edit form made before the import is outdated
     session.execute(update(CUSTOMERS).where(c.id == s.customer_id).values(**values))
     return len(rows)
 

@@ -378,3 +378,47 @@ def test_exports_need_the_permission_leave_deleted_customers_and_are_audited(
     assert [(e.actor, e.changes["rows"], e.changes["filters"]) for e in entries] == [
         ("m@example.com", 1, {"search": "smith"})
     ]
+
+
+@pytest.mark.both_databases
+def test_a_save_from_an_outdated_form_is_refused_with_who_changed_it(database: str) -> None:
+    """Two people open the same customer; the second save must not quietly undo the first."""
+    from core.db import session_scope
+
+    with session_scope() as session:
+        ana = seed(session)["ana"]
+        opened, ana_id = ana.version, ana.id
+    first = Actor(user_id=None, email="first@example.com", role=Role.MARKETER)
+    second = Actor(user_id=None, email="second@example.com", role=Role.MARKETER)
+    with session_scope() as session:
+        customers.update_customer(
+            session=session,
+            actor=first,
+            customer_id=ana_id,
+            now=NOW,
+            expected_version=opened,
+            city="Evanston",
+        )
+    refused = pytest.raises(Conflict, match=r"changed by first@example\.com at \d{4}-\d\d-\d\d")
+    with refused, session_scope() as session:
+        customers.update_customer(
+            session=session,
+            actor=second,
+            customer_id=ana_id,
+            now=NOW,
+            expected_version=opened,
+            city="Oak Park",
+        )
+    with session_scope() as session:
+        saved = session.get(Customer, ana_id)
+        assert (saved.city, saved.version) == ("Evanston", opened + 1)
+        customers.update_customer(  # from the version now shown, the edit goes in
+            session=session,
+            actor=second,
+            customer_id=ana_id,
+            now=NOW,
+            expected_version=saved.version,
+            city="Oak Park",
+        )
+    with session_scope(read_only=True) as session:
+        assert session.get(Customer, ana_id).city == "Oak Park"

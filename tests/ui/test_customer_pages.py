@@ -185,3 +185,24 @@ def test_only_roles_that_may_export_see_the_export() -> None:
         at.switch_page("pages/customers.py").run()
         assert not at.exception
         assert len(at.get("download_button")) == shown, role
+
+
+def test_a_second_save_from_an_older_form_is_refused_on_the_page() -> None:
+    ids = seed()
+    first = signed_in()
+    second = sign_in(frame(), make_user(Role.MARKETER, "second@example.com"))
+    for at in (first, second):
+        at.query_params["id"] = str(ids["Cy"])
+        at.switch_page("pages/customer.py").run()
+    next(t for t in first.text_input if t.label == "City").input("Evanston")
+    next(b for b in first.button if b.label == "Save changes").click().run()
+    assert "Saved." in texts(first)
+    next(t for t in second.text_input if t.label == "City").input("Oak Park")
+    next(b for b in second.button if b.label == "Save changes").click().run()
+    assert "after you opened it" in texts(second)
+    with session_scope() as session:
+        assert session.get(Customer, ids["Cy"]).city == "Evanston"
+    second.run()  # the next run shows the saved data and accepts an edit made from it
+    next(t for t in second.text_input if t.label == "City").input("Oak Park")
+    next(b for b in second.button if b.label == "Save changes").click().run()
+    assert "Saved." in texts(second)
