@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     demo_customers: int = Field(default=5000, ge=10, le=1_000_000)
     """How many customers the demo store has (about eight orders each)."""
 
+    # Imports: what one file may hold (a bigger one is refused with the reason, before loading)
+    import_max_upload_mb: int = Field(default=200, ge=1)
+    import_max_rows: int = Field(default=5_000_000, ge=1)
+    import_max_columns: int = Field(default=300, ge=1)
+    import_max_xlsx_mb: int = Field(default=1000, ge=1)
+    """The uncompressed size of an .xlsx (a few KB of zip can unpack to gigabytes)."""
+
     # Messaging
     send_rate_per_min: int = Field(default=1000, ge=1, le=1_000_000)
     email_rate_per_min: int | None = Field(default=None, ge=1, le=1_000_000)

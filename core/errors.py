@@ -25,3 +25,8 @@ class PermissionDenied(DomainError):
 
 class Conflict(DomainError):
     """The request clashes with the current state (a duplicate, a wrong status)."""
+
+
+class Unavailable(DomainError):
+    """A service the app depends on (the job queue, a provider) did not answer: nothing was
+    done, and trying again later may work."""

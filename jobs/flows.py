@@ -11,14 +11,15 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from core import campaigns
+from core import campaigns, imports
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import ValidationError
+from core.infra import job_rows
 from core.messaging import monitor, outbox, templates
 from core.messaging.routing import provider_for, why_held
-from core.models import Campaign, CampaignStatus
-from core.permissions import SYSTEM, Actor
+from core.models import Campaign, CampaignStatus, Import
+from core.permissions import SYSTEM, Actor, Permission, authorize
 from jobs import queue, tasks
 
 log = logging.getLogger(__name__)
@@ -156,8 +157,17 @@ def rescore(*, actor: Actor, as_of: date, horizon_days: int) -> str:
 
 
 def start_import(*, actor: Actor, import_id: str) -> str:
-    """Load a prepared import in a job (which rescores afterwards). Returns the job's id."""
+    """Load a prepared import in a job (which rescores afterwards), or carry on with a stopped
+    one from its checkpoint. Returns the job's id."""
+    authorize(actor, Permission.EDIT_DATA)
     return queue.enqueue(tasks.run_import, created_by=actor.user_id, import_id=import_id)
+
+
+def resumable_imports(*, limit: int = 5) -> list[Import]:
+    """The imports a Resume button can carry on (see `imports.stopped_imports`)."""
+    with session_scope(read_only=True) as session:
+        busy = job_rows.is_active(session=session, kind=tasks.run_import.kind, now=utc_now())
+        return imports.stopped_imports(session=session, include_running=not busy, limit=limit)
 
 
 def _moved(campaign: Campaign) -> Moved:

@@ -13,10 +13,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import Queue
 
 from core.config import get_settings
-from core.db import session_scope
+from core.db import session_scope, utc_now
+from core.errors import Unavailable
 from core.infra import job_rows
 from core.models import Job, JobStatus
 from jobs.connections import redis_connection
@@ -40,6 +42,10 @@ def enqueue(task: Task, *, created_by: int | None = None, **args: Any) -> str:
 
     Returns:
         The job id, for polling with `core.infra.job_rows.get_job`.
+
+    Raises:
+        Unavailable: Redis did not take the job; its row is marked failed with the reason, so
+            no job waits forever as "queued".
     """
     with session_scope() as session:
         job = job_rows.create_job(
@@ -49,7 +55,14 @@ def enqueue(task: Task, *, created_by: int | None = None, **args: Any) -> str:
             created_by=created_by,
         )
         job_id = job.id
-    dispatch(job_id)
+    try:
+        dispatch(job_id)
+    except (RedisError, OSError) as exc:
+        reason = f"The job queue (Redis) did not answer, so nothing was started: {exc}"
+        with session_scope() as session:
+            job_rows.fail_job(session=session, job_id=job_id, error=reason, now=utc_now())
+        log.error("job not enqueued", extra={"job": job_id, "kind": task.kind})
+        raise Unavailable(reason) from exc
     return job_id
 
 

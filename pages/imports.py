@@ -12,7 +12,7 @@ from core.imports.files import UnusableFile, inspect_file
 from core.models import ImportKind, ImportStatus
 from core.permissions import Permission
 from jobs import flows
-from ui.calls import attempt
+from ui.calls import attempt, attempt_flow
 from ui.context import store_zone
 from ui.flash import show_flash
 from ui.formatting import md, when
@@ -31,6 +31,24 @@ NOT_IN_FILE = "— not in this file —"
 
 follow_job("import_job", done_message="Import finished.")
 zone = store_zone()
+
+if "import_job" not in st.session_state:
+    for stopped in flows.resumable_imports():
+        with st.container(border=True):
+            text, action = st.columns([4, 1], vertical_alignment="center")
+            text.markdown(
+                f"**{md(stopped.filename)}** stopped at row {stopped.checkpoint_row:,} "
+                f"({stopped.inserted:,} added, {stopped.updated:,} updated)  \n"
+                + md(stopped.error or "Interrupted: the process loading it stopped.")
+            )
+            if action.button("Resume", key=f"resume_{stopped.id}", icon=":material/play_arrow:"):
+                started = attempt_flow(
+                    lambda i=stopped.id: flows.start_import(actor=actor, import_id=i)
+                )
+                if started is not None:
+                    st.session_state["import_job"] = started.value
+                    st.session_state["last_import"] = stopped.id
+                    st.rerun()
 with session_scope(read_only=True) as session:
     recent = imports.recent_imports(session=session, limit=10)
 if recent:
@@ -119,8 +137,11 @@ if upload is None:
 
 # Keep one stored copy per uploaded file, however often the page reruns.
 if st.session_state.get("upload_id") != upload.file_id:
+    stored = attempt_flow(lambda: imports.store_upload(upload.getvalue(), upload.name))
+    if stored is None:
+        st.stop()
     st.session_state["upload_id"] = upload.file_id
-    st.session_state["upload_path"] = str(imports.store_upload(upload.getvalue(), upload.name))
+    st.session_state["upload_path"] = str(stored.value)
 path = st.session_state["upload_path"]
 
 try:
@@ -202,6 +223,9 @@ if st.button("Start import", type="primary", disabled="import_job" in st.session
     )
     if prepared is None:
         st.stop()
-    st.session_state["import_job"] = flows.start_import(actor=actor, import_id=prepared.value)
+    started = attempt_flow(lambda: flows.start_import(actor=actor, import_id=prepared.value))
+    if started is None:
+        st.stop()
+    st.session_state["import_job"] = started.value
     st.session_state["last_import"] = prepared.value
     st.rerun()

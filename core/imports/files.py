@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.config import get_settings
 from core.errors import DomainError
 
 SAMPLE_BYTES = 256 * 1024
@@ -47,7 +48,8 @@ class FileShape:
 
 
 def inspect_file(path: Path) -> FileShape:
-    """Work out how to read `path`. Raises UnusableFile with a reason a person can act on."""
+    """Work out how to read `path`. Raises UnusableFile with a reason a person can act on:
+    empty, no data under the header, or past the install's limits (IMPORT_MAX_*)."""
     with path.open("rb") as f:
         head = f.read(SAMPLE_BYTES)
     if not head.strip():
@@ -55,15 +57,25 @@ def inspect_file(path: Path) -> FileShape:
     if head.startswith(OLD_EXCEL_MAGIC):
         raise UnusableFile("This is an old Excel (.xls) file; save it as .xlsx or CSV and retry.")
     if head.startswith(EXCEL_MAGIC):
-        return _inspect_xlsx(path)
-    encoding = _detect_encoding(head)
-    text = head.decode(encoding, errors="ignore")
-    delimiter = _detect_delimiter(text)
-    rows = iter(read_rows(path, FileShape("csv", encoding, delimiter, [])))
-    header_row, cells = next(rows, (1, []))
-    header = header_names(cells)
-    preview = [_fit(cells, len(header)) for _, cells in _take(rows, PREVIEW_ROWS)]
-    return FileShape("csv", encoding, delimiter, header, preview, header_row)
+        shape = _inspect_xlsx(path)
+    else:
+        encoding = _detect_encoding(head)
+        text = head.decode(encoding, errors="ignore")
+        delimiter = _detect_delimiter(text)
+        rows = iter(read_rows(path, FileShape("csv", encoding, delimiter, [])))
+        header_row, cells = next(rows, (1, []))
+        header = header_names(cells)
+        preview = [_fit(cells, len(header)) for _, cells in _take(rows, PREVIEW_ROWS)]
+        shape = FileShape("csv", encoding, delimiter, header, preview, header_row)
+    limit = get_settings().import_max_columns
+    if len(shape.header) > limit:
+        raise UnusableFile(
+            f"The file has {len(shape.header):,} columns; at most {limit:,} can be imported "
+            "(IMPORT_MAX_COLUMNS). Remove the columns you do not need."
+        )
+    if not shape.preview:
+        raise UnusableFile("The file has column names but no rows under them: nothing to import.")
+    return shape
 
 
 def read_rows(path: Path, shape: FileShape) -> Iterator[tuple[int, list[str]]]:
@@ -99,6 +111,18 @@ def read_batches(path: Path, shape: FileShape, rows: int) -> Iterator[pd.DataFra
     """The data rows, `rows` at a time, as DataFrames of stripped strings: one column per
     header name, plus `_extra` (any non-blank cells past the header) and `_row` (the row number
     as in `read_rows`). Blank rows are left out. CSV goes through pandas' C parser."""
+    limit, seen = get_settings().import_max_rows, 0
+    for batch in _batches(path, shape, rows):
+        seen += len(batch)
+        if seen > limit:
+            raise UnusableFile(
+                f"The file has more than {limit:,} rows (IMPORT_MAX_ROWS); split it and import "
+                "the parts one after another."
+            )
+        yield batch
+
+
+def _batches(path: Path, shape: FileShape, rows: int) -> Iterator[pd.DataFrame]:
     if shape.kind == "xlsx":
         yield from _xlsx_batches(path, shape, rows)
         return
@@ -169,11 +193,13 @@ def _xlsx_frame(batch: list[list[Any]], header: list[str]) -> pd.DataFrame:
 
 
 def estimate_rows(path: Path, shape: FileShape) -> int:
-    """Roughly how many data rows (line breaks), for progress; exact for plain CSV."""
+    """Roughly how many data rows (line breaks), for progress; exact for plain CSV. For
+    .xlsx, the row count the sheet declares, at most the row limit (it may claim a million)."""
     if shape.kind == "xlsx":
         workbook = _open_workbook(path)
         try:
-            return max(0, (workbook.worksheets[0].max_row or 1) - shape.header_row)
+            declared = (workbook.worksheets[0].max_row or 1) - shape.header_row
+            return max(0, min(declared, get_settings().import_max_rows))
         finally:
             workbook.close()
     lines = 0
@@ -240,12 +266,16 @@ def _inspect_xlsx(path: Path) -> FileShape:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """The first worksheet's non-blank rows, values as text (dates as ISO)."""
+    """The first worksheet's non-blank rows, values as text (dates as ISO). The sheet's
+    declared dimensions are ignored: a file can claim A1:XFD1048576 (17 billion cells) in a
+    few bytes, and openpyxl would pad every row to it."""
     workbook = _open_workbook(path)
+    width = get_settings().import_max_columns + EXTRA_COLUMNS
     try:
         sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [_excel_text(value) for value in values]
+            cells = [_excel_text(value) for value in values[:width]]
             if any(cells):
                 yield number, cells
     finally:
@@ -253,11 +283,20 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _open_workbook(path: Path) -> Any:
-    """Open by content, not by name: a workbook saved as .csv still opens."""
+    """Open by content, not by name: a workbook saved as .csv still opens. Its unpacked size
+    is checked first (IMPORT_MAX_XLSX_MB)."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+        limit = get_settings().import_max_xlsx_mb
+        if unpacked > limit * 1024 * 1024:
+            raise UnusableFile(
+                f"This Excel file unpacks to {unpacked / 1024 / 1024:,.0f} MB; at most "
+                f"{limit:,} MB can be imported (IMPORT_MAX_XLSX_MB). Save it as CSV instead."
+            )
         return load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise UnusableFile(f"This Excel file cannot be opened: {exc}") from exc

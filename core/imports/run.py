@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
-from core.errors import NotFound, ValidationError
+from core.errors import DomainError, NotFound, ValidationError
 from core.imports.batch import BatchResult, ImportContext, Loader
 from core.imports.customer_rows import CustomerLoader
 from core.imports.fields import check_mapping, suggest_mapping
@@ -64,6 +64,13 @@ def store_upload(data: bytes, filename: str, folder: Path | None = None) -> Path
     """Keep an uploaded file where a worker can read it: <files>/uploads/<random>/<name>,
     readable by the app's own user only (it holds customers' personal data). It is deleted
     once loaded, or after `UPLOAD_RETENTION` if it never is (`purge_uploads`)."""
+    limit = get_settings().import_max_upload_mb
+    if len(data) > limit * 1024 * 1024:
+        raise ValidationError(
+            f"The file is {len(data) / 1024 / 1024:,.0f} MB; at most {limit:,} MB can be uploaded "
+            "(IMPORT_MAX_UPLOAD_MB).",
+            field="file",
+        )
     safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename).name)[:100] or "upload.csv"
     root = folder or upload_folder()
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -157,6 +164,17 @@ def recent_imports(*, session: Session, limit: int = 20) -> list[Import]:
     return list(session.scalars(select(Import).order_by(Import.created_at.desc()).limit(limit)))
 
 
+def stopped_imports(*, session: Session, include_running: bool, limit: int = 5) -> list[Import]:
+    """Imports that stopped before their end and can carry on from their checkpoint: failed
+    ones, and (when no import job is running) ones left "running" by a process that died;
+    only those whose file is still here."""
+    statuses = [ImportStatus.FAILED, *([ImportStatus.RUNNING] if include_running else [])]
+    rows = session.scalars(
+        select(Import).where(Import.status.in_(statuses)).order_by(Import.created_at.desc())
+    )
+    return [row for row in rows if Path(row.stored_path).is_file()][:limit]
+
+
 def shape_of(row: Import) -> FileShape:
     """How to read the import's file again, as inspected when it was prepared."""
     with Path(row.stored_path).open("rb") as f:
@@ -241,6 +259,11 @@ def run_import(
     loader = LOADERS[context.kind]
     try:
         total = estimate_rows(path, shape)
+        if total > (limit := get_settings().import_max_rows):
+            raise UnusableFile(
+                f"The file has {total:,} rows; at most {limit:,} can be imported at once "
+                "(IMPORT_MAX_ROWS). Split it and import the parts one after another."
+            )
         done = 0
         for frame in read_batches(path, shape, chunk_rows):
             last_row = int(frame["_row"].iloc[-1])
@@ -255,14 +278,13 @@ def run_import(
                 min(99, int(100 * done / max(total, 1))),
                 f"Loaded {done:,} of {total:,} rows",
             )
-    except (UnusableFile, ValidationError) as exc:
+    except Exception as exc:
+        # Whatever stopped it, the import says so (and can be resumed from its checkpoint)
+        # instead of showing "running" forever.
+        reason = str(exc) if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
         with unit_of_work() as session:
             failed = get_import(session=session, import_id=import_id)
-            failed.status, failed.error, failed.finished_at = (
-                ImportStatus.FAILED,
-                str(exc),
-                now,
-            )
+            failed.status, failed.error, failed.finished_at = ImportStatus.FAILED, reason, now
         raise
     discard_upload(path)  # loaded: the rows are in the database, the file has done its work
     with unit_of_work() as session:

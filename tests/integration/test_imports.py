@@ -264,7 +264,8 @@ def test_an_import_killed_midway_resumes_without_duplicates(database: str, tmp_p
         )
     with session_scope() as session:
         row = session.get(Import, import_id)
-        assert (row.status, row.checkpoint_row, row.inserted) == (ImportStatus.RUNNING, 21, 20)
+        assert (row.status, row.checkpoint_row, row.inserted) == (ImportStatus.FAILED, 21, 20)
+        assert row.error == "RuntimeError: worker killed"  # said, not left "running" forever
     summary = imports.run_import(
         unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, chunk_rows=10, now=NOW
     )

@@ -139,3 +139,18 @@ def test_progress_inside_a_transaction_waits_for_the_next_report(database: str) 
     report(100, "after")
     with session_scope() as session:
         assert job_rows.get_job(session=session, job_id=job_id).message == "after"
+
+
+@pytest.mark.both_databases
+def test_a_job_redis_will_not_take_fails_at_once_instead_of_waiting_forever(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.errors import Unavailable
+
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")  # nothing listens there
+    reset_engines()
+    with pytest.raises(Unavailable, match="The job queue \\(Redis\\) did not answer"):
+        queue.enqueue(tasks.nightly)
+    with session_scope(read_only=True) as session:
+        (job,) = job_rows.recent_jobs(session=session)
+    assert job.status == JobStatus.FAILED and "did not answer" in (job.error or "")

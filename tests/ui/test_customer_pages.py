@@ -1,6 +1,11 @@
 """The customer list, a profile and the import page, through the frame, on real data."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core import customers
 from core.db import session_scope
@@ -206,3 +211,47 @@ def test_a_second_save_from_an_older_form_is_refused_on_the_page() -> None:
     next(t for t in second.text_input if t.label == "City").input("Oak Park")
     next(b for b in second.button if b.label == "Save changes").click().run()
     assert "Saved." in texts(second)
+
+
+def test_a_stopped_import_resumes_from_the_imports_page() -> None:
+    from core import imports
+    from core.models import ImportKind
+
+    rows = "".join(f"R{i},r{i}@example.com\n" for i in range(30))
+    stored = imports.store_upload(f"Customer #,E-mail\n{rows}".encode(), "pos.csv")
+    with session_scope() as session:
+        import_id = imports.prepare_import(
+            session=session,
+            actor=SYSTEM,
+            kind=ImportKind.CUSTOMERS,
+            path=stored,
+            filename="pos.csv",
+        ).id
+    opened = 0
+
+    @contextmanager
+    def dies_after_one_batch(*, read_only: bool = False) -> Iterator[Session]:
+        nonlocal opened
+        opened += 1
+        if opened == 3:
+            raise ConnectionError("database connection lost")
+        with session_scope(read_only=read_only) as session:
+            yield session
+
+    with pytest.raises(ConnectionError):
+        imports.run_import(
+            unit_of_work=dies_after_one_batch,
+            actor=SYSTEM,
+            import_id=import_id,
+            now=NOW,
+            chunk_rows=10,
+        )
+    at = signed_in()
+    at.switch_page("pages/imports.py").run()
+    assert "stopped at row 11" in texts(at) and "database connection lost" in texts(at)
+    next(b for b in at.button if b.label == "Resume").click().run()
+    assert queue.wait_for(at.session_state["import_job"], timeout=60).status == "succeeded"
+    with session_scope() as session:
+        assert session.scalar(select(func.count(Customer.id))) == 30
+    at.run()
+    assert "Resume" not in [b.label for b in at.button]

@@ -1,6 +1,8 @@
 """Reading the shapes of file stores actually export."""
 
 import codecs
+import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -84,6 +86,9 @@ def test_duplicate_and_blank_headers_stay_mappable(tmp_path: Path) -> None:
         (b"\x00\x01\x02binary\x00", "binary"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1old excel", "old Excel"),
         (b"PK\x03\x04not really a workbook", "Excel file cannot be opened"),
+        (b"Customer #,Email\n", "column names but no rows"),
+        (b"Customer #,Email\n\n\n", "column names but no rows"),
+        (",".join(f"c{i}" for i in range(301)).encode() + b"\n" + b"1," * 300 + b"1\n", "301"),
     ],
 )
 def test_unusable_files_say_why(tmp_path: Path, content: bytes, message: str) -> None:
@@ -116,3 +121,56 @@ def test_excel_workbooks(tmp_path: Path) -> None:
             },
         ),
     ]
+
+
+def workbook_claiming(tmp_path: Path, dimension: str) -> Path:
+    """A small workbook whose sheet declares `dimension` (Excel trusts what it is told)."""
+    book = Workbook()
+    book.active.append(["Email", "First name"])
+    book.active.append(["ana@example.com", "Ana"])
+    plain = tmp_path / "plain.xlsx"
+    book.save(plain)
+    claimed = tmp_path / "claimed.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(claimed, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(
+                    rb'<dimension ref="[^"]+"', f'<dimension ref="{dimension}"'.encode(), data
+                )
+            target.writestr(item, data)
+    return claimed
+
+
+def test_a_workbook_claiming_a_huge_sheet_is_read_by_its_real_cells(tmp_path: Path) -> None:
+    """1.5 KB declaring A1:XFD1048576 took minutes: openpyxl padded every row to 16,384 cells."""
+    path = workbook_claiming(tmp_path, "A1:XFD1048576")
+    shape = inspect_file(path)
+    assert shape.header == ["Email", "First name"] and shape.preview == [["ana@example.com", "Ana"]]
+    assert [len(cells) for _, cells in read_rows(path, shape)] == [2, 2], "no padding to XFD"
+    assert rows_of(path) == [(2, {"Email": "ana@example.com", "First name": "Ana"})]
+
+
+def test_files_past_the_limits_are_refused_before_loading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.config import get_settings
+
+    book = workbook_claiming(tmp_path, "A1:B2")
+    monkeypatch.setenv("IMPORT_MAX_XLSX_MB", "1")
+    monkeypatch.setenv("IMPORT_MAX_ROWS", "3")
+    get_settings.cache_clear()
+    try:
+        big = tmp_path / "big.xlsx"
+        with zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as archive:
+            with zipfile.ZipFile(book) as source:
+                for item in source.infolist():
+                    archive.writestr(item, source.read(item))
+            archive.writestr("xl/padding.bin", b"\0" * (2 * 1024 * 1024))  # 2 MB unpacked
+        with pytest.raises(UnusableFile, match="unpacks to 2 MB; at most 1 MB"):
+            inspect_file(big)
+        many = write(tmp_path, b"Email\n" + b"".join(b"x%d@example.com\n" % i for i in range(5)))
+        with pytest.raises(UnusableFile, match="more than 3 rows"):
+            rows_of(many)
+    finally:
+        get_settings.cache_clear()
