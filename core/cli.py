@@ -123,13 +123,14 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
                 mapping=mapping,
                 options=options,
             )
-            import_id = row.id
+            import_id, used = row.id, dict(row.mapping)
+            unused = imports.unused_columns(used, list(row.header))
         summary = imports.run_import(
             unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, now=utc_now()
         )
     except UnusableFile as exc:
         raise CommandError(f"{path.name} cannot be imported: {exc}") from exc
-    result = summary.as_dict()
+    result = summary.as_dict() | {"mapping": used, "unused_columns": unused}
     result["errors_csv"] = None
     if summary.failed or summary.skipped or summary.warnings:
         report = _writable_sibling(path, ".errors.csv")

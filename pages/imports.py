@@ -186,6 +186,12 @@ else:
         "Create a customer for orders whose customer is not known yet"
     )
 
+if unused := imports.unused_columns(mapping, shape.header):
+    st.caption(
+        f"Not imported ({len(unused)} column{'s' if len(unused) != 1 else ''}): "
+        + ", ".join(md(column) for column in unused)
+    )
+
 try:
     imports.check_mapping(kind, mapping, shape.header)
 except DomainError as exc:

@@ -22,7 +22,7 @@ from core.permissions import Actor, Permission, authorize
 BATCH = 5000
 
 CUSTOMER_COLUMNS = (
-    "id",
+    "lastcall_id",
     "external_id",
     "first_name",
     "last_name",

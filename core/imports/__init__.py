@@ -9,6 +9,7 @@ from core.imports.fields import (
     check_mapping,
     normalize_header,
     suggest_mapping,
+    unused_columns,
 )
 from core.imports.run import (
     CHUNK_ROWS,
@@ -55,6 +56,7 @@ __all__ = [
     "stopped_imports",
     "store_upload",
     "suggest_mapping",
+    "unused_columns",
     "upload_folder",
     "validate_sample",
 ]

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from core.compliance.age import LEGAL_DRINKING_AGE
-from core.customers.identity import match_customers
+from core.customers.identity import identify
 from core.db import UTCDateTime, table_of
 from core.imports import cleaning
 from core.imports.batch import BatchResult, ImportContext, Problem, first_rows
@@ -59,6 +59,7 @@ def clean_customers(frame: pd.DataFrame, context: ImportContext) -> CleanBatch:
         results["first_name"] = cleaning.text(first, max_length=100)
         results["last_name"] = cleaning.text(last, max_length=100)
     results |= {
+        "lastcall_id": cleaning.whole_number(column("lastcall_id"), minimum=1),
         "email": cleaning.email(column("email")),
         "phone": cleaning.phone(column("phone")),
         "birth_date": cleaning.dates(column("birth_date"), today=context.today),
@@ -75,7 +76,12 @@ def clean_customers(frame: pd.DataFrame, context: ImportContext) -> CleanBatch:
     shown = {"first_name": "full_name", "last_name": "full_name"} if split_names else {}
     problems, bad = context.field_problems(frame, results, shown)
     values = {name: result.values for name, result in results.items()}
-    anonymous = values["external_id"].isna() & values["email"].isna() & values["phone"].isna()
+    anonymous = (
+        values["lastcall_id"].isna()
+        & values["external_id"].isna()
+        & values["email"].isna()
+        & values["phone"].isna()
+    )
     refused, bad = context.row_problems(
         frame,
         [
@@ -89,6 +95,7 @@ def clean_customers(frame: pd.DataFrame, context: ImportContext) -> CleanBatch:
 
     good = ~bad
     clean = pd.DataFrame({"row_number": rows[good]})
+    clean["lastcall_id"] = values["lastcall_id"][good]
     for name in (*TEXT_LIMITS, "email", "phone", "birth_date", "state", "zip", "customer_since"):
         clean[name] = values[name][good]
     for name in ("email_opt_in", "sms_opt_in", "age_verified"):
@@ -135,7 +142,8 @@ def _consent_warnings(clean: pd.DataFrame, context: ImportContext) -> list[Probl
 def customer_key(clean: pd.DataFrame) -> pd.Series:
     """Who a row is, for spotting the same customer twice in one file."""
     return (
-        ("id:" + clean["external_id"])
+        ("ours:" + clean["lastcall_id"].astype("string"))
+        .fillna("id:" + clean["external_id"])
         .fillna("email:" + clean["email"])
         .fillna("phone:" + clean["phone"])
     )
@@ -162,30 +170,72 @@ class CustomerLoader:
                 rows["row_number"][duplicate], keys[duplicate], first[duplicate], strict=True
             )
         ]
-        rows = rows[~duplicate].copy()
-        rows["customer_id"] = match_customers(session, rows)
-        deleted = rows["customer_id"].isin(_deleted(session, rows["customer_id"]))
-        result.problems += [
-            context.problem(
-                r, "", f"#{c}", f"customer #{c} was deleted; restore them to update", "skipped"
-            )
-            for r, c in zip(rows["row_number"][deleted], rows["customer_id"][deleted], strict=True)
-        ]
-        result.skipped = int(duplicate.sum() + deleted.sum())
-        rows = rows[~deleted]
-        # Several rows can find the same customer (by email, then by phone): the last one wins,
-        # as it would if the rows were imported one by one.
-        matched = rows[rows["customer_id"].notna()].drop_duplicates("customer_id", keep="last")
-        new = rows[rows["customer_id"].isna()].copy()
-        new["customer_id"] = bulk.reserve_ids(session, CUSTOMERS, len(new))
-        consents = _consent_changes(session, matched, new, context)
-        _update_existing(session, matched, context)
-        result.updated = int(rows["customer_id"].notna().sum())
-        result.inserted = bulk.insert_frame(session, CUSTOMERS, new_customer_rows(new, context))
-        bulk.insert_frame(session, CONSENT_LOG, consents)
-        touched = [*matched["customer_id"].tolist(), *new["customer_id"].tolist()]
-        suppressions.sync_contact_status(session=session, customer_ids=touched)
+        result.skipped = int(duplicate.sum())
+        for wave in _waves(rows[~duplicate]):
+            _load_wave(session, wave, context, result)
         return result
+
+
+def _waves(rows: pd.DataFrame) -> list[pd.DataFrame]:
+    """The batch split so that no two rows in one part share an email or a phone: each part
+    is matched after the one before it is written, exactly as if the rows came one at a time
+    (so a household's second member finds the first, whatever the batch size)."""
+    waves = []
+    while not rows.empty:
+        later = (rows["email"].notna() & rows.duplicated("email")) | (
+            rows["phone"].notna() & rows.duplicated("phone")
+        )
+        waves.append(rows[~later])
+        rows = rows[later]
+    return waves
+
+
+def _load_wave(
+    session: Session, rows: pd.DataFrame, context: ImportContext, result: BatchResult
+) -> None:
+    rows = rows.copy()
+    matches = identify(session, rows)
+    rows["customer_id"] = matches.customer_id
+    conflicted = matches.conflict.notna()
+    result.problems += [
+        context.problem(r, "email", e, why, "skipped")
+        for r, e, why in zip(
+            rows["row_number"][conflicted],
+            rows["email"][conflicted],
+            matches.conflict[conflicted],
+            strict=True,
+        )
+    ]
+    deleted = rows["customer_id"].isin(_deleted(session, rows["customer_id"]))
+    result.problems += [
+        context.problem(
+            r, "", f"#{c}", f"customer #{c} was deleted; restore them to update", "skipped"
+        )
+        for r, c in zip(rows["row_number"][deleted], rows["customer_id"][deleted], strict=True)
+    ]
+    result.skipped += int(conflicted.sum() + deleted.sum())
+    keep = ~conflicted & ~deleted
+    rows, shares = rows[keep], matches.shares_phone_with[keep]
+    household = shares.notna() & rows["customer_id"].isna()
+    result.problems += [
+        context.problem(r, "phone", p, f"a new customer: shares a phone with #{h}", "warning")
+        for r, p, h in zip(
+            rows["row_number"][household], rows["phone"][household], shares[household], strict=True
+        )
+    ]
+    result.warnings += int(household.sum())
+    # Several rows can find the same customer (by customer ID, then by email): the last one
+    # wins, as it would if the rows were imported one by one.
+    matched = rows[rows["customer_id"].notna()].drop_duplicates("customer_id", keep="last")
+    new = rows[rows["customer_id"].isna()].copy()
+    new["customer_id"] = bulk.reserve_ids(session, CUSTOMERS, len(new))
+    consents = _consent_changes(session, matched, new, context)
+    _update_existing(session, matched, context)
+    result.updated += int(rows["customer_id"].notna().sum())
+    result.inserted += bulk.insert_frame(session, CUSTOMERS, new_customer_rows(new, context))
+    bulk.insert_frame(session, CONSENT_LOG, consents)
+    touched = [*matched["customer_id"].tolist(), *new["customer_id"].tolist()]
+    suppressions.sync_contact_status(session=session, customer_ids=touched)
 
 
 def _deleted(session: Session, ids: pd.Series) -> set[int]:

@@ -21,10 +21,17 @@ class Field:
 
 CUSTOMER_FIELDS = (
     Field(
+        "lastcall_id",
+        "Last Call ID",
+        ("lastcall id", "last call id"),
+        "Our own customer number, from a Last Call export: it names exactly that customer.",
+    ),
+    Field(
         "external_id",
         "Customer ID",
         (
             "customer id",
+            "external id",
             "customer number",
             "customer no",
             "cust id",
@@ -264,6 +271,13 @@ def suggest_mapping(kind: ImportKind, header: list[str]) -> dict[str, str]:
     return mapping
 
 
+def unused_columns(mapping: dict[str, str], header: list[str]) -> list[str]:
+    """The file's columns no field takes, in file order: said before loading, so nothing is
+    dropped without a word."""
+    used = set(mapping.values())
+    return [column for column in header if column not in used]
+
+
 def check_mapping(kind: ImportKind, mapping: dict[str, str], header: list[str]) -> None:
     """Raise ValidationError unless the mapping can load this file."""
     names = {spec.name for spec in FIELDS[kind]}
@@ -274,7 +288,8 @@ def check_mapping(kind: ImportKind, mapping: dict[str, str], header: list[str]) 
     used = [column for column in mapping.values()]
     if repeated := {column for column in used if used.count(column) > 1}:
         raise ValidationError(f"Each column can fill one field only: {', '.join(repeated)}.")
-    if kind == ImportKind.CUSTOMERS and not {"external_id", "email", "phone"} & set(mapping):
+    identity = {"lastcall_id", "external_id", "email", "phone"}
+    if kind == ImportKind.CUSTOMERS and not identity & set(mapping):
         raise ValidationError(
             "Map at least one of Customer ID, Email or Phone, so customers can be told apart."
         )

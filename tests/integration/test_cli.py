@@ -138,12 +138,14 @@ def test_import_and_export(database: str, capsys: pytest.CaptureFixture[str], tm
     code, result = run(capsys, "export", "customers", "--out", str(out), "--bom")
     assert code == 0 and result["rows"] == 2
     text = out.read_text(encoding="utf-8")
-    assert text.startswith("\ufeffid,external_id,first_name")
+    assert text.startswith("\ufefflastcall_id,external_id,first_name")
     assert "'=HYPERLINK" in text, "formula cells are defused"
 
     mapping = '{"external_id": "Customer #", "email": "E-mail"}'
     code, result = run(capsys, "import", "customers", str(customers_csv), "--mapping", mapping)
     assert code == 0 and result["updated"] == 1
+    assert result["mapping"] == {"external_id": "Customer #", "email": "E-mail"}
+    assert result["unused_columns"] == ["Name", "Cell"], "said, not silently dropped"
 
 
 @pytest.mark.parametrize(

@@ -135,21 +135,27 @@ def test_reimport_updates_without_duplicates(database: str, tmp_path: Path) -> N
 
 
 @pytest.mark.both_databases
-def test_rows_match_by_email_then_phone_but_not_across_households(
+def test_rows_match_by_email_then_phone_but_an_email_under_another_id_is_a_conflict(
     database: str, tmp_path: Path
 ) -> None:
     load(tmp_path, "Customer #,E-mail,Cell\nH1,home@example.com,3125550111\n")
     later = (
         "Customer #,First Name,E-mail,Cell\n"
-        ",Sam,home@example.com,\n"  # no ID: the household address finds customer H1
-        "H2,Kim,home@example.com,\n"  # another ID at the same address: a different person
+        ",Sam,home@example.com,\n"  # no ID: the address finds customer H1
+        "H2,Kim,home@example.com,\n"  # another ID with H1's email: a conflict, not applied
         ",Lee,,312-555-0111\n"  # matched by phone
     )
     summary, found = load(tmp_path, later, name="later.csv")
-    assert (summary.inserted, summary.updated, summary.skipped) == (1, 2, 0), found
+    assert (summary.inserted, summary.updated, summary.skipped) == (0, 2, 1), found
     with session_scope() as session:
         by_id = customers(session)
-        assert set(by_id) == {"H1", "H2"}
+        assert set(by_id) == {"H1"}
+        holder = by_id["H1"].id
+    assert [(row, message) for row, _, _, message in found] == [
+        (3, f"the email belongs to customer #{holder}, who has another customer ID: not applied")
+    ]
+    with session_scope() as session:
+        by_id = customers(session)
         assert by_id["H1"].first_name == "Lee", "the last row about a customer wins"
 
 
@@ -424,3 +430,86 @@ def test_old_uploads_are_purged_unless_an_import_still_needs_them(
     with session_scope() as session:
         assert imports.purge_uploads(session=session, now=NOW, folder=tmp_path) == 1
     assert waiting.exists() and fresh.exists() and not abandoned.parent.exists()
+
+
+HOUSEHOLD_ROWS = [
+    "Ann,ann@example.com,312-555-0150",
+    "Bob,bob@example.com,312-555-0150",  # Ann's phone, another email: Ann's household
+    "Cat,cat@example.com,(312) 555-0150",  # the same phone again: a third person
+    "Ann,,312-555-0150",  # no email: the phone finds Ann, the oldest with it
+    "Dan,dan@example.com,",
+    "Dan,,773-555-0190",  # no email, a new phone: someone new
+    "Eve,eve@example.com,773-555-0190",  # that phone, whose holder had no email: the same one
+] * 2  # and every row again (duplicates of the first time)
+
+
+def people(session: Session) -> list[tuple[str | None, str | None, str | None]]:
+    rows = session.execute(
+        select(Customer.first_name, Customer.email, Customer.phone).order_by(Customer.email)
+    )
+    return sorted((tuple(r) for r in rows), key=lambda r: tuple(v or "" for v in r))
+
+
+@pytest.mark.both_databases
+@pytest.mark.parametrize("chunk_rows", [1, 7, 50_000])
+def test_one_identity_rule_whatever_the_batch_size(
+    database: str, tmp_path: Path, chunk_rows: int
+) -> None:
+    """A phone shared with someone else's email is a household, never an overwrite, and the
+    result is the same in batches of one row, of seven, or all at once."""
+    content = "First Name,E-mail,Cell\n" + "\n".join(HOUSEHOLD_ROWS) + "\n"
+    summary, found = load(tmp_path, content, chunk_rows=chunk_rows)
+    with session_scope() as session:
+        got = people(session)
+        ann = session.scalar(select(Customer.id).where(Customer.email == "ann@example.com"))
+    assert got == [
+        ("Ann", "ann@example.com", "+13125550150"),
+        ("Bob", "bob@example.com", "+13125550150"),
+        ("Cat", "cat@example.com", "+13125550150"),
+        ("Dan", "dan@example.com", None),
+        ("Eve", "eve@example.com", "+17735550190"),
+    ]
+    assert (summary.inserted, summary.updated) == (5, 2)  # Dan-without-email became Eve
+    assert summary.failed == 0
+    shares = sorted(message for _, severity, _, message in found if severity == "warning")
+    assert shares[:2] == [f"a new customer: shares a phone with #{ann}"] * 2
+
+
+@pytest.mark.both_databases
+def test_the_same_rows_in_two_files_make_the_same_customers(database: str, tmp_path: Path) -> None:
+    header = "First Name,E-mail,Cell\n"
+    half = len(HOUSEHOLD_ROWS) // 2
+    load(tmp_path, header + "\n".join(HOUSEHOLD_ROWS[:3]) + "\n", name="one.csv")
+    load(tmp_path, header + "\n".join(HOUSEHOLD_ROWS[3:half]) + "\n", name="two.csv")
+    with session_scope() as session:
+        got = people(session)
+    assert [name for name, _, _ in got] == ["Ann", "Bob", "Cat", "Dan", "Eve"]
+
+
+@pytest.mark.both_databases
+def test_our_own_export_imports_back_without_a_change_in_who_is_who(
+    database: str, tmp_path: Path
+) -> None:
+    """Export, re-import untouched: nobody new, nobody failed; our id column matches by our id
+    and a POS's bare ID column keeps meaning the POS's customer ID."""
+    from core.customers.exports import export_customers
+
+    load(tmp_path, CUSTOMERS_CSV)
+    load(tmp_path, "First Name,E-mail,Cell\n" + "\n".join(HOUSEHOLD_ROWS) + "\n", name="h.csv")
+    with session_scope() as session:
+        before = people(session)
+        count = session.scalar(select(func.count(Customer.id)))
+    exported = tmp_path / "export.csv"
+    with exported.open("w", newline="") as out:
+        export_customers(unit_of_work=session_scope, actor=SYSTEM, out=out, today=NOW.date())
+    summary, found = load(tmp_path, exported.read_bytes(), name="export.csv")
+    assert (summary.inserted, summary.failed) == (0, 0), found
+    assert summary.updated == count
+    with session_scope() as session:
+        assert people(session) == before
+    from core.imports.fields import suggest_mapping
+    from core.imports.files import inspect_file
+
+    mapping = suggest_mapping(ImportKind.CUSTOMERS, inspect_file(exported).header)
+    assert mapping["lastcall_id"] == "lastcall_id" and mapping["external_id"] == "external_id"
+    assert suggest_mapping(ImportKind.CUSTOMERS, ["ID", "Email"])["external_id"] == "ID"

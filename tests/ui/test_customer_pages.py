@@ -145,6 +145,9 @@ def test_import_page_uploads_maps_and_loads() -> None:
     assert not at.exception
     assert at.dataframe[0].value.shape == (2, 3), "preview of the first rows"
     assert at.selectbox(key="map_customers_email").value == "E-mail"
+    at.selectbox(key="map_customers_first_name").set_value("— not in this file —").run()
+    assert "Not imported (1 column): First Name" in texts(at)
+    at.selectbox(key="map_customers_first_name").set_value("First Name").run()
     assert "not a valid email address" in str(at.dataframe[1].value.iloc[0, 0])
     next(b for b in at.button if b.label == "Start import").click().run()
     job_id = at.session_state["import_job"]
