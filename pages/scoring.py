@@ -46,14 +46,25 @@ else:
     )
     if model.note:
         st.warning(model.note)
+    if model.model != "rfm only" and (doubt := scoring.too_little_history(model.holdout)):
+        st.info(f"Take the predictions with care: {doubt}")
     if model.holdout:
         h = model.holdout
         predicted = format_cents(h["predicted_revenue_cents"], whole=True)
         actual = format_cents(h["actual_revenue_cents"], whole=True)
+        per_customer = []
+        if h.get("per_customer_mae_cents") is not None:
+            mae = format_cents(h["per_customer_mae_cents"])
+            per_customer.append(f"off by {mae} per customer on average")
+        if h.get("spend_correlation") is not None:
+            per_customer.append(
+                f"correlation of predicted and actual spend {h['spend_correlation']:.2f}"
+            )
         st.caption(
             f"Holdout: predicted {predicted} from {h['customers']:,} customers, actual {actual}; "
             f"{h['predicted_purchase_days']:,.0f} purchase days predicted, "
-            f"{h['actual_purchase_days']:,} actual."
+            f"{h['actual_purchase_days']:,} actual"
+            + (f"; {', '.join(per_customer)}." if per_customer else ".")
         )
 
     segments = spread["rfm_segment"]

@@ -26,6 +26,7 @@ from core.scoring.run import (
     preferred_categories,
     rhythm,
     score_customers,
+    too_little_history,
 )
 
 __all__ = [
@@ -51,4 +52,5 @@ __all__ = [
     "rfm_segment",
     "rhythm",
     "score_customers",
+    "too_little_history",
 ]

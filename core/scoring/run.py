@@ -23,6 +23,7 @@ from sqlalchemy import (
     Float,
     SmallInteger,
     String,
+    case,
     func,
     literal,
     select,
@@ -169,28 +170,48 @@ def customer_summary(
     *, session: Session, until: datetime, since: datetime | None = None
 ) -> pd.DataFrame:
     """Per customer with orders before `until` (and from `since`): orders, purchase days, first
-    and last order, total spent. Indexed by customer_id."""
+    and last order, total spent, and the spend of the first purchase day (the models count
+    repeat purchase *days*, and value them without the first). Indexed by customer_id."""
     day = day_bucket(Order.ordered_at)
-    query = (
+    window = [
+        Order.ordered_at < until,
+        Customer.deleted_at.is_(None),
+        *([Order.ordered_at >= since] if since is not None else []),
+    ]
+    daily = (
         select(
-            Order.customer_id,
+            Order.customer_id.label("customer_id"),
+            day.label("day"),
             func.count(Order.id).label("orders"),
-            func.count(func.distinct(day)).label("days"),
             func.min(Order.ordered_at).label("first"),
             func.max(Order.ordered_at).label("last"),
             func.sum(Order.total_cents).label("spent"),
         )
         .join(Customer, Customer.id == Order.customer_id)
-        .where(Order.ordered_at < until, Customer.deleted_at.is_(None))
-        .group_by(Order.customer_id)
+        .where(*window)
+        .group_by(Order.customer_id, day)
+        .subquery()
     )
-    if since is not None:
-        query = query.where(Order.ordered_at >= since)
+    first_day = func.min(daily.c.day).over(partition_by=daily.c.customer_id)
+    ranked = select(daily, (daily.c.day == first_day).label("is_first")).subquery()
+    query = select(
+        ranked.c.customer_id,
+        func.sum(ranked.c.orders),
+        func.count(),
+        func.min(ranked.c.first),
+        func.max(ranked.c.last),
+        func.sum(ranked.c.spent),
+        func.sum(case((ranked.c.is_first, ranked.c.spent), else_=0)),
+    ).group_by(ranked.c.customer_id)
     rows = [tuple(row) for row in session.execute(query)]
-    frame = pd.DataFrame(rows, columns=["customer_id", "orders", "days", "first", "last", "spent"])
+    frame = pd.DataFrame(
+        rows,
+        columns=["customer_id", "orders", "days", "first", "last", "spent", "first_day_spent"],
+    )
     for column in ("first", "last"):
         frame[column] = pd.to_datetime(frame[column], utc=True, format="mixed")
-    frame["spent"] = frame["spent"].astype("int64")
+    for column in ("orders", "days", "spent", "first_day_spent"):
+        frame[column] = frame[column].astype("int64")
     return frame.set_index("customer_id")
 
 
@@ -226,11 +247,14 @@ def preferred_categories(*, session: Session, until: datetime) -> pd.DataFrame:
 
 
 def model_inputs(summary: pd.DataFrame, until: datetime) -> tuple[np.ndarray, ...]:
-    """(x, t_x, T, m): repeat purchase days, days first→last, days first→end, mean order value."""
+    """(x, t_x, T, m) as the published models define them: repeat purchase days, days from
+    the first to the last purchase, days from the first purchase to the end, and the mean
+    spend per *repeat* purchase day (the first day left out; 0 without repeats)."""
     x = (summary["days"] - 1).clip(lower=0).to_numpy(float)
     t_x = (summary["last"] - summary["first"]).dt.total_seconds().to_numpy() / 86400
     T = (pd.Timestamp(until) - summary["first"]).dt.total_seconds().to_numpy() / 86400
-    m = (summary["spent"] / summary["orders"]).to_numpy(float)
+    repeat_spend = (summary["spent"] - summary["first_day_spent"]).to_numpy(float)
+    m = np.divide(repeat_spend, x, out=np.zeros_like(x), where=x > 0)
     return x, t_x, T, m
 
 
@@ -264,12 +288,17 @@ def predict(
     band = np.select(
         [risk < limit for limit, _ in CHURN_BANDS], [name for _, name in CHURN_BANDS], "high"
     )
+    spend = orders * value  # expected purchase days × expected spend per purchase day
     return pd.DataFrame(
         {
             "p_alive": alive,
             "churn_risk": band,
             "expected_orders": orders,
-            "predicted_clv_cents": np.round(orders * value).astype("int64"),
+            # A figure the arithmetic could not give (an overflow far past the data) is left
+            # empty rather than stored as a made-up number.
+            "predicted_clv_cents": pd.array(
+                np.where(np.isfinite(spend), np.round(spend), np.nan), dtype="Int64"
+            ),
         },
         index=summary.index,
     )
@@ -313,15 +342,48 @@ def holdout_check(*, session: Session, until: datetime, days: int = HOLDOUT_DAYS
     predicted_orders = float(predicted["expected_orders"].sum())
     actual_orders = float(actual["days"].fillna(0).sum())
     error = abs(predicted_revenue - actual_revenue) / actual_revenue if actual_revenue else None
+    each_predicted = predicted["predicted_clv_cents"].astype(float)
+    each_actual = actual["spent"].fillna(0).astype(float)
+    known = each_predicted.notna()
+    gaps = (each_predicted[known] - each_actual[known]).abs()
+    spread = each_predicted[known].std() > 0 and each_actual[known].std() > 0
+    correlation = each_predicted[known].corr(each_actual[known]) if spread else None
     return {
         "days": days,
         "customers": len(calibration),
+        "repeat_customers": int((calibration["days"] > 1).sum()),
         "predicted_revenue_cents": round(predicted_revenue),
         "actual_revenue_cents": round(actual_revenue),
         "predicted_purchase_days": round(predicted_orders, 1),
         "actual_purchase_days": round(actual_orders),
         "revenue_error": None if error is None else round(error, 4),
+        "per_customer_mae_cents": round(float(gaps.mean())) if len(gaps) else None,
+        "spend_correlation": None if correlation is None else round(float(correlation), 3),
     }
+
+
+MIN_REPEAT_CUSTOMERS = 200
+MIN_HOLDOUT_PURCHASE_DAYS = 100
+
+
+def too_little_history(holdout: dict[str, Any]) -> str | None:
+    """Why the predictions should not be trusted yet, or None. A fit on a few dozen repeat
+    buyers, or a check on a handful of holdout purchases, says little either way."""
+    if not holdout:
+        return "There is not yet enough history to check the predictions against real orders."
+    repeat = holdout.get("repeat_customers", 0)
+    if repeat < MIN_REPEAT_CUSTOMERS:
+        return (
+            f"Only {repeat:,} customers have bought on more than one day before the last "
+            f"{holdout['days']} days; predictions become trustworthy from about "
+            f"{MIN_REPEAT_CUSTOMERS:,}."
+        )
+    if holdout["actual_purchase_days"] < MIN_HOLDOUT_PURCHASE_DAYS:
+        return (
+            f"The last {holdout['days']} days hold only {holdout['actual_purchase_days']:,} "
+            "purchase days to check the predictions against."
+        )
+    return None
 
 
 def _score_columns() -> tuple[Column[Any], ...]:

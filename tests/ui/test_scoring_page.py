@@ -21,6 +21,10 @@ def test_scores_page_before_and_after_scoring() -> None:
         label.startswith("Error on the last") for label in labels
     )
     assert len(at.get("plotly_chart")) == 3
+    shown = texts(at)
+    assert "per customer on average" in shown and "correlation of predicted and actual" in shown
+    # 300 customers are too few to trust a fit: the page says so rather than look sure.
+    assert "Take the predictions with care" in shown and "customers have bought on more" in shown
 
 
 def test_viewers_see_scores_but_cannot_rescore() -> None:
