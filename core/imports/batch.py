@@ -33,6 +33,11 @@ class ImportContext:
     user_id: int | None
     seen: dict[Any, int] = field(default_factory=dict)
     """Rows already met in this file, by key, to report in-file duplicates."""
+    touched: set[int] = field(default_factory=set)
+    """Customers whose orders this run changed (their totals are brought up to date once, at
+    the end, rather than after every batch)."""
+    resumed: bool = False
+    """The run carries on after a checkpoint: batches before it were loaded by another run."""
 
     def column(self, frame: pd.DataFrame, name: str) -> pd.Series:
         """The mapped column of a batch, or blanks when the field is not mapped."""
@@ -123,3 +128,6 @@ class Loader(Protocol):
 
     def load(self, session: Session, frame: pd.DataFrame, context: ImportContext) -> BatchResult:
         """Clean, stage and upsert one batch inside the caller's transaction."""
+
+    def finish(self, session: Session, context: ImportContext) -> None:
+        """Work done once after the last batch (in its own transaction)."""

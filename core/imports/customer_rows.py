@@ -175,6 +175,9 @@ class CustomerLoader:
             _load_wave(session, wave, context, result)
         return result
 
+    def finish(self, session: Session, context: ImportContext) -> None:
+        """Nothing: every batch leaves its customers complete."""
+
 
 def _waves(rows: pd.DataFrame) -> list[pd.DataFrame]:
     """The batch split so that no two rows in one part share an email or a phone: each part

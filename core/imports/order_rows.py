@@ -290,9 +290,18 @@ class OrderLoader:
         result.inserted, result.updated = _write_orders(session, orders, context)
         _write_items(session, items, orders)
         customer_ids = sorted({int(i) for i in orders["customer_id"]})
-        refresh_customer_totals(session=session, customer_ids=customer_ids)
+        context.touched.update(customer_ids)
         result.customer_ids = customer_ids
         return result
+
+    def finish(self, session: Session, context: ImportContext) -> None:
+        """Bring the totals of every customer whose orders changed up to date, each once (a
+        customer's orders are spread over many batches). A resumed run does not know whom the
+        batches before its checkpoint touched, so it refreshes everyone with orders."""
+        touched = context.touched
+        if context.resumed:
+            touched = touched | set(session.scalars(select(Order.customer_id).distinct()))
+        refresh_customer_totals(session=session, customer_ids=sorted(touched))
 
     @staticmethod
     def _report_unknown(

@@ -256,6 +256,7 @@ def run_import(
             user_id=actor.user_id,
         )
         checkpoint = row.checkpoint_row
+        context.resumed = checkpoint > 0
     loader = LOADERS[context.kind]
     try:
         total = estimate_rows(path, shape)
@@ -278,6 +279,9 @@ def run_import(
                 min(99, int(100 * done / max(total, 1))),
                 f"Loaded {done:,} of {total:,} rows",
             )
+        report(99, "Bringing customer totals up to date")
+        with unit_of_work() as session:
+            loader.finish(session, context)
     except Exception as exc:
         # Whatever stopped it, the import says so (and can be resumed from its checkpoint)
         # instead of showing "running" forever.

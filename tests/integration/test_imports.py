@@ -513,3 +513,50 @@ def test_our_own_export_imports_back_without_a_change_in_who_is_who(
     mapping = suggest_mapping(ImportKind.CUSTOMERS, inspect_file(exported).header)
     assert mapping["lastcall_id"] == "lastcall_id" and mapping["external_id"] == "external_id"
     assert suggest_mapping(ImportKind.CUSTOMERS, ["ID", "Email"])["external_id"] == "ID"
+
+
+@pytest.mark.both_databases
+def test_customer_totals_are_right_after_an_orders_import_resumes(
+    database: str, tmp_path: Path
+) -> None:
+    """Totals are brought up to date once, at the end; a run that resumes after a checkpoint
+    cannot know whom the batches before it touched, and must still get everyone right."""
+    load(tmp_path, "Customer #,E-mail\n" + "".join(f"C{i},c{i}@example.com\n" for i in range(6)))
+    lines = "".join(f"R{n},C{n % 6},2026-11-{1 + n % 20:02d},{10 + n}\n" for n in range(30))
+    path = tmp_path / "orders.csv"
+    path.write_text("Receipt #,Customer #,Date,Total\n" + lines)
+    with session_scope() as session:
+        import_id = imports.prepare_import(
+            session=session, actor=SYSTEM, kind=ImportKind.ORDERS, path=path, filename=path.name
+        ).id
+    opened = 0
+
+    @contextmanager
+    def dies_after_two_batches() -> Iterator[Session]:
+        nonlocal opened
+        opened += 1
+        if opened == 4:
+            raise RuntimeError("worker killed")
+        with session_scope() as session:
+            yield session
+
+    with pytest.raises(RuntimeError):
+        imports.run_import(
+            unit_of_work=dies_after_two_batches,
+            actor=SYSTEM,
+            import_id=import_id,
+            chunk_rows=10,
+            now=NOW,
+        )
+    imports.run_import(
+        unit_of_work=session_scope, actor=SYSTEM, import_id=import_id, chunk_rows=10, now=NOW
+    )
+    with session_scope() as session:
+        totals = {
+            c.external_id: (c.order_count, c.total_spent_cents)
+            for c in session.scalars(select(Customer))
+        }
+    expected = {
+        f"C{i}": (5, sum((10 + n) * 100 for n in range(30) if n % 6 == i)) for i in range(6)
+    }
+    assert totals == expected
