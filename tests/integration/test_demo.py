@@ -1,11 +1,8 @@
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from core import demo
 from core.config import get_settings
@@ -13,6 +10,7 @@ from core.db import session_scope
 from core.errors import PermissionDenied
 from core.models import Customer, Event, Order, OrderItem, Product
 from core.permissions import SYSTEM, Actor, Role
+from tests.crashes import dies_on_opening
 from tests.moments import NOW, TODAY
 
 EXPECTED_SEED_11 = (1855, 4394, 14_452_327)
@@ -82,20 +80,9 @@ def test_an_interrupted_load_resumes_without_duplicates(
 ) -> None:
     """Kill the load after two batches of orders; the next run finishes the same store."""
     monkeypatch.setattr(demo, "ORDER_CHUNK", 500)
-    opened = 0
-
-    @contextmanager
-    def crashing_unit_of_work() -> Iterator[Session]:
-        nonlocal opened
-        opened += 1
-        if opened == 5:  # 1 check, 2 products and customers, 3-4 orders
-            raise RuntimeError("worker killed")
-        with session_scope() as session:
-            yield session
-
     with pytest.raises(RuntimeError, match="worker killed"):
         demo.load_demo(
-            unit_of_work=crashing_unit_of_work,
+            unit_of_work=dies_on_opening(5),  # 1 check, 2 products and customers, 3-4 orders
             actor=SYSTEM,
             today=TODAY,
             customers=200,

@@ -3,8 +3,6 @@ nothing is half-written, and an interrupted import resumes without duplicates.""
 
 import os
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from core.models import (
     Product,
 )
 from core.permissions import SYSTEM, Actor, Role
+from tests.crashes import dies_on_opening
 from tests.moments import NOW
 
 CUSTOMERS_CSV = """Customer #,First Name,Last Name,E-mail,Cell,DOB,Zip Code,Email Opt In,SMS Opt In
@@ -249,20 +248,10 @@ def test_an_import_killed_midway_resumes_without_duplicates(database: str, tmp_p
         import_id = imports.prepare_import(
             session=session, actor=SYSTEM, kind=ImportKind.CUSTOMERS, path=path, filename="k.csv"
         ).id
-    opened = 0
-
-    @contextmanager
-    def killed_after_two_batches() -> Iterator[Session]:
-        nonlocal opened
-        opened += 1
-        if opened == 4:  # 1 start, 2-3 batches of 10 rows, then the worker dies
-            raise RuntimeError("worker killed")
-        with session_scope() as session:
-            yield session
-
     with pytest.raises(RuntimeError):
         imports.run_import(
-            unit_of_work=killed_after_two_batches,
+            # 1 start, 2-3 batches of 10 rows, then the worker dies
+            unit_of_work=dies_on_opening(4),
             actor=SYSTEM,
             import_id=import_id,
             chunk_rows=10,
@@ -529,20 +518,9 @@ def test_customer_totals_are_right_after_an_orders_import_resumes(
         import_id = imports.prepare_import(
             session=session, actor=SYSTEM, kind=ImportKind.ORDERS, path=path, filename=path.name
         ).id
-    opened = 0
-
-    @contextmanager
-    def dies_after_two_batches() -> Iterator[Session]:
-        nonlocal opened
-        opened += 1
-        if opened == 4:
-            raise RuntimeError("worker killed")
-        with session_scope() as session:
-            yield session
-
     with pytest.raises(RuntimeError):
         imports.run_import(
-            unit_of_work=dies_after_two_batches,
+            unit_of_work=dies_on_opening(4),  # after two batches
             actor=SYSTEM,
             import_id=import_id,
             chunk_rows=10,

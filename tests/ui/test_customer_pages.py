@@ -1,17 +1,14 @@
 """The customer list, a profile and the import page, through the frame, on real data."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from core import customers
 from core.db import session_scope
 from core.models import Customer, JobStatus
 from core.permissions import SYSTEM, Role
 from jobs import queue
+from tests.crashes import dies_on_opening
 from tests.moments import NOW
 from tests.ui.conftest import frame, make_user, sign_in, texts
 
@@ -230,20 +227,9 @@ def test_a_stopped_import_resumes_from_the_imports_page() -> None:
             path=stored,
             filename="pos.csv",
         ).id
-    opened = 0
-
-    @contextmanager
-    def dies_after_one_batch(*, read_only: bool = False) -> Iterator[Session]:
-        nonlocal opened
-        opened += 1
-        if opened == 3:
-            raise ConnectionError("database connection lost")
-        with session_scope(read_only=read_only) as session:
-            yield session
-
     with pytest.raises(ConnectionError):
         imports.run_import(
-            unit_of_work=dies_after_one_batch,
+            unit_of_work=dies_on_opening(3, ConnectionError("database connection lost")),
             actor=SYSTEM,
             import_id=import_id,
             now=NOW,
