@@ -75,8 +75,13 @@ st.markdown(" ".join(b for b in badges if b))
 columns = st.columns(4)
 columns[0].metric("Orders", f"{customer.order_count:,}")
 columns[1].metric("Spent", format_cents(customer.total_spent_cents, whole=True))
-average = customer.total_spent_cents // customer.order_count if customer.order_count else 0
-columns[2].metric("Average order", format_cents(average))
+columns[2].metric(
+    "Average order",
+    format_cents(customer.total_spent_cents // customer.order_count)
+    if customer.order_count
+    else "—",
+    help=None if customer.order_count else "No orders yet: there is no average to show.",
+)
 columns[3].metric("Last order", when(customer.last_order_at, store.zone))
 if customer.predicted_clv_cents is not None:
     st.caption(
