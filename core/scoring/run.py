@@ -277,6 +277,10 @@ def fit_models(summary: pd.DataFrame, until: datetime) -> dict[str, Any]:
     return {"bgnbd": bgnbd, "gamma_gamma": gamma_gamma}
 
 
+MAX_PREDICTED_CENTS = 10**13
+"""$100 billion: past any one customer's spend, and well inside a 64-bit column."""
+
+
 def predict(
     fitted: dict[str, Any], summary: pd.DataFrame, until: datetime, days: int
 ) -> pd.DataFrame:
@@ -289,15 +293,16 @@ def predict(
         [risk < limit for limit, _ in CHURN_BANDS], [name for _, name in CHURN_BANDS], "high"
     )
     spend = orders * value  # expected purchase days × expected spend per purchase day
+    # A figure the arithmetic could not give (an overflow far past the data) is left empty
+    # rather than stored as a made-up number.
+    sane = np.isfinite(spend) & (np.abs(spend) < MAX_PREDICTED_CENTS)
     return pd.DataFrame(
         {
             "p_alive": alive,
             "churn_risk": band,
-            "expected_orders": orders,
-            # A figure the arithmetic could not give (an overflow far past the data) is left
-            # empty rather than stored as a made-up number.
+            "expected_orders": np.where(np.isfinite(orders), orders, np.nan),
             "predicted_clv_cents": pd.array(
-                np.where(np.isfinite(spend), np.round(spend), np.nan), dtype="Int64"
+                np.where(sane, np.round(np.where(sane, spend, 0)), np.nan), dtype="Int64"
             ),
         },
         index=summary.index,

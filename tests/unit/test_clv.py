@@ -163,3 +163,31 @@ def test_the_spend_model_sees_repeat_days_only() -> None:
     x, t_x, T, m = model_inputs(summary, pd.Timestamp("2026-03-02", tz="UTC").to_pydatetime())
     assert x.tolist() == [2.0, 0.0] and t_x.tolist() == [40.0, 0.0] and T.tolist() == [60.0, 60.0]
     assert m.tolist() == [3_000.0, 0.0]
+
+
+def test_a_prediction_the_arithmetic_cannot_give_is_left_empty() -> None:
+    """A model fitted on degenerate data (q barely above 1: the mean order value explodes)
+    must not store a made-up figure, nor fail on one: the value is left empty."""
+    import pandas as pd
+
+    from core.scoring.run import predict
+
+    first = pd.Timestamp("2025-01-01", tz="UTC")
+    summary = pd.DataFrame(
+        {
+            "days": [1, 3],
+            "first": [first, first],
+            "last": [first, first + pd.Timedelta(days=30)],
+            "spent": [4_000, 9_000],
+            "first_day_spent": [4_000, 3_000],
+            "orders": [1, 3],
+        },
+        index=[1, 2],
+    )
+    fitted = {
+        "bgnbd": clv.BgNbd(r=0.9, alpha=35.0, a=0.4, b=2.5),
+        "gamma_gamma": clv.GammaGamma(6.0, 1.0 + 1e-12, 1500.0),
+    }
+    until = pd.Timestamp("2025-06-01", tz="UTC").to_pydatetime()
+    predicted = predict(fitted, summary, until, 365)["predicted_clv_cents"]
+    assert predicted.isna().tolist() == [True, False]
