@@ -84,9 +84,17 @@ columns[2].metric(
 )
 columns[3].metric("Last order", when(customer.last_order_at, store.zone))
 if customer.predicted_clv_cents is not None:
+    # The model calls everyone with a single purchase day certainly still a customer: true to
+    # its assumptions, but not news a marketer can use, so it is not shown as a figure.
+    repeat_buyer = customer.days_between_orders is not None
+    alive = (
+        f"{customer.p_alive:.0%} likely to still be a customer"
+        if repeat_buyer and customer.p_alive is not None
+        else "one visit so far: too early to say whether they will be back"
+    )
     st.caption(
         f"Predicted to spend {format_cents(customer.predicted_clv_cents, whole=True)} in the next "
-        f"year · {customer.p_alive or 0:.0%} likely to still be a customer"
+        f"year · {alive}"
     )
 
 details, bought, history, agreed, groups = st.tabs(

@@ -244,3 +244,20 @@ def test_a_stopped_import_resumes_from_the_imports_page() -> None:
         assert session.scalar(select(func.count(Customer.id))) == 30
     at.run()
     assert "Resume" not in [b.label for b in at.button]
+
+
+def test_a_one_visit_customer_is_not_called_certain_to_come_back() -> None:
+    ids = seed()
+    with session_scope() as session:
+        once, twice = session.get(Customer, ids["Ana"]), session.get(Customer, ids["Bob"])
+        for customer, gap in ((once, None), (twice, 21.0)):
+            customer.predicted_clv_cents, customer.days_between_orders = 12_000, gap
+        once.p_alive, twice.p_alive = 1.0, 0.64  # BG/NBD's 1.0 for a single purchase day
+    shown = {}
+    at = signed_in(Role.VIEWER)
+    for name in ("Ana", "Bob"):
+        at.query_params["id"] = str(ids[name])
+        at.switch_page("pages/customer.py").run()
+        shown[name] = next(c.value for c in at.caption if c.value.startswith("Predicted"))
+    assert "too early to say" in shown["Ana"] and "100%" not in shown["Ana"]
+    assert "64% likely to still be a customer" in shown["Bob"]
