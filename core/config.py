@@ -24,6 +24,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 """The project root: app.py, data/ and .streamlit/ live here."""
@@ -180,16 +181,20 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file, or None (PostgreSQL, or SQLite in memory)."""
+        if not self.is_sqlite:
+            return None
+        database = make_url(self.database_url).database
+        return Path(database).resolve() if database and database != ":memory:" else None
+
+    @property
     def files_dir(self) -> Path:
-        """Where this install keeps files of its own (held unsubscribes): DATA_DIR when set,
-        else beside its SQLite database, else data/."""
+        """Where this install keeps files of its own (held unsubscribes, uploads): DATA_DIR
+        when set, else beside its SQLite database, else data/."""
         if self.data_dir is not None:
             return self.data_dir
-        if self.is_sqlite:
-            database = self.database_url.split("///", 1)[-1].split("?", 1)[0]
-            if database and database != ":memory:":
-                return Path(database).resolve().parent
-        return DATA_DIR
+        return self.sqlite_file.parent if self.sqlite_file else DATA_DIR
 
     @classmethod
     def settings_customise_sources(

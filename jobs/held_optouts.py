@@ -39,11 +39,7 @@ def hold(token: str, received_at: datetime, settings: Settings | None = None) ->
     if settings.redis_url:
         redis_connection(settings.redis_url).rpush(_held_key(settings), line)
         return
-    path = _file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(descriptor, "a") as handle:
-        handle.write(line + "\n")
+    _append(_file(settings), line + "\n")
 
 
 def apply_held(settings: Settings | None = None) -> int:
@@ -104,13 +100,19 @@ def _move_aside(settings: Settings) -> list[str]:
     if held.exists():
         taken = held.with_name(f".{FILE_NAME}.{os.getpid()}")
         os.replace(held, taken)
-        descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(descriptor, "a") as handle:
-            handle.write(taken.read_text())
+        _append(aside, taken.read_text())
         taken.unlink()
     if not aside.exists():
         return []
     return [line for line in aside.read_text().splitlines() if line.strip()]
+
+
+def _append(path: Path, text: str) -> None:
+    """Append to a file readable by its owner only (it holds customers' addresses' tokens)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "a") as handle:
+        handle.write(text)
 
 
 def _keep_only(lines: list[str], settings: Settings) -> None:

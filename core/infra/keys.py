@@ -23,8 +23,6 @@ import os
 import secrets
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from core.config import Settings, get_settings, looks_like_placeholder
 
 MIN_SECRET_BYTES = 32
@@ -84,12 +82,9 @@ def key_file(settings: Settings | None = None) -> Path | None:
     """Where a single-machine install keeps its generated key; None where there is no such
     place (PostgreSQL, or jobs on Redis workers that may run elsewhere)."""
     settings = settings or get_settings()
-    if not settings.is_sqlite or settings.redis_url:
+    if settings.redis_url or settings.sqlite_file is None:
         return None
-    database = make_url(settings.database_url).database
-    if not database or database == ":memory:":
-        return None
-    return Path(database).resolve().parent / KEY_FILE_NAME
+    return settings.sqlite_file.parent / KEY_FILE_NAME
 
 
 def uses_generated_key(settings: Settings | None = None) -> bool:

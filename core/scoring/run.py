@@ -301,9 +301,7 @@ def predict(
             "p_alive": alive,
             "churn_risk": band,
             "expected_orders": np.where(np.isfinite(orders), orders, np.nan),
-            "predicted_clv_cents": pd.array(
-                np.where(sane, np.round(np.where(sane, spend, 0)), np.nan), dtype="Int64"
-            ),
+            "predicted_clv_cents": pd.array(np.where(sane, np.round(spend), np.nan), dtype="Int64"),
         },
         index=summary.index,
     )

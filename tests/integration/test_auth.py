@@ -28,16 +28,20 @@ HERE = "203.0.113.7"
 
 
 def admin(session: Session) -> Actor:
-    user = auth.create_first_admin(
+    return auth.actor_for(first_admin(session, "Owner@Example.com", "Olive Owner"))
+
+
+def first_admin(session: Session, email: str, name: str, password: str = PASSWORD) -> User:
+    """First-run setup as the operator runs it (with the setup token from the log)."""
+    return auth.create_first_admin(
         session=session,
-        email="Owner@Example.com",
-        name="Olive Owner",
-        password=PASSWORD,
+        email=email,
+        name=name,
+        password=password,
         now=NOW,
         client=None,
         setup_token=auth.setup_token(),
     )
-    return auth.actor_for(user)
 
 
 def member(session: Session, email: str = "m@example.com", role: Role = Role.MARKETER) -> User:
@@ -63,15 +67,7 @@ def test_first_admin_only_once_and_password_is_hashed(session: Session) -> None:
     assert PASSWORD not in user.password_hash and user.password_hash.startswith("$2")
     assert password_matches(PASSWORD, user.password_hash)
     with pytest.raises(Conflict):
-        auth.create_first_admin(
-            session=session,
-            email="x@example.com",
-            name="X",
-            password=PASSWORD,
-            now=NOW,
-            client=None,
-            setup_token=auth.setup_token(),
-        )
+        first_admin(session, "x@example.com", "X")
 
 
 @pytest.mark.both_databases
@@ -85,30 +81,14 @@ def test_two_first_run_setups_at_once_make_one_admin(database: str) -> None:
         first_open.wait()
         try:
             with session_scope() as session:
-                auth.create_first_admin(
-                    session=session,
-                    email="b@example.com",
-                    name="B",
-                    password=PASSWORD,
-                    now=NOW,
-                    client=None,
-                    setup_token=auth.setup_token(),
-                )
+                first_admin(session, "b@example.com", "B")
         except Exception as exc:  # noqa: BLE001 - the test reports what it was
             errors.append(exc)
 
     racer = threading.Thread(target=second_setup)
     racer.start()
     with session_scope() as session:
-        auth.create_first_admin(
-            session=session,
-            email="a@example.com",
-            name="A",
-            password=PASSWORD,
-            now=NOW,
-            client=None,
-            setup_token=auth.setup_token(),
-        )
+        first_admin(session, "a@example.com", "A")
         first_open.set()
         racer.join(timeout=1)  # it waits on our uncommitted claim (or is refused at once)
     racer.join(timeout=30)
@@ -130,15 +110,7 @@ def test_bad_user_input_names_the_field(
     session: Session, email: str, password: str, field: str
 ) -> None:
     with pytest.raises(ValidationError) as error:
-        auth.create_first_admin(
-            session=session,
-            email=email,
-            name="A",
-            password=password,
-            now=NOW,
-            client=None,
-            setup_token=auth.setup_token(),
-        )
+        first_admin(session, email, "A", password)
     assert error.value.field == field
 
 
