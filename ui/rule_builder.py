@@ -27,6 +27,19 @@ from ui.context import store_today
 WINDOWED = ("in_last_days", "not_in_last_days")
 
 
+def value_shape(op: str) -> str:
+    """What kind of value an operator takes: a day count, a pair, a list, nothing or one value.
+    Changing between shapes resets the value, and each shape has its own widget key (a date
+    left in a number box's state is what crashed the builder)."""
+    if op in NO_VALUE:
+        return "none"
+    if op in WINDOWED:
+        return "days"
+    if op == "between":
+        return "pair"
+    return "list" if op in ("in", "not_in") else "one"
+
+
 def new_id() -> str:
     return uuid.uuid4().hex[:8]
 
@@ -110,15 +123,18 @@ class RuleBuilder:
             item.clear()
             item.update({"_id": key, "field": field, "op": operators[0]})
             item["value"] = self._default_value(kind, operators[0])
-        item["op"] = op_col.selectbox(
+        op = op_col.selectbox(
             "Operator",
             operators,
             operators.index(item["op"]),
             format_func=OPERATOR_WORDS.get,
             key=f"{key}_op",
         )
+        if value_shape(op) != value_shape(item["op"]):
+            item["value"] = self._default_value(kind, op)
+        item["op"] = op
         with value_col:
-            self._value(item, kind, f"{key}_value")
+            self._value(item, kind, f"{key}_value_{value_shape(op)}")
         if remove_col.button("✕", key=f"{key}_remove", help="Remove this condition"):
             parent["conditions"].remove(item)
             st.rerun()

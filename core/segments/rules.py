@@ -237,7 +237,7 @@ def rules_schema() -> dict[str, Any]:
 
 def parse_rules(rules: dict[str, Any] | str) -> Group:
     """Check the shape, fields, operators and values of a rule tree; raise ValidationError
-    naming the first bad condition (as a path like conditions[2].conditions[0])."""
+    naming the first bad condition in the builder's words ("Group 3, condition 1: …")."""
     try:
         group = (
             Group.model_validate_json(rules)
@@ -246,35 +246,48 @@ def parse_rules(rules: dict[str, Any] | str) -> Group:
         )
     except PydanticValidationError as exc:
         error = exc.errors()[0]
-        steps = [p for p in error["loc"] if p not in ("group", "condition")]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in steps).lstrip(".")
+        steps = [p for p in error["loc"] if p not in ("group", "condition", "conditions")]
+        where = _place([p for p in steps if isinstance(p, int)])
+        named = [p for p in steps if isinstance(p, str)]
         message = error["msg"].replace(
             "List should have at least 1 item after validation, not 0",
             "a group needs at least one condition",
         )
-        raise ValidationError(f"Rule {where or 'tree'}: {message}", field="rules") from exc
-    count = _check_group(group, "", depth=1)
+        if named:
+            message = f"{named[-1]}: {message}"
+        raise ValidationError(f"{where}: {message}", field="rules") from exc
+    count = _check_group(group, [], depth=1)
     if count > MAX_CONDITIONS:
         raise ValidationError(f"Too many conditions ({count}); keep it under {MAX_CONDITIONS}.")
     return group
 
 
-def _check_group(group: Group, path: str, depth: int) -> int:
+def _place(indexes: list[int], noun: str = "condition") -> str:
+    """Where a condition sits, as the builder draws it: [2, 0] → "Group 3, condition 1"."""
+    if not indexes:
+        return "The rule"
+    *groups, last = indexes
+    words = [f"group {i + 1}" for i in groups] + [f"{noun} {last + 1}"]
+    return ", ".join(words).capitalize()
+
+
+def _check_group(group: Group, path: list[int], depth: int) -> int:
     if depth > MAX_DEPTH:
-        raise ValidationError(f"Rule {path or 'tree'}: groups nest at most {MAX_DEPTH} deep.")
+        raise ValidationError(
+            f"{_place(path, 'group')}: groups nest at most {MAX_DEPTH} deep.", field="rules"
+        )
     total = 0
     for index, item in enumerate(group.conditions):
-        where = f"{path}conditions[{index}]"
         if isinstance(item, Group):
-            total += _check_group(item, where + ".", depth + 1)
+            total += _check_group(item, [*path, index], depth + 1)
         else:
-            _check_condition(item, where)
+            _check_condition(item, _place([*path, index]))
             total += 1
     return total
 
 
 def _bad(where: str, message: str) -> ValidationError:
-    return ValidationError(f"Rule {where}: {message}", field="rules")
+    return ValidationError(f"{where}: {message}", field="rules")
 
 
 def _check_condition(c: Condition, where: str) -> None:

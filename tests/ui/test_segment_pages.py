@@ -85,6 +85,27 @@ def test_add_and_remove_conditions(store: None) -> None:
     assert "Churn risk" not in texts(at) and "Total spent is at least $100" in texts(at)
 
 
+def test_changing_a_date_operator_resets_its_value_and_keeps_the_draft(store: None) -> None:
+    """Once a ValueError: the date stayed in the value and the day-count box choked on it."""
+    at = open_segment(Role.MARKETER)
+    button(at, "+ Condition").click().run()
+    fields = [s for s in at.selectbox if s.label == "Field"]
+    fields[1].set_value("last_order").run()
+    assert not at.exception
+    operators = [s for s in at.selectbox if s.label == "Operator"]
+    operators[1].set_value("in_last_days").run()
+    assert not at.exception
+    assert "last order is within the last 30 days" in texts(at).lower()
+    days = next(n for n in at.number_input if n.label == "Days")
+    days.set_value(45).run()
+    [s for s in at.selectbox if s.label == "Operator"][1].set_value("before").run()
+    assert not at.exception
+    # The first condition (churn risk) is still there: the draft was never lost.
+    assert "Churn risk is one of high" in texts(at)
+    [s for s in at.selectbox if s.label == "Operator"][1].set_value("not_in_last_days").run()
+    assert not at.exception and next(n for n in at.number_input if n.label == "Days").value == 30
+
+
 def test_json_rules_are_checked_like_the_builder(store: None) -> None:
     at = open_segment(Role.MARKETER)
     too_young = {"match": "all", "conditions": [{"field": "age", "op": "lt", "value": 25}]}
