@@ -31,8 +31,11 @@ def log_of(base: str) -> str:
 
 
 @contextmanager
-def running_app(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
-    """Yield the base URL once the server answers; stop it afterwards. Logs go to the assertion."""
+def running_app(
+    env: dict[str, str], timeout: float = 60, options: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """Yield the base URL once the server answers; stop it afterwards. Logs go to the assertion.
+    `options` are more `streamlit run` flags (`--server.fileWatcherType`, `auto`)."""
     port = free_port()
     log_path = Path(tempfile.gettempdir()) / f"lastcall-app-{port}.log"
     with log_path.open("w") as log:
@@ -49,6 +52,7 @@ def running_app(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
                 "true",
                 "--server.address",
                 "127.0.0.1",
+                *options,
             ],
             cwd=ROOT,
             env=os.environ | env,
