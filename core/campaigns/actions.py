@@ -372,20 +372,21 @@ def decide(
     status: ActionStatus,
     now: datetime,
 ) -> int:
-    """Approve or skip actions that are still open (proposed, or the other decision)."""
+    """Approve or skip actions that are still open (proposed, or the other decision), or mark
+    approved ones done (a call made, a word in the store) with the outcome "done by staff"."""
     authorize(actor, Permission.RUN_CAMPAIGNS)
-    if status not in (ActionStatus.APPROVED, ActionStatus.SKIPPED, ActionStatus.PROPOSED):
-        raise ValidationError("Actions can be approved, skipped, or put back to proposed.")
     if not action_ids:
         return 0
-    changed = rowcount(
-        session.execute(
-            update(Action)
-            .where(Action.id.in_(action_ids), Action.status != ActionStatus.DONE)
-            .values(status=status.value, decided_by=actor.user_id, decided_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    )
+    open_ones = Action.id.in_(action_ids)
+    if status == ActionStatus.DONE:
+        change = update(Action).where(open_ones, Action.status == ActionStatus.APPROVED)
+        change = change.values(status=status.value, done_at=now, outcome=DONE_BY_STAFF)
+    elif status in (ActionStatus.APPROVED, ActionStatus.SKIPPED, ActionStatus.PROPOSED):
+        change = update(Action).where(open_ones, Action.status != ActionStatus.DONE)
+        change = change.values(status=status.value, decided_by=actor.user_id, decided_at=now)
+    else:
+        raise ValidationError("Actions can be approved, skipped, put back or marked done.")
+    changed = rowcount(session.execute(change.execution_options(synchronize_session=False)))
     audit.record(
         session=session,
         actor=actor,
@@ -394,6 +395,24 @@ def decide(
         changes={"ids": action_ids[:100], "count": changed},
     )
     return changed
+
+
+DONE_BY_STAFF = "done by staff"
+OUTCOMES = ("sent in test mode", "delivered", "opened", "clicked")
+"""How far a messaged customer went, each step past the one before (a click proves the open)."""
+
+
+def record_outcome(*, session: Session, action_id: int, outcome: str, now: datetime) -> None:
+    """What became of an action's message: the action is done once its message is delivered
+    (or sent, in test mode, where nothing is delivered), and its outcome only ever moves on."""
+    action = session.get(Action, action_id)
+    if action is None or action.outcome == DONE_BY_STAFF:
+        return
+    reached = OUTCOMES.index(action.outcome) if action.outcome in OUTCOMES else -1
+    if OUTCOMES.index(outcome) > reached:
+        action.outcome = outcome
+    action.status = ActionStatus.DONE
+    action.done_at = action.done_at or now
 
 
 ACTION_COLUMNS = (

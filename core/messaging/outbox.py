@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.campaigns import actions
 from core.compliance.decision import reachable
 from core.config import get_settings
 from core.customers.contact_details import normalize_email, normalize_phone
@@ -28,6 +29,9 @@ from core.messaging import templates
 from core.messaging.providers import ProviderUnavailable
 from core.messaging.template_defaults import install_default_templates
 from core.models import (
+    Action,
+    ActionStatus,
+    Audience,
     Campaign,
     CampaignStatus,
     CampaignStep,
@@ -97,15 +101,23 @@ class Queued:
 
 
 def queue_due_steps(*, session: Session, now: datetime) -> list[Queued]:
-    """Write the messages of every running campaign's steps that are due within `LEAD`."""
+    """Write the messages of every running campaign's steps that are due within `LEAD`.
+
+    A campaign that messages approved actions only keeps its written steps open until their
+    day has passed everywhere: an action approved after its step was written gets its message
+    on the next call (the message key keeps each customer to one)."""
     store_zone = get_store_profile(session=session).zone
     horizon = (now + LEAD).astimezone(store_zone).date()
+    still_open = and_(
+        Campaign.audience == Audience.APPROVED,
+        CampaignStep.day >= (now - LEAD).astimezone(store_zone).date(),
+    )
     steps = session.scalars(
         select(CampaignStep)
         .join(Campaign)
         .where(
             Campaign.status == CampaignStatus.RUNNING,
-            CampaignStep.status == StepStatus.PLANNED,
+            or_(CampaignStep.status == StepStatus.PLANNED, still_open),
             CampaignStep.day <= horizon,
         )
         .order_by(CampaignStep.day, CampaignStep.local_time)
@@ -124,23 +136,16 @@ def queue_step(
         if step.template_id
         else _default_template(session, campaign.type, step.channel)
     )
-    left_out = select(SegmentMember.customer_id).where(
-        SegmentMember.segment_id.in_(campaign.excluded_segment_ids or [-1])
-    )
     address = Customer.email if step.channel == Channel.EMAIL else Customer.phone
     recipients = session.execute(
-        select(Customer.id, address, Customer.timezone)
-        .join(SegmentMember, SegmentMember.customer_id == Customer.id)
-        .where(
-            SegmentMember.segment_id == step.segment_id,
-            Customer.id.not_in(left_out),
-            reachable(step.channel, now.astimezone(store_zone).date()),
-        )
+        _recipients(session, campaign, step)
+        .add_columns(address, Customer.timezone)
+        .where(reachable(step.channel, now.astimezone(store_zone).date()))
     ).all()
     local_time = time.fromisoformat(step.local_time)
     zones: dict[str | None, ZoneInfo] = {None: store_zone}
     rows = []
-    for customer_id, to_address, zone_name in recipients:
+    for customer_id, action_id, to_address, zone_name in recipients:
         zone = zones.get(zone_name) or zones.setdefault(zone_name, zone_or(zone_name, store_zone))
         due = datetime.combine(step.day, local_time, zone)
         rows.append(
@@ -150,6 +155,7 @@ def queue_step(
                 "step_id": step.id,
                 "customer_id": customer_id,
                 "template_id": template.id if template else None,
+                "action_id": action_id,
                 "channel": step.channel,
                 "to_address": to_address,
                 "status": MessageStatus.QUEUED.value,
@@ -170,6 +176,38 @@ def queue_step(
     session.flush()
     log.info("step queued", extra={"step_id": step.id, "messages": len(rows)})
     return Queued(step.id, len(rows))
+
+
+def _recipients(session: Session, campaign: Campaign, step: CampaignStep) -> Select[int, int]:
+    """Customer ids (and the action each message carries out) for a step: its segment's members
+    less the excluded segments and the customers whose action staff skipped; or, when the
+    campaign messages approved actions only, the customers of this step's approved actions
+    (an action done already — delivered, or a call staff made — needs no message)."""
+    run = actions.latest_run(session=session, campaign_id=campaign.id)
+    of_run = and_(Action.campaign_id == campaign.id, Action.run_id == (run or ""))
+    if campaign.audience == Audience.APPROVED:
+        return (
+            select(Customer.id, Action.id)
+            .join(Action, Action.customer_id == Customer.id)
+            .where(
+                of_run,
+                Action.step_id == step.id,
+                Action.status == ActionStatus.APPROVED,
+            )
+        )
+    left_out = select(SegmentMember.customer_id).where(
+        SegmentMember.segment_id.in_(campaign.excluded_segment_ids or [-1])
+    )
+    skipped = select(Action.customer_id).where(of_run, Action.status == ActionStatus.SKIPPED)
+    return (
+        select(Customer.id, literal(None, BigInteger).label("action_id"))
+        .join(SegmentMember, SegmentMember.customer_id == Customer.id)
+        .where(
+            SegmentMember.segment_id == step.segment_id,
+            Customer.id.not_in(left_out),
+            Customer.id.not_in(skipped),
+        )
+    )
 
 
 def _default_template(session: Session, campaign_type: str, channel: str) -> Template | None:

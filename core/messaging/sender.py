@@ -27,14 +27,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import compliance
+from core.campaigns import actions
 from core.config import Settings
 from core.infra import events
 from core.messaging import links, outbox, suppressions, templates
-from core.messaging.providers import Outcome, Outgoing, Provider
+from core.messaging.providers import Outcome, Outgoing, Provider, Sandbox
 from core.messaging.ratelimit import RateLimiter
 from core.messaging.routing import provider_for, why_held
 from core.messaging.variables import message_variables, offer_key
 from core.models import (
+    Action,
     Campaign,
     CampaignStep,
     Channel,
@@ -252,6 +254,13 @@ class Sender:
                     occurred_at=now,
                     data={"channel": message.channel, "provider": provider.name},
                 )
+                if message.action_id is not None and message.provider == Sandbox.name:
+                    actions.record_outcome(
+                        session=session,
+                        action_id=message.action_id,
+                        outcome="sent in test mode",
+                        now=now,
+                    )
                 report.sent += 1
                 continue
             message.error, message.error_code = outcome.error, outcome.code
@@ -308,6 +317,7 @@ class _SendContext:
     templates: dict[int, Template]
     campaigns: dict[int, Campaign]
     steps: dict[int, CampaignStep]
+    actions: dict[int, Action]
     suppressed: dict[str, str]
     zones: dict[str | None, ZoneInfo]
 
@@ -337,6 +347,7 @@ class _SendContext:
             templates=by_id(Template, {m.template_id for m in messages}),
             campaigns=by_id(Campaign, {m.campaign_id for m in messages}),
             steps=by_id(CampaignStep, {m.step_id for m in messages}),
+            actions=by_id(Action, {m.action_id for m in messages}),
             suppressed=suppressed,
             zones={None: store.zone},
         )
@@ -359,6 +370,7 @@ class _SendContext:
             unsubscribe_url=unsubscribe,
             customer=customer,
             step=step,
+            offer=self.actions.get(message.action_id or -1) or step,
             campaign=campaign,
         )
         rendered = templates.render(template, variables)

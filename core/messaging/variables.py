@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import TemplateError
 from sqlalchemy.orm import Session
@@ -35,9 +35,18 @@ def offer_code(signing: bytes, key: str) -> str:
     return "LC" + base64.b32encode(digest)[:6].decode()
 
 
-def offer_text(step: CampaignStep) -> str:
-    return step.offer_description or describe_offer(
-        step.offer_kind, step.offer_value, step.offer_category
+class Offered(Protocol):
+    """A plan step's offer, or an action's offer fitted to one customer."""
+
+    offer_kind: str
+    offer_value: float
+    offer_category: str | None
+    offer_description: str
+
+
+def offer_text(offered: Offered) -> str:
+    return offered.offer_description or describe_offer(
+        offered.offer_kind, offered.offer_value, offered.offer_category
     )
 
 
@@ -49,8 +58,11 @@ def message_variables(
     unsubscribe_url: str,
     customer: Customer | None = None,
     step: CampaignStep | None = None,
+    offer: Offered | None = None,
     campaign: Campaign | None = None,
 ) -> dict[str, Any]:
+    """What a template may use. The offer is `offer` (an approved action's personal offer) or
+    else the step's."""
     variables: dict[str, Any] = {
         **SAMPLE_CONTEXT,
         "store": {
@@ -69,11 +81,12 @@ def message_variables(
             "city": customer.city,
             "preferred_category": customer.preferred_category or "",
         }
-    if step is not None:
+    offer = offer or step
+    if step is not None and offer is not None:
         variables["offer"] = {
-            "description": offer_text(step),
+            "description": offer_text(offer),
             "code": offer_code(signing, key),
-            "category": step.offer_category or "",
+            "category": offer.offer_category or "",
         }
         variables["campaign"] = {"name": campaign.name if campaign else "", "angle": step.angle}
     else:

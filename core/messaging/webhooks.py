@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core import campaigns
+from core.campaigns import actions
 from core.compliance import consent
 from core.compliance.policy import get_policy
 from core.db import upsert
@@ -138,11 +139,14 @@ def handle_mailgun_event(*, session: Session, event_data: dict[str, Any], now: d
     if kind == "delivered":
         _advance(message, MessageStatus.DELIVERED)
         message.delivered_at = message.delivered_at or occurred
+        _action_reached(session, message, kind, now)
     elif kind == "opened":
         message.opened_at = message.opened_at or occurred
+        _action_reached(session, message, kind, now)
     elif kind == "clicked":
         message.clicked_at = message.clicked_at or occurred
         message.opened_at = message.opened_at or occurred  # a click proves the open
+        _action_reached(session, message, kind, now)
     elif kind == "failed" and event_data.get("severity") == "permanent":
         message.status, message.failed_at = MessageStatus.BOUNCED, occurred
         message.error = _delivery_problem(event_data)
@@ -272,6 +276,7 @@ def handle_twilio_status(*, session: Session, params: dict[str, str], now: datet
     if status == "delivered":
         _advance(message, MessageStatus.DELIVERED)
         message.delivered_at = message.delivered_at or now
+        _action_reached(session, message, "delivered", now)
     elif status in ("undelivered", "failed"):
         code = params.get("ErrorCode") or ""
         message.status, message.failed_at = MessageStatus.FAILED, now
@@ -368,6 +373,15 @@ def _opt_back_in(session: Session, number: str, store: StoreProfile, now: dateti
 
 
 # --- shared -----------------------------------------------------------------------------------
+
+
+def _action_reached(session: Session, message: Message, outcome: str, now: datetime) -> None:
+    """The action a message carries out is done once it is delivered; opens and clicks are
+    its outcome."""
+    if message.action_id is not None:
+        actions.record_outcome(
+            session=session, action_id=message.action_id, outcome=outcome, now=now
+        )
 
 
 def _advance(message: Message, status: MessageStatus) -> None:

@@ -4,6 +4,7 @@ from core.models.audit import AuditEntry
 from core.models.campaigns import (
     Action,
     ActionStatus,
+    Audience,
     Campaign,
     CampaignStatus,
     CampaignStep,
@@ -32,6 +33,7 @@ from core.models.users import EndReason, SignInFailure, User, UserSession
 __all__ = [
     "Action",
     "ActionStatus",
+    "Audience",
     "AuditEntry",
     "Campaign",
     "CampaignStatus",

@@ -35,6 +35,15 @@ class PlanSource(StrEnum):
     MANUAL = "manual"
 
 
+class Audience(StrEnum):
+    """Whom a running campaign messages."""
+
+    SEGMENTS = "segments"
+    """Everyone reachable in its segments, on each step's channel."""
+    APPROVED = "approved"
+    """Only customers whose action staff approved, each with their personal offer."""
+
+
 class StepStatus(StrEnum):
     PLANNED = "planned"
     """Waiting to be written into the outbox (the day before it is due, or at once)."""
@@ -63,6 +72,9 @@ class Campaign(Base):
     segment_ids: Mapped[list[Any]] = mapped_column(default=list)
     excluded_segment_ids: Mapped[list[Any]] = mapped_column(default=list)
     channels: Mapped[list[Any]] = mapped_column(default=lambda: [Channel.EMAIL.value])
+    audience: Mapped[Audience] = mapped_column(
+        StrEnumType(Audience, 12), default=Audience.SEGMENTS, server_default="segments"
+    )
     budget_cents: Mapped[int | None] = mapped_column(BigInteger)
     max_discount_percent: Mapped[int] = mapped_column(default=25)
     plan_source: Mapped[PlanSource | None] = mapped_column(StrEnumType(PlanSource, 12))
@@ -159,6 +171,10 @@ class Action(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    """When its message was delivered, or staff marked a call or in-store action done."""
+    outcome: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    """How far the customer went: delivered, opened, clicked (purchased with attribution)."""
 
 
 class PlanCache(Base):

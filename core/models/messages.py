@@ -73,6 +73,8 @@ class Message(Base):
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
     template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
+    action_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    """The approved action this message carries out (its personal offer), when there is one."""
     channel: Mapped[Channel] = mapped_column(StrEnumType(Channel, 10))
     to_address: Mapped[str] = mapped_column(String(254), default="")
     status: Mapped[MessageStatus] = mapped_column(
