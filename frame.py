@@ -10,6 +10,7 @@ from core.db import session_scope
 from core.infra import logs
 from core.store_profile import get_store_profile
 from ui import auth, navigation, runtime
+from ui.context import test_mode_banner
 
 st.set_page_config(page_title="Last Call", page_icon="🥃", layout="wide")
 runtime.prepare_current()
@@ -37,4 +38,5 @@ else:
                 auth.sign_out()
                 st.rerun()
             auth.cookie_exchange()
+        test_mode_banner()
 page.run()

@@ -240,6 +240,52 @@ def cmd_plan(args: argparse.Namespace) -> dict[str, Any] | str:
     return "\n".join(lines)
 
 
+def cmd_campaigns(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from core import campaigns
+    from core.messaging import monitor
+
+    migration_runner.ensure_current()
+    with session_scope(read_only=True) as session:
+        listed = campaigns.list_campaigns(session=session)
+        figures = monitor.campaign_figures(session=session, campaign_ids=[c.id for c in listed])
+        return [
+            {
+                "id": c.id,
+                "name": c.name,
+                "type": c.type,
+                "status": c.status,
+                "audience": c.audience,
+                "starts_at": c.starts_at,
+                "ends_at": c.ends_at,
+                **figures[c.id].as_dict(),
+            }
+            for c in listed
+        ]
+
+
+def cmd_campaign_start(args: argparse.Namespace) -> dict[str, Any]:
+    """Start a campaign as the page's "Start now" does: its due sends are written at once and
+    its actions prepared (here in the foreground); the app's workers send them."""
+    from core import campaigns
+    from core.campaigns import actions
+    from core.messaging import outbox
+
+    migration_runner.ensure_current()
+    now = utc_now()
+    with session_scope() as session:
+        campaign = campaigns.start_now(session=session, actor=SYSTEM, campaign_id=args.id, now=now)
+        written = outbox.queue_due_steps(session=session, now=now)
+        status = campaign.status
+    with session_scope() as session:
+        run = actions.generate_actions(session=session, actor=SYSTEM, campaign_id=args.id, now=now)
+    return {
+        "id": args.id,
+        "status": status,
+        "messages_written": sum(q.messages for q in written),
+        "actions": run.created,
+    }
+
+
 def cmd_actions(args: argparse.Namespace) -> dict[str, Any] | str:
     from core.campaigns import actions
 
@@ -355,6 +401,18 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print JSON instead of text")
     plan.set_defaults(run=cmd_plan)
 
+    listing = commands.add_parser(
+        "campaigns", help="every campaign with its figures (targeted, sent, delivered, …)"
+    )
+    listing.add_argument("--json", action="store_true", help="JSON (the only output)")
+    listing.set_defaults(run=cmd_campaigns)
+
+    campaign = commands.add_parser("campaign", help="act on one campaign")
+    verbs = campaign.add_subparsers(dest="verb", required=True)
+    start = verbs.add_parser("start", help="start it now, as the page's Start now does")
+    start.add_argument("id", type=int)
+    start.set_defaults(run=cmd_campaign_start)
+
     actions = commands.add_parser("actions", help="rank a campaign's customers into actions")
     actions.add_argument("--campaign", type=int, required=True)
     actions.add_argument("--limit", type=int, default=300)
@@ -376,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "name", None) == "" and getattr(args, "email", None):
         args.name = args.email.split("@")[0]
     configure_logging(get_settings().log_level)
-    run: Callable[[argparse.Namespace], dict[str, Any] | str] = args.run
+    run: Callable[[argparse.Namespace], dict[str, Any] | list[dict[str, Any]] | str] = args.run
     try:
         result = run(args)
     except (CommandError, DomainError) as exc:

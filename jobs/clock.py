@@ -9,8 +9,7 @@ from datetime import datetime
 
 from core import maintenance
 from core.db import session_scope, utc_now
-from core.infra import job_rows
-from core.messaging import outbox
+from core.permissions import SYSTEM
 from core.store_profile import get_store_profile
 from jobs import flows, held_optouts, queue, sending, tasks
 
@@ -39,11 +38,7 @@ def send_due_messages(now: datetime | None = None) -> list[str]:
     send job when messages are waiting and none is running. Returns the job id started."""
     now = now or utc_now()
     sending.release_stale_claims(now)
-    with session_scope() as session:
-        outbox.queue_due_steps(session=session, now=now)
-        due = outbox.count_due(session=session, now=now)
-        busy = job_rows.is_active(session=session, kind=tasks.send_messages.kind, now=now)
-    return [queue.enqueue(tasks.send_messages)] if due and not busy else []
+    return flows.write_due_sends(actor=SYSTEM, now=now)
 
 
 def start(stop: threading.Event) -> threading.Thread:

@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from core import campaigns, imports
+from core.campaigns import actions
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import ValidationError
 from core.infra import job_rows
 from core.messaging import monitor, outbox, templates
 from core.messaging.routing import provider_for, why_held
-from core.models import Campaign, CampaignStatus, Import
+from core.models import ActionStatus, Campaign, CampaignStatus, CampaignType, Channel, Import
 from core.permissions import SYSTEM, Actor, Permission, authorize
 from jobs import queue, tasks
 
@@ -34,16 +35,50 @@ class Moved:
     status: CampaignStatus
     starts_at: datetime | None
     actions_job: str | None = None
+    sending_job: str | None = None
+    """The job sending what was due at the start, when something was."""
 
 
 def start_campaign(*, actor: Actor, campaign_id: int, now: datetime | None = None) -> Moved:
-    """Start a draft or scheduled campaign at once, then prepare its actions."""
+    """Start a draft or scheduled campaign at once: the sends due now are written and sent
+    straight away (not on the clock's next minute), and its actions are prepared."""
+    now = now or utc_now()
     with session_scope() as session:
         campaign = campaigns.start_now(
-            session=session, actor=actor, campaign_id=campaign_id, now=now or utc_now()
+            session=session, actor=actor, campaign_id=campaign_id, now=now
         )
         moved = _moved(campaign)
-    return _with_actions(moved, actor)
+    sending = write_due_sends(actor=actor, now=now)
+    return _with_actions(replace(moved, sending_job=next(iter(sending), None)), actor)
+
+
+def decide_actions(
+    *,
+    actor: Actor,
+    action_ids: list[int],
+    status: ActionStatus,
+    now: datetime | None = None,
+) -> int:
+    """Approve, skip or mark done; an approval in a campaign that messages approved actions
+    only is written and sent at once when its send is due. Returns how many changed."""
+    now = now or utc_now()
+    with session_scope() as session:
+        changed = actions.decide(
+            session=session, actor=actor, action_ids=action_ids, status=status, now=now
+        )
+    if status == ActionStatus.APPROVED and changed:
+        write_due_sends(actor=actor, now=now)
+    return changed
+
+
+def write_due_sends(*, actor: Actor, now: datetime) -> list[str]:
+    """Write the messages of the sends coming due and, when any is due now and no send job is
+    running, start one. Returns the id of the job started."""
+    with session_scope() as session:
+        outbox.queue_due_steps(session=session, now=now)
+        due = outbox.count_due(session=session, now=now)
+        busy = job_rows.is_active(session=session, kind=tasks.send_messages.kind, now=now)
+    return [send_now(actor=actor)] if due and not busy else []
 
 
 def schedule_campaign(*, actor: Actor, campaign_id: int, now: datetime | None = None) -> Moved:
@@ -142,6 +177,19 @@ def send_test(*, actor: Actor, template_id: int, to: str, now: datetime | None =
         channel = message.channel
     send_now(actor=actor)
     return provider_for(channel, get_settings()).name
+
+
+def send_channel_test(*, actor: Actor, channel: Channel, to: str) -> str:
+    """Send the default promotion template of `channel` to `to` (the person at the screen), to
+    see the provider at work. Returns the provider's name."""
+    with session_scope() as session:
+        template = outbox.default_template(
+            session=session, campaign_type=CampaignType.PROMOTION, channel=channel
+        )
+        if template is None:
+            raise ValidationError(f"There is no {channel.value} template to send.")
+        template_id = template.id
+    return send_test(actor=actor, template_id=template_id, to=to)
 
 
 def load_demo(*, user_id: int | None) -> str:

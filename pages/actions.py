@@ -8,13 +8,13 @@ import streamlit as st
 from core import campaigns
 from core.campaigns import actions
 from core.campaigns.actions import ActionFilter
-from core.db import session_scope, utc_now
-from core.models import ActionStatus, Channel
+from core.db import session_scope
+from core.models import ActionStatus, Audience, Channel
 from core.permissions import Permission
 from jobs import flows
-from ui.calls import change, query_id
+from ui.calls import attempt_flow, query_id
 from ui.context import store_zone
-from ui.flash import show_flash
+from ui.flash import flash, show_flash
 from ui.formatting import when
 from ui.guard import require
 from ui.jobs import follow_job
@@ -27,7 +27,9 @@ follow_job("actions_job", done_message="Actions are ready.")
 
 zone = store_zone()
 with session_scope(read_only=True) as session:
-    planned = {c.id: c.name for c in campaigns.list_campaigns(session=session) if c.steps}
+    with_plans = [c for c in campaigns.list_campaigns(session=session) if c.steps]
+    planned = {c.id: c.name for c in with_plans}
+    planned_audience = {c.id: c.audience for c in with_plans}
 if not planned:
     st.info("Actions come from a campaign's plan: create and plan a campaign first.")
     st.page_link("pages/campaigns.py", label="Campaigns", icon=":material/campaign:")
@@ -63,15 +65,25 @@ with session_scope(read_only=True) as session:
                 "Due": when(a.due_at, zone, with_time=True),
                 "Why": "; ".join(a.reasons),
                 "Status": a.status,
+                "Outcome": a.outcome,
             }
             for a, c in listed
         ]
     )
 
-figures = st.columns(4)
+figures = st.columns(5)
 figures[0].metric("Actions", f"{sum(counts.values()):,}")
-for column, state in zip(figures[1:], ("proposed", "approved", "skipped"), strict=True):
+for column, state in zip(figures[1:], ("proposed", "approved", "skipped", "done"), strict=True):
     column.metric(state.title(), f"{counts.get(state, 0):,}")
+if planned_audience.get(campaign_id) == Audience.APPROVED:
+    st.caption(
+        "This campaign messages approved actions only: each approval is sent at its due time "
+        "with the customer's own offer; skipped and proposed customers get nothing."
+    )
+else:
+    st.caption(
+        "This campaign messages everyone reachable in its segments, except customers you skip."
+    )
 
 if can_run and st.button("Prepare a new run of actions", icon=":material/refresh:"):
     st.session_state["actions_job"] = flows.prepare_actions(actor=actor, campaign_id=campaign_id)
@@ -96,10 +108,12 @@ chosen = [int(table.iloc[i]["id"]) for i in picked.selection.rows]
 
 
 def decide(ids: list[int], to: ActionStatus) -> None:
-    change(
-        lambda s: actions.decide(session=s, actor=actor, action_ids=ids, status=to, now=utc_now()),
-        lambda changed: f"{changed:,} actions {to.value}.",
-    )
+    outcome = attempt_flow(lambda: flows.decide_actions(actor=actor, action_ids=ids, status=to))
+    if outcome is not None:
+        flash(
+            f"{outcome.value:,} actions {'marked done' if to == ActionStatus.DONE else to.value}."
+        )
+        st.rerun()
 
 
 if can_run:
@@ -111,6 +125,14 @@ if can_run:
     proposed = table.loc[table["Status"] == ActionStatus.PROPOSED, "id"].astype(int).tolist()
     if buttons[2].button(f"Approve all {len(proposed)} proposed", disabled=not proposed):
         decide(proposed, ActionStatus.APPROVED)
+    approved = set(table.loc[table["Status"] == ActionStatus.APPROVED, "id"].astype(int))
+    done_by_hand = [i for i in chosen if i in approved]
+    if buttons[3].button(
+        f"Mark {len(done_by_hand)} done",
+        disabled=not done_by_hand,
+        help="For a call made or a word in the store: approved actions only.",
+    ):
+        decide(done_by_hand, ActionStatus.DONE)
 
 
 def actions_csv() -> bytes:

@@ -9,13 +9,14 @@ from core.db import session_scope, utc_now
 from core.errors import NotFound
 from core.infra.money import format_cents
 from core.messaging import monitor
-from core.models import Campaign, CampaignStatus, CampaignType
+from core.models import Audience, Campaign, CampaignStatus, CampaignType, StepStatus
 from core.permissions import Permission
 from jobs import flows
 from ui.calls import ask_before, attempt_flow, change, confirmed, not_found, query_id
 from ui.campaign_builder import Builder
 from ui.charts import plan_timeline
 from ui.context import store_zone
+from ui.figures import campaign_figures
 from ui.flash import flash, show_flash
 from ui.formatting import md, status_badge, when
 from ui.guard import live, require
@@ -203,23 +204,33 @@ def actions_tab(campaign: Campaign) -> None:
         st.rerun()
 
 
-def performance_tab(campaign: Campaign) -> None:
+@live(run_every=5.0)
+def performance_tab(campaign_id: int) -> None:
+    """The campaign's figures, refreshed every few seconds while it sends."""
     with session_scope(read_only=True) as session:
-        fared = monitor.engagement(session=session, campaign_id=campaign.id)
-    if not fared.messages:
-        st.info("Messages are written the day before each planned send; their fate shows here.")
+        fared = monitor.campaign_figures(session=session, campaign_ids=[campaign_id])[campaign_id]
+        current = campaigns.get_campaign(session=session, campaign_id=campaign_id)
+        waiting = [s for s in current.steps if s.status == StepStatus.PLANNED]
+        audience = current.audience
+    if not fared.targeted:
+        if audience == Audience.APPROVED:
+            st.info("This campaign messages approved actions only: approve some under Actions.")
+        elif waiting:
+            first = min(waiting, key=lambda s: (s.day, s.local_time))
+            st.info(
+                f"Nothing written yet: the first send is {first.day:%a %b %d} at "
+                f"{first.local_time}, each recipient's time. Its messages are written the day "
+                "before (at once when it is due sooner) and show here as they go."
+            )
+        else:
+            st.info("Nobody could be messaged by this campaign's sends.")
         return
-    figures = st.columns(4)
-    figures[0].metric("Sent", f"{fared.sent:,} of {fared.messages:,}")
-    figures[1].metric("Delivered", f"{fared.rate(fared.delivered):.0%}")
-    figures[2].metric("Opened", f"{fared.rate(fared.opened):.0%}")
-    figures[3].metric("Clicked", f"{fared.rate(fared.clicked):.0%}")
-    figures = st.columns(4)
-    figures[0].metric("Failed", f"{fared.failed:,}")
-    figures[1].metric("Stopped by the rules", f"{fared.stopped:,}")
-    figures[2].metric("Cost", format_cents(round(fared.cost_cents)))
+    campaign_figures(fared, detailed=True)
     st.page_link(
-        "pages/messages.py", label="Every message of this campaign", icon=":material/mail:"
+        "pages/messages.py",
+        label="Every message of this campaign",
+        icon=":material/mail:",
+        query_params={"campaign": str(campaign_id)},
     )
 
 
@@ -266,4 +277,4 @@ with plan_view:
 with actions_view:
     actions_tab(campaign)
 with performance:
-    performance_tab(campaign)
+    performance_tab(campaign.id)

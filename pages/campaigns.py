@@ -10,6 +10,7 @@ from core.messaging import monitor
 from core.models import CampaignStatus, CampaignType
 from core.permissions import Permission
 from ui.context import store_zone
+from ui.figures import campaign_figures
 from ui.flash import show_flash
 from ui.formatting import md, status_badge, when
 from ui.guard import require
@@ -39,6 +40,7 @@ with session_scope(read_only=True) as session:
     )
     status = None if shown in (None, "all") else CampaignStatus(shown)
     listed = campaigns.list_campaigns(session=session, status=status)
+    figures_of = monitor.campaign_figures(session=session, campaign_ids=[c.id for c in listed])
     cards = [
         {
             "id": c.id,
@@ -50,7 +52,7 @@ with session_scope(read_only=True) as session:
             "reach": sum(step.expected_reach for step in c.steps),
             "cost": sum(step.expected_cost_cents for step in c.steps),
             "plan": c.plan_source or "no plan yet",
-            "fared": monitor.engagement(session=session, campaign_id=c.id),
+            "fared": figures_of[c.id],
         }
         for c in listed
     ]
@@ -75,13 +77,11 @@ for card in cards:
             query_params={"id": str(card["id"])},
         )
         fared = card["fared"]
-        figures = st.columns(5)
-        figures[0].metric("Sends planned", card["sends"])
-        figures[1].metric("Messages planned", f"{card['reach']:,}")
-        if fared.messages:
-            figures[2].metric("Sent", f"{fared.sent:,}")
-            figures[3].metric("Clicked", f"{fared.rate(fared.clicked):.0%}" if fared.sent else "—")
-            figures[4].metric("Send cost", format_cents(round(fared.cost_cents)))
+        if fared.targeted:
+            campaign_figures(fared)
         else:
-            figures[4].metric("Send cost, planned", format_cents(card["cost"]))
-        st.caption(f"Plan: {card['plan']}" + ("" if fared.messages else " · nothing sent yet"))
+            figures = st.columns(3)
+            figures[0].metric("Sends planned", card["sends"])
+            figures[1].metric("Messages planned", f"{card['reach']:,}")
+            figures[2].metric("Send cost, planned", format_cents(card["cost"]))
+        st.caption(f"Plan: {card['plan']}" + ("" if fared.targeted else " · nothing sent yet"))

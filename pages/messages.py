@@ -11,13 +11,15 @@ from core.db import session_scope, utc_now
 from core.infra.money import format_cents
 from core.messaging import monitor, routing, suppressions
 from core.messaging.monitor import MessageFilter
+from core.messaging.sender import render_again
 from core.models import Channel, MessageStatus
 from core.permissions import Permission
 from jobs import flows
-from ui.calls import attempt_flow, change
+from ui.calls import attempt_flow, change, query_id
 from ui.context import store_zone
+from ui.email_preview import show_email
 from ui.flash import flash, show_flash
-from ui.formatting import when
+from ui.formatting import md, provider_name, when
 from ui.guard import live, require
 
 actor = require(Permission.VIEW)
@@ -69,9 +71,12 @@ def live_figures(campaign_id: int | None) -> None:
 
 
 left, middle, right, far = st.columns([3, 2, 2, 2])
+wanted = query_id("campaign")
+campaign_choices = [None, *campaign_names]
 campaign_id = left.selectbox(
     "Campaign",
-    [None, *campaign_names],
+    campaign_choices,
+    campaign_choices.index(wanted) if wanted in campaign_names else 0,
     format_func=lambda i: "All" if i is None else campaign_names[i],
 )
 statuses = middle.multiselect("Status", list(STATUS_LABELS), format_func=STATUS_LABELS.get)
@@ -94,25 +99,31 @@ where = MessageFilter(
     since=since,
     until=until,
 )
-page = st.session_state.get("sends_page", 1)
-with session_scope(read_only=True) as session:
-    rows, total = monitor.list_messages(session=session, where=where, page=page)
-    retryable = monitor.count_retryable(session=session, campaign_id=campaign_id)
 
-if not total:
-    st.caption("No messages match.")
-else:
+
+@live(run_every=5.0)
+def live_table(where: MessageFilter) -> None:
+    """The messages, their status kept in step with the figures above while the page is open."""
+    page = st.session_state.get("sends_page", 1)
+    with session_scope(read_only=True) as session:
+        rows, total = monitor.list_messages(session=session, where=where, page=page)
+        retryable = monitor.count_retryable(session=session, campaign_id=where.campaign_id)
+    if not total:
+        st.caption("No messages match.")
+        return
     table = pd.DataFrame(
         [
             {
                 "Id": r.id,
-                "Status": STATUS_LABELS.get(r.status, r.status),
+                "Status": STATUS_LABELS.get(r.status, r.status)
+                + (" (test mode)" if r.provider == "sandbox" else ""),
                 "Channel": r.channel,
                 "Campaign": r.campaign,
                 "Customer": r.customer,
                 "To": r.to_address,
                 "Due": when(r.send_after, zone, with_time=True),
                 "Sent": when(r.sent_at, zone, with_time=True) if r.sent_at else "",
+                "Provider": provider_name(r.provider) if r.provider else "",
                 "Tries": r.attempts,
                 "Cost": r.cost_cents / 100,
                 "Problem": r.error,
@@ -139,12 +150,16 @@ else:
         st.session_state["sends_page"] = page + 1
         st.rerun()
 
-    chosen = [int(table.iloc[i]["Id"]) for i in picked.selection.rows]
-    if can_run and (retryable or chosen):
+    by_id = {r.id: r for r in rows}
+    chosen = [int(table.iloc[i]["Id"]) for i in picked.selection.rows if i < len(table)]
+    failed = [i for i in chosen if by_id[i].status in ("failed", "bounced")]
+    if can_run and (retryable or failed):
         one, every = st.columns(2)
         retry = None
-        if chosen and one.button(f"Retry the {len(chosen)} selected", icon=":material/replay:"):
-            retry = attempt_flow(lambda: flows.retry_messages(actor=actor, message_ids=chosen))
+        if failed and one.button(
+            f"Retry the {len(failed)} failed selected", icon=":material/replay:"
+        ):
+            retry = attempt_flow(lambda: flows.retry_messages(actor=actor, message_ids=failed))
         if retryable and every.button(f"Retry all {retryable:,} failed", icon=":material/replay:"):
             retry = attempt_flow(lambda: flows.retry_messages(actor=actor))
         if retry is not None:
@@ -156,20 +171,38 @@ else:
                     "warning",
                 )
             st.rerun()
-
     if chosen:
-        message_id = chosen[0]
-        with session_scope(read_only=True) as session:
-            events = monitor.timeline(session=session, message_id=message_id)
-        st.subheader(f"Message {message_id}")
-        if events:
-            for event in events:
-                st.markdown(
-                    f"- **{event.type}** · {when(event.occurred_at, zone, with_time=True)}"
-                    + (f" · {event.data.get('reason')}" if event.data.get("reason") else "")
-                )
-        else:
-            st.caption("Nothing has happened to it yet.")
+        message_detail(by_id[chosen[0]])
+
+
+def message_detail(row: monitor.Row) -> None:
+    """One message: what it says, who sent it, what happened to it and why."""
+    with session_scope(read_only=True) as session:
+        events = monitor.timeline(session=session, message_id=row.id)
+        rendered = render_again(session=session, settings=get_settings(), message_id=row.id)
+    st.subheader(f"Message {row.id} · {STATUS_LABELS.get(row.status, row.status)}")
+    st.caption(
+        f"To {row.to_address or '—'} · "
+        + (f"through {provider_name(row.provider)}" if row.provider else "not sent yet")
+        + (f" · {row.error}" if row.error else "")
+    )
+    if rendered is not None and rendered.html:
+        show_email(subject=rendered.subject, preheader="", body_html=rendered.html, height=320)
+    elif rendered is not None:
+        st.text(rendered.text)
+    else:
+        st.caption("Its template is gone, so its text cannot be shown.")
+    if events:
+        for event in events:
+            st.markdown(
+                f"- **{event.type}** · {when(event.occurred_at, zone, with_time=True)}"
+                + (f" · {md(str(event.data.get('reason')))}" if event.data.get("reason") else "")
+            )
+    else:
+        st.caption("Nothing has happened to it yet.")
+
+
+live_table(where)
 
 with st.expander("Suppressed addresses", icon=":material/block:"):
     st.caption(

@@ -2,13 +2,17 @@
 
 import streamlit as st
 
+from core.config import get_settings
 from core.db import session_scope
 from core.infra import health
+from core.messaging import routing
+from core.models import Channel
 from core.permissions import Permission
 from core.store_profile import get_store_profile, time_zone_names, update_store_profile
-from ui.calls import attempt
+from jobs import flows
+from ui.calls import attempt, attempt_flow
 from ui.flash import flash, show_flash
-from ui.formatting import md
+from ui.formatting import md, provider_name
 from ui.guard import require
 
 actor = require(Permission.MANAGE_SETTINGS)
@@ -72,3 +76,34 @@ if warnings := health.go_live_warnings():
     )
     for warning in warnings:
         st.warning(warning, icon=":material/key:")
+
+st.subheader("Sending")
+st.caption("Who sends each channel. Keys are settings (environment, .env or secrets.toml).")
+for status in routing.channel_statuses(get_settings()):
+    label = "Email" if status.channel == Channel.EMAIL else "Texts"
+    with st.container(border=True):
+        if status.test_mode:
+            st.markdown(
+                f"**{label}** · :orange-badge[Test mode] through {provider_name('sandbox')}"
+            )
+            st.caption(f"To send for real, {status.hint}.")
+        else:
+            st.markdown(
+                f"**{label}** · :green-badge[Live] through {provider_name(status.provider)}"
+            )
+        if status.problem:
+            st.warning(status.problem)
+        to = st.text_input(
+            "Send me a test at",
+            actor.email if status.channel == Channel.EMAIL else "",
+            key=f"test_to_{status.channel.value}",
+            placeholder="your mobile number" if status.channel == Channel.SMS else "",
+        )
+        if st.button("Send me a test", key=f"test_{status.channel.value}") and (
+            sent := attempt_flow(
+                lambda c=status.channel, to=to: flows.send_channel_test(
+                    actor=actor, channel=c, to=to
+                )
+            )
+        ):
+            st.success(f"Test queued through {provider_name(sent.value)}. See it under Sends.")

@@ -14,6 +14,7 @@ from jobs import flows
 from ui.calls import attempt, attempt_flow
 from ui.email_preview import show_email
 from ui.flash import flash, show_flash
+from ui.formatting import provider_name
 from ui.guard import require
 
 actor = require(Permission.VIEW)
@@ -35,13 +36,6 @@ if not saved and can_edit:
         st.rerun()
 
 NEW = 0
-PROVIDERS = {
-    "mailgun": "Mailgun",
-    "twilio": "Twilio",
-    "smtp": "your mail server (SMTP)",
-    "sandbox": "the sandbox (no provider configured: nothing leaves this app)",
-}
-"""How a send's provider is named to the person who sent it."""
 left, right = st.columns([3, 1])
 template_id = left.selectbox(
     "Template",
@@ -171,4 +165,4 @@ if can_edit:
                     lambda: flows.send_test(actor=actor, template_id=current.id, to=to)
                 )
             ):
-                st.success(f"Test queued through {PROVIDERS[sent.value]}. See it under Sends.")
+                st.success(f"Test queued through {provider_name(sent.value)}. See it under Sends.")

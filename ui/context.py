@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.config import get_settings
 from core.db import session_scope, utc_now
+from core.messaging import routing
 from core.store_profile import StoreProfile, get_store_profile
 
 
@@ -30,3 +31,23 @@ def store_zone() -> ZoneInfo:
 def store_today() -> date:
     """Today in the store's time zone."""
     return utc_now().astimezone(store_zone()).date()
+
+
+CHANNEL_WORDS = {"email": "email", "sms": "texts"}
+
+
+def test_mode_banner() -> None:
+    """On every page while a channel goes through the sandbox: nothing really leaves."""
+    sandboxed = [s for s in routing.channel_statuses(get_settings()) if s.test_mode]
+    if not sandboxed:
+        return
+    said = "; ".join(
+        f"{CHANNEL_WORDS[s.channel.value]} {'is' if s.channel.value == 'email' else 'are'} "
+        f"not really sent ({s.hint})"
+        for s in sandboxed
+    )
+    st.warning(
+        f"**Test mode**: {said}. Messages are written and counted as “sent (test mode)”. "
+        "Store profile shows each channel's status.",
+        icon=":material/science:",
+    )

@@ -79,3 +79,16 @@ def md(text: object) -> str:
     every character Markdown or Streamlit's directives act on is escaped, so a customer called
     `[Pay here](https://…)` or `![](https://…/pixel)` is shown as typed, not as a link or image."""
     return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+PROVIDER_NAMES = {
+    "mailgun": "Mailgun",
+    "twilio": "Twilio",
+    "smtp": "your mail server (SMTP)",
+    "sandbox": "the sandbox (test mode: nothing leaves this app)",
+}
+
+
+def provider_name(name: str) -> str:
+    """A provider as the person who sent through it knows it (mailgun+smtp: with a fallback)."""
+    return " with ".join(PROVIDER_NAMES.get(part, part) for part in name.split("+"))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from core.db import rowcount
 from core.infra import audit
+from core.messaging.providers import Sandbox
 from core.models import Campaign, Customer, Event, Message, MessageStatus
 from core.permissions import Actor, Permission, authorize
 
@@ -57,6 +59,8 @@ class Row:
     attempts: int
     cost_cents: float
     error: str
+    provider: str | None
+    subject: str
 
 
 def status_counts(*, session: Session, campaign_id: int | None = None) -> dict[str, int]:
@@ -115,6 +119,8 @@ def list_messages(
             attempts=m.attempts,
             cost_cents=m.cost_cents,
             error=m.error,
+            provider=m.provider,
+            subject=m.subject,
         )
         for m, name, first, last in rows
     ], total
@@ -177,38 +183,79 @@ def retry_failed(
 
 
 @dataclass(frozen=True)
-class Engagement:
-    messages: int
+class Figures:
+    """How a campaign's messages fared, every number counted from the outbox and the events."""
+
+    targeted: int
+    """Messages written: one per customer and channel the campaign reached for."""
+    queued: int
+    """Waiting for their time, or being sent right now."""
     sent: int
     delivered: int
     opened: int
     clicked: int
+    unsubscribed: int
+    """Recipients who opted out from one of these messages (link, reply or provider report)."""
+    bounced: int
     failed: int
     stopped: int
+    """Stopped by the rules before sending (consent withdrawn, suppressed, under 21)."""
     cost_cents: float
+    sent_in_test_mode: int
+    """Sent through the sandbox: nothing really left."""
 
-    def rate(self, part: int) -> float:
-        """`part` as a share of the messages that went out."""
-        return part / self.sent if self.sent else 0.0
+    @property
+    def test_mode(self) -> bool:
+        return self.sent_in_test_mode > 0
+
+    def rate(self, part: int) -> float | None:
+        """`part` as a share of the messages that went out; None before any did."""
+        return part / self.sent if self.sent else None
+
+    def as_dict(self) -> dict[str, int | float | bool]:
+        return {
+            **self.__dict__,
+            "cost_cents": round(self.cost_cents, 2),
+            "test_mode": self.test_mode,
+        }
 
 
-def engagement(*, session: Session, campaign_id: int) -> Engagement:
-    """How a campaign's messages fared, from the outbox and the providers' events."""
+def campaign_figures(*, session: Session, campaign_ids: list[int]) -> dict[int, Figures]:
+    """Figures of each campaign in `campaign_ids` (those without messages are all zeros: the
+    caller says "nothing sent yet" rather than showing them)."""
     m = Message
+    if not campaign_ids:
+        return {}
 
     def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.count().filter(condition)
 
-    row = session.execute(
-        select(
-            func.count(),
-            counted(m.sent_at.is_not(None)),
-            counted(m.delivered_at.is_not(None)),
-            counted(m.opened_at.is_not(None)),
-            counted(m.clicked_at.is_not(None)),
-            counted(m.status.in_([MessageStatus.FAILED, MessageStatus.BOUNCED])),
-            counted(m.status == MessageStatus.SUPPRESSED),
-            func.coalesce(func.sum(m.cost_cents), 0.0),
-        ).where(m.campaign_id == campaign_id)
-    ).one()
-    return Engagement(*row[:7], cost_cents=float(row[7]))
+    opted_out = (
+        select(Event.message_id)
+        .where(Event.type.like("%.opted_out"), Event.message_id.is_not(None))
+        .distinct()
+    )
+    columns: dict[str, ColumnElement[Any]] = {
+        "targeted": func.count(),
+        "queued": counted(m.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING])),
+        "sent": counted(m.sent_at.is_not(None)),
+        "delivered": counted(m.delivered_at.is_not(None)),
+        "opened": counted(m.opened_at.is_not(None)),
+        "clicked": counted(m.clicked_at.is_not(None)),
+        "unsubscribed": counted(m.id.in_(opted_out)),
+        "bounced": counted(m.status == MessageStatus.BOUNCED),
+        "failed": counted(m.status == MessageStatus.FAILED),
+        "stopped": counted(m.status == MessageStatus.SUPPRESSED),
+        "cost_cents": func.coalesce(func.sum(m.cost_cents), 0.0),
+        "sent_in_test_mode": counted(and_(m.sent_at.is_not(None), m.provider == Sandbox.name)),
+    }
+    rows = session.execute(
+        select(m.campaign_id, *(column.label(name) for name, column in columns.items()))
+        .where(m.campaign_id.in_(campaign_ids))
+        .group_by(m.campaign_id)
+    ).all()
+    found = {
+        row.campaign_id: Figures(**{name: getattr(row, name) for name in columns}) for row in rows
+    }
+    nothing = Figures(**{name: 0 for name in columns})
+    return {i: found.get(i, nothing) for i in campaign_ids}

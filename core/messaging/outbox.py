@@ -134,7 +134,7 @@ def queue_step(
     template = (
         templates.get_template(session=session, template_id=step.template_id)
         if step.template_id
-        else _default_template(session, campaign.type, step.channel)
+        else default_template(session=session, campaign_type=campaign.type, channel=step.channel)
     )
     address = Customer.email if step.channel == Channel.EMAIL else Customer.phone
     recipients = session.execute(
@@ -210,7 +210,9 @@ def _recipients(session: Session, campaign: Campaign, step: CampaignStep) -> Sel
     )
 
 
-def _default_template(session: Session, campaign_type: str, channel: str) -> Template | None:
+def default_template(*, session: Session, campaign_type: str, channel: str) -> Template | None:
+    """The store's template for this type and channel, installing the defaults when the store
+    has none yet."""
     found = templates.default_template(
         session=session, campaign_type=campaign_type, channel=channel
     )

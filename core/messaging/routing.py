@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core.config import Settings
@@ -98,6 +98,50 @@ def why_held(channel: Channel | str, settings: Settings) -> str | None:
         "work (the law for marketing email requires one that does). Set PUBLIC_BASE_URL to the "
         "https address this app is reached at."
     )
+
+
+TEST_MODE_HINTS = {
+    Channel.EMAIL: "set MAILGUN_API_KEY and MAILGUN_DOMAIN, or SMTP_HOST",
+    Channel.SMS: "set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
+}
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    """How a channel sends right now, for the banner and the Store page."""
+
+    channel: Channel
+    provider: str
+    """mailgun, smtp, mailgun+smtp, twilio, or sandbox."""
+    problem: str | None = None
+    """Why nothing goes out even so (held email, an incomplete Twilio setup)."""
+
+    @property
+    def test_mode(self) -> bool:
+        """Messages go to the sandbox: recorded as sent, and nothing leaves the app."""
+        return self.provider == Sandbox.name
+
+    @property
+    def hint(self) -> str:
+        return TEST_MODE_HINTS[self.channel] if self.test_mode else ""
+
+
+def channel_statuses(settings: Settings) -> list[ChannelStatus]:
+    """Each channel's provider as `provider_for` would pick it, and what stops it."""
+    statuses = []
+    for channel in Channel:
+        try:
+            provider = provider_for(channel, settings)
+        except ValidationError as exc:
+            statuses.append(ChannelStatus(channel, "twilio", str(exc)))
+            continue
+        name = (
+            f"{provider.primary.name}+{provider.secondary.name}"
+            if isinstance(provider, Failover)
+            else provider.name
+        )
+        statuses.append(ChannelStatus(channel, name, why_held(channel, settings)))
+    return statuses
 
 
 def provider_for(channel: Channel | str, settings: Settings) -> Provider:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from core import compliance
 from core.campaigns import actions
 from core.config import Settings
+from core.errors import NotFound
 from core.infra import events
 from core.messaging import links, outbox, suppressions, templates
 from core.messaging.providers import Outcome, Outgoing, Provider, Sandbox
@@ -303,6 +304,23 @@ class Sender:
                 detail=outcome.error,
                 message_id=message.id,
             )
+
+
+def render_again(*, session: Session, settings: Settings, message_id: int) -> Outgoing | None:
+    """A message as it was (or will be) sent, rendered the way the sender renders it, for its
+    detail on the Sends page; None when it has no template left to render."""
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound(f"There is no message {message_id}.")
+    context = _SendContext.load(session, settings, [message])
+    template = context.templates.get(message.template_id or -1)
+    if template is None:
+        return None
+    customer = session.get(Customer, message.customer_id) if message.customer_id else None
+    try:
+        return context.render(message, customer, template)
+    except (TemplateError, RecursionError):
+        return None
 
 
 @dataclass

@@ -90,6 +90,14 @@ def sign_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
     return at.run()
 
 
+TEST_MODE_ICON = ":material/science:"
+
+
+def page_warnings(at: AppTest) -> list[str]:
+    """The page's own warnings: not the test-mode banner the frame shows on every page."""
+    return [w.value for w in at.warning if w.icon != TEST_MODE_ICON]
+
+
 def texts(at: AppTest) -> str:
     """Everything the page shows as text, for 'is this on screen' assertions (Markdown's
     backslash escapes read as the characters they show)."""

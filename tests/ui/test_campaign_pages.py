@@ -178,7 +178,8 @@ def test_the_list_and_the_actions_page(store: list[int]) -> None:
 
     at.switch_page("pages/actions.py").run()
     assert not at.exception
-    assert [m.value for m in at.metric] == ["20", "20", "0", "0"]
+    assert [m.value for m in at.metric] == ["20", "20", "0", "0", "0"]
+    assert "messages everyone reachable in its segments, except customers you skip" in texts(at)
     button(at, "Approve all 20 proposed").click().run()
     assert "20 actions approved." in texts(at)
     with session_scope(read_only=True) as session:

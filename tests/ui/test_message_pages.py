@@ -12,8 +12,8 @@ from core.customers.records import create_customer
 from core.db import session_scope
 from core.models import Message, MessageStatus, Suppression, Template
 from core.permissions import SYSTEM, Role
-from tests.integration.conftest import build_shop, send_queued
-from tests.ui.conftest import frame, make_user, sign_in, texts
+from tests.integration.conftest import build_shop, providers, send_queued  # noqa: F401 - a fixture
+from tests.ui.conftest import TEST_MODE_ICON, frame, make_user, page_warnings, sign_in, texts
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_templates_start_from_defaults_and_new_ones_are_checked() -> None:
     html = "<p>Friday at 6, {{ first_name }}.</p><p>{{ store.address }} {{ unsubscribe_url }}</p>"
     next(a for a in at.text_area if a.label == "HTML").input(html)
     at.run()
-    assert not at.warning
+    assert not page_warnings(at)
     next(b for b in at.button if b.label == "Save template").click().run()
     assert templates_count() == 10 and "Template saved." in texts(at)
 
@@ -133,7 +133,7 @@ def test_a_preview_shows_hostile_fields_as_text_inside_a_sandbox() -> None:
     )
     next(n for n in at.number_input if n.label.startswith("As customer")).set_value(customer_id)
     at.run()
-    assert not at.exception and not at.warning
+    assert not at.exception and not page_warnings(at)
     document = previewed_email(at)
     assert "&lt;img src=x onerror=alert(1)&gt;</a>" in document
     assert "javascript" not in document and "<img" not in document
@@ -156,5 +156,37 @@ def test_a_campaign_shows_how_its_messages_fared(sent: dict[str, int]) -> None:
     at.query_params["id"] = str(sent["campaign"])
     at = at.switch_page("pages/campaign.py").run()
     assert not at.exception
-    assert metric(at, "Sent") == "5 of 6" and metric(at, "Failed") == "1"
-    assert metric(at, "Delivered") == "0%"
+    assert metric(at, "Targeted") == "6" and metric(at, "Sent (test mode)") == "5"
+    assert metric(at, "Failed") == "1" and metric(at, "Delivered") == "0"
+    delivered = next(m for m in at.metric if m.label == "Delivered")
+    assert delivered.proto.delta == "0% of sent"
+    assert "5 of the messages sent went to the sandbox" in texts(at)
+
+
+def test_test_mode_is_said_on_every_page_and_on_each_send(sent: dict[str, int]) -> None:
+    email = make_user(Role.MARKETER)
+    for path in ("pages/home.py", "pages/campaigns.py", "pages/messages.py"):
+        at = sign_in(frame(), email).switch_page(path).run()
+        banner = [w.value for w in at.warning if w.icon == TEST_MODE_ICON]
+        assert len(banner) == 1 and "email is not really sent" in banner[0], path
+        assert "texts are not really sent" in banner[0]
+    table = at.dataframe[0].value
+    assert set(table["Status"]) == {"Sent (test mode)", "Failed (test mode)"}
+    assert "the sandbox (test mode: nothing leaves this app)" in set(table["Provider"])
+
+
+@pytest.mark.usefixtures("providers")
+def test_no_banner_once_both_channels_have_providers(sent: dict[str, int]) -> None:
+    at = open_page("pages/campaigns.py", Role.MARKETER)
+    assert not [w for w in at.warning if w.icon == TEST_MODE_ICON]
+    assert metric(at, "Sent") == "5"  # through the (fake) Mailgun and Twilio: no test mode
+
+
+def test_the_store_page_shows_each_channel_and_sends_a_test(sent: dict[str, int]) -> None:
+    at = open_page("pages/store.py", Role.ADMIN)
+    assert texts(at).count("Test mode") >= 2
+    next(b for b in at.button if b.label == "Send me a test").click().run()
+    assert "Test queued through the sandbox" in texts(at)
+    with session_scope(read_only=True) as session:
+        test = session.scalars(select(Message).where(Message.key.like("test:%"))).one()
+    assert test.channel == "email" and test.to_address.startswith("admin")
