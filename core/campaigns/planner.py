@@ -31,6 +31,7 @@ from core.campaigns.plans import (
     Plan,
     PlanContext,
     PlannedSend,
+    TemplateChoice,
     check_plan,
     reach_by_channel,
 )
@@ -46,6 +47,7 @@ from core.models import (
     PlanSource,
     Segment,
     SegmentMember,
+    Template,
 )
 from core.segments import playbooks
 from core.segments.membership import get_segment
@@ -131,6 +133,14 @@ def build_context(
         moments=tuple(moments),
         past_results=tuple(_past_results(session)),
         as_of=today,
+        templates=tuple(
+            TemplateChoice(t.id, t.name, t.channel, t.campaign_type)
+            for t in session.scalars(
+                select(Template)
+                .where(Template.channel.in_(channels))
+                .order_by(Template.updated_at.desc(), Template.id.desc())
+            )
+        ),
     )
 
 
@@ -209,47 +219,102 @@ class Recipe:
     weekday: int | None
     send_time: str
     angle: str
-    reminder: bool
-    """Worth a text two days later, when the campaign may text."""
 
 
 def heuristic_plan(context: PlanContext) -> Plan:
-    """A sensible plan from the audiences' make-up, their playbooks and the calendar: one send
-    per segment on its best day, and a text reminder for the urgent ones. Most valuable first."""
+    """A sensible plan from the audiences' make-up, their playbooks, the goal and the calendar:
+    each segment's main send on its best day, then a follow-up two days later on each other
+    channel the campaign uses (or as near as the dates allow). Most valuable first; the store's
+    own template of the campaign's type for each channel when it has one."""
     sends: list[PlannedSend] = []
     reasons: list[str] = []
     audiences = sorted(
         context.audiences,
         key=lambda a: -(a.mix.get("average_predicted_value", 0) * max(a.reach.values(), default=0)),
     )
+    goal_category = _category_in(context.goal)
     for audience in audiences:
-        recipe = _recipe(audience, context)
+        recipe = _recipe(audience, context, goal_category)
         day, occasion = _best_day(audience, recipe, context)
-        channel = _first_channel(audience, context)
-        if channel is None:
+        channels = [Channel(c) for c in context.channels if audience.reach.get(c, 0)]
+        if not channels:
             continue
+        first, *others = channels
         angle = f"{recipe.angle} {occasion}".strip()
-        sends.append(_send(audience, recipe, day, recipe.send_time, channel, angle))
-        reasons.append(f"“{audience.name}”: {recipe.description} on {day:%A} ({channel}).")
-        reminder_day = day + timedelta(days=2)
-        if (
-            recipe.reminder
-            and channel != Channel.SMS
-            and Channel.SMS.value in context.channels
-            and audience.reach.get(Channel.SMS.value, 0)
-            and reminder_day <= context.end
-        ):
-            reminder = f"Last chance: {recipe.description.lower()} ends soon."
-            sends.append(_send(audience, recipe, reminder_day, "16:00", Channel.SMS, reminder))
+        sends.append(_send(audience, recipe, day, recipe.send_time, first, angle, context))
+        reasons.append(f"“{audience.name}”: {recipe.description} on {day:%A} ({first}).")
+        for channel in others:
+            other_day = _second_day(day, context)
+            if other_day is None:
+                continue
+            angle = (
+                f"Last chance: {recipe.description.lower()} ends soon."
+                if other_day > day
+                else f"Coming up: {recipe.description.lower()}."
+            )
+            at = "16:00" if channel == Channel.SMS else recipe.send_time
+            sends.append(_send(audience, recipe, other_day, at, channel, angle, context))
     if not sends:
         raise ValidationError("Nobody in these segments can be reached on the chosen channels.")
     summary = "Built-in planner. " + " ".join(reasons)
+    if context.goal:
+        summary += (
+            f" Goal “{context.goal[:120]}”: offers on {goal_category} where a segment's "
+            "playbook names no category."
+            if goal_category
+            else f" Goal “{context.goal[:120]}”: read for a category, none named, so each "
+            "segment's favourite is offered."
+        )
+    unused = [c for c in context.channels if c not in {s.channel.value for s in sends}]
+    if unused:
+        summary += f" No {', '.join(unused)} send: nobody in these segments can get one."
     return Plan(summary=summary[:1000], sends=sends[:MAX_SENDS])
 
 
-def _recipe(audience: Audience, context: PlanContext) -> Recipe:
+CATEGORY_WORDS = {
+    "wine": "wine",
+    "wines": "wine",
+    "red": "wine",
+    "rosé": "wine",
+    "champagne": "wine",
+    "bubbly": "wine",
+    "beer": "beer",
+    "beers": "beer",
+    "ipa": "beer",
+    "craft": "beer",
+    "cider": "beer",
+    "spirits": "spirits",
+    "whiskey": "spirits",
+    "whisky": "spirits",
+    "bourbon": "spirits",
+    "tequila": "spirits",
+    "gin": "spirits",
+    "vodka": "spirits",
+    "rum": "spirits",
+    "mixers": "mixers",
+    "cocktail": "mixers",
+}
+
+
+def _category_in(goal: str) -> str | None:
+    """The product category a goal names ("move more bourbon" → spirits), if any."""
+    words = "".join(ch if ch.isalpha() or ch == "é" else " " for ch in goal.lower()).split()
+    return next((CATEGORY_WORDS[w] for w in words if w in CATEGORY_WORDS), None)
+
+
+def _second_day(day: date, context: PlanContext) -> date | None:
+    """For a send on another channel: a reminder up to two days after the main send, or, when
+    the campaign ends first, a teaser the day before it (None for a one-day campaign)."""
+    if day < context.end:
+        return min(day + timedelta(days=2), context.end)
+    return day - timedelta(days=1) if day > context.start else None
+
+
+def _recipe(audience: Audience, context: PlanContext, goal_category: str | None) -> Recipe:
+    """The offer, day and angle for a segment: its playbook's, else by its make-up. The
+    category is the playbook's, else the one the goal names, else the segment's favourite."""
     cap = context.max_discount_percent
-    favourite = next(iter(audience.mix.get("favourite_category", {})), None)
+    favourite = goal_category or next(iter(audience.mix.get("favourite_category", {})), None)
     playbook = playbooks.BY_KEY.get(audience.playbook or "")
     if playbook is not None:
         kind = OfferKind(playbook.offer.kind)
@@ -266,7 +331,6 @@ def _recipe(audience: Audience, context: PlanContext) -> Recipe:
             playbook.weekday,
             playbook.send_time,
             playbook.why,
-            reminder=Channel.SMS.value in playbook.channels,
         )
     churn = audience.mix.get("churn_risk", {})
     rfm = audience.mix.get("rfm", {})
@@ -280,7 +344,6 @@ def _recipe(audience: Audience, context: PlanContext) -> Recipe:
             1,
             "10:30",
             "We miss you: come back to the bottles you love.",
-            reminder=True,
         )
     if rfm.get("Champions", 0) + rfm.get("Loyal", 0) >= 0.5:
         return Recipe(
@@ -291,7 +354,6 @@ def _recipe(audience: Audience, context: PlanContext) -> Recipe:
             3,
             "17:00",
             "Thank you for being a regular: first look before anyone else.",
-            reminder=False,
         )
     if rfm.get("New", 0) + rfm.get("Promising", 0) >= 0.5:
         return Recipe(
@@ -302,7 +364,6 @@ def _recipe(audience: Audience, context: PlanContext) -> Recipe:
             2,
             "11:00",
             "Glad you found us: here is a reason to come back.",
-            reminder=False,
         )
     value = min(10, cap)
     return Recipe(
@@ -313,7 +374,6 @@ def _recipe(audience: Audience, context: PlanContext) -> Recipe:
         3,
         "16:00",
         "Plan the weekend: a deal on what you like.",
-        reminder=False,
     )
 
 
@@ -336,15 +396,14 @@ def _best_day(audience: Audience, recipe: Recipe, context: PlanContext) -> tuple
     return days[0], ""
 
 
-def _first_channel(audience: Audience, context: PlanContext) -> Channel | None:
-    for channel in context.channels:
-        if audience.reach.get(channel, 0):
-            return Channel(channel)
-    return None
-
-
 def _send(
-    audience: Audience, recipe: Recipe, day: date, local_time: str, channel: Channel, angle: str
+    audience: Audience,
+    recipe: Recipe,
+    day: date,
+    local_time: str,
+    channel: Channel,
+    angle: str,
+    context: PlanContext,
 ) -> PlannedSend:
     return PlannedSend(
         day=day,
@@ -356,6 +415,7 @@ def _send(
         offer_category=recipe.category,
         offer_description=recipe.description,
         angle=angle,
+        template_id=context.template_for(channel.value),
     )
 
 
@@ -375,6 +435,9 @@ Return only JSON that matches the schema. Rules you must follow:
   {sms_cost} cents, times the segment's reach on that channel).
 - Use the liquor calendar: time sends a day or two before the moments that sell what a segment
   likes. Prefer the favourite category of the segment for offers.
+- Use every channel given when its segments can be reached on it, and spread the sends over the
+  days. Pick each send's template_id from the templates given for its channel (one made for the
+  campaign's type first), or null for the default.
 In "summary" explain the plan in two or three sentences for the store's marketer."""
 
 
@@ -416,6 +479,15 @@ def request_messages(context: PlanContext) -> list[dict[str, str]]:
             for day, name, categories in context.moments
         ],
         "past_campaigns": list(context.past_results),
+        "templates": [
+            {
+                "template_id": t.template_id,
+                "name": t.name,
+                "channel": t.channel,
+                "campaign_type": t.campaign_type,
+            }
+            for t in context.templates
+        ],
     }
     return [
         {"role": "system", "content": system},

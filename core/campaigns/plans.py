@@ -68,6 +68,11 @@ class PlannedSend(BaseModel):
     )
     offer_description: str = Field(default="", max_length=200)
     angle: str = Field(default="", max_length=500, description="The message's idea in a line.")
+    template_id: int | None = Field(
+        default=None,
+        description="The template_id of one of the store's templates for this channel, or null "
+        "for the store's default of the campaign's type.",
+    )
     expected_reach: int = Field(default=0, ge=0)
     expected_cost_cents: int = Field(default=0, ge=0)
 
@@ -98,6 +103,16 @@ class Audience:
 
 
 @dataclass(frozen=True)
+class TemplateChoice:
+    """One of the store's templates, as a plan may pick it."""
+
+    template_id: int
+    name: str
+    channel: str
+    campaign_type: str | None
+
+
+@dataclass(frozen=True)
 class PlanContext:
     """Everything a plan is made from and checked against."""
 
@@ -121,6 +136,20 @@ class PlanContext:
     """(ISO date, name, categories that sell) of retail moments in or near the campaign."""
     past_results: tuple[dict[str, Any], ...] = ()
     as_of: date | None = None
+    templates: tuple[TemplateChoice, ...] = ()
+    """The store's templates, newest first."""
+
+    def template_for(self, channel: str) -> int | None:
+        """The newest template of this campaign's type for `channel` (a marketer's own one
+        before the defaults it was made after), or None: the default at send time."""
+        return next(
+            (
+                t.template_id
+                for t in self.templates
+                if t.channel == channel and t.campaign_type == self.campaign_type
+            ),
+            None,
+        )
 
     def audience(self, segment_id: int) -> Audience | None:
         return next((a for a in self.audiences if a.segment_id == segment_id), None)
@@ -184,6 +213,15 @@ def _check_send(
             f"{send.channel.value} goes out {hours.start:%H:%M}–{hours.end:%H:%M} local time."
         )
     changes |= _offer_within_limits(send, where, context, repairs)
+    if send.template_id is not None and not any(
+        t.template_id == send.template_id and t.channel == send.channel.value
+        for t in context.templates
+    ):
+        repairs.append(
+            f"{where}: template #{send.template_id} is not one of the store's "
+            f"{send.channel.value} templates; the default is used."
+        )
+        changes["template_id"] = None
     changes["offer_description"] = _offer_in_words(send.model_copy(update=changes), where, repairs)
     reach = audience.reach.get(send.channel.value, 0)
     if reach == 0:

@@ -146,6 +146,7 @@ def _replace_steps(session: Session, campaign: Campaign, plan: Plan) -> None:
                 offer_category=send.offer_category,
                 offer_description=send.offer_description,
                 angle=send.angle,
+                template_id=send.template_id,
                 expected_reach=send.expected_reach,
                 expected_cost_cents=send.expected_cost_cents,
             )
@@ -171,6 +172,7 @@ def plan_of(campaign: Campaign) -> Plan | None:
                     "offer_category": step.offer_category,
                     "offer_description": step.offer_description,
                     "angle": step.angle,
+                    "template_id": step.template_id,
                     "expected_reach": step.expected_reach,
                     "expected_cost_cents": step.expected_cost_cents,
                 }

@@ -14,7 +14,8 @@ from core import demo, scoring
 from core.campaigns import planner
 from core.campaigns.plans import Plan, PlanContext
 from core.db import reset_engines, session_scope
-from core.models import PlanCache, PlanSource
+from core.messaging import templates
+from core.models import Channel, PlanCache, PlanSource
 from core.permissions import SYSTEM
 from core.segments import names, playbooks
 from tests.fakes import Reply, fake_openai
@@ -68,10 +69,12 @@ def context(segment_ids: dict[str, int], **overrides: object) -> PlanContext:
             segment_ids=list(segment_ids.values()),
             start=START,
             end=END,
-            goal="Sell more wine before Thanksgiving",
-            channels=("email", "sms"),
+            **{
+                "goal": "Sell more wine before Thanksgiving",
+                "channels": ("email", "sms"),
+                **overrides,
+            },
             today=TODAY,
-            **overrides,
         )
 
 
@@ -235,7 +238,8 @@ def test_the_built_in_plan_follows_the_playbooks_and_the_rules(store: dict[str, 
     firsts = {}
     for send in sends:
         assert START <= send.day <= END
-        firsts.setdefault(by_segment[send.segment_id], send)
+        if not send.angle.startswith(("Coming up", "Last chance")):
+            firsts.setdefault(by_segment[send.segment_id], send)
     wine = firsts["lapsed-wine"]
     assert wine.day.weekday() == 3 and wine.local_time == "15:00"  # Thursday afternoon
     assert wine.offer_kind == "percent_off" and wine.offer_value == 15
@@ -243,6 +247,8 @@ def test_the_built_in_plan_follows_the_playbooks_and_the_rules(store: dict[str, 
     assert beer.day.weekday() == 4 and beer.offer_kind == "early_access"
     reminders = [s for s in sends if s.channel == "sms"]
     assert reminders and all("09:00" <= s.local_time < "20:00" for s in reminders)
+    # Both ticked channels are used, for every segment that can get both.
+    assert {s.channel for s in sends} == {"email", "sms"}
     assert "Built-in planner" in outcome.plan.summary
     with session_scope(read_only=True) as session:
         segment_names = names(session=session)
@@ -291,3 +297,60 @@ def test_planning_on_postgresql_too(store: dict[str, int]) -> None:
     segment_ids = store
     outcome = plan(context(segment_ids), use_ai=False)
     assert outcome.source == PlanSource.HEURISTIC and len(outcome.plan.sends) >= 3
+
+
+def add_template(name: str, channel: str, campaign_type: str) -> int:
+    body = (
+        "<p>{{ first_name }}: {{ offer.description }}</p><p>{{ store.address }} "
+        "{{ unsubscribe_url }}</p>"
+        if channel == "email"
+        else ""
+    )
+    with session_scope() as session:
+        return templates.save_template(
+            session=session,
+            actor=SYSTEM,
+            draft=templates.Draft(
+                name=name,
+                channel=Channel(channel),
+                campaign_type=campaign_type,
+                subject="A note" if channel == "email" else "",
+                body_html=body,
+                body_text=""
+                if channel == "email"
+                else "{{ offer.description }} — {{ store.name }}",
+            ),
+        ).id
+
+
+def test_plans_pick_the_stores_own_template_of_the_campaigns_type(
+    store: dict[str, int], ai: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    email = add_template("Holiday letter", "email", "holiday")
+    add_template("Win-back letter", "email", "win_back")
+    holiday = context(store, campaign_type="holiday")
+    built = plan(holiday, use_ai=False).plan.sends
+    assert {s.template_id for s in built if s.channel == "email"} == {email}
+    # No holiday text template: texts use the default (None), decided at send time.
+    assert {s.template_id for s in built if s.channel == "sms"} == {None}
+
+    # The AI is shown the templates, and a template of the wrong channel is put right.
+    with fake_openai(Reply(plan_json(store, channel="sms", template_id=email))) as server:
+        configure(monkeypatch, server.base_url)
+        outcome = plan(holiday)
+    facts = json.loads(server.requests[0]["body"]["messages"][1]["content"])
+    shown = {
+        t["template_id"]: (t["name"], t["channel"], t["campaign_type"]) for t in facts["templates"]
+    }
+    assert shown[email] == ("Holiday letter", "email", "holiday")
+    assert all(s.template_id is None for s in outcome.plan.sends)
+    assert any(
+        f"template #{email} is not one of the store's sms templates" in r for r in outcome.repairs
+    )
+
+
+def test_the_goal_names_the_category_where_no_playbook_does(store: dict[str, int]) -> None:
+    built = plan(context(store, goal="Move more bourbon this week"), use_ai=False).plan
+    assert "offers on spirits" in built.summary
+    champions = [s for s in built.sends if s.segment_id == store["champions"]]
+    assert champions and all(s.offer_category == "spirits" for s in champions)
