@@ -28,8 +28,9 @@ from core.customers.totals import refresh_customer_totals
 from core.db import UnitOfWork, table_of
 from core.infra import audit, events
 from core.infra.job_rows import Progress, no_progress, scaled
+from core.messaging.template_defaults import install_default_templates
 from core.models import Category, Customer, Order, OrderItem, Product, Setting
-from core.permissions import Actor, Permission, authorize
+from core.permissions import SYSTEM, Actor, Permission, authorize
 from core.segments import playbooks
 from core.store_profile import fill_in_profile, get_store_profile
 
@@ -226,6 +227,7 @@ def load_demo(
         summary = _summary(session, created=True)
         session.add(Setting(key=DEMO_MARKER, value={"seed": seed, "today": today.isoformat()}))
         fill_in_profile(session=session, fields=DEMO_STORE_PROFILE)
+        install_default_templates(session=session, actor=SYSTEM)
         events.record(
             session=session,
             type="demo_loaded",

@@ -12,25 +12,35 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
+from pydantic import ValidationError as PydanticValidationError
 
 from core import campaigns, segments
-from core.campaigns import BUILDER_STEPS, TYPE_LABELS, Details, planner
+from core.campaigns import BUILDER_STEPS, TYPE_LABELS, Details, actions, planner
 from core.campaigns.plans import OfferKind, Plan
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.infra.money import format_cents
-from core.models import Campaign, CampaignStatus, CampaignType, Channel
+from core.messaging import templates, variables
+from core.models import Audience, Campaign, CampaignStatus, CampaignType, Channel
 from core.permissions import Actor
 from jobs import flows
 from ui.calls import attempt, attempt_flow
 from ui.charts import plan_timeline
+from ui.email_preview import show_email
 from ui.flash import flash
 from ui.formatting import md
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+DEFAULT_TEMPLATE = "Default for the campaign type"
+ANY_CATEGORY = "any"
+CATEGORY_CHOICES = [ANY_CATEGORY, "wine", "beer", "spirits", "mixers", "accessories"]
+AUDIENCE_LABELS = {
+    Audience.SEGMENTS: "Everyone reachable in the segments (less customers you skip)",
+    Audience.APPROVED: "Approved actions only",
+}
 OFFER_LABELS = {
     OfferKind.PERCENT_OFF: "% off",
     OfferKind.AMOUNT_OFF: "$ off",
@@ -51,27 +61,25 @@ class Builder:
     # --- navigation ---------------------------------------------------------------------
 
     def show(self) -> None:
+        """The step shown is the step control's value, and nothing else: a save that moves on
+        asks for the next step (`go_to`), which the control takes before it is drawn."""
         reached = self.campaign.builder_step if self.campaign else 1
-        current = st.session_state.get(self.key, min(reached, 4))
         labels = [f"{n}. {name}" for n, name in enumerate(BUILDER_STEPS, start=1)]
-        picked = st.segmented_control(
-            "Step",
-            labels,
-            default=labels[current - 1],
-            # Keyed by the step shown: when a save moves the step on, a fresh control shows it
-            # (the browser would otherwise keep the old choice and send it back on next click).
-            key=f"{self.key}_nav_{current}",
-            label_visibility="collapsed",
-        )
-        wanted = labels.index(picked) + 1 if picked else current
-        if wanted <= reached:
-            current = wanted
-        st.session_state[self.key] = current
+        asked = st.session_state.pop(f"{self.key}_go_to", None)
+        if asked is not None:
+            st.session_state[self.key] = labels[asked - 1]
+        elif st.session_state.get(self.key) not in labels:
+            st.session_state[self.key] = labels[min(reached, 4) - 1]
+        picked = st.segmented_control("Step", labels, key=self.key, label_visibility="collapsed")
+        current = labels.index(picked) + 1 if picked else min(reached, 4)
+        if current > reached:
+            st.caption(f"Finish step {reached} first.")
+            current = reached
         st.progress(current / 4)
         [self.details, self.audience, self.strategy, self.review][current - 1]()
 
     def go_to(self, step: int, campaign_id: int) -> None:
-        st.session_state[f"builder_step_{campaign_id}"] = step
+        st.session_state[f"builder_step_{campaign_id}_go_to"] = step
         st.switch_page("pages/campaign.py", query_params={"id": str(campaign_id)})
 
     def save(self, details: Details, step: int) -> int | None:
@@ -142,6 +150,15 @@ class Builder:
             discount = right.slider(
                 "Deepest discount allowed (%)", 0, 50, current.max_discount_percent
             )
+            audiences = list(Audience)
+            audience = st.radio(
+                "Who gets messages",
+                audiences,
+                audiences.index(current.audience),
+                format_func=AUDIENCE_LABELS.get,
+                help="With approved actions only, nobody is messaged until you approve them on "
+                "the Actions page; each gets their own offer.",
+            )
             saved = st.form_submit_button("Save and continue", type="primary")
         if saved:
             details = Details(
@@ -154,6 +171,7 @@ class Builder:
                     "ends_at": datetime.combine(end_day, time(23, 59), self.zone),
                     "budget_cents": round(budget * 100) or None,
                     "max_discount_percent": discount,
+                    "audience": audience,
                 }
             )
             campaign_id = self.save(details, 1)
@@ -242,7 +260,7 @@ class Builder:
             return
         self.show_plan(campaign)
         self.edit_plan(campaign)
-        if st.button("Continue to review", type="primary"):
+        if st.button("Continue to review", type="primary") and self.save(self.details_now(), 3):
             self.go_to(4, campaign.id)
 
     def plan(self, *, use_ai: bool) -> None:
@@ -289,26 +307,33 @@ class Builder:
     def edit_plan(self, campaign: Campaign) -> None:
         with session_scope(read_only=True) as session:
             names = segments.names(session=session)
+            usable = templates.list_templates(session=session)
         by_name = {name: i for i, name in names.items() if i in campaign.segment_ids}
+        template_ids = {
+            f"{t.name} ({t.channel})": t.id for t in usable if t.channel in campaign.channels
+        }
+        template_names = {i: name for name, i in template_ids.items()}
         plan = campaigns.plan_of(campaign)
         assert plan is not None
         table = pd.DataFrame(
             [
                 {
                     "Day": send.day,
-                    "Time": send.local_time,
+                    "Time": time.fromisoformat(send.local_time),
                     "Segment": names.get(send.segment_id, "—"),
                     "Channel": send.channel.value,
-                    "Offer": send.offer_kind.value,
+                    "Offer": OFFER_LABELS[send.offer_kind],
                     "Value": send.offer_value,
-                    "Category": send.offer_category or "",
-                    "Offer text": send.offer_description,
+                    "Category": send.offer_category or ANY_CATEGORY,
+                    "Template": template_names.get(send.template_id or 0, DEFAULT_TEMPLATE),
                     "Angle": send.angle,
-                    "Reach": send.expected_reach,
-                    "Cost": send.expected_cost_cents / 100,
                 }
                 for send in plan.sends
             ]
+        )
+        st.caption(
+            "Change a send, add one (the last row) or remove one; only day and segment are "
+            "needed, the rest has defaults. Reach and cost are counted again when you save."
         )
         edited = st.data_editor(
             table,
@@ -316,26 +341,32 @@ class Builder:
             hide_index=True,
             width="stretch",
             key=f"plan_editor_{campaign.id}",
-            disabled=["Offer text", "Reach", "Cost"],
             column_config={
-                "Day": st.column_config.DateColumn(required=True),
-                "Time": st.column_config.TextColumn(help="HH:MM, the customer's local time"),
+                "Day": st.column_config.DateColumn(required=True, format="ddd MMM D"),
+                "Time": st.column_config.TimeColumn(
+                    format="HH:mm", step=900, help="In each customer's own time zone"
+                ),
                 "Segment": st.column_config.SelectboxColumn(options=list(by_name), required=True),
-                "Channel": st.column_config.SelectboxColumn(
-                    options=list(campaign.channels), required=True
+                "Channel": st.column_config.SelectboxColumn(options=list(campaign.channels)),
+                "Offer": st.column_config.SelectboxColumn(options=list(OFFER_LABELS.values())),
+                "Value": st.column_config.NumberColumn(
+                    min_value=0, help="Percent for % off; dollars for $ off and bundles"
                 ),
-                "Offer": st.column_config.SelectboxColumn(options=[k.value for k in OfferKind]),
-                "Offer text": st.column_config.TextColumn(
-                    help="Written from the offer, its value and category when saved"
+                "Category": st.column_config.SelectboxColumn(options=CATEGORY_CHOICES),
+                "Template": st.column_config.SelectboxColumn(
+                    options=[DEFAULT_TEMPLATE, *template_ids], width="medium"
                 ),
-                "Cost": st.column_config.NumberColumn(format="$%.2f"),
+                "Angle": st.column_config.TextColumn(width="large"),
             },
         )
         if st.button("Save my changes to the plan", icon=":material/save:"):
             try:
                 plan = Plan(
                     summary=plan.summary,
-                    sends=[_send_from_row(row, by_name) for row in edited.to_dict("records")],
+                    sends=[
+                        _send_from_row(number, row, by_name, template_ids, campaign.channels)
+                        for number, row in enumerate(edited.to_dict("records"), start=1)
+                    ],
                 )
                 with session_scope() as session:
                     _, repairs = campaigns.save_manual_plan(
@@ -345,6 +376,9 @@ class Builder:
                         plan=plan,
                         now=utc_now(),
                     )
+            except PydanticValidationError as exc:
+                st.error("The plan was not saved. " + _in_words(exc))
+                return
             except (DomainError, ValueError) as exc:
                 st.error(f"The plan was not saved: {exc}")
                 return
@@ -389,22 +423,79 @@ class Builder:
         if problems:
             for problem in problems:
                 st.warning(problem)
+        now = utc_now()
+        past = campaign.starts_at is not None and campaign.starts_at <= now
+        if past:
+            st.warning(
+                f"The start ({start:%a %b %d, %H:%M}) has passed: start it now, or go back to "
+                "Details for a later start."
+            )
+        with session_scope(read_only=True) as session:
+            reach = campaigns.audience_reach(
+                session=session,
+                segment_ids=campaign.segment_ids,
+                excluded_segment_ids=campaign.excluded_segment_ids,
+                channels=campaign.channels,
+                today=now.astimezone(self.zone).date(),
+            )
+        prepared = min(reach.reachable, actions.DEFAULT_LIMIT)
+        who = (
+            "only the customers you approve among them are messaged"
+            if campaign.audience == Audience.APPROVED
+            else "everyone reachable is messaged, less those you skip"
+        )
         st.caption(
             "Sends go out at each step's time in every customer's own time zone, texts only "
-            "inside the legal hours of their state; 300 prioritized actions are prepared when "
-            "the campaign starts."
+            f"inside the legal hours of their state. When it starts, {prepared:,} prioritized "
+            f"actions are prepared (the top of {reach.reachable:,} reachable customers); {who}."
         )
+        self.previews(campaign)
         left, right = st.columns(2)
         scheduled = left.button(
-            f"Schedule for {start:%a %b %d, %H:%M}" if start else "Schedule",
+            f"Schedule for {start:%a %b %d, %H:%M}" if start and not past else "Schedule",
             type="primary",
-            disabled=bool(problems),
+            disabled=bool(problems) or past,
         )
         started = right.button("Start now", disabled=bool(problems))
         if scheduled:
             self.launch(campaign, CampaignStatus.SCHEDULED)
         if started:
             self.launch(campaign, CampaignStatus.RUNNING)
+
+    def previews(self, campaign: Campaign) -> None:
+        """Each send's message as its first reachable recipient would get it."""
+        with session_scope(read_only=True) as session:
+            names = segments.names(session=session)
+            today = utc_now().astimezone(self.zone).date()
+            shown = [
+                (
+                    step,
+                    variables.preview_step(
+                        session=session, settings=get_settings(), step_id=step.id, today=today
+                    ),
+                )
+                for step in campaign.steps
+            ]
+        st.markdown("**The messages**")
+        for step, preview in shown:
+            title = (
+                f"{step.day:%a %b %d} {step.local_time} · {step.channel} · "
+                f"{names.get(step.segment_id or 0, '?')}"
+            )
+            with st.expander(title):
+                if preview.rendered is None:
+                    st.warning(preview.problem)
+                    continue
+                st.caption(f"Template “{preview.template_name}”, as {preview.recipient} gets it")
+                if step.channel == Channel.EMAIL:
+                    show_email(
+                        subject=preview.rendered.subject,
+                        preheader=preview.rendered.preheader,
+                        body_html=preview.rendered.html,
+                        height=360,
+                    )
+                else:
+                    st.text(preview.rendered.text)
 
     def launch(self, campaign: Campaign, to: CampaignStatus) -> None:
         flow = flows.start_campaign if to == CampaignStatus.RUNNING else flows.schedule_campaign
@@ -440,19 +531,63 @@ def live_reach(
         )
 
 
-def _send_from_row(row: dict[str, Any], by_name: dict[str, int]) -> dict[str, Any]:
-    """One edited table row as a send; raises ValueError naming what is wrong."""
+def _send_from_row(
+    number: int,
+    row: dict[str, Any],
+    by_name: dict[str, int],
+    template_ids: dict[str, int],
+    channels: list[str],
+) -> dict[str, Any]:
+    """One edited table row as a send, with defaults for what was left empty; raises
+    ValueError naming the send and what is missing."""
     if row.get("Segment") not in by_name:
-        raise ValueError(f"pick a segment for the send on {row.get('Day')}")
-    day = row["Day"]
+        raise ValueError(f"send {number} needs a segment")
+    day = row.get("Day")
+    if day is None or pd.isna(day):
+        raise ValueError(f"send {number} needs a day")
+    moment = row.get("Time")
+    offers = {label: kind for kind, label in OFFER_LABELS.items()}
+    value = row.get("Value")
+    category = row.get("Category")
     return {
         "day": day if isinstance(day, date) else pd.Timestamp(day).date(),
-        "local_time": str(row.get("Time") or "10:00").strip(),
+        "local_time": moment.strftime("%H:%M") if isinstance(moment, time) else "10:00",
         "segment_id": by_name[row["Segment"]],
-        "channel": row.get("Channel") or "email",
-        "offer_kind": row.get("Offer") or "none",
-        "offer_value": float(row.get("Value") or 0),
-        "offer_category": row.get("Category") or None,
-        "offer_description": row.get("Offer text") or "",
+        "channel": row.get("Channel") or channels[0],
+        "offer_kind": offers.get(row.get("Offer") or "", OfferKind.NONE),
+        "offer_value": 0.0 if value is None or pd.isna(value) else float(value),
+        "offer_category": None if category in (None, ANY_CATEGORY) else category,
         "angle": row.get("Angle") or "",
+        "template_id": template_ids.get(row.get("Template") or ""),
     }
+
+
+FIELD_WORDS = {
+    "day": "the day",
+    "local_time": "the time",
+    "segment_id": "the segment",
+    "channel": "the channel",
+    "offer_kind": "the offer",
+    "offer_value": "the value",
+    "offer_category": "the category",
+    "angle": "the angle",
+}
+
+
+def _in_words(exc: PydanticValidationError) -> str:
+    """Validation failures as sentences: "Send 2: the value must be 0 or more." """
+    said = []
+    for error in exc.errors():
+        place = error["loc"]
+        if len(place) >= 3 and place[0] == "sends" and isinstance(place[1], int):
+            what = FIELD_WORDS.get(str(place[2]), str(place[2]))
+            said.append(f"Send {place[1] + 1}: {what} — {error['msg'].lower()}.")
+        elif place and place[0] == "sends":
+            said.append(
+                "A plan needs at least one send."
+                if error["type"] == "too_short"
+                else f"The plan has too many sends: {error['msg'].lower()}."
+            )
+        else:
+            said.append(f"{error['msg']}.")
+    return " ".join(said)

@@ -21,6 +21,7 @@ from core.auth.sessions import EndReason, end_sessions
 from core.config import get_settings
 from core.errors import Conflict, NotFound, ValidationError
 from core.infra import audit
+from core.messaging.template_defaults import install_default_templates
 from core.models import Setting, User
 from core.permissions import SYSTEM, Actor, Permission, Role, authorize
 
@@ -104,7 +105,8 @@ def create_first_admin(
     """First-run setup: allowed only while the users table is empty, and with the setup token
     where `first_run` asks for one (`client`: the browser's address as the server saw it). Two
     setups at once cannot both pass: each claims the same settings row, and the second fails on
-    its primary key."""
+    its primary key. The store starts with the default message templates, so a first campaign
+    has something to send."""
     if has_users(session=session):
         raise Conflict(ALREADY_SET_UP)
     check_setup_token(settings=get_settings(), client=client, given=setup_token)
@@ -116,6 +118,7 @@ def create_first_admin(
             session.add(Setting(key=FIRST_ADMIN_KEY, value={"user_id": user.id}, updated_at=now))
     except IntegrityError as exc:
         raise Conflict(ALREADY_SET_UP) from exc
+    install_default_templates(session=session, actor=SYSTEM)
     return user
 
 

@@ -14,6 +14,7 @@ from core.compliance.decision import reachable, reachable_anyhow
 from core.errors import Conflict, NotFound, ValidationError
 from core.infra import audit
 from core.models import (
+    Audience,
     Campaign,
     CampaignStatus,
     CampaignType,
@@ -66,6 +67,7 @@ class Details:
     channels: tuple[str, ...] = (Channel.EMAIL.value,)
     budget_cents: int | None = None
     max_discount_percent: int = 25
+    audience: Audience = Audience.SEGMENTS
 
 
 def create_campaign(*, session: Session, actor: Actor, details: Details) -> Campaign:
@@ -142,6 +144,7 @@ def _apply(session: Session, campaign: Campaign, details: Details) -> None:
     campaign.channels = channels
     campaign.budget_cents = details.budget_cents
     campaign.max_discount_percent = details.max_discount_percent
+    campaign.audience = Audience(details.audience)
 
 
 def details_of(campaign: Campaign) -> Details:
@@ -156,6 +159,7 @@ def details_of(campaign: Campaign) -> Details:
         channels=tuple(campaign.channels),
         budget_cents=campaign.budget_cents,
         max_discount_percent=campaign.max_discount_percent,
+        audience=Audience(campaign.audience),
     )
 
 

@@ -9,18 +9,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 
 from jinja2 import TemplateError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.campaigns.plans import describe_offer
+from core.compliance.decision import reachable
 from core.config import Settings
 from core.errors import NotFound, ValidationError
 from core.infra import keys
 from core.messaging.links import link_key, unsubscribe_url
-from core.messaging.templates import SAMPLE_CONTEXT, Draft, Rendered, render
-from core.models import Campaign, CampaignStep, Customer
+from core.messaging.templates import SAMPLE_CONTEXT, Draft, Rendered, default_template, render
+from core.models import Campaign, CampaignStep, Customer, SegmentMember, Template
 from core.store_profile import StoreProfile, get_store_profile
 
 
@@ -122,3 +126,53 @@ def preview(
         raise ValidationError(
             f"This template cannot be rendered for this customer: {exc}."
         ) from exc
+
+
+@dataclass(frozen=True)
+class StepPreview:
+    """A planned send's message as one of its recipients would get it."""
+
+    rendered: Rendered | None
+    """None when the store has no template for the send yet, or it cannot render (`problem`)."""
+    template_name: str
+    recipient: str
+    """Who it was rendered for ("a sample customer" when the segment has no one reachable)."""
+    problem: str = ""
+
+
+def preview_step(*, session: Session, settings: Settings, step_id: int, today: date) -> StepPreview:
+    """The message a step sends, with its template (chosen, or the default of the campaign's
+    type) and its offer, for the first reachable member of its segment."""
+    step = session.get(CampaignStep, step_id)
+    if step is None:
+        raise NotFound(f"There is no planned send {step_id}.")
+    campaign = step.campaign
+    template = (
+        session.get(Template, step.template_id)
+        if step.template_id
+        else default_template(session=session, campaign_type=campaign.type, channel=step.channel)
+    )
+    if template is None:
+        return StepPreview(None, "", "", "The store has no template for this send yet.")
+    customer = session.scalar(
+        select(Customer)
+        .join(SegmentMember, SegmentMember.customer_id == Customer.id)
+        .where(SegmentMember.segment_id == step.segment_id, reachable(step.channel, today))
+        .order_by(Customer.id)
+        .limit(1)
+    )
+    base_url = settings.public_base_url or "http://localhost:8501"
+    variables = message_variables(
+        store=get_store_profile(session=session),
+        signing=offer_key(),
+        key=f"preview:s{step.id}",
+        unsubscribe_url=unsubscribe_url(base_url, link_key(), 0),
+        customer=customer,
+        step=step,
+        campaign=campaign,
+    )
+    recipient = customer.full_name if customer is not None else "a sample customer"
+    try:
+        return StepPreview(render(template, variables), template.name, recipient)
+    except (TemplateError, RecursionError) as exc:
+        return StepPreview(None, template.name, recipient, f"It cannot be rendered: {exc}.")

@@ -331,8 +331,13 @@ def test_plans_pick_the_stores_own_template_of_the_campaigns_type(
     holiday = context(store, campaign_type="holiday")
     built = plan(holiday, use_ai=False).plan.sends
     assert {s.template_id for s in built if s.channel == "email"} == {email}
-    # No holiday text template: texts use the default (None), decided at send time.
-    assert {s.template_id for s in built if s.channel == "sms"} == {None}
+    # Texts get the store's holiday text template (a default one, installed with the store).
+    with session_scope(read_only=True) as session:
+        default_text = templates.default_template(
+            session=session, campaign_type="holiday", channel="sms"
+        )
+    assert default_text is not None and default_text.campaign_type == "holiday"
+    assert {s.template_id for s in built if s.channel == "sms"} == {default_text.id}
 
     # The AI is shown the templates, and a template of the wrong channel is put right.
     with fake_openai(Reply(plan_json(store, channel="sms", template_id=email))) as server:

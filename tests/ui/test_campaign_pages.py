@@ -80,6 +80,10 @@ def test_build_plan_and_schedule_a_campaign(store: list[int]) -> None:
 
     button(at, "Continue to review").click().run()
     assert [m.label for m in at.metric][:2] == ["Sends", "Messages"]
+    # Each send's message, rendered for a real recipient, and the real number of actions.
+    sends = len(the_campaign().steps)
+    assert len(at.expander) == sends and texts(at).count("Template “") == sends
+    assert "prioritized actions are prepared (the top of" in texts(at)
     button(at, "Schedule for").click().run()
     assert not at.exception
     assert the_campaign().status == CampaignStatus.SCHEDULED
