@@ -2,13 +2,14 @@
 
 import streamlit as st
 
+from core.campaigns import TYPE_LABELS
 from core.config import get_settings
 from core.db import session_scope
 from core.messaging import templates
 from core.messaging.template_defaults import install_default_templates
 from core.messaging.templates import VARIABLES, Draft
 from core.messaging.variables import preview
-from core.models import Channel
+from core.models import CampaignType, Channel
 from core.permissions import Permission
 from jobs import flows
 from ui.calls import attempt, attempt_flow
@@ -71,6 +72,19 @@ with edit:
     name = st.text_input(
         "Name", current.name if current else "", key=f"{key}_name", disabled=not can_edit
     )
+    kinds = [None, *CampaignType]
+    campaign_type = st.selectbox(
+        "For campaigns of type",
+        kinds,
+        kinds.index(CampaignType(current.campaign_type))
+        if current and current.campaign_type
+        else 0,
+        format_func=lambda k: "Any (picked by hand)" if k is None else TYPE_LABELS[k],
+        key=f"{key}_type",
+        disabled=not can_edit,
+        help="Plans of this type pick it for their sends on this channel; any template can be "
+        "picked by hand in a plan.",
+    )
     subject = preheader = body_html = ""
     if channel == Channel.EMAIL:
         subject = st.text_input(
@@ -107,7 +121,7 @@ with edit:
         preheader=preheader,
         body_html=body_html,
         body_text=body_text,
-        campaign_type=current.campaign_type if current else None,
+        campaign_type=campaign_type.value if campaign_type else None,
     )
 
     problems = templates.check(draft)

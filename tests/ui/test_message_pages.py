@@ -98,8 +98,12 @@ def test_templates_start_from_defaults_and_new_ones_are_checked() -> None:
     next(a for a in at.text_area if a.label == "HTML").input(html)
     at.run()
     assert not page_warnings(at)
+    next(s for s in at.selectbox if s.label == "For campaigns of type").set_value("event").run()
     next(b for b in at.button if b.label == "Save template").click().run()
     assert templates_count() == 10 and "Template saved." in texts(at)
+    with session_scope(read_only=True) as session:
+        saved = session.scalars(select(Template).where(Template.name == "Friday tasting")).one()
+    assert saved.campaign_type == "event", "a custom template carries its campaign type"
 
 
 def previewed_email(at) -> str:
