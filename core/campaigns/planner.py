@@ -429,7 +429,8 @@ Return only JSON that matches the schema. Rules you must follow:
   excessive drinking, and make no health claims.
 - Texts (sms) go out between {sms_start} and {sms_end}, emails between {email_start} and
   {email_end}, in the recipient's local time.
-- At most {cap} messages per customer in the week, across all sends.
+- At most {cap} messages per customer in the week, across all sends (at most {email_cap}
+  emails and {sms_cap} texts).
 - Percentage discounts at most {max_discount}%. Dollar offers at most {max_dollars} dollars.
 - Stay within the budget when one is given (each email costs {email_cost} cents, each text
   {sms_cost} cents, times the segment's reach on that channel).
@@ -451,6 +452,8 @@ def request_messages(context: PlanContext) -> list[dict[str, str]]:
         email_start=f"{policy.email_hours.start:%H:%M}",
         email_end=f"{policy.email_hours.end:%H:%M}",
         cap=policy.frequency_cap_per_week,
+        email_cap=policy.cap_for(Channel.EMAIL),
+        sms_cap=policy.cap_for(Channel.SMS),
         max_discount=context.max_discount_percent,
         max_dollars=round(context.average_order_cents * context.max_discount_percent / 10_000),
         email_cost=context.unit_cost_cents[Channel.EMAIL.value],

@@ -284,7 +284,7 @@ def _within_frequency_cap(
     """Keep sends in time order; drop one when most of its audience already has the week's
     allowance of messages from the sends before it. Customers over the cap on a kept send are
     skipped when it goes out (the sender checks again)."""
-    cap = context.policy.frequency_cap_per_week
+    policy = context.policy
     members = {
         segment_id: np.fromiter(
             session.scalars(
@@ -295,19 +295,24 @@ def _within_frequency_cap(
         for segment_id in {s.segment_id for s in sends}
     }
     everyone = np.unique(np.concatenate([np.zeros(0, np.int64), *members.values()]))
-    counts = np.zeros(len(everyone), dtype=np.int32)
+    counts = {c.value: np.zeros(len(everyone), dtype=np.int32) for c in Channel}
     kept = []
     for send in sends:
+        channel = send.channel.value
         index = np.searchsorted(everyone, members[send.segment_id])
-        full = counts[index] >= cap
+        total = sum(c[index] for c in counts.values())
+        full = (total >= policy.frequency_cap_per_week) | (
+            counts[channel][index] >= policy.cap_for(channel)
+        )
         if len(index) and full.mean() > 0.5:
             name = context.audience(send.segment_id).name  # type: ignore[union-attr]
             repairs.append(
-                f"The {send.day} {send.channel.value} send to “{name}” dropped: {full.mean():.0%} "
-                f"of its customers would already have {cap} messages this week."
+                f"The {send.day} {channel} send to “{name}” dropped: {full.mean():.0%} of its "
+                f"customers would already have their {policy.frequency_cap_per_week} messages "
+                f"this week (at most {policy.cap_for(channel)} by {channel})."
             )
             continue
-        counts[index] += 1
+        counts[channel][index] += 1
         kept.append(send)
     return kept
 

@@ -75,10 +75,18 @@ class Policy(BaseModel):
     no_sunday_sms_states: tuple[str, ...] = ("AL", "RI")
     frequency_cap_per_week: int = Field(default=3, ge=1, le=21)
     """Marketing messages per customer per rolling 7 days, all channels together."""
+    email_cap_per_week: int = Field(default=3, ge=1, le=21)
+    sms_cap_per_week: int = Field(default=3, ge=1, le=21)
+    """Texts per customer per rolling 7 days (the number the HELP reply promises)."""
     email_hours: Window = Window(start=time(7), end=time(21))
     """Not law: the hours an email is planned for, so it lands near the top of the inbox."""
     max_discount_percent: int = Field(default=30, ge=0, le=100)
     state_discount_caps: dict[str, int] = Field(default_factory=lambda: {"NC": 35})
+
+    def cap_for(self, channel: str) -> int:
+        """The most messages of `channel` a customer may get in 7 days."""
+        own = self.sms_cap_per_week if channel == "sms" else self.email_cap_per_week
+        return min(own, self.frequency_cap_per_week)
 
 
 def get_policy(*, session: Session) -> Policy:

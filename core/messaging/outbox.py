@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -19,13 +20,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, ColumnElement, Select, and_, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from core import compliance
 from core.campaigns import actions
 from core.compliance.decision import reachable
 from core.config import get_settings
 from core.customers.contact_details import normalize_email, normalize_phone
 from core.db import upsert
 from core.infra import audit, events
-from core.messaging import templates
+from core.messaging import frequency, templates
 from core.messaging.providers import ProviderUnavailable
 from core.messaging.template_defaults import install_default_templates
 from core.models import (
@@ -145,9 +147,21 @@ def queue_step(
     local_time = time.fromisoformat(step.local_time)
     zones: dict[str | None, ZoneInfo] = {None: store_zone}
     rows = []
+    day_start = datetime.combine(step.day, local_time, store_zone)
+    planned = frequency.planned_around(
+        session=session,
+        customer_ids=[r.id for r in recipients],
+        first=day_start - timedelta(hours=12),
+        last=day_start + timedelta(hours=12),
+    )
+    policy = compliance.get_policy(session=session)
     for customer_id, action_id, to_address, zone_name in recipients:
         zone = zones.get(zone_name) or zones.setdefault(zone_name, zone_or(zone_name, store_zone))
         due = datetime.combine(step.day, local_time, zone)
+        counts = planned.setdefault(customer_id, Counter())
+        capped = frequency.over_cap(policy, counts, step.channel)
+        if not capped:
+            counts[step.channel] += 1
         rows.append(
             {
                 "key": message_key(campaign.id, step.id, customer_id, step.channel),
@@ -158,13 +172,14 @@ def queue_step(
                 "action_id": action_id,
                 "channel": step.channel,
                 "to_address": to_address,
-                "status": MessageStatus.QUEUED.value,
+                "status": (MessageStatus.SUPPRESSED if capped else MessageStatus.QUEUED).value,
                 "send_after": max(due, now),
                 "attempts": 0,
                 "subject": "",
                 "segments": 0,
                 "cost_cents": 0.0,
-                "error": "",
+                "error": capped or "",
+                "failed_at": now if capped else None,
                 "created_at": now,
             }
         )
@@ -267,6 +282,7 @@ def claim(
             status=MessageStatus.SENDING,
             claimed_by=worker,
             claimed_at=now,
+            provider=None,  # set again once the sender accepts it (see `frequency`)
             attempts=Message.attempts + 1,
         )
         .returning(Message.id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -31,7 +32,7 @@ from core.campaigns import actions
 from core.config import Settings
 from core.errors import NotFound
 from core.infra import events
-from core.messaging import links, outbox, suppressions, templates
+from core.messaging import frequency, links, outbox, suppressions, templates
 from core.messaging.providers import Outcome, Outgoing, Provider, Sandbox
 from core.messaging.ratelimit import RateLimiter
 from core.messaging.routing import provider_for, why_held
@@ -147,6 +148,11 @@ class Sender:
             .order_by(Message.id)
         ).all()
         context = _SendContext.load(session, self.settings, [m for m, _ in rows])
+        customer_ids = [c.id for m, c in rows if c is not None and not outbox.is_test(m)]
+        frequency.lock_customers(session=session, customer_ids=customer_ids)
+        recent = frequency.sent_recently(
+            session=session, customer_ids=customer_ids, now=now, leaving_out=ids
+        )
         prepared = _Prepared()
         for message, customer in rows:
             if outbox.is_test(message):
@@ -169,6 +175,11 @@ class Sender:
                     suppressions.normalise(message.channel, address or "")
                 ),
             )
+            counts = recent.setdefault(customer.id, Counter())
+            if decision.verdict == compliance.Verdict.SEND and (
+                capped := frequency.over_cap(context.policy, counts, message.channel)
+            ):
+                decision = compliance.Decision(compliance.Verdict.BLOCK, capped)
             if decision.verdict == compliance.Verdict.BLOCK:
                 self._settle(session, message, MessageStatus.SUPPRESSED, decision.reason)
                 prepared.report.suppressed += 1
@@ -179,6 +190,8 @@ class Sender:
                 message.error, message.claimed_by = decision.reason, None
                 prepared.report.deferred += 1
             else:
+                counts[message.channel] += 1
+                message.provider = self.providers[Channel(message.channel)].name  # on its way
                 message.to_address = address or ""
                 self._queue_for_sending(session, prepared, context, message, customer)
         return prepared

@@ -306,7 +306,7 @@ def handle_inbound_sms(*, session: Session, params: dict[str, str], now: datetim
     """A text a customer sent to our number. STOP words (and plain requests to stop) opt the
     number out with one confirmation; HELP answers who we are; START opts back in."""
     store = get_store_profile(session=session)
-    frequency = f"up to {get_policy(session=session).frequency_cap_per_week} msgs a week"
+    frequency = f"up to {get_policy(session=session).cap_for(Channel.SMS)} msgs a week"
     sid, number = params.get("MessageSid", ""), params.get("From", "")
     body = " ".join(params.get("Body", "").split())
     word = body.upper()

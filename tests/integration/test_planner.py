@@ -280,7 +280,7 @@ def test_budget_and_frequency_cap_trim_the_plan(store: dict[str, int]) -> None:
             session=session, plan=Plan(summary="", sends=sends), context=context(store)
         )
     assert len(checked.plan.sends) == 3
-    assert "would already have 3 messages this week" in checked.repairs[0]
+    assert "would already have their 3 messages this week" in checked.repairs[0]
 
 
 def test_nobody_to_plan_for_is_a_clear_error(database: str) -> None:

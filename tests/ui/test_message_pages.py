@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select, update
 
+from core import compliance
 from core.customers.records import create_customer
 from core.db import session_scope
 from core.models import Message, MessageStatus, Suppression, Template
@@ -194,3 +195,13 @@ def test_the_store_page_shows_each_channel_and_sends_a_test(sent: dict[str, int]
     with session_scope(read_only=True) as session:
         test = session.scalars(select(Message).where(Message.key.like("test:%"))).one()
     assert test.channel == "email" and test.to_address.startswith("admin")
+
+
+def test_the_weekly_limits_are_store_settings(sent: dict[str, int]) -> None:
+    at = open_page("pages/store.py", Role.ADMIN)
+    next(n for n in at.number_input if n.label == "Texts").set_value(2)
+    next(b for b in at.button if b.label == "Save limits").click().run()
+    assert "Limits saved." in texts(at)
+    with session_scope(read_only=True) as session:
+        policy = compliance.get_policy(session=session)
+    assert (policy.sms_cap_per_week, policy.frequency_cap_per_week) == (2, 3)
