@@ -203,7 +203,7 @@ def cmd_plan(args: argparse.Namespace) -> dict[str, Any] | str:
     if not 1 <= args.days <= 31:
         raise CommandError("--days must be 1 to 31")
     migration_runner.ensure_current()
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         zone = get_store_profile(session=session).zone
         today = utc_now().astimezone(zone).date()
         start = today + timedelta(days=1)
@@ -218,8 +218,8 @@ def cmd_plan(args: argparse.Namespace) -> dict[str, Any] | str:
             budget_cents=None if args.budget is None else round(args.budget * 100),
             today=today,
         )
-        outcome = planner.make_plan(session=session, context=context, use_ai=not args.no_ai)
-        names = {a.segment_id: a.name for a in context.audiences}
+    outcome = planner.make_plan(unit_of_work=session_scope, context=context, use_ai=not args.no_ai)
+    names = {a.segment_id: a.name for a in context.audiences}
     result = {
         "source": outcome.source.value,
         "note": outcome.note,

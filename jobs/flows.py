@@ -119,6 +119,24 @@ def move_campaign(
         return _moved(campaign)
 
 
+def plan_campaign(*, actor: Actor, campaign_id: int, use_ai: bool) -> str:
+    """Plan a draft in a job, so a slow AI model never holds up the page. Returns its id."""
+    authorize(actor, Permission.RUN_CAMPAIGNS)
+    return queue.enqueue(
+        tasks.plan_campaign, created_by=actor.user_id, campaign_id=campaign_id, use_ai=use_ai
+    )
+
+
+def cancel_job(*, actor: Actor, job_id: str, now: datetime | None = None) -> bool:
+    """Cancel a job someone started (theirs, or anyone's for an administrator). Returns whether
+    it was still going."""
+    with session_scope() as session:
+        job = job_rows.get_job(session=session, job_id=job_id)
+        if job.created_by != actor.user_id:
+            authorize(actor, Permission.MANAGE_SETTINGS)
+        return job_rows.cancel_job(session=session, job_id=job_id, now=now or utc_now())
+
+
 def prepare_actions(*, actor: Actor, campaign_id: int) -> str:
     """Rank the campaign's customers into a new run of actions, in a job. Returns its id."""
     return queue.enqueue(tasks.generate_actions, created_by=actor.user_id, campaign_id=campaign_id)

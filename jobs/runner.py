@@ -16,7 +16,7 @@ from core import auth
 from core.db import in_unit_of_work, session_scope, utc_now
 from core.errors import DomainError, PermissionDenied
 from core.infra import job_rows, logs
-from core.models import User
+from core.models import JobStatus, User
 from core.permissions import SYSTEM, Actor
 from jobs.tasks import TASKS
 
@@ -59,6 +59,11 @@ def perform(job_id: str) -> dict[str, Any]:
         with session_scope() as session:
             job = job_rows.start_job(session=session, job_id=job_id, now=utc_now())
             kind, args, created_by = job.kind, dict(job.args), job.created_by
+            if job.status == JobStatus.CANCELLED:
+                log.info("job cancelled before it started", extra={"kind": kind})
+                return {}
+        if TASKS[kind].takes_job_id:
+            args["job_id"] = job_id
         log.info("job started", extra={"kind": kind})
         started = time.monotonic()
         try:

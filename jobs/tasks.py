@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from core import demo, imports, maintenance, scoring
+from core import campaigns, demo, imports, maintenance, scoring
 from core.campaigns import actions
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import DomainError
+from core.infra import job_rows
 from core.infra.job_rows import Progress
 from core.permissions import Actor
 from jobs import sending
@@ -24,6 +25,8 @@ class Task:
 
     kind: str
     run: Callable[..., dict[str, Any]]
+    takes_job_id: bool = False
+    """The runner passes the job's id (a task that can be cancelled checks its row)."""
 
     def __call__(self, *, actor: Actor, progress: Progress, **args: Any) -> dict[str, Any]:
         return self.run(actor=actor, progress=progress, **args)
@@ -32,12 +35,35 @@ class Task:
 TASKS: dict[str, Task] = {}
 
 
-def task(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Task]:
+def task(
+    kind: str, *, takes_job_id: bool = False
+) -> Callable[[Callable[..., dict[str, Any]]], Task]:
     def register(run: Callable[..., dict[str, Any]]) -> Task:
-        TASKS[kind] = Task(kind, run)
+        TASKS[kind] = Task(kind, run, takes_job_id)
         return TASKS[kind]
 
     return register
+
+
+@task("campaign.plan", takes_job_id=True)
+def plan_campaign(
+    *, actor: Actor, progress: Progress, job_id: str, campaign_id: int, use_ai: bool
+) -> dict[str, Any]:
+    """Plan a draft (the AI may take a while); the plan is kept unless the job was cancelled
+    meanwhile."""
+    progress(10, "Asking the AI planner…" if use_ai else "Planning…")
+    now = utc_now()
+    outcome = campaigns.propose_plan(
+        unit_of_work=session_scope, actor=actor, campaign_id=campaign_id, use_ai=use_ai, now=now
+    )
+    progress(90, "Saving the plan")
+    with session_scope() as session:
+        if job_rows.is_cancelled(session=session, job_id=job_id):
+            return {"cancelled": True}
+        campaigns.save_plan(
+            session=session, actor=actor, campaign_id=campaign_id, outcome=outcome, now=now
+        )
+    return {"source": outcome.source.value, "note": outcome.note, "sends": len(outcome.plan.sends)}
 
 
 @task("demo.load")

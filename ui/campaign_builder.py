@@ -30,6 +30,7 @@ from ui.charts import plan_timeline
 from ui.email_preview import show_email
 from ui.flash import flash
 from ui.formatting import md
+from ui.jobs import follow_job
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -245,15 +246,23 @@ class Builder:
             "The planner reads your segments (who they are, how many can be reached), the liquor "
             "calendar, your budget and limits, and suggests a week of sends."
         )
+        follow_job(
+            self.plan_job,
+            done_message=lambda result: (
+                f"{result.get('note', 'Planned.')} {result.get('sends', 0)} sends."
+            ),
+            cancel_as=self.actor,
+        )
+        planning = bool(st.session_state.get(self.plan_job))
         left, right = st.columns(2)
-        if left.button(
+        if not planning and left.button(
             "Ask the AI planner" if ai else "Plan it for me",
             type="primary",
             icon=":material/auto_awesome:",
             help=None if ai else "No AI key is configured: the built-in planner plans.",
         ):
             self.plan(use_ai=True)
-        if ai and right.button("Use the built-in planner", icon=":material/rule:"):
+        if not planning and ai and right.button("Use the built-in planner", icon=":material/rule:"):
             self.plan(use_ai=False)
         if not campaign.steps:
             st.info("No plan yet.")
@@ -264,22 +273,21 @@ class Builder:
             self.go_to(4, campaign.id)
 
     def plan(self, *, use_ai: bool) -> None:
+        """Plan in a job: the page stays usable while a slow model thinks, and it can be
+        cancelled."""
         campaign = self.campaign
         assert campaign is not None
-        with st.spinner("Planning…"):
-            planned = attempt(
-                lambda s: campaigns.plan_campaign(
-                    session=s,
-                    actor=self.actor,
-                    campaign_id=campaign.id,
-                    use_ai=use_ai,
-                    now=utc_now(),
-                )
-            )
-        if planned is None:
-            return
-        flash(f"{planned.value.note} {len(planned.value.plan.sends)} sends.", "success")
-        self.go_to(3, campaign.id)
+        started = attempt_flow(
+            lambda: flows.plan_campaign(actor=self.actor, campaign_id=campaign.id, use_ai=use_ai)
+        )
+        if started is not None:
+            st.session_state[self.plan_job] = started.value
+            st.rerun()
+
+    @property
+    def plan_job(self) -> str:
+        assert self.campaign is not None
+        return f"plan_job_{self.campaign.id}"
 
     def show_plan(self, campaign: Campaign) -> None:
         with session_scope(read_only=True) as session:

@@ -30,9 +30,9 @@ from core.campaigns.plans import describe_offer
 from core.campaigns.steps import (
     campaign_days,
     duplicate_campaign,
-    plan_campaign,
     plan_context,
     plan_of,
+    propose_plan,
     save_manual_plan,
     save_plan,
 )
@@ -56,10 +56,10 @@ __all__ = [
     "duplicate_campaign",
     "get_campaign",
     "list_campaigns",
-    "plan_campaign",
     "plan_context",
     "plan_of",
     "problems",
+    "propose_plan",
     "save_manual_plan",
     "save_plan",
     "start_due_campaigns",

@@ -36,6 +36,7 @@ from core.campaigns.plans import (
     reach_by_channel,
 )
 from core.config import Settings, get_settings
+from core.db import UnitOfWork
 from core.errors import ValidationError
 from core.models import (
     Campaign,
@@ -571,32 +572,37 @@ def _costed(usage: dict[str, int], settings: Settings) -> dict[str, Any]:
 # --- putting it together -------------------------------------------------------------------
 
 
-def make_plan(*, session: Session, context: PlanContext, use_ai: bool = True) -> PlanOutcome:
-    """The best plan available: the AI's when configured and usable, else the heuristic's."""
+def make_plan(
+    *, unit_of_work: UnitOfWork, context: PlanContext, use_ai: bool = True
+) -> PlanOutcome:
+    """The best plan available: the AI's when configured and usable, else the heuristic's.
+
+    Each database step is a short transaction of its own and none is open while the model
+    thinks, so on SQLite a slow answer holds up no writer (a send, a webhook, a cancel)."""
     settings = get_settings()
-    if not use_ai:
-        return _fallback(session, context, "Planned by the built-in planner, as asked.")
-    if settings.openai_api_key is None:
-        return _fallback(
-            session, context, "Planned by the built-in planner: no AI key is configured."
-        )
+    if not use_ai or settings.openai_api_key is None:
+        why = "as asked" if not use_ai else "no AI key is configured"
+        return _fallback(unit_of_work, context, f"Planned by the built-in planner: {why}.")
     key = cache_key(settings.openai_model, request_messages(context))
-    cached = session.get(PlanCache, key)
-    if cached is not None:
-        plan, meta = Plan.model_validate(cached.plan), {**cached.meta, "cached": True}
+    with unit_of_work(read_only=True) as session:
+        cached = session.get(PlanCache, key)
+        answer = (Plan.model_validate(cached.plan), dict(cached.meta)) if cached else None
+    if answer is not None:
+        plan, meta = answer[0], {**answer[1], "cached": True}
     else:
         try:
             plan, meta = ai_plan(context, settings)
         except PlannerUnavailable as exc:
-            return _fallback(session, context, f"Planned by the built-in planner: {exc}.")
-        session.add(PlanCache(key=key, plan=plan.model_dump(mode="json"), meta=meta))
-        session.flush()
+            return _fallback(unit_of_work, context, f"Planned by the built-in planner: {exc}.")
+        with unit_of_work() as session:
+            session.merge(PlanCache(key=key, plan=plan.model_dump(mode="json"), meta=meta))
         meta = {**meta, "cached": False}
     try:
-        checked = check_plan(session=session, plan=plan, context=context)
+        with unit_of_work(read_only=True) as session:
+            checked = check_plan(session=session, plan=plan, context=context)
     except ValidationError as exc:
         return _fallback(
-            session,
+            unit_of_work,
             context,
             f"Planned by the built-in planner: the AI's plan broke the rules ({exc}).",
         )
@@ -606,10 +612,11 @@ def make_plan(*, session: Session, context: PlanContext, use_ai: bool = True) ->
     )
 
 
-def _fallback(session: Session, context: PlanContext, note: str) -> PlanOutcome:
-    checked: CheckedPlan = check_plan(
-        session=session, plan=heuristic_plan(context), context=context
-    )
+def _fallback(unit_of_work: UnitOfWork, context: PlanContext, note: str) -> PlanOutcome:
+    with unit_of_work(read_only=True) as session:
+        checked: CheckedPlan = check_plan(
+            session=session, plan=heuristic_plan(context), context=context
+        )
     return PlanOutcome(checked.plan, PlanSource.HEURISTIC, note, checked.repairs, {})
 
 

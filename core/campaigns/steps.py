@@ -17,6 +17,7 @@ from core.campaigns.details import (
 )
 from core.campaigns.planner import PlanOutcome, build_context, make_plan
 from core.campaigns.plans import Plan, PlanContext, check_plan
+from core.db import UnitOfWork
 from core.infra import audit, events
 from core.models import (
     Campaign,
@@ -60,16 +61,17 @@ def campaign_days(*, session: Session, campaign: Campaign, now: datetime) -> tup
     return start, end
 
 
-def plan_campaign(
-    *, session: Session, actor: Actor, campaign_id: int, use_ai: bool, now: datetime
+def propose_plan(
+    *, unit_of_work: UnitOfWork, actor: Actor, campaign_id: int, use_ai: bool, now: datetime
 ) -> PlanOutcome:
-    """Plan a draft with the AI planner (the built-in one when there is no AI or it fails), or
-    with the built-in planner alone, and keep the plan as its steps."""
-    campaign = get_campaign(session=session, campaign_id=campaign_id)
-    context = plan_context(session=session, campaign=campaign, now=now)
-    outcome = make_plan(session=session, context=context, use_ai=use_ai)
-    save_plan(session=session, actor=actor, campaign_id=campaign_id, outcome=outcome, now=now)
-    return outcome
+    """A plan for a draft from the AI planner (the built-in one when there is no AI or it
+    fails), or from the built-in planner alone; `save_plan` keeps it."""
+    authorize(actor, Permission.RUN_CAMPAIGNS)
+    with unit_of_work(read_only=True) as session:
+        campaign = get_campaign(session=session, campaign_id=campaign_id)
+        _require_editable(campaign)
+        context = plan_context(session=session, campaign=campaign, now=now)
+    return make_plan(unit_of_work=unit_of_work, context=context, use_ai=use_ai)
 
 
 def save_plan(

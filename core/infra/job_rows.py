@@ -59,6 +59,8 @@ def get_job(*, session: Session, job_id: str) -> Job:
 
 def start_job(*, session: Session, job_id: str, now: datetime) -> Job:
     job = get_job(session=session, job_id=job_id)
+    if job.status == JobStatus.CANCELLED:
+        return job  # cancelled before a worker took it: it does not run
     job.status = JobStatus.RUNNING
     job.started_at = now
     job.finished_at = None
@@ -82,10 +84,31 @@ def report_progress(
     session.execute(update(Job).where(Job.id == job_id).values(**values, updated_at=now))
 
 
+def cancel_job(*, session: Session, job_id: str, now: datetime) -> bool:
+    """Stop a job that has not finished: it is marked cancelled now, and a task that checks
+    (`is_cancelled`) throws its work away. Returns whether it was still going."""
+    job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    if job is None:
+        raise NotFound(f"Job {job_id} not found.")
+    if JobStatus(job.status).finished:
+        return False
+    job.status, job.finished_at, job.message = JobStatus.CANCELLED, now, "Cancelled"
+    return True
+
+
+def is_cancelled(*, session: Session, job_id: str) -> bool:
+    """Whether someone cancelled the job (the row is locked until the caller's transaction ends,
+    so what the task saves next cannot race a cancel)."""
+    status = session.scalar(select(Job.status).where(Job.id == job_id).with_for_update())
+    return status == JobStatus.CANCELLED
+
+
 def finish_job(
     *, session: Session, job_id: str, now: datetime, result: dict[str, Any] | None = None
 ) -> Job:
     job = get_job(session=session, job_id=job_id)
+    if job.status == JobStatus.CANCELLED:
+        return job  # its result was thrown away
     job.status = JobStatus.SUCCEEDED
     job.progress = 100
     job.result = result or {}

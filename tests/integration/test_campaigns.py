@@ -84,7 +84,7 @@ def planned_campaign(store: dict[str, int], now: datetime = NOW, **changes: Any)
             session=session, actor=MARKETER, details=details(store, now, **changes)
         )
         context = campaigns.plan_context(session=session, campaign=campaign, now=now)
-        outcome = planner.make_plan(session=session, context=context)
+        outcome = planner.make_plan(unit_of_work=session_scope, context=context)
         campaigns.save_plan(
             session=session, actor=MARKETER, campaign_id=campaign.id, outcome=outcome, now=now
         )

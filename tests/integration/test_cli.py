@@ -223,7 +223,7 @@ def test_plan_and_actions_commands(database: str, capsys: pytest.CaptureFixture[
             ),
         )
         context = campaigns.plan_context(session=session, campaign=campaign, now=NOW)
-        outcome = planner.make_plan(session=session, context=context)
+        outcome = planner.make_plan(unit_of_work=session_scope, context=context)
         campaigns.save_plan(
             session=session, actor=SYSTEM, campaign_id=campaign.id, outcome=outcome, now=NOW
         )

@@ -4,20 +4,22 @@ and the built-in planner it falls back to."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from core import demo, scoring
+from core import campaigns, demo, scoring
 from core.campaigns import planner
 from core.campaigns.plans import Plan, PlanContext
 from core.db import reset_engines, session_scope
 from core.messaging import templates
-from core.models import Channel, PlanCache, PlanSource
+from core.models import Channel, JobStatus, PlanCache, PlanSource
 from core.permissions import SYSTEM
 from core.segments import names, playbooks
+from jobs import flows, queue
 from tests.fakes import Reply, fake_openai
 from tests.moments import NOW, TODAY
 
@@ -98,8 +100,7 @@ def plan_json(segment_ids: dict[str, int], **send_changes: object) -> str:
 
 
 def plan(ctx: PlanContext, *, use_ai: bool = True) -> planner.PlanOutcome:
-    with session_scope() as session:
-        return planner.make_plan(session=session, context=ctx, use_ai=use_ai)
+    return planner.make_plan(unit_of_work=session_scope, context=ctx, use_ai=use_ai)
 
 
 def test_a_valid_ai_plan_is_used_costed_and_cached(
@@ -359,3 +360,46 @@ def test_the_goal_names_the_category_where_no_playbook_does(store: dict[str, int
     assert "offers on spirits" in built.summary
     champions = [s for s in built.sends if s.segment_id == store["champions"]]
     assert champions and all(s.offer_category == "spirits" for s in champions)
+
+
+def draft_for(store: dict[str, int], name: str) -> int:
+    """A draft named `name`, whose goal (its name) keeps the planner's cache out of the way."""
+    with session_scope() as session:
+        return campaigns.create_campaign(
+            session=session,
+            actor=SYSTEM,
+            details=campaigns.Details(
+                name=name,
+                goal=name,
+                starts_at=NOW + timedelta(days=1),
+                ends_at=NOW + timedelta(days=7),
+                segment_ids=tuple(store.values()),
+                channels=("email", "sms"),
+            ),
+        ).id
+
+
+def steps_of(campaign_id: int) -> int:
+    with session_scope(read_only=True) as session:
+        return len(campaigns.get_campaign(session=session, campaign_id=campaign_id).steps)
+
+
+def test_planning_runs_in_a_job_that_can_be_cancelled(
+    store: dict[str, int], ai: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept, dropped = draft_for(store, "Kept"), draft_for(store, "Dropped")
+    with fake_openai(Reply(plan_json(store), delay=0.6)) as server:
+        configure(monkeypatch, server.base_url)
+        job_id = flows.plan_campaign(actor=SYSTEM, campaign_id=kept, use_ai=True)
+        assert queue.wait_for(job_id, timeout=30).status == JobStatus.SUCCEEDED
+        assert steps_of(kept) == 3
+
+        job_id = flows.plan_campaign(actor=SYSTEM, campaign_id=dropped, use_ai=True)
+        deadline = time.monotonic() + 10
+        while not server.requests[1:] and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the model is thinking
+        assert flows.cancel_job(actor=SYSTEM, job_id=job_id)
+        finished = queue.wait_for(job_id, timeout=30)
+    assert finished.status == JobStatus.CANCELLED
+    assert steps_of(dropped) == 0, "a cancelled plan is thrown away"
+    assert not flows.cancel_job(actor=SYSTEM, job_id=job_id), "it cannot be cancelled twice"

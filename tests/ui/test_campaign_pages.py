@@ -9,9 +9,11 @@ from sqlalchemy import select
 from core import campaigns, demo, scoring
 from core.campaigns import Details, actions, planner
 from core.db import session_scope, utc_now
-from core.models import Action, Campaign, CampaignStatus
+from core.infra import job_rows
+from core.models import Action, Campaign, CampaignStatus, JobStatus
 from core.permissions import SYSTEM, Role
 from core.segments import playbooks
+from jobs import queue
 from tests.moments import NOW, TODAY
 from tests.ui.conftest import frame, make_user, sign_in, texts
 
@@ -74,6 +76,11 @@ def test_build_plan_and_schedule_a_campaign(store: list[int]) -> None:
 
     button(at, "Plan it for me").click().run()
     assert not at.exception
+    # Planning runs in a job: the page shows it going (with a way to cancel) and stays usable.
+    with session_scope(read_only=True) as session:
+        job_id = job_rows.recent_jobs(session=session, kind="campaign.plan", limit=1)[0].id
+    assert queue.wait_for(job_id, timeout=60).status == JobStatus.SUCCEEDED
+    at.run()
     assert "Planned by the built-in planner: no AI key is configured." in texts(at)
     assert the_campaign().steps and the_campaign().plan_source == "heuristic"
     assert len(at.get("plotly_chart")) == 1
@@ -129,7 +136,7 @@ def test_running_campaigns_pause_and_resume(store: list[int]) -> None:
             ),
         )
         context = campaigns.plan_context(session=session, campaign=campaign, now=NOW)
-        outcome = planner.make_plan(session=session, context=context)
+        outcome = planner.make_plan(unit_of_work=session_scope, context=context)
         campaigns.save_plan(
             session=session, actor=SYSTEM, campaign_id=campaign.id, outcome=outcome, now=NOW
         )
@@ -169,7 +176,7 @@ def test_the_list_and_the_actions_page(store: list[int]) -> None:
             session=session,
             actor=SYSTEM,
             campaign_id=made.id,
-            outcome=planner.make_plan(session=session, context=context),
+            outcome=planner.make_plan(unit_of_work=session_scope, context=context),
             now=NOW,
         )
         actions.generate_actions(
