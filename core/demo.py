@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from core import maintenance
+from core import demo_history, maintenance
 from core.campaigns.retail_calendar import demand_by_day, retail_moments
 from core.config import DATA_DIR
 from core.customers.totals import refresh_customer_totals
@@ -283,6 +283,11 @@ def load_demo_store(
         for key in DEMO_PLAYBOOKS:
             if key not in taken:
                 playbooks.create_from_playbook(session=session, actor=actor, key=key, now=now)
+    with unit_of_work() as session:
+        today = now.astimezone(get_store_profile(session=session).zone).date()
+        result["campaign_history_messages"] = demo_history.add_campaign_history(
+            session=session, seed=seed, today=today, now=now
+        )
     report(100, "Demo store ready")
     return result
 

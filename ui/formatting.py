@@ -86,6 +86,7 @@ PROVIDER_NAMES = {
     "twilio": "Twilio",
     "smtp": "your mail server (SMTP)",
     "sandbox": "the sandbox (test mode: nothing leaves this app)",
+    "demo": "the demo store's history (simulated)",
 }
 
 

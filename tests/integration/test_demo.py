@@ -141,3 +141,58 @@ def test_the_demo_store_has_a_postal_address_for_its_emails(database: str) -> No
     with session_scope(read_only=True) as session:
         profile = get_store_profile(session=session)
     assert profile.is_complete and profile.city == "Chicago"
+
+
+@pytest.mark.both_databases
+def test_the_demo_store_comes_with_six_months_of_campaigns(database: str) -> None:
+    from core.demo_history import NOTE, PROVIDER
+    from core.messaging import monitor
+    from core.models import Action, Campaign, Message, Suppression
+    from core.store_profile import get_store_profile
+
+    result = demo.load_demo_store(
+        unit_of_work=session_scope, actor=SYSTEM, now=NOW, customers=600, seed=3
+    )
+    assert result["campaign_history_messages"] > 0
+    with session_scope(read_only=True) as session:
+        past = list(session.scalars(select(Campaign).order_by(Campaign.starts_at)))
+        assert len(past) == 6 and {c.status for c in past} == {"completed"}
+        assert all(c.status_note == NOTE for c in past), "each says it was simulated"
+        zone = get_store_profile(session=session).zone
+        first_day = past[0].starts_at.astimezone(zone).date()
+        assert TODAY - timedelta(days=185) <= first_day <= TODAY - timedelta(days=160)
+        figures = monitor.campaign_figures(session=session, campaign_ids=[c.id for c in past])
+        total = sum(f.sent for f in figures.values())
+        assert total == result["campaign_history_messages"]
+        assert sum(f.opened for f in figures.values()) > 0.2 * total
+        assert all(f.delivered + f.bounced == f.sent for f in figures.values())
+        messages = list(session.scalars(select(Message)))
+        assert {m.provider for m in messages} == {PROVIDER} and not any(
+            f.test_mode for f in figures.values()
+        )
+        # What followed from them is real: bounced addresses are suppressed, and whoever
+        # unsubscribed can no longer be emailed (or texted, after STOP).
+        suppressed = set(session.scalars(select(Suppression.address)))
+        assert {m.to_address for m in messages if m.status == "bounced"} <= suppressed
+        unsubscribed = session.scalars(
+            select(Message).where(
+                Message.id.in_(select(Event.message_id).where(Event.type.like("%.opted_out")))
+            )
+        ).all()
+        assert unsubscribed
+        for message in unsubscribed:
+            customer = session.get(Customer, message.customer_id)
+            assert not (customer.can_email if message.channel == "email" else customer.can_text)
+        # The latest campaign's actions are done where the customer was reached.
+        done = session.scalars(select(Action).where(Action.status == "done")).all()
+        assert done and {a.outcome for a in done} <= {"delivered", "opened", "clicked"}
+    again = demo.load_demo_store(
+        unit_of_work=session_scope, actor=SYSTEM, now=NOW, customers=600, seed=3
+    )
+    assert again.get("campaign_history_messages", 0) == 0
+
+
+def get_store_zone(session):
+    from core.store_profile import get_store_profile
+
+    return get_store_profile(session=session).zone

@@ -11,8 +11,10 @@ from sqlalchemy import func, select, update
 from core import compliance
 from core.customers.records import create_customer
 from core.db import session_scope
+from core.infra import job_rows
 from core.models import Message, MessageStatus, Suppression, Template
 from core.permissions import SYSTEM, Role
+from jobs import queue
 from tests.integration.conftest import build_shop, providers, send_queued  # noqa: F401 - a fixture
 from tests.ui.conftest import TEST_MODE_ICON, frame, make_user, page_warnings, sign_in, texts
 
@@ -57,6 +59,9 @@ def test_sends_show_status_and_failed_ones_can_be_retried(sent: dict[str, int]) 
         bob = session.scalars(select(Message).where(Message.customer_id == sent["bob"])).one()
     assert bob.status in (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
     assert "1 failed messages queued again." in texts(at)
+    with session_scope(read_only=True) as session:  # no job left writing after the test
+        sending = job_rows.recent_jobs(session=session, kind="messages.send", limit=1)
+    queue.wait_for(sending[0].id, timeout=60)
 
 
 def test_suppressing_by_hand_and_viewers_only_read(sent: dict[str, int]) -> None:
@@ -194,6 +199,8 @@ def test_the_store_page_shows_each_channel_and_sends_a_test(sent: dict[str, int]
     assert "Test queued through the sandbox" in texts(at)
     with session_scope(read_only=True) as session:
         test = session.scalars(select(Message).where(Message.key.like("test:%"))).one()
+        sending = job_rows.recent_jobs(session=session, kind="messages.send", limit=1)
+    assert queue.wait_for(sending[0].id, timeout=60).status == "succeeded"
     assert test.channel == "email" and test.to_address.startswith("admin")
 
 

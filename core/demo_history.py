@@ -1,0 +1,293 @@
+"""Six months of the demo store's past campaigns, so Campaigns, Sends and Actions have something
+real to show on a first visit.
+
+Each month one completed campaign went to one of the demo's playbook segments: its messages went
+to the members who could be reached on the day (consent, 21+, not suppressed), through the
+"demo" provider, with deliveries, opens, clicks, bounces and unsubscribes drawn from one seeded
+generator at rates like a liquor store's. What follows from them is applied for real: a hard
+bounce suppresses the address, an unsubscribe withdraws consent (recorded with its source), so
+the store's consent and the history agree. Every such campaign says it was simulated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from core.campaigns import actions
+from core.campaigns.plans import describe_offer
+from core.compliance.decision import reachable
+from core.infra import events
+from core.messaging import suppressions
+from core.messaging.templates import default_template
+from core.models import (
+    Action,
+    Campaign,
+    CampaignStatus,
+    CampaignStep,
+    CampaignType,
+    Channel,
+    Customer,
+    Message,
+    MessageStatus,
+    PlanSource,
+    Segment,
+    SegmentMember,
+    StepStatus,
+    SuppressionReason,
+)
+from core.permissions import SYSTEM
+from core.segments import playbooks
+from core.store_profile import get_store_profile
+
+PROVIDER = "demo"
+"""The provider name of simulated sends: neither a real provider nor the sandbox."""
+NOTE = "Demo history: simulated when the demo store was loaded; nobody was messaged."
+RATES = {
+    Channel.EMAIL.value: {"bounce": 0.012, "open": 0.38, "click": 0.11, "unsubscribe": 0.004},
+    Channel.SMS.value: {"bounce": 0.008, "open": 0.0, "click": 0.09, "unsubscribe": 0.012},
+}
+"""Share of messages that bounce; of delivered ones, opened; of opened (email) or delivered
+(texts), clicked; and of delivered ones, unsubscribed (a link, or a STOP reply)."""
+COST_CENTS = {Channel.EMAIL.value: 0.08, Channel.SMS.value: 0.79}
+
+
+@dataclass(frozen=True)
+class Past:
+    name: str
+    type: CampaignType
+    playbook: str
+    days_ago: int
+    offer: tuple[str, float, str | None]
+    channels: tuple[str, ...]
+
+
+PAST = (
+    Past(
+        "Summer rosé",
+        CampaignType.PROMOTION,
+        "lapsed-wine",
+        170,
+        ("percent_off", 10, "wine"),
+        ("email",),
+    ),
+    Past(
+        "Fourth of July beer",
+        CampaignType.HOLIDAY,
+        "weekend-craft-beer",
+        140,
+        ("amount_off", 5, "beer"),
+        ("email", "sms"),
+    ),
+    Past(
+        "We miss you", CampaignType.WIN_BACK, "win-back", 110, ("percent_off", 15, None), ("email",)
+    ),
+    Past(
+        "First pick: fall releases",
+        CampaignType.NEW_PRODUCT,
+        "champions",
+        80,
+        ("early_access", 0, "spirits"),
+        ("email",),
+    ),
+    Past(
+        "Halloween party mixers",
+        CampaignType.EVENT,
+        "weekend-craft-beer",
+        50,
+        ("bundle", 8, "mixers"),
+        ("email", "sms"),
+    ),
+    Past(
+        "Thanksgiving table",
+        CampaignType.HOLIDAY,
+        "lapsed-wine",
+        20,
+        ("percent_off", 15, "wine"),
+        ("email", "sms"),
+    ),
+)
+
+
+def add_campaign_history(*, session: Session, seed: int, today: date, now: datetime) -> int:
+    """Write the demo's past campaigns (once: a store that has campaigns gets none). Returns
+    how many messages they sent."""
+    if session.scalar(select(Campaign.id).limit(1)) is not None:
+        return 0
+    rng = np.random.default_rng(seed + 7)
+    zone = get_store_profile(session=session).zone
+    segments = {
+        playbook.key: segment
+        for segment in session.scalars(select(Segment))
+        if (playbook := playbooks.for_segment_name(segment.name)) is not None
+    }
+    written = 0
+    for past in PAST:
+        segment = segments.get(past.playbook)
+        if segment is None:
+            continue
+        day = today - timedelta(days=past.days_ago)
+        start = datetime.combine(day, time(9), zone)
+        kind, value, category = past.offer
+        campaign = Campaign(
+            name=past.name,
+            type=past.type,
+            status=CampaignStatus.COMPLETED,
+            status_note=NOTE,
+            segment_ids=[segment.id],
+            channels=list(past.channels),
+            starts_at=start,
+            ends_at=start + timedelta(days=6),
+            plan_source=PlanSource.HEURISTIC,
+            plan_note=NOTE,
+            builder_step=4,
+            created_at=start - timedelta(days=3),
+            scheduled_at=start - timedelta(days=2),
+            started_at=start,
+            completed_at=start + timedelta(days=6),
+        )
+        for position, channel in enumerate(past.channels, start=1):
+            campaign.steps.append(
+                CampaignStep(
+                    position=position,
+                    day=day + timedelta(days=2 * (position - 1)),
+                    local_time="10:30" if channel == Channel.EMAIL.value else "16:00",
+                    segment_id=segment.id,
+                    channel=channel,
+                    offer_kind=kind,
+                    offer_value=value,
+                    offer_category=category,
+                    offer_description=describe_offer(kind, value, category),
+                    angle=past.name,
+                    status=StepStatus.QUEUED,
+                )
+            )
+        session.add(campaign)
+        session.flush()
+        for step in campaign.steps:
+            written += _send_step(session, rng, campaign, step, zone=zone, now=now)
+        latest = campaign
+    if written:
+        _actions_of(session, latest, now)
+    return written
+
+
+def _actions_of(session: Session, campaign: Campaign, now: datetime) -> None:
+    """The latest campaign's ranked actions, done where the customer was messaged, with how far
+    each went (delivered, opened, clicked)."""
+    run = actions.generate_actions(session=session, actor=SYSTEM, campaign_id=campaign.id, now=now)
+    reached = session.execute(
+        select(Action.id, Message.delivered_at, Message.opened_at, Message.clicked_at)
+        .join(Message, (Message.customer_id == Action.customer_id))
+        .where(Action.run_id == run.run_id, Message.campaign_id == campaign.id)
+    ).all()
+    for action_id, delivered, opened, clicked in reached:
+        for outcome, when in (("delivered", delivered), ("opened", opened), ("clicked", clicked)):
+            if when is not None:
+                actions.record_outcome(
+                    session=session, action_id=action_id, outcome=outcome, now=when
+                )
+
+
+def _send_step(
+    session: Session,
+    rng: np.random.Generator,
+    campaign: Campaign,
+    step: CampaignStep,
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+) -> int:
+    channel = step.channel
+    address = Customer.email if channel == Channel.EMAIL.value else Customer.phone
+    recipients = session.execute(
+        select(Customer.id, address)
+        .join(SegmentMember, SegmentMember.customer_id == Customer.id)
+        .where(SegmentMember.segment_id == step.segment_id, reachable(channel, step.day))
+        .order_by(Customer.id)
+    ).all()
+    template = default_template(session=session, campaign_type=campaign.type, channel=channel)
+    sent_at = datetime.combine(step.day, time.fromisoformat(step.local_time), zone)
+    rates = RATES[channel]
+    n = len(recipients)
+    draw = rng.random((n, 4))
+    bounced = draw[:, 0] < rates["bounce"]
+    opened = ~bounced & (draw[:, 1] < rates["open"])
+    clicked = ~bounced & (draw[:, 2] < rates["click"]) & (opened | (channel == Channel.SMS.value))
+    opened |= clicked & (channel == Channel.EMAIL.value)
+    unsubscribed = ~bounced & (draw[:, 3] < rates["unsubscribe"])
+    minutes = rng.integers(1, 60 * 48, size=(n, 2))
+    rows = []
+    for i, (customer_id, to_address) in enumerate(recipients):
+        opened_at = sent_at + timedelta(minutes=int(minutes[i, 0])) if opened[i] else None
+        rows.append(
+            {
+                "key": f"demo:c{campaign.id}:s{step.id}:u{customer_id}:{channel}",
+                "campaign_id": campaign.id,
+                "step_id": step.id,
+                "customer_id": customer_id,
+                "template_id": template.id if template else None,
+                "channel": channel,
+                "to_address": to_address,
+                "status": MessageStatus.BOUNCED if bounced[i] else MessageStatus.DELIVERED,
+                "send_after": sent_at,
+                "attempts": 1,
+                "provider": PROVIDER,
+                "cost_cents": COST_CENTS[channel],
+                "sent_at": sent_at,
+                "delivered_at": None if bounced[i] else sent_at + timedelta(seconds=20),
+                "opened_at": opened_at,
+                "clicked_at": (
+                    (opened_at or sent_at) + timedelta(minutes=int(minutes[i, 1]) % 90 + 1)
+                    if clicked[i]
+                    else None
+                ),
+                "failed_at": sent_at + timedelta(seconds=20) if bounced[i] else None,
+                "error": "mailbox does not exist" if bounced[i] else "",
+                "created_at": sent_at - timedelta(days=1),
+            }
+        )
+    if rows:
+        session.execute(insert(Message), rows)
+    ids = dict(
+        session.execute(
+            select(Message.customer_id, Message.id).where(Message.step_id == step.id)
+        ).all()
+    )
+    reached = [(int(c), str(a)) for c, a in recipients]  # reachable: the address is there
+    for i in np.flatnonzero(bounced).tolist():
+        customer, to = reached[i]
+        suppressions.suppress(
+            session=session,
+            channel=channel,
+            address=to,
+            reason=SuppressionReason.HARD_BOUNCE,
+            detail=NOTE,
+            message_id=ids[customer],
+        )
+    for i in np.flatnonzero(unsubscribed).tolist():
+        customer, to = reached[i]
+        suppressions.opt_out(
+            session=session,
+            channel=channel,
+            address=to,
+            reason=SuppressionReason.UNSUBSCRIBED
+            if channel == Channel.EMAIL.value
+            else SuppressionReason.STOP,
+            source="demo history",
+            message_id=ids[customer],
+            now=sent_at + timedelta(hours=3),
+        )
+    events.record(
+        session=session,
+        type="campaign_completed",
+        campaign_id=campaign.id,
+        occurred_at=campaign.completed_at or now,
+        data={"note": NOTE, "messages": n},
+    )
+    return n
