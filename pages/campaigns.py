@@ -52,6 +52,7 @@ with session_scope(read_only=True) as session:
             "reach": sum(step.expected_reach for step in c.steps),
             "cost": sum(step.expected_cost_cents for step in c.steps),
             "plan": c.plan_source or "no plan yet",
+            "note": c.status_note,
             "fared": figures_of[c.id],
         }
         for c in listed
@@ -84,4 +85,8 @@ for card in cards:
             figures[0].metric("Sends planned", card["sends"])
             figures[1].metric("Messages planned", f"{card['reach']:,}")
             figures[2].metric("Send cost, planned", format_cents(card["cost"]))
-        st.caption(f"Plan: {card['plan']}" + ("" if fared.targeted else " · nothing sent yet"))
+        st.caption(
+            f"Plan: {card['plan']}"
+            + ("" if fared.targeted else " · nothing sent yet")
+            + (f" · {md(card['note'])}" if card["note"] else "")
+        )

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -71,9 +72,13 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (--dist loadgroup), the tests of a module that restores a built store
-    run on one worker, which builds the store once; every other test goes wherever is free."""
+    run on one worker, which builds the store once; the browser tests run one after another
+    (each drives a browser and a server of its own, two at once starve a 2-core machine); every
+    other test goes wherever is free."""
     for item in items:
-        if "built_store" in getattr(item, "fixturenames", ()):
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+        elif "built_store" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
@@ -247,7 +252,18 @@ def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     use_database(monkeypatch, url)
     empty_tables()
     yield url
+    finish_job_threads()
     reset_engines()
+
+
+def finish_job_threads(timeout: float = 60) -> None:
+    """Wait for the in-process job threads a test started (a send after "Start now", a plan
+    that was cancelled): one still writing when the next test swaps the database in would
+    write into the wrong store."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.startswith("job-"):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @pytest.fixture

@@ -33,6 +33,8 @@ def sandboxed_document(body_html: str) -> str:
 
 def show_email(*, subject: str, preheader: str, body_html: str, height: int = 560) -> None:
     st.html(  # escaped: a subject is text, never markup
-        f"<p><strong>{html.escape(subject)}</strong> — {html.escape(preheader)}</p>"
+        f"<p><strong>{html.escape(subject)}</strong>"
+        + (f" — {html.escape(preheader)}" if preheader else "")
+        + "</p>"
     )
     st.iframe(sandboxed_document(body_html), height=height)

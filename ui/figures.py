@@ -22,9 +22,18 @@ def campaign_figures(fared: Figures, *, detailed: bool = False) -> None:
     row = st.columns(5)
     row[0].metric("Targeted", f"{fared.targeted:,}")
     row[1].metric(sent_label, f"{fared.sent:,}")
-    row[2].metric("Delivered", f"{fared.delivered:,}", share(fared.delivered), delta_color="off")
-    row[3].metric("Opened", f"{fared.opened:,}", share(fared.opened), delta_color="off")
-    row[4].metric("Clicked", f"{fared.clicked:,}", share(fared.clicked), delta_color="off")
+    only_test = fared.sent and fared.sent == fared.sent_in_test_mode
+    for column, label, count in (
+        (row[2], "Delivered", fared.delivered),
+        (row[3], "Opened", fared.opened),
+        (row[4], "Clicked", fared.clicked),
+    ):
+        if only_test:  # the sandbox delivers nothing: there is nothing to measure
+            column.metric(
+                label, "—", "not measured in test mode", delta_color="off", delta_arrow="off"
+            )
+        else:
+            column.metric(label, f"{count:,}", share(count), delta_color="off", delta_arrow="off")
     if detailed:
         row = st.columns(5)
         row[0].metric("Waiting to send", f"{fared.queued:,}")

@@ -35,6 +35,7 @@ MAX_OUTPUT_CHARS = 200_000
 """Twice what Gmail shows before it clips a message; a text is far shorter."""
 MAX_LOOP_TURNS = 10_000
 MAX_SECONDS = 0.25
+MAX_CALL_DEPTH = 50
 MAX_EXPONENT = 64
 
 FILTERS = frozenset(
@@ -98,6 +99,8 @@ class TooCostly(SecurityError):
 class _Budget:
     deadline: float
     turns: int = 0
+    depth: int = 0
+    """Calls in progress, one inside another (a macro calling itself)."""
 
     def spend(self, turns: int = 0) -> None:
         self.turns += turns
@@ -193,7 +196,17 @@ class BoundedSandbox(SandboxedEnvironment):
         is_replace = getattr(__obj, "__name__", "") == "replace"
         if isinstance(owner, str) and is_replace and len(args) >= 2:
             _check_replace(owner, str(args[0]), str(args[1]))
-        return _check_size(super().call(__context, __obj, *args, **kwargs))
+        budget = _budget.get()
+        assert budget is not None  # `_spend` refused a render without one
+        if budget.depth >= MAX_CALL_DEPTH:
+            # Said as Python would, long before Python would say it (and however busy the
+            # machine is, before the time limit).
+            raise RecursionError(f"calls nest more than {MAX_CALL_DEPTH} deep")
+        budget.depth += 1
+        try:
+            return _check_size(super().call(__context, __obj, *args, **kwargs))
+        finally:
+            budget.depth -= 1
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         _spend()

