@@ -14,7 +14,7 @@ from sqlalchemy import select
 from core import segments
 from core.config import get_settings
 from core.db import reset_engines, session_scope
-from core.messaging import outbox
+from core.messaging import outbox, webhooks
 from core.messaging.ratelimit import LocalRateLimiter
 from core.messaging.sender import Sender
 from core.models import Campaign, CampaignStatus, CampaignStep, Channel, Customer, Message
@@ -216,3 +216,19 @@ def sending(now: datetime = NOON_CHICAGO) -> Iterator[tuple[Clock, Sender]]:
 def send_queued(now: datetime = NOON_CHICAGO) -> dict[str, int]:
     with sending(now) as (_, sender):
         return send_all(sender)
+
+
+def mailgun_event(message: Message, kind: str, **extra: Any) -> None:
+    """Apply a Mailgun event (`delivered`, `clicked`, …) for `message`, as the webhook would."""
+    with session_scope() as session:
+        webhooks.handle_mailgun_event(
+            session=session,
+            event_data={
+                "event": kind,
+                "id": f"{kind}-{message.id}",
+                "recipient": message.to_address,
+                "user-variables": {"message_key": message.key},
+                **extra,
+            },
+            now=NOON_CHICAGO,
+        )

@@ -19,22 +19,13 @@ from core.messaging.sender import render_again
 from core.models import Campaign, CampaignStatus, Message, MessageStatus
 from core.permissions import SYSTEM
 from jobs import flows, queue
-from tests.integration.conftest import NOON_CHICAGO, by_customer, messages, send_queued
-
-
-def mailgun(message: Message, kind: str, **extra: Any) -> None:
-    with session_scope() as session:
-        webhooks.handle_mailgun_event(
-            session=session,
-            event_data={
-                "event": kind,
-                "id": f"{kind}-{message.id}",
-                "recipient": message.to_address,
-                "user-variables": {"message_key": message.key},
-                **extra,
-            },
-            now=NOON_CHICAGO,
-        )
+from tests.integration.conftest import (
+    NOON_CHICAGO,
+    by_customer,
+    mailgun_event,
+    messages,
+    send_queued,
+)
 
 
 def figures(campaign_id: int) -> monitor.Figures:
@@ -51,10 +42,10 @@ def test_every_figure_is_counted_from_messages_and_events(
 
     send_queued()
     sent = by_customer(shop)
-    mailgun(sent["ana", "email"], "delivered")
-    mailgun(sent["ana", "email"], "clicked")
-    mailgun(sent["bob", "email"], "delivered")
-    mailgun(sent["dee", "email"], "failed", severity="permanent")
+    mailgun_event(sent["ana", "email"], "delivered")
+    mailgun_event(sent["ana", "email"], "clicked")
+    mailgun_event(sent["bob", "email"], "delivered")
+    mailgun_event(sent["dee", "email"], "failed", severity="permanent")
     with session_scope() as session:
         token = links.unsubscribe_token(links.link_key(), sent["eve", "email"].id)
         webhooks.unsubscribe_from_link(session=session, token=token, now=NOON_CHICAGO)
