@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import appears, new_store, screenshot, settle, signed_in
+from tests.e2e.conftest import appears, new_store, screenshot, signed_in
 from tests.fakes import Reply, fake_openai
 from tests.moments import NOW
 from tests.server import running_app
@@ -17,14 +17,31 @@ pytestmark = pytest.mark.e2e
 
 
 def demo_database(path: Path) -> str:
+    """A demo store, with a promotion template of the marketer's own (the template editor is
+    tested page by page in tests/ui)."""
     from core import demo
     from core.db import session_scope
+    from core.messaging import templates
+    from core.models import Channel
     from core.permissions import SYSTEM
 
     with new_store(path) as url:
         demo.load_demo_store(
             unit_of_work=session_scope, actor=SYSTEM, customers=300, seed=8, now=NOW
         )
+        with session_scope() as session:
+            templates.save_template(
+                session=session,
+                actor=SYSTEM,
+                draft=templates.Draft(
+                    name="Cellar club note",
+                    channel=Channel.EMAIL,
+                    campaign_type="promotion",
+                    subject="{{ first_name }}, from the cellar",
+                    body_html="<p>Dear {{ first_name }}: {{ offer.description }}.</p>"
+                    "<p>{{ store.address }} <a href='{{ unsubscribe_url }}'>Unsubscribe</a></p>",
+                ),
+            )
     return url
 
 
@@ -110,28 +127,6 @@ def test_campaigns_built_planned_scheduled_and_sent(browser: Any, tmp_path: Path
             # The marketer's path for a first campaign of their own: their template, a campaign
             # that messages approved actions only, three approvals, exactly three messages with
             # that template, said to be test mode.
-            page.goto(f"{base}/templates")
-            appears(page.get_by_text("Insert a variable"))
-            chooser = page.get_by_role("combobox", name="Template")
-            chooser.click()
-            chooser.fill("New template")
-            page.get_by_role("option", name="New template…").click()
-            appears(page.get_by_label("Name"))
-            page.get_by_label("Name").fill("Cellar club note")
-            page.keyboard.press("Tab")
-            settle(page)
-            page.get_by_role("combobox", name="For campaigns of type").click()
-            page.get_by_role("option", name="Promotion").click()
-            settle(page)
-            page.get_by_label("Subject", exact=True).fill("{{ first_name }}, from the cellar")
-            page.get_by_label("HTML", exact=True).fill(
-                "<p>Dear {{ first_name }}: {{ offer.description }}.</p>"
-                "<p>{{ store.address }} <a href='{{ unsubscribe_url }}'>Unsubscribe</a></p>"
-            )
-            page.keyboard.press("Tab")
-            page.get_by_role("button", name="Save template").click()
-            appears(page.get_by_text("Template saved."))
-
             page.goto(f"{base}/campaign?new=1")
             appears(page.get_by_label("Name"))
             page.get_by_label("Name").fill("Three for the cellar club")
