@@ -290,7 +290,10 @@ class FakeMailbox:
 
 
 @contextmanager
-def fake_mailbox() -> Iterator[FakeMailbox]:
+def fake_mailbox(port: int | None = None) -> Iterator[FakeMailbox]:
+    """An SMTP server in a thread. Set whatever environment the test needs before starting it
+    (pass `port`): changing the environment while its loop reads the clock can crash the
+    process under libfaketime (CI's shifted-clock run)."""
     from email import message_from_bytes, policy
 
     from aiosmtpd.controller import Controller
@@ -310,9 +313,11 @@ def fake_mailbox() -> Iterator[FakeMailbox]:
             box.received.append(message_from_bytes(envelope.content, policy=policy.default))
             return "250 Message accepted"
 
-    with socket.socket() as probe:  # aiosmtpd needs a real port to check it started
-        probe.bind(("127.0.0.1", 0))
-        box.port = probe.getsockname()[1]
+    if port is None:
+        with socket.socket() as probe:  # aiosmtpd needs a real port to check it started
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+    box.port = port
     controller = Controller(Handler(), hostname="127.0.0.1", port=box.port)
     controller.start()
     try:

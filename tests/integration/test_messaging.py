@@ -425,13 +425,15 @@ def test_a_big_step_is_written_out_whole(shop: dict[str, int]) -> None:
 @pytest.fixture
 def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from tests.fakes import fake_mailbox
+    from tests.server import free_port
 
-    with fake_mailbox() as box:
-        monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("SMTP_PORT", str(box.port))
-        monkeypatch.setenv("SMTP_SECURITY", "none")
-        monkeypatch.setenv("PUBLIC_BASE_URL", "https://shop.example.com")
-        reset_engines()
+    port = free_port()  # the environment first, then the server's thread (see fake_mailbox)
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(port))
+    monkeypatch.setenv("SMTP_SECURITY", "none")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://shop.example.com")
+    reset_engines()
+    with fake_mailbox(port) as box:
         yield box
     reset_engines()
 
