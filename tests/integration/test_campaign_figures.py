@@ -6,17 +6,19 @@ from __future__ import annotations
 import io
 import json
 import sys
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
 
 from core.cli import main
 from core.config import get_settings
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.messaging import links, monitor, webhooks
 from core.messaging.sender import render_again
-from core.models import Campaign, CampaignStatus, Message, MessageStatus
+from core.models import Campaign, CampaignStatus, CampaignStep, Message, MessageStatus
 from core.permissions import SYSTEM
 from jobs import flows, queue
 from tests.integration.conftest import (
@@ -113,9 +115,22 @@ def test_start_now_writes_the_due_sends_at_once(
 def test_the_command_line_starts_a_campaign(
     shop: dict[str, int], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # The command reads the clock: the campaign runs this week, whatever today is.
     with session_scope() as session:
         session.execute(
-            update(Campaign).where(Campaign.id == shop["campaign"]).values(status="draft")
+            update(Campaign)
+            .where(Campaign.id == shop["campaign"])
+            .values(
+                status="draft",
+                starts_at=utc_now() - timedelta(hours=1),
+                ends_at=utc_now() + timedelta(days=7),
+            )
+        )
+        tomorrow = (utc_now() + timedelta(days=1)).astimezone(ZoneInfo("America/Chicago")).date()
+        session.execute(
+            update(CampaignStep)
+            .where(CampaignStep.campaign_id == shop["campaign"])
+            .values(day=tomorrow)
         )
     assert main(["campaign", "start", str(shop["campaign"])]) == 0
     started = json.loads(capsys.readouterr().out)
