@@ -93,9 +93,7 @@ def test_sandbox_sends_are_counted_as_test_mode(shop: dict[str, int]) -> None:
 
 
 @pytest.mark.both_databases
-def test_start_now_writes_the_due_sends_at_once(
-    shop: dict[str, int], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_start_now_writes_the_due_sends_at_once(shop: dict[str, int]) -> None:
     with session_scope() as session:
         session.execute(
             update(Campaign)
