@@ -100,13 +100,20 @@ def test_start_now_writes_the_due_sends_at_once(shop: dict[str, int]) -> None:
             .where(Campaign.id == shop["campaign"])
             .values(status=CampaignStatus.DRAFT, builder_step=4)
         )
+    wall_clock = utc_now()
     started = flows.start_campaign(actor=SYSTEM, campaign_id=shop["campaign"], now=NOON_CHICAGO)
     # Written before the call returned, not on the clock's next minute, and sending at once.
     assert len(messages()) == 6
-    assert all(m.send_after <= NOON_CHICAGO for m in messages())
     assert started.sending_job is not None and started.actions_job is not None
     assert queue.wait_for(started.sending_job, timeout=60).status == "succeeded"
     assert queue.wait_for(started.actions_job, timeout=60).status == "succeeded"
+    # The send job reads the wall clock: what it did not send waits for the recipient's legal
+    # hours at that clock, never for a later start than the campaign's.
+    for m in messages():
+        if m.status == MessageStatus.QUEUED:
+            assert m.error and "quiet hours" in m.error and m.send_after > wall_clock
+        else:
+            assert m.status == MessageStatus.SENT and m.send_after <= NOON_CHICAGO
 
 
 @pytest.mark.both_databases
