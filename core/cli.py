@@ -152,6 +152,7 @@ def _writable_sibling(path: Path, suffix: str) -> Path:
 def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     from core.customers.exports import export_customers
     from core.customers.search import CustomerFilter
+    from core.messaging.exports import export_messages
 
     migration_runner.ensure_current()
     out = Path(args.out)
@@ -160,6 +161,11 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     except OSError as exc:
         raise CommandError(f"cannot write {out}: {exc}") from exc
     with handle:
+        if args.what == "messages":
+            rows = export_messages(
+                unit_of_work=session_scope, actor=SYSTEM, out=handle, campaign_id=args.campaign
+            )
+            return {"rows": rows, "out": str(out)}
         if args.segment is not None:
             from core.segments.membership import get_segment
 
@@ -241,13 +247,15 @@ def cmd_plan(args: argparse.Namespace) -> dict[str, Any] | str:
 
 
 def cmd_campaigns(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from core import campaigns
+    from core import attribution, campaigns
     from core.messaging import monitor
 
     migration_runner.ensure_current()
     with session_scope(read_only=True) as session:
         listed = campaigns.list_campaigns(session=session)
-        figures = monitor.campaign_figures(session=session, campaign_ids=[c.id for c in listed])
+        ids = [c.id for c in listed]
+        figures = monitor.campaign_figures(session=session, campaign_ids=ids)
+        results = attribution.campaign_results(session=session, campaign_ids=ids, now=utc_now())
         return [
             {
                 "id": c.id,
@@ -258,6 +266,7 @@ def cmd_campaigns(args: argparse.Namespace) -> list[dict[str, Any]]:
                 "starts_at": c.starts_at,
                 "ends_at": c.ends_at,
                 **figures[c.id].as_dict(),
+                **results[c.id].as_dict(),
             }
             for c in listed
         ]
@@ -419,10 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_argument("--json", action="store_true", help="print JSON instead of text")
     actions.set_defaults(run=cmd_actions)
 
-    export = commands.add_parser("export", help="export customers to CSV (safe for Excel)")
-    export.add_argument("what", choices=["customers"])
+    export = commands.add_parser(
+        "export", help="export customers, or messages and their offer codes, to safe CSV"
+    )
+    export.add_argument("what", choices=["customers", "messages"])
     export.add_argument("--out", required=True)
-    export.add_argument("--segment", type=int, help="only this segment's members")
+    export.add_argument("--segment", type=int, help="customers: only this segment's members")
+    export.add_argument("--campaign", type=int, help="messages: only this campaign's")
     export.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM for Excel")
     export.set_defaults(run=cmd_export)
     return parser

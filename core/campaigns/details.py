@@ -28,6 +28,8 @@ from core.permissions import Actor, Permission, authorize
 S = CampaignStatus
 EDITABLE = frozenset({S.DRAFT})
 MAX_DAYS = 31
+DEFAULT_HOLDOUT_PERCENT = 10
+MAX_HOLDOUT_PERCENT = 50
 TYPE_LABELS = {
     CampaignType.PROMOTION: "Promotion",
     CampaignType.WIN_BACK: "Win-back",
@@ -68,6 +70,8 @@ class Details:
     budget_cents: int | None = None
     max_discount_percent: int = 25
     audience: Audience = Audience.SEGMENTS
+    holdout_percent: int = DEFAULT_HOLDOUT_PERCENT
+    """Share of the audience kept back, never messaged, to measure what the campaign added."""
 
 
 def create_campaign(*, session: Session, actor: Actor, details: Details) -> Campaign:
@@ -135,6 +139,10 @@ def _apply(session: Session, campaign: Campaign, details: Details) -> None:
         raise ValidationError("The budget cannot be negative.", field="budget")
     if not 0 <= details.max_discount_percent <= 100:
         raise ValidationError("The discount limit is a percentage, 0 to 100.", field="discount")
+    if not 0 <= details.holdout_percent <= MAX_HOLDOUT_PERCENT:
+        raise ValidationError(
+            f"The control group is 0 to {MAX_HOLDOUT_PERCENT} % of the audience.", field="holdout"
+        )
     campaign.name = name
     campaign.type = CampaignType(details.type)
     campaign.goal = details.goal.strip()
@@ -145,6 +153,7 @@ def _apply(session: Session, campaign: Campaign, details: Details) -> None:
     campaign.budget_cents = details.budget_cents
     campaign.max_discount_percent = details.max_discount_percent
     campaign.audience = Audience(details.audience)
+    campaign.holdout_percent = details.holdout_percent
 
 
 def details_of(campaign: Campaign) -> Details:
@@ -160,6 +169,7 @@ def details_of(campaign: Campaign) -> Details:
         budget_cents=campaign.budget_cents,
         max_discount_percent=campaign.max_discount_percent,
         audience=Audience(campaign.audience),
+        holdout_percent=campaign.holdout_percent,
     )
 
 

@@ -23,6 +23,7 @@ from core.customers.contact_details import (
     ZIP_ZONE_EXCEPTIONS,
     phone_timezone,
 )
+from core.messaging import offer_codes
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,16 @@ def text(series: pd.Series, *, max_length: int) -> Cleaned:
         series.where(series != ""),
         _errors_where(too_long, series, f"longer than {max_length} characters"),
     )
+
+
+def promo_code(series: pd.Series) -> Cleaned:
+    """Promo and coupon codes in the form they are matched in (our offer codes forgive a
+    cashier's spacing, case and misread letters); only the rows that carry one are looked at."""
+    cleaned = text(series, max_length=40)
+    given = cleaned.values.notna()
+    codes = cleaned.values.astype(object)
+    codes[given] = cleaned.values[given].map(offer_codes.normalise)
+    return Cleaned(codes.where(codes.notna(), None), cleaned.errors)
 
 
 # A pragmatic address check (local@domain.tld); core.customers.contact_details does the full

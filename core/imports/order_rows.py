@@ -119,6 +119,7 @@ def clean_orders(frame: pd.DataFrame, context: ImportContext) -> CleanOrders:
         ),
         "total": cleaning.money(column("total")),
         "discount": cleaning.money(column("discount")),
+        "promo_code": cleaning.promo_code(column("promo_code")),
         "sku": cleaning.text(column("sku"), max_length=64),
         "product_name": cleaning.text(column("product_name"), max_length=200),
         "quantity": cleaning.whole_number(column("quantity"), minimum=1),
@@ -180,6 +181,7 @@ def clean_orders(frame: pd.DataFrame, context: ImportContext) -> CleanOrders:
             "ordered_at": values["ordered_at"],
             "total_cents": values["total"],
             "discount_cents": values["discount"],
+            "promo_code": values["promo_code"],
             "channel": column("channel").str.lower().map(CHANNELS).fillna("in_store"),
             "sku": values["sku"],
             "name": values["product_name"],
@@ -210,6 +212,7 @@ def group_orders(
         explicit_total=("total_cents", "first"),
         line_sum=("line_total_cents", "sum"),
         discount_cents=("discount_cents", "first"),
+        promo_code=("promo_code", "first"),
         channel=("channel", "first"),
     )
     orders["discount_cents"] = orders["discount_cents"].fillna(0).astype("Int64")
@@ -242,6 +245,7 @@ def group_orders(
             "ordered_at",
             "total_cents",
             "discount_cents",
+            "promo_code",
             "channel",
             "total_explicit",
         ]
@@ -374,6 +378,7 @@ def _write_orders(
                 "ordered_at": fresh["ordered_at"],
                 "total_cents": fresh["total_cents"],
                 "discount_cents": fresh["discount_cents"],
+                "promo_code": fresh["promo_code"],
                 "channel": fresh["channel"],
                 "created_at": now,
             }
@@ -390,6 +395,7 @@ def _write_orders(
         Column("ordered_at", UTCDateTime()),
         Column("total_cents", BigInteger),
         Column("discount_cents", BigInteger),
+        Column("promo_code", String),
         Column("channel", String),
         Column("total_explicit", Boolean),
         Column("seen_before", Boolean),
@@ -405,6 +411,7 @@ def _write_orders(
             ordered_at=s.ordered_at,
             total_cents=s.total_cents,
             discount_cents=s.discount_cents,
+            promo_code=s.promo_code,
             channel=s.channel,
         )
     )

@@ -188,6 +188,8 @@ class Figures:
 
     targeted: int
     """Messages written: one per customer and channel the campaign reached for."""
+    held_out: int
+    """Messages kept back for the control group (written, never sent)."""
     queued: int
     """Waiting for their time, or being sent right now."""
     sent: int
@@ -236,7 +238,8 @@ def campaign_figures(*, session: Session, campaign_ids: list[int]) -> dict[int, 
         .distinct()
     )
     columns: dict[str, ColumnElement[Any]] = {
-        "targeted": func.count(),
+        "targeted": counted(m.status != MessageStatus.HELD_OUT),
+        "held_out": counted(m.status == MessageStatus.HELD_OUT),
         "queued": counted(m.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING])),
         "sent": counted(m.sent_at.is_not(None)),
         "delivered": counted(m.delivered_at.is_not(None)),

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import compliance
 from core.campaigns import actions
+from core.campaigns.holdout import held_out
 from core.compliance.decision import reachable
 from core.config import get_settings
 from core.customers.contact_details import normalize_email, normalize_phone
@@ -159,9 +160,17 @@ def queue_step(
         zone = zones.get(zone_name) or zones.setdefault(zone_name, zone_or(zone_name, store_zone))
         due = datetime.combine(step.day, local_time, zone)
         counts = planned.setdefault(customer_id, Counter())
-        capped = frequency.over_cap(policy, counts, step.channel)
-        if not capped:
+        held = held_out(campaign.id, customer_id, campaign.holdout_percent)
+        capped = not held and frequency.over_cap(policy, counts, step.channel)
+        if not capped and not held:
             counts[step.channel] += 1
+        status = (
+            MessageStatus.HELD_OUT
+            if held
+            else MessageStatus.SUPPRESSED
+            if capped
+            else MessageStatus.QUEUED
+        )
         rows.append(
             {
                 "key": message_key(campaign.id, step.id, customer_id, step.channel),
@@ -172,7 +181,7 @@ def queue_step(
                 "action_id": action_id,
                 "channel": step.channel,
                 "to_address": to_address,
-                "status": (MessageStatus.SUPPRESSED if capped else MessageStatus.QUEUED).value,
+                "status": status.value,
                 "send_after": max(due, now),
                 "attempts": 0,
                 "subject": "",

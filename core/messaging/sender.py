@@ -32,7 +32,7 @@ from core.campaigns import actions
 from core.config import Settings
 from core.errors import NotFound
 from core.infra import events
-from core.messaging import frequency, links, outbox, suppressions, templates
+from core.messaging import frequency, links, offer_codes, outbox, suppressions, templates
 from core.messaging.providers import Outcome, Outgoing, Provider, Sandbox
 from core.messaging.ratelimit import RateLimiter
 from core.messaging.routing import provider_for, why_held
@@ -212,6 +212,9 @@ class Sender:
             self._settle(session, message, MessageStatus.FAILED, problem or "")
             prepared.report.failed += 1
             return
+        message.offer_code = message.offer_code or offer_codes.offer_code(
+            context.offer_key, message.id
+        )
         try:
             outgoing = context.render(message, customer, template)
         except (TemplateError, RecursionError) as exc:
@@ -396,8 +399,7 @@ class _SendContext:
         step = self.steps.get(message.step_id or -1)
         variables = message_variables(
             store=self.store,
-            signing=self.offer_key,
-            key=message.key,
+            code=message.offer_code or offer_codes.offer_code(self.offer_key, message.id),
             unsubscribe_url=unsubscribe,
             customer=customer,
             step=step,

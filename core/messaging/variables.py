@@ -6,9 +6,6 @@ from `templates.SAMPLE_CONTEXT`, so a template renders the same way everywhere.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -22,6 +19,7 @@ from core.compliance.decision import reachable
 from core.config import Settings
 from core.errors import NotFound, ValidationError
 from core.infra import keys
+from core.messaging import offer_codes
 from core.messaging.links import link_key, unsubscribe_url
 from core.messaging.templates import SAMPLE_CONTEXT, Draft, Rendered, default_template, render
 from core.models import Campaign, CampaignStep, Customer, SegmentMember, Template
@@ -31,12 +29,6 @@ from core.store_profile import StoreProfile, get_store_profile
 def offer_key() -> bytes:
     """The key offer codes are made with."""
     return keys.key_for("offer-codes")
-
-
-def offer_code(signing: bytes, key: str) -> str:
-    """A short code unique to one message (`key`), for the till to recognise (and attribute)."""
-    digest = hmac.new(signing, b"offer:" + key.encode(), hashlib.sha256).digest()
-    return "LC" + base64.b32encode(digest)[:6].decode()
 
 
 class Offered(Protocol):
@@ -57,8 +49,7 @@ def offer_text(offered: Offered) -> str:
 def message_variables(
     *,
     store: StoreProfile,
-    signing: bytes,
-    key: str,
+    code: str,
     unsubscribe_url: str,
     customer: Customer | None = None,
     step: CampaignStep | None = None,
@@ -66,7 +57,7 @@ def message_variables(
     campaign: Campaign | None = None,
 ) -> dict[str, Any]:
     """What a template may use. The offer is `offer` (an approved action's personal offer) or
-    else the step's."""
+    else the step's; `code` is the message's offer code (a sample one in previews)."""
     variables: dict[str, Any] = {
         **SAMPLE_CONTEXT,
         "store": {
@@ -89,12 +80,12 @@ def message_variables(
     if step is not None and offer is not None:
         variables["offer"] = {
             "description": offer_text(offer),
-            "code": offer_code(signing, key),
+            "code": code,
             "category": offer.offer_category or "",
         }
         variables["campaign"] = {"name": campaign.name if campaign else "", "angle": step.angle}
     else:
-        variables["offer"] = {**SAMPLE_CONTEXT["offer"], "code": offer_code(signing, key)}
+        variables["offer"] = {**SAMPLE_CONTEXT["offer"], "code": code}
     return variables
 
 
@@ -115,8 +106,7 @@ def preview(
     base_url = settings.public_base_url or "http://localhost:8501"
     variables = message_variables(
         store=get_store_profile(session=session),
-        signing=offer_key(),
-        key="preview",
+        code=offer_codes.SAMPLE,
         unsubscribe_url=unsubscribe_url(base_url, link_key(), 0),
         customer=customer,
     )
@@ -164,8 +154,7 @@ def preview_step(*, session: Session, settings: Settings, step_id: int, today: d
     base_url = settings.public_base_url or "http://localhost:8501"
     variables = message_variables(
         store=get_store_profile(session=session),
-        signing=offer_key(),
-        key=f"preview:s{step.id}",
+        code=offer_codes.SAMPLE,
         unsubscribe_url=unsubscribe_url(base_url, link_key(), 0),
         customer=customer,
         step=step,

@@ -77,6 +77,10 @@ class Campaign(Base):
     )
     budget_cents: Mapped[int | None] = mapped_column(BigInteger)
     max_discount_percent: Mapped[int] = mapped_column(default=25)
+    holdout_percent: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Share of the audience kept back as a control group, never messaged: the same customers at
+    every step, so the campaign's incremental lift compares like with like. New campaigns get
+    `campaigns.DEFAULT_HOLDOUT_PERCENT` from their details; none where nothing asked for one."""
     plan_source: Mapped[PlanSource | None] = mapped_column(StrEnumType(PlanSource, 12))
     plan_note: Mapped[str] = mapped_column(Text, default="")
     plan_meta: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -44,6 +44,8 @@ class MessageStatus(StrEnum):
     SUPPRESSED = "suppressed"
     """Stopped before sending by the rules: no consent, unsubscribed, under 21, suppressed."""
     CANCELLED = "cancelled"
+    HELD_OUT = "held_out"
+    """Kept back on purpose as the campaign's control group: never sent, measured all the same."""
 
     @property
     def finished(self) -> bool:
@@ -90,6 +92,9 @@ class Message(Base):
     segments: Mapped[int] = mapped_column(default=0)
     """SMS parts billed (0 for email)."""
     cost_cents: Mapped[float] = mapped_column(default=0.0)
+    offer_code: Mapped[str | None] = mapped_column(String(12), unique=True, index=True)
+    """The code the message offered (`LC-7KQ2X9`), given when it is sent; a till that rings it
+    up attributes the order to this message with certainty."""
     error_code: Mapped[str | None] = mapped_column(String(40))
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -20,6 +20,8 @@ class Order(Base):
     total_cents: Mapped[int] = mapped_column(BigInteger)
     discount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     channel: Mapped[str] = mapped_column(String(20), default="in_store")
+    promo_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    """The promo or coupon code the till recorded, normalised (`offer_codes.normalise`)."""
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
     items: Mapped[list[OrderItem]] = relationship(

@@ -6,21 +6,31 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from core import segments
+from core import imports, segments
 from core.config import get_settings
 from core.db import reset_engines, session_scope
 from core.messaging import outbox, webhooks
 from core.messaging.ratelimit import LocalRateLimiter
 from core.messaging.sender import Sender
-from core.models import Campaign, CampaignStatus, CampaignStep, Channel, Customer, Message
+from core.models import (
+    Campaign,
+    CampaignStatus,
+    CampaignStep,
+    Channel,
+    Customer,
+    ImportKind,
+    Message,
+)
 from core.permissions import SYSTEM
 from core.store_profile import fill_in_profile
 from tests.fakes import MAILGUN_KEY, TWILIO_SID, TWILIO_TOKEN, fake_mailgun, fake_twilio
+from tests.moments import NOW
 
 STEP_DAY = date(2026, 12, 3)
 NOON_CHICAGO = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
@@ -232,3 +242,32 @@ def mailgun_event(message: Message, kind: str, **extra: Any) -> None:
             },
             now=NOON_CHICAGO,
         )
+
+
+def load(
+    tmp_path: Path,
+    content: str | bytes,
+    kind: ImportKind = ImportKind.CUSTOMERS,
+    name: str = "file.csv",
+    chunk_rows: int = imports.CHUNK_ROWS,
+    **options: object,
+) -> tuple[imports.ImportSummary, list[tuple[int, str, str, str]]]:
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    with session_scope() as session:
+        import_id = imports.prepare_import(
+            session=session, actor=SYSTEM, kind=kind, path=path, filename=name, options=options
+        ).id
+    summary = imports.run_import(
+        unit_of_work=session_scope,
+        actor=SYSTEM,
+        import_id=import_id,
+        now=NOW,
+        chunk_rows=chunk_rows,
+    )
+    with session_scope() as session:
+        found = [
+            (p.row_number, p.severity, p.field, p.message)
+            for p in imports.problems(session=session, import_id=import_id)
+        ]
+    return summary, found

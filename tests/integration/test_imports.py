@@ -26,6 +26,7 @@ from core.models import (
 )
 from core.permissions import SYSTEM, Actor, Role
 from tests.crashes import dies_on_opening
+from tests.integration.conftest import load
 from tests.moments import NOW
 
 CUSTOMERS_CSV = """Customer #,First Name,Last Name,E-mail,Cell,DOB,Zip Code,Email Opt In,SMS Opt In
@@ -37,35 +38,6 @@ C1,Ana,Lopez,ana@example.com,(312) 555-0101,1985-03-02,60622,yes,yes
 C4,Eve,Adams,eve@example.com,+1 773 555 0104,12/25/1970,33139,y,n
 C5,Fay,Kim,fay@example.com,312-555-0105,2099-01-01,60622,yes,no
 """
-
-
-def load(
-    tmp_path: Path,
-    content: str | bytes,
-    kind: ImportKind = ImportKind.CUSTOMERS,
-    name: str = "file.csv",
-    chunk_rows: int = imports.CHUNK_ROWS,
-    **options: object,
-) -> tuple[imports.ImportSummary, list[tuple[int, str, str, str]]]:
-    path = tmp_path / name
-    path.write_bytes(content.encode() if isinstance(content, str) else content)
-    with session_scope() as session:
-        import_id = imports.prepare_import(
-            session=session, actor=SYSTEM, kind=kind, path=path, filename=name, options=options
-        ).id
-    summary = imports.run_import(
-        unit_of_work=session_scope,
-        actor=SYSTEM,
-        import_id=import_id,
-        now=NOW,
-        chunk_rows=chunk_rows,
-    )
-    with session_scope() as session:
-        found = [
-            (p.row_number, p.severity, p.field, p.message)
-            for p in imports.problems(session=session, import_id=import_id)
-        ]
-    return summary, found
 
 
 def customers(session: Session) -> dict[str, Customer]:

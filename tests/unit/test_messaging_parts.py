@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+import re
 from datetime import timedelta
 
 import pytest
 
 from core.errors import ValidationError
 from core.messaging.links import message_id_from, unsubscribe_token, unsubscribe_url
+from core.messaging.offer_codes import normalise, offer_code
 from core.messaging.ratelimit import LocalRateLimiter
 from core.messaging.sender import backoff
-from core.messaging.variables import offer_code
 
 KEY = b"k" * 32
 OLD_KEY = b"the master key that signed links before keys were derived"
@@ -38,12 +40,37 @@ def test_an_unsubscribe_link_names_its_message_and_cannot_be_forged() -> None:
             message_id_from([KEY, OLD_KEY], bad)
 
 
-def test_offer_codes_are_short_stable_and_distinct() -> None:
-    codes = {offer_code(KEY, f"c1:s1:u{i}:email") for i in range(2000)}
-    assert len(codes) == 2000
-    assert offer_code(KEY, "c1:s1:u1:email") == offer_code(KEY, "c1:s1:u1:email")
-    assert offer_code(KEY, "c1:s1:u1:email") != offer_code(OLD_KEY, "c1:s1:u1:email")
-    assert all(len(c) == 8 and c.startswith("LC") for c in codes)
+def test_offer_codes_are_short_stable_distinct_and_keyed() -> None:
+    ids = [*range(1, 20_001), 2**30 - 1, 2**30, 2**40 - 1]
+    codes = [offer_code(KEY, i) for i in ids]
+    assert len(set(codes)) == len(ids)  # one-to-one: never the same code twice
+    assert offer_code(KEY, 7) == offer_code(KEY, 7) and offer_code(KEY, 7) != offer_code(OLD_KEY, 7)
+    assert all(re.fullmatch(r"LC-[0-9A-HJKMNP-TV-Z]{6}", c) for c in codes[:-2])
+    assert all(re.fullmatch(r"LC-[0-9A-HJKMNP-TV-Z]{8}", c) for c in codes[-2:])
+    # Neighbours do not look like neighbours.
+    assert sum(a[3:5] == b[3:5] for a, b in itertools.pairwise(codes[:1000])) < 20
+    with pytest.raises(ValueError):
+        offer_code(KEY, 2**40)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("LC-7KQ2X9", "LC-7KQ2X9"),
+        ("lc-7kq2x9", "LC-7KQ2X9"),
+        (" LC 7KQ2 X9 ", "LC-7KQ2X9"),
+        ("LC7KQ2XO", "LC-7KQ2X0"),  # the letter O read as the digit it stands for
+        ("lc-ikq2x9", "LC-1KQ2X9"),
+        ("LC-7KQ2X9AB", "LC-7KQ2X9AB"),
+        ("summer10", "SUMMER10"),  # the store's own codes are kept as they are
+        ("LC-7KQ", "LC-7KQ"),
+        ("", None),
+        ("   ", None),
+        (None, None),
+    ],
+)
+def test_codes_read_back_from_a_till_in_the_stored_form(typed: str | None, stored: str) -> None:
+    assert normalise(typed) == stored
 
 
 def test_backoff_doubles_with_jitter() -> None:

@@ -1,0 +1,29 @@
+"""Attribution: the orders each campaign brought in (by offer code and by window), what it
+added over its control group, and what it cost."""
+
+from core.attribution.lift import Interval, Lift, campaign_lift, welch_interval
+from core.attribution.results import Results, campaign_results
+from core.attribution.revenue import Revenue, campaign_revenue
+from core.attribution.settings import (
+    MODEL_LABELS,
+    AttributionSettings,
+    Model,
+    get_attribution_settings,
+    save_attribution_settings,
+)
+
+__all__ = [
+    "MODEL_LABELS",
+    "AttributionSettings",
+    "Interval",
+    "Lift",
+    "Model",
+    "Results",
+    "Revenue",
+    "campaign_lift",
+    "campaign_results",
+    "campaign_revenue",
+    "get_attribution_settings",
+    "save_attribution_settings",
+    "welch_interval",
+]

@@ -1,0 +1,84 @@
+"""A campaign's results: its attributed revenue, its lift over the control group, what it cost
+and whether it paid for itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.attribution.lift import Lift, campaign_lift
+from core.attribution.revenue import Revenue, campaign_revenue
+from core.attribution.settings import get_attribution_settings
+from core.models import Message
+
+
+@dataclass(frozen=True)
+class Results:
+    revenue: Revenue
+    lift: Lift | None
+    """None when the campaign kept no control group."""
+    sending_cost_cents: float
+    """What the providers charged for its messages."""
+
+    @property
+    def cost_cents(self) -> float:
+        """Sending plus the discounts its redeemed offers gave away."""
+        return self.sending_cost_cents + self.revenue.discount_cents
+
+    @property
+    def roi_basis(self) -> str:
+        """ "incremental" when a control group measured what it added, else "attributed"."""
+        return "incremental" if self.lift and self.lift.incremental else "attributed"
+
+    @property
+    def roi(self) -> float | None:
+        """(Return − cost) / cost, on the incremental revenue when measured; None without cost."""
+        if not self.cost_cents:
+            return None
+        incremental = self.lift.incremental if self.lift else None
+        gained = incremental.difference if incremental else self.revenue.total_cents
+        return (gained - self.cost_cents) / self.cost_cents
+
+    def as_dict(self) -> dict[str, Any]:
+        incremental = self.lift.incremental if self.lift else None
+        return {
+            "revenue_code_cents": self.revenue.code_cents,
+            "revenue_window_cents": round(self.revenue.window_cents),
+            "orders_code": self.revenue.code_orders,
+            "orders_window": round(self.revenue.window_orders, 2),
+            "incremental_revenue_cents": round(incremental.difference) if incremental else None,
+            "incremental_low_cents": round(incremental.low) if incremental else None,
+            "incremental_high_cents": round(incremental.high) if incremental else None,
+            "control_customers": self.lift.control if self.lift else 0,
+            "cost_total_cents": round(self.cost_cents, 2),
+            "roi": round(self.roi, 3) if self.roi is not None else None,
+            "roi_basis": self.roi_basis,
+        }
+
+
+def campaign_results(
+    *, session: Session, campaign_ids: list[int], now: datetime
+) -> dict[int, Results]:
+    settings = get_attribution_settings(session=session)
+    revenue = campaign_revenue(session=session, campaign_ids=campaign_ids, settings=settings)
+    costs = dict(
+        session.execute(
+            select(Message.campaign_id, func.coalesce(func.sum(Message.cost_cents), 0.0))
+            .where(Message.campaign_id.in_(campaign_ids))
+            .group_by(Message.campaign_id)
+        ).all()
+    )
+    return {
+        campaign_id: Results(
+            revenue=revenue[campaign_id],
+            lift=campaign_lift(
+                session=session, campaign_id=campaign_id, settings=settings, now=now
+            ),
+            sending_cost_cents=float(costs.get(campaign_id, 0.0)),
+        )
+        for campaign_id in campaign_ids
+    }
