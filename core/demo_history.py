@@ -16,15 +16,19 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from core.campaigns import actions
+from core.campaigns.holdout import held_out
 from core.campaigns.plans import describe_offer
 from core.compliance.decision import reachable
+from core.customers.totals import refresh_customer_totals
 from core.infra import events
 from core.messaging import suppressions
+from core.messaging.offer_codes import offer_code
 from core.messaging.templates import default_template
+from core.messaging.variables import offer_key
 from core.models import (
     Action,
     Campaign,
@@ -35,6 +39,7 @@ from core.models import (
     Customer,
     Message,
     MessageStatus,
+    Order,
     PlanSource,
     Segment,
     SegmentMember,
@@ -55,6 +60,10 @@ RATES = {
 """Share of messages that bounce; of delivered ones, opened; of opened (email) or delivered
 (texts), clicked; and of delivered ones, unsubscribed (a link, or a STOP reply)."""
 COST_CENTS = {Channel.EMAIL.value: 0.08, Channel.SMS.value: 0.79}
+HOLDOUT_PERCENT = 10
+REDEEMED = 0.35
+"""Share of clicks followed within days by an order at the till with the message's code."""
+BASKET_CENTS = 4_500
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,7 @@ def add_campaign_history(*, session: Session, seed: int, today: date, now: datet
             name=past.name,
             type=past.type,
             status=CampaignStatus.COMPLETED,
+            holdout_percent=HOLDOUT_PERCENT,
             status_note=NOTE,
             segment_ids=[segment.id],
             channels=list(past.channels),
@@ -174,7 +184,53 @@ def add_campaign_history(*, session: Session, seed: int, today: date, now: datet
         latest = campaign
     if written:
         _actions_of(session, latest, now)
+        refresh_customer_totals(session=session, customer_ids=_redeem_codes(session, rng, now))
     return written
+
+
+def _redeem_codes(session: Session, rng: np.random.Generator, now: datetime) -> list[int]:
+    """Some of the customers who clicked came in within four days and paid with the message's
+    code: an order each (the offer's discount taken off), which the attribution credits with
+    certainty. Returns the customers who bought."""
+    clicks = session.execute(
+        select(
+            Message.id,
+            Message.customer_id,
+            Message.clicked_at,
+            Message.offer_code,
+            CampaignStep.offer_kind,
+            CampaignStep.offer_value,
+        )
+        .join(CampaignStep, CampaignStep.id == Message.step_id)
+        .where(Message.provider == PROVIDER, Message.clicked_at.is_not(None))
+        .order_by(Message.id)
+    ).all()
+    chosen = [c for c, draw in zip(clicks, rng.random(len(clicks)), strict=True) if draw < REDEEMED]
+    totals = np.round(rng.lognormal(np.log(BASKET_CENTS), 0.5, len(chosen))).astype(int)
+    delays = rng.uniform(2, 96, len(chosen))
+    orders = []
+    for click, total, hours in zip(chosen, totals.tolist(), delays.tolist(), strict=True):
+        _, customer_id, clicked_at, code, kind, value = click
+        assert clicked_at is not None  # the query asks for clicks
+        discount = {
+            "percent_off": round(total * value / 100),
+            "amount_off": round(value * 100),
+        }.get(kind, 0)
+        orders.append(
+            {
+                "external_id": f"demo-redeemed-{code}",
+                "customer_id": customer_id,
+                "ordered_at": min(clicked_at + timedelta(hours=hours), now),
+                "total_cents": total,
+                "discount_cents": min(discount, total // 2),
+                "channel": "in_store",
+                "promo_code": code,
+                "created_at": now,
+            }
+        )
+    if orders:
+        session.execute(insert(Order), orders)
+    return sorted({o["customer_id"] for o in orders})
 
 
 def _actions_of(session: Session, campaign: Campaign, now: datetime) -> None:
@@ -216,7 +272,10 @@ def _send_step(
     rates = RATES[channel]
     n = len(recipients)
     draw = rng.random((n, 4))
-    bounced = draw[:, 0] < rates["bounce"]
+    held = np.array(
+        [held_out(campaign.id, c, campaign.holdout_percent) for c, _ in recipients], dtype=bool
+    )
+    bounced = ~held & (draw[:, 0] < rates["bounce"])
     opened = ~bounced & (draw[:, 1] < rates["open"])
     clicked = ~bounced & (draw[:, 2] < rates["click"]) & (opened | (channel == Channel.SMS.value))
     opened |= clicked & (channel == Channel.EMAIL.value)
@@ -224,18 +283,25 @@ def _send_step(
     minutes = rng.integers(1, 60 * 48, size=(n, 2))
     rows = []
     for i, (customer_id, to_address) in enumerate(recipients):
+        meant = {
+            "key": f"demo:c{campaign.id}:s{step.id}:u{customer_id}:{channel}",
+            "campaign_id": campaign.id,
+            "step_id": step.id,
+            "customer_id": customer_id,
+            "template_id": template.id if template else None,
+            "channel": channel,
+            "to_address": to_address,
+            "send_after": sent_at,
+            "created_at": sent_at - timedelta(days=1),
+        }
+        if held[i]:  # the control group: written, never sent
+            rows.append({**meant, "status": MessageStatus.HELD_OUT})
+            continue
         opened_at = sent_at + timedelta(minutes=int(minutes[i, 0])) if opened[i] else None
         rows.append(
             {
-                "key": f"demo:c{campaign.id}:s{step.id}:u{customer_id}:{channel}",
-                "campaign_id": campaign.id,
-                "step_id": step.id,
-                "customer_id": customer_id,
-                "template_id": template.id if template else None,
-                "channel": channel,
-                "to_address": to_address,
+                **meant,
                 "status": MessageStatus.BOUNCED if bounced[i] else MessageStatus.DELIVERED,
-                "send_after": sent_at,
                 "attempts": 1,
                 "provider": PROVIDER,
                 "cost_cents": COST_CENTS[channel],
@@ -249,7 +315,6 @@ def _send_step(
                 ),
                 "failed_at": sent_at + timedelta(seconds=20) if bounced[i] else None,
                 "error": "mailbox does not exist" if bounced[i] else "",
-                "created_at": sent_at - timedelta(days=1),
             }
         )
     if rows:
@@ -259,6 +324,12 @@ def _send_step(
             select(Message.customer_id, Message.id).where(Message.step_id == step.id)
         ).all()
     )
+    key = offer_key()
+    sent = [ids[int(c)] for (c, _), kept in zip(recipients, held, strict=True) if not kept]
+    if sent:
+        session.execute(
+            update(Message), [{"id": i, "offer_code": offer_code(key, i)} for i in sent]
+        )
     reached = [(int(c), str(a)) for c, a in recipients]  # reachable: the address is there
     for i in np.flatnonzero(bounced).tolist():
         customer, to = reached[i]
@@ -288,6 +359,6 @@ def _send_step(
         type="campaign_completed",
         campaign_id=campaign.id,
         occurred_at=campaign.completed_at or now,
-        data={"note": NOTE, "messages": n},
+        data={"note": NOTE, "messages": n - int(held.sum())},
     )
-    return n
+    return n - int(held.sum())

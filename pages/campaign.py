@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import campaigns, segments
+from core import attribution, campaigns, segments
 from core.campaigns import TYPE_LABELS, actions
 from core.db import session_scope, utc_now
 from core.errors import NotFound
@@ -16,7 +16,7 @@ from ui.calls import ask_before, attempt_flow, change, confirmed, not_found, que
 from ui.campaign_builder import Builder
 from ui.charts import plan_timeline
 from ui.context import store_zone
-from ui.figures import campaign_figures
+from ui.figures import campaign_figures, campaign_results
 from ui.flash import flash, show_flash
 from ui.formatting import md, status_badge, when
 from ui.guard import live, require
@@ -209,6 +209,10 @@ def performance_tab(campaign_id: int) -> None:
     """The campaign's figures, refreshed every few seconds while it sends."""
     with session_scope(read_only=True) as session:
         fared = monitor.campaign_figures(session=session, campaign_ids=[campaign_id])[campaign_id]
+        results = attribution.campaign_results(
+            session=session, campaign_ids=[campaign_id], now=utc_now()
+        )[campaign_id]
+        model = attribution.get_attribution_settings(session=session).model
         current = campaigns.get_campaign(session=session, campaign_id=campaign_id)
         waiting = [s for s in current.steps if s.status == StepStatus.PLANNED]
         audience = current.audience
@@ -226,6 +230,8 @@ def performance_tab(campaign_id: int) -> None:
             st.info("Nobody could be messaged by this campaign's sends.")
         return
     campaign_figures(fared, detailed=True)
+    st.subheader("Results")
+    campaign_results(results, model, fared)
     st.page_link(
         "pages/messages.py",
         label="Every message of this campaign",

@@ -2,15 +2,15 @@
 
 import streamlit as st
 
-from core import campaigns
+from core import attribution, campaigns
 from core.campaigns import TYPE_LABELS
-from core.db import session_scope
+from core.db import session_scope, utc_now
 from core.infra.money import format_cents
 from core.messaging import monitor
 from core.models import CampaignStatus, CampaignType
 from core.permissions import Permission
 from ui.context import store_zone
-from ui.figures import campaign_figures
+from ui.figures import campaign_figures, results_line
 from ui.flash import show_flash
 from ui.formatting import md, status_badge, when
 from ui.guard import require
@@ -40,7 +40,9 @@ with session_scope(read_only=True) as session:
     )
     status = None if shown in (None, "all") else CampaignStatus(shown)
     listed = campaigns.list_campaigns(session=session, status=status)
-    figures_of = monitor.campaign_figures(session=session, campaign_ids=[c.id for c in listed])
+    ids = [c.id for c in listed]
+    figures_of = monitor.campaign_figures(session=session, campaign_ids=ids)
+    results_of = attribution.campaign_results(session=session, campaign_ids=ids, now=utc_now())
     cards = [
         {
             "id": c.id,
@@ -54,6 +56,7 @@ with session_scope(read_only=True) as session:
             "plan": c.plan_source or "no plan yet",
             "note": c.status_note,
             "fared": figures_of[c.id],
+            "results": results_of[c.id],
         }
         for c in listed
     ]
@@ -80,6 +83,7 @@ for card in cards:
         fared = card["fared"]
         if fared.targeted:
             campaign_figures(fared)
+            st.caption(results_line(card["results"]))
         else:
             figures = st.columns(3)
             figures[0].metric("Sends planned", card["sends"])

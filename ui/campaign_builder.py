@@ -205,6 +205,14 @@ class Builder:
         email = left.checkbox("Email", Channel.EMAIL.value in current.channels)
         sms = right.checkbox("Text messages (SMS)", Channel.SMS.value in current.channels)
         channels = tuple(c.value for c, on in ((Channel.EMAIL, email), (Channel.SMS, sms)) if on)
+        holdout = st.slider(
+            "Keep back as a control group (%)",
+            0,
+            campaigns.MAX_HOLDOUT_PERCENT,
+            current.holdout_percent,
+            help="Chosen at random and never messaged by this campaign: what they buy in the "
+            "same days, against what the messaged buy, is what the campaign added.",
+        )
         if chosen and channels:
             reach = live_reach(
                 get_settings().database_url,
@@ -230,6 +238,7 @@ class Builder:
                     "segment_ids": tuple(chosen),
                     "excluded_segment_ids": tuple(excluded),
                     "channels": channels,
+                    "holdout_percent": holdout,
                 }
             )
             campaign_id = self.save(details, 2)
@@ -416,6 +425,12 @@ class Builder:
                 else ""
             )
             + f"  \nChannels: {', '.join(campaign.channels)}"
+            + (
+                f" · {campaign.holdout_percent} % kept back as a control group (the messages "
+                "below are the most that go out)"
+                if campaign.holdout_percent
+                else " · no control group: what the campaign adds will not be measured"
+            )
             if start and campaign.ends_at
             else campaign.name
         )

@@ -101,3 +101,17 @@ def plan_timeline(
         legend={"orientation": "h", "y": 1.1},
     )
     return figure
+
+
+def funnel_figure(stages: list[tuple[str, float]]) -> go.Figure:
+    """Targeted → sent → … → purchased, each bar labelled with its share of the first."""
+    figure = go.Figure(
+        go.Funnel(
+            y=[label for label, _ in stages],
+            x=[value for _, value in stages],
+            textinfo="value+percent initial",
+            marker={"color": PALETTE[0]},
+        )
+    )
+    figure.update_layout(height=60 + 45 * len(stages), margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return figure

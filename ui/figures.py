@@ -1,12 +1,15 @@
 """A campaign's figures as the Campaigns cards and a campaign's page show them: counts from the
-outbox and the providers' events, rates of what went out, and test mode said where it applies."""
+outbox and the providers' events, rates of what went out, and test mode said where it applies;
+then what it earned: revenue by code and by window, lift over its control group, cost, ROI."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from core.attribution import MODEL_LABELS, Model, Results
 from core.infra.money import format_cents
 from core.messaging.monitor import Figures
+from ui.charts import funnel_figure
 
 
 def campaign_figures(fared: Figures, *, detailed: bool = False) -> None:
@@ -49,3 +52,84 @@ def campaign_figures(fared: Figures, *, detailed: bool = False) -> None:
         )
     else:
         st.caption(f"Sending cost so far: {cost}")
+
+
+def dollars(cents: float) -> str:
+    return format_cents(round(cents), whole=True)
+
+
+def roi_text(roi: float) -> str:
+    """+250 % reads well; a return of hundreds of times the cost reads better as a multiple."""
+    return f"{roi:+.0%}" if abs(roi) < 10 else f"{roi:+,.0f}×"
+
+
+def results_line(results: Results) -> str:
+    """One line for a card: revenue by code and window, and the lift when measured."""
+    revenue = results.revenue
+    said = f"Revenue {dollars(revenue.code_cents)} by offer code · {dollars(revenue.window_cents)} "
+    said += "in the attribution window"
+    incremental = results.lift.incremental if results.lift else None
+    if incremental is not None:
+        margin = dollars((incremental.high - incremental.low) / 2)
+        said += f" · incremental {dollars(incremental.difference)} ±{margin}"
+    return said
+
+
+def campaign_results(results: Results, model: Model, fared: Figures) -> None:
+    """Revenue (code-matched apart from windowed), incremental lift with its sentence, cost,
+    ROI, and the funnel from targeted to purchased."""
+    revenue, lift = results.revenue, results.lift
+    incremental = lift.incremental if lift else None
+    code_orders = f"{revenue.code_orders:,} order{'s' * (revenue.code_orders != 1)} redeemed"
+    cards: list[tuple[str, str, str]] = [
+        ("Revenue by offer code", dollars(revenue.code_cents), code_orders),
+        (
+            "Revenue in the window",
+            dollars(revenue.window_cents),
+            f"{revenue.window_orders:,.1f} orders · {MODEL_LABELS[model].lower()}",
+        ),
+        (
+            (
+                "Incremental revenue",
+                "—",
+                "no control group" if lift is None else "too few kept back",
+            )
+            if incremental is None
+            else (
+                "Incremental revenue",
+                dollars(incremental.difference),
+                f"±{dollars((incremental.high - incremental.low) / 2)} (95 %)",
+            )
+        ),
+        (
+            ("Return on cost", "—", "no cost recorded")
+            if results.roi is None
+            else (
+                "Return on cost",
+                roi_text(results.roi),
+                f"on {results.roi_basis} revenue, cost {dollars(results.cost_cents)}",
+            )
+        ),
+    ]
+    for column, (label, value, note) in zip(st.columns(len(cards)), cards, strict=True):
+        column.metric(label, value, note, delta_color="off", delta_arrow="off")
+    if lift is not None:
+        treated, control = lift.treated_conversion, lift.control_conversion
+        st.markdown(f"**{lift.sentence()}**")
+        st.caption(
+            f"{lift.treated:,} customers messaged, {lift.control:,} kept back as the control "
+            f"group; bought in the period: {treated or 0:.1%} of the messaged, "
+            f"{control or 0:.1%} of the control group."
+        )
+    else:
+        st.caption("No control group was kept back, so what the campaign added is not measured.")
+    if fared.sent and fared.sent != fared.sent_in_test_mode:
+        stages = [
+            ("Targeted", fared.targeted),
+            ("Sent", fared.sent),
+            ("Delivered", fared.delivered),
+            ("Opened", fared.opened),
+            ("Clicked", fared.clicked),
+            ("Bought (attributed orders)", revenue.code_orders + revenue.window_orders),
+        ]
+        st.plotly_chart(funnel_figure(stages), width="stretch")

@@ -2,8 +2,10 @@
 customer, and the retail calendar."""
 
 from core.campaigns.details import (
+    DEFAULT_HOLDOUT_PERCENT,
     EDITABLE,
     MAX_DAYS,
+    MAX_HOLDOUT_PERCENT,
     TYPE_LABELS,
     Details,
     Reach,
@@ -39,8 +41,10 @@ from core.campaigns.steps import (
 
 __all__ = [
     "BUILDER_STEPS",
+    "DEFAULT_HOLDOUT_PERCENT",
     "EDITABLE",
     "MAX_DAYS",
+    "MAX_HOLDOUT_PERCENT",
     "TRANSITIONS",
     "TYPE_LABELS",
     "VERBS",

@@ -145,9 +145,10 @@ def test_the_demo_store_has_a_postal_address_for_its_emails(database: str) -> No
 
 @pytest.mark.both_databases
 def test_the_demo_store_comes_with_six_months_of_campaigns(database: str) -> None:
+    from core import attribution
     from core.demo_history import NOTE, PROVIDER
     from core.messaging import monitor
-    from core.models import Action, Campaign, Message, Suppression
+    from core.models import Action, Campaign, Message, Order, Suppression
     from core.store_profile import get_store_profile
 
     result = demo.load_demo_store(
@@ -167,9 +168,26 @@ def test_the_demo_store_comes_with_six_months_of_campaigns(database: str) -> Non
         assert sum(f.opened for f in figures.values()) > 0.2 * total
         assert all(f.delivered + f.bounced == f.sent for f in figures.values())
         messages = list(session.scalars(select(Message)))
-        assert {m.provider for m in messages} == {PROVIDER} and not any(
+        sent = [m for m in messages if m.status != "held_out"]
+        assert {m.provider for m in sent} == {PROVIDER} and not any(
             f.test_mode for f in figures.values()
         )
+        # Each campaign kept a tenth back, never sent; what was sent carried its own code, and
+        # some clickers came in with theirs: orders the attribution credits with certainty.
+        held = [m for m in messages if m.status == "held_out"]
+        assert 0.05 < len(held) / len(messages) < 0.15
+        assert all(m.sent_at is None and m.offer_code is None for m in held)
+        assert len({m.offer_code for m in sent}) == len(sent)
+        results = attribution.campaign_results(
+            session=session, campaign_ids=[c.id for c in past], now=NOW
+        )
+        redeemed = session.execute(
+            select(func.count(), func.sum(Order.total_cents)).where(Order.promo_code.is_not(None))
+        ).one()
+        assert redeemed[0] > 0
+        assert sum(r.revenue.code_orders for r in results.values()) == redeemed[0]
+        assert sum(r.revenue.code_cents for r in results.values()) == redeemed[1]
+        assert all(r.lift is not None and r.lift.control > 0 for r in results.values())
         # What followed from them is real: bounced addresses are suppressed, and whoever
         # unsubscribed can no longer be emailed (or texted, after STOP).
         suppressed = set(session.scalars(select(Suppression.address)))

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from core import campaigns, demo, scoring
+from core import attribution, campaigns, demo, scoring
 from core.campaigns import Details, actions, planner
 from core.db import session_scope, utc_now
 from core.infra import job_rows
@@ -207,3 +207,33 @@ def test_a_segment_lists_the_campaigns_that_use_it(store: list[int]) -> None:
     at.switch_page("pages/segment.py").run()
     links = [link.proto.label for link in at.get("page_link")]
     assert "Uses it · draft" in links
+
+
+def build_history() -> dict[str, int]:
+    demo.load_demo_store(unit_of_work=session_scope, actor=SYSTEM, now=NOW, customers=400, seed=5)
+    with session_scope(read_only=True) as session:
+        return {c.name: c.id for c in campaigns.list_campaigns(session=session)}
+
+
+def test_past_campaigns_show_what_they_earned(
+    built_store: Callable[..., dict[str, int]],
+) -> None:
+    past = built_store("ui-campaign-history", build_history)
+    at = sign_in(frame(), make_user(Role.VIEWER))
+    at.switch_page("pages/campaigns.py").run()
+    assert not at.exception
+    lines = [c.value for c in at.caption if c.value.startswith("Revenue $")]
+    assert len(lines) == len(past) and all("by offer code" in line for line in lines)
+    at = open_campaign(Role.VIEWER, past["Thanksgiving table"], new_user=False)
+    assert not at.exception
+    shown = texts(at)
+    for label in ("Revenue by offer code", "Revenue in the window", "Incremental revenue"):
+        assert label in shown
+    with session_scope(read_only=True) as session:
+        results = attribution.campaign_results(
+            session=session, campaign_ids=[past["Thanksgiving table"]], now=NOW
+        )[past["Thanksgiving table"]]
+    assert results.lift is not None and results.lift.sentence() in shown
+    code = next(m for m in at.metric if m.label == "Revenue by offer code")
+    assert code.value == f"${results.revenue.code_cents / 100:,.0f}"
+    assert len(at.get("plotly_chart")) == 2, "the plan's timeline and the funnel"
