@@ -272,6 +272,36 @@ def cmd_campaigns(args: argparse.Namespace) -> list[dict[str, Any]]:
         ]
 
 
+def cmd_attribution(args: argparse.Namespace) -> dict[str, Any]:
+    """The store's attribution settings, after changing those given."""
+    from pydantic import ValidationError as Invalid
+
+    from core import attribution
+
+    migration_runner.ensure_current()
+    changes = {
+        name: value
+        for name, value in (
+            ("click_window_days", args.click_days),
+            ("view_window_days", args.view_days),
+            ("model", args.model),
+        )
+        if value is not None
+    }
+    with session_scope() as session:
+        current = attribution.get_attribution_settings(session=session)
+        if changes:
+            try:
+                current = attribution.AttributionSettings.model_validate(
+                    current.model_dump() | changes
+                )
+            except Invalid as exc:
+                first = exc.errors()[0]
+                raise CommandError(f"{first['loc'][0]}: {first['msg']}") from exc
+            attribution.save_attribution_settings(session=session, actor=SYSTEM, settings=current)
+        return current.model_dump(mode="json")
+
+
 def cmd_campaign_start(args: argparse.Namespace) -> dict[str, Any]:
     """Start a campaign as the page's "Start now" does: its due sends are written at once and
     its actions prepared (here in the foreground); the app's workers send them."""
@@ -415,6 +445,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--json", action="store_true", help="JSON (the only output)")
     listing.set_defaults(run=cmd_campaigns)
+
+    credit = commands.add_parser(
+        "attribution", help="show, or change, how orders are credited to campaigns"
+    )
+    credit.add_argument("--click-days", type=int, help="window after a click")
+    credit.add_argument("--view-days", type=int, help="window after an open or a delivered text")
+    credit.add_argument("--model", choices=["last_touch", "first_touch", "linear"])
+    credit.add_argument("--json", action="store_true", help="JSON (the only output)")
+    credit.set_defaults(run=cmd_attribution)
 
     campaign = commands.add_parser("campaign", help="act on one campaign")
     verbs = campaign.add_subparsers(dest="verb", required=True)

@@ -273,7 +273,7 @@ def _send_step(
     n = len(recipients)
     draw = rng.random((n, 4))
     held = np.array(
-        [held_out(campaign.id, c, campaign.holdout_percent) for c, _ in recipients], dtype=bool
+        [held_out(campaign.id, c, campaign.control_percent) for c, _ in recipients], dtype=bool
     )
     bounced = ~held & (draw[:, 0] < rates["bounce"])
     opened = ~bounced & (draw[:, 1] < rates["open"])

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import compliance
+from core import attribution, compliance
 from core.config import get_settings
 from core.db import session_scope
 from core.infra import health
@@ -103,6 +103,38 @@ with st.form("frequency"):
         )
     ):
         flash("Limits saved.")
+        st.rerun()
+
+st.subheader("Attribution")
+with session_scope(read_only=True) as session:
+    credit = attribution.get_attribution_settings(session=session)
+with st.form("attribution"):
+    st.caption(
+        "An order paid with a message's offer code always counts for its campaign. Other "
+        "orders count when they follow a message the customer engaged with, inside these "
+        "windows; when several messages qualify, the model decides who gets the credit."
+    )
+    clicks, views, model = st.columns(3)
+    chosen = {
+        "click_window_days": clicks.number_input(
+            "Days after a click", 1, 30, credit.click_window_days
+        ),
+        "view_window_days": views.number_input(
+            "Days after an open (email) or delivery (text)", 0, 7, credit.view_window_days
+        ),
+        "model": model.selectbox(
+            "Model",
+            list(attribution.Model),
+            list(attribution.Model).index(credit.model),
+            format_func=attribution.MODEL_LABELS.get,
+        ),
+    }
+    if st.form_submit_button("Save attribution") and attempt(
+        lambda s: attribution.save_attribution_settings(
+            session=s, actor=actor, settings=attribution.AttributionSettings.model_validate(chosen)
+        )
+    ):
+        flash("Attribution saved: every campaign's revenue is counted this way now.")
         st.rerun()
 
 st.subheader("Sending")

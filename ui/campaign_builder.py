@@ -211,7 +211,8 @@ class Builder:
             campaigns.MAX_HOLDOUT_PERCENT,
             current.holdout_percent,
             help="Chosen at random and never messaged by this campaign: what they buy in the "
-            "same days, against what the messaged buy, is what the campaign added.",
+            "same days, against what the messaged buy, is what the campaign added. A campaign "
+            "that messages approved actions only keeps nobody back.",
         )
         if chosen and channels:
             reach = live_reach(
@@ -426,9 +427,9 @@ class Builder:
             )
             + f"  \nChannels: {', '.join(campaign.channels)}"
             + (
-                f" · {campaign.holdout_percent} % kept back as a control group (the messages "
+                f" · {campaign.control_percent} % kept back as a control group (the messages "
                 "below are the most that go out)"
-                if campaign.holdout_percent
+                if campaign.control_percent
                 else " · no control group: what the campaign adds will not be measured"
             )
             if start and campaign.ends_at

@@ -160,7 +160,7 @@ def queue_step(
         zone = zones.get(zone_name) or zones.setdefault(zone_name, zone_or(zone_name, store_zone))
         due = datetime.combine(step.day, local_time, zone)
         counts = planned.setdefault(customer_id, Counter())
-        held = held_out(campaign.id, customer_id, campaign.holdout_percent)
+        held = held_out(campaign.id, customer_id, campaign.control_percent)
         capped = not held and frequency.over_cap(policy, counts, step.channel)
         if not capped and not held:
             counts[step.channel] += 1

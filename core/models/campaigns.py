@@ -97,6 +97,12 @@ class Campaign(Base):
     completed_at: Mapped[datetime | None]
     archived_at: Mapped[datetime | None]
 
+    @property
+    def control_percent(self) -> int:
+        """The share actually kept back: none when the campaign messages approved actions only
+        (a person chose each of those customers; the draw does not overrule them)."""
+        return self.holdout_percent if self.audience == Audience.SEGMENTS else 0
+
     steps: Mapped[list[CampaignStep]] = relationship(
         back_populates="campaign",
         cascade="all, delete-orphan",

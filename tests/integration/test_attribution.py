@@ -340,3 +340,23 @@ def test_the_control_group_is_written_but_never_sent(shop: dict[str, int]) -> No
             step.status = StepStatus.PLANNED
         outbox.queue_due_steps(session=session, now=NOON_CHICAGO - timedelta(hours=6))
     assert by_customer(shop).keys() == written.keys()
+
+
+@pytest.mark.both_databases
+def test_the_command_line_shows_and_changes_the_settings(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sys.stdin = io.StringIO("")
+    assert main(["attribution", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "click_window_days": 5,
+        "view_window_days": 1,
+        "model": "last_touch",
+    }
+    assert main(["attribution", "--click-days", "3", "--model", "linear", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "linear"
+    assert main(["attribution", "--click-days", "90"]) == 2
+    assert "less than or equal to 30" in capsys.readouterr().err
+    with session_scope(read_only=True) as session:
+        kept = attribution.get_attribution_settings(session=session)
+    assert (kept.click_window_days, kept.model) == (3, Model.LINEAR)

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from core import auth, demo
+from core import attribution, auth, demo
 from core.config import get_settings
 from core.db import session_scope
 from core.models import JobStatus, User
@@ -104,6 +104,23 @@ def test_store_profile_saves_and_validates() -> None:
     {t.label: t for t in at.text_input}["State"].input("I1")  # the form redrew after saving
     next(b for b in at.button if b.label == "Save").click().run()
     assert "two-letter" in texts(at)
+
+
+def test_store_page_sets_how_revenue_is_attributed() -> None:
+    at = signed_in(Role.ADMIN)
+    at.switch_page("pages/store.py").run()
+    numbers = {n.label: n for n in at.number_input}
+    numbers["Days after a click"].set_value(7)
+    numbers["Days after an open (email) or delivery (text)"].set_value(2)
+    next(s for s in at.selectbox if s.label == "Model").set_value(attribution.Model.LINEAR)
+    next(b for b in at.button if b.label == "Save attribution").click().run()
+    assert "Attribution saved" in texts(at)
+    with session_scope() as session:
+        assert attribution.get_attribution_settings(session=session) == (
+            attribution.AttributionSettings(
+                click_window_days=7, view_window_days=2, model=attribution.Model.LINEAR
+            )
+        )
 
 
 def test_jobs_page_lists_background_work() -> None:
