@@ -83,7 +83,8 @@ for card in cards:
         fared = card["fared"]
         if fared.targeted:
             campaign_figures(fared)
-            st.caption(results_line(card["results"]))
+            if line := results_line(card["results"], fared):
+                st.caption(line)
         else:
             figures = st.columns(3)
             figures[0].metric("Sends planned", card["sends"])

@@ -34,7 +34,10 @@ zone = store_zone()
 with session_scope(read_only=True) as session:
     campaign_names = {c.id: c.name for c in campaigns.list_campaigns(session=session)}
 
-STATUS_LABELS = {s.value: s.value.title() for s in MessageStatus}
+STATUS_LABELS = {
+    s.value: "Held out (control group)" if s == MessageStatus.HELD_OUT else s.value.title()
+    for s in MessageStatus
+}
 
 
 @live(run_every=5.0)
@@ -44,7 +47,7 @@ def live_figures(campaign_id: int | None) -> None:
         counts = monitor.status_counts(session=session, campaign_id=campaign_id)
         rate = monitor.sends_per_minute(session=session, now=utc_now())
         cost = monitor.total_cost_cents(session=session, campaign_id=campaign_id)
-    total = sum(counts.values())
+    total = sum(n for status, n in counts.items() if status != MessageStatus.HELD_OUT)
     waiting = counts.get("queued", 0) + counts.get("sending", 0)
     figures = st.columns(6)
     for column, (label, statuses) in zip(

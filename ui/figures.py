@@ -63,8 +63,16 @@ def roi_text(roi: float) -> str:
     return f"{roi:+.0%}" if abs(roi) < 10 else f"{roi:+,.0f}×"
 
 
-def results_line(results: Results) -> str:
-    """One line for a card: revenue by code and window, and the lift when measured."""
+def really_sent(fared: Figures) -> bool:
+    """Whether any message reached a customer, so what followed can be measured."""
+    return fared.sent > fared.sent_in_test_mode
+
+
+def results_line(results: Results, fared: Figures) -> str | None:
+    """One line for a card: revenue by code and window, and the lift when measured; None until
+    a message really went out."""
+    if not really_sent(fared):
+        return None
     revenue = results.revenue
     said = f"Revenue {dollars(revenue.code_cents)} by offer code · {dollars(revenue.window_cents)} "
     said += "in the attribution window"
@@ -78,6 +86,12 @@ def results_line(results: Results) -> str:
 def campaign_results(results: Results, model: Model, fared: Figures) -> None:
     """Revenue (code-matched apart from windowed), incremental lift with its sentence, cost,
     ROI, and the funnel from targeted to purchased."""
+    if not really_sent(fared):
+        st.caption(
+            "What it earned is measured once its messages really go out"
+            + (": in test mode nothing reaches a customer." if fared.test_mode else ".")
+        )
+        return
     revenue, lift = results.revenue, results.lift
     incremental = lift.incremental if lift else None
     code_orders = f"{revenue.code_orders:,} order{'s' * (revenue.code_orders != 1)} redeemed"
@@ -123,13 +137,12 @@ def campaign_results(results: Results, model: Model, fared: Figures) -> None:
         )
     else:
         st.caption("No control group was kept back, so what the campaign added is not measured.")
-    if fared.sent and fared.sent != fared.sent_in_test_mode:
-        stages = [
-            ("Targeted", fared.targeted),
-            ("Sent", fared.sent),
-            ("Delivered", fared.delivered),
-            ("Opened", fared.opened),
-            ("Clicked", fared.clicked),
-            ("Bought (attributed orders)", revenue.code_orders + revenue.window_orders),
-        ]
-        st.plotly_chart(funnel_figure(stages), width="stretch")
+    stages = [
+        ("Targeted", fared.targeted),
+        ("Sent", fared.sent),
+        ("Delivered", fared.delivered),
+        ("Opened", fared.opened),
+        ("Clicked", fared.clicked),
+        ("Bought (attributed orders)", revenue.code_orders + revenue.window_orders),
+    ]
+    st.plotly_chart(funnel_figure(stages), width="stretch")

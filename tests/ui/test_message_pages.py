@@ -172,6 +172,22 @@ def test_a_campaign_shows_how_its_messages_fared(sent: dict[str, int]) -> None:
     delivered = next(m for m in at.metric if m.label == "Delivered")
     assert (delivered.value, delivered.proto.delta) == ("—", "not measured in test mode")
     assert "5 of the messages sent went to the sandbox" in texts(at)
+    # Nothing reached a customer: no revenue is shown as if it had been measured.
+    assert "measured once its messages really go out: in test mode" in texts(at)
+    assert not [m for m in at.metric if m.label.startswith("Revenue")]
+
+
+def test_the_control_group_is_listed_but_not_waited_for(sent: dict[str, int]) -> None:
+    with session_scope() as session:
+        session.execute(
+            update(Message)
+            .where(Message.customer_id == sent["ana"])
+            .values(status=MessageStatus.HELD_OUT, sent_at=None, provider=None)
+        )
+    at = open_page("pages/messages.py", Role.VIEWER)
+    table = at.dataframe[0].value
+    assert "Held out (control group)" in set(table["Status"])
+    assert "4 of 4 settled" in at.get("progress")[0].proto.text
 
 
 def test_test_mode_is_said_on_every_page_and_on_each_send(sent: dict[str, int]) -> None:
