@@ -46,7 +46,7 @@ class FakeOpenAI:
 
 
 @contextmanager
-def fake_openai(*replies: Reply) -> Iterator[FakeOpenAI]:
+def fake_openai(*replies: Reply, port: int = 0) -> Iterator[FakeOpenAI]:
     fake = FakeOpenAI(list(replies))
 
     class Handler(BaseHTTPRequestHandler):
@@ -95,7 +95,7 @@ def fake_openai(*replies: Reply) -> Iterator[FakeOpenAI]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    with serving(Handler) as base_url:
+    with serving(Handler, port) as base_url:
         fake.base_url = f"{base_url}/v1"
         yield fake
 
@@ -110,9 +110,13 @@ class QuietServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """Serve `handler` on a free local port in a thread; yields the base URL."""
-    server = QuietServer(("127.0.0.1", 0), handler)
+def serving(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterator[str]:
+    """Serve `handler` on `port` (a free one by default) in a thread; yields the base URL.
+
+    Under libfaketime (CI's shifted-clock run) changing the environment while this thread runs
+    can crash the process: a test that puts the URL in the environment picks the port first
+    (`tests.server.free_port`), sets the environment, then starts the fake on it."""
+    server = QuietServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     # A short poll: shutdown() waits for the loop to notice, 0.5 s per server by default.
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
@@ -204,7 +208,7 @@ TWILIO_TOKEN = "twilio-test-token"
 
 
 @contextmanager
-def fake_mailgun() -> Iterator[FakeProvider]:
+def fake_mailgun(port: int = 0) -> Iterator[FakeProvider]:
     fake = FakeProvider()
 
     class Handler(JsonHandler):
@@ -236,13 +240,13 @@ def fake_mailgun() -> Iterator[FakeProvider]:
             ]
             self.send_json(200, {"items": items[:1]})
 
-    with serving(Handler) as base_url:
+    with serving(Handler, port) as base_url:
         fake.base_url = base_url
         yield fake
 
 
 @contextmanager
-def fake_twilio() -> Iterator[FakeProvider]:
+def fake_twilio(port: int = 0) -> Iterator[FakeProvider]:
     fake = FakeProvider()
 
     class Handler(JsonHandler):
@@ -274,7 +278,7 @@ def fake_twilio() -> Iterator[FakeProvider]:
             ]
             self.send_json(200, {"messages": found[::-1]})
 
-    with serving(Handler) as base_url:
+    with serving(Handler, port) as base_url:
         fake.base_url = base_url
         yield fake
 

@@ -31,6 +31,7 @@ from core.permissions import SYSTEM
 from core.store_profile import fill_in_profile
 from tests.fakes import MAILGUN_KEY, TWILIO_SID, TWILIO_TOKEN, fake_mailgun, fake_twilio
 from tests.moments import NOW
+from tests.server import free_ports
 
 STEP_DAY = date(2026, 12, 3)
 NOON_CHICAGO = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
@@ -193,19 +194,21 @@ def by_customer(shop: dict[str, int]) -> dict[tuple[str, str], Message]:
 
 @pytest.fixture
 def providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
-    with fake_mailgun() as mailgun, fake_twilio() as twilio:
-        for name, value in {
-            "MAILGUN_API_KEY": MAILGUN_KEY,
-            "MAILGUN_DOMAIN": "mg.example.com",
-            "MAILGUN_BASE_URL": mailgun.base_url,
-            "TWILIO_ACCOUNT_SID": TWILIO_SID,
-            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-            "TWILIO_FROM_NUMBER": "+13125550199",
-            "TWILIO_BASE_URL": twilio.base_url,
-            "PUBLIC_BASE_URL": "https://shop.example.com",
-        }.items():
-            monkeypatch.setenv(name, value)
-        reset_engines()
+    # The environment first, then the fakes' threads (see tests.fakes.serving).
+    mailgun_port, twilio_port = free_ports(2)
+    for name, value in {
+        "MAILGUN_API_KEY": MAILGUN_KEY,
+        "MAILGUN_DOMAIN": "mg.example.com",
+        "MAILGUN_BASE_URL": f"http://127.0.0.1:{mailgun_port}",
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_FROM_NUMBER": "+13125550199",
+        "TWILIO_BASE_URL": f"http://127.0.0.1:{twilio_port}",
+        "PUBLIC_BASE_URL": "https://shop.example.com",
+    }.items():
+        monkeypatch.setenv(name, value)
+    reset_engines()
+    with fake_mailgun(mailgun_port) as mailgun, fake_twilio(twilio_port) as twilio:
         yield mailgun, twilio
     reset_engines()
 

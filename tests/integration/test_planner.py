@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -20,8 +21,9 @@ from core.models import Channel, JobStatus, PlanCache, PlanSource
 from core.permissions import SYSTEM
 from core.segments import names, playbooks
 from jobs import flows, queue
-from tests.fakes import Reply, fake_openai
+from tests.fakes import FakeOpenAI, Reply, fake_openai
 from tests.moments import NOW, TODAY
+from tests.server import free_port
 
 START = TODAY + timedelta(days=1)
 END = START + timedelta(days=6)
@@ -59,9 +61,15 @@ def ai(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_engines()
 
 
-def configure(monkeypatch: pytest.MonkeyPatch, base_url: str) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+@contextmanager
+def ai_server(monkeypatch: pytest.MonkeyPatch, *replies: Reply) -> Iterator[FakeOpenAI]:
+    """A fake OpenAI server the planner is pointed at (the environment is set before the
+    server's thread starts: see tests.fakes.serving)."""
+    port = free_port()
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
     reset_engines()  # settings are read once; forget them
+    with fake_openai(*replies, port=port) as server:
+        yield server
 
 
 def context(segment_ids: dict[str, int], **overrides: object) -> PlanContext:
@@ -106,8 +114,7 @@ def plan(ctx: PlanContext, *, use_ai: bool = True) -> planner.PlanOutcome:
 def test_a_valid_ai_plan_is_used_costed_and_cached(
     store: dict[str, int], ai: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with fake_openai(Reply(plan_json(store))) as server:
-        configure(monkeypatch, server.base_url)
+    with ai_server(monkeypatch, Reply(plan_json(store))) as server:
         ctx = context(store)
         outcome = plan(ctx)
         assert outcome.source == PlanSource.AI and outcome.repairs == []
@@ -164,8 +171,7 @@ def test_rule_breaking_parts_are_repaired_and_said(
     answer["sends"].append(
         {**first, "offer_kind": "gift", "offer_value": 400, "offer_description": "Free bottle"}
     )
-    with fake_openai(Reply(json.dumps(answer))) as server:
-        configure(monkeypatch, server.base_url)
+    with ai_server(monkeypatch, Reply(json.dumps(answer))):
         outcome = plan(context(store, max_discount_percent=25))
     assert outcome.source == PlanSource.AI
     said = " ".join(outcome.repairs)
@@ -203,8 +209,7 @@ def test_rule_breaking_parts_are_repaired_and_said(
 def test_a_failed_ai_falls_back_to_the_built_in_planner(
     store: dict[str, int], ai: None, monkeypatch: pytest.MonkeyPatch, reply: Reply, reason: str
 ) -> None:
-    with fake_openai(reply) as server:
-        configure(monkeypatch, server.base_url)
+    with ai_server(monkeypatch, reply) as server:
         outcome = plan(context(store))
         if reason == "was not a valid plan":
             assert len(server.requests) == planner.INVALID_ANSWER_ATTEMPTS, "asked again once"
@@ -218,8 +223,7 @@ def test_a_failed_ai_falls_back_to_the_built_in_planner(
 def test_a_plan_with_nothing_valid_falls_back(
     store: dict[str, int], ai: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with fake_openai(Reply(plan_json({"a": 998, "b": 999}))) as server:
-        configure(monkeypatch, server.base_url)
+    with ai_server(monkeypatch, Reply(plan_json({"a": 998, "b": 999}))):
         outcome = plan(context(store))
     assert outcome.source == PlanSource.HEURISTIC
     assert "broke the rules" in outcome.note and "#998" in outcome.note
@@ -341,8 +345,9 @@ def test_plans_pick_the_stores_own_template_of_the_campaigns_type(
     assert {s.template_id for s in built if s.channel == "sms"} == {default_text.id}
 
     # The AI is shown the templates, and a template of the wrong channel is put right.
-    with fake_openai(Reply(plan_json(store, channel="sms", template_id=email))) as server:
-        configure(monkeypatch, server.base_url)
+    with ai_server(
+        monkeypatch, Reply(plan_json(store, channel="sms", template_id=email))
+    ) as server:
         outcome = plan(holiday)
     facts = json.loads(server.requests[0]["body"]["messages"][1]["content"])
     shown = {
@@ -388,8 +393,7 @@ def test_planning_runs_in_a_job_that_can_be_cancelled(
     store: dict[str, int], ai: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kept, dropped = draft_for(store, "Kept"), draft_for(store, "Dropped")
-    with fake_openai(Reply(plan_json(store), delay=0.6)) as server:
-        configure(monkeypatch, server.base_url)
+    with ai_server(monkeypatch, Reply(plan_json(store), delay=0.6)) as server:
         job_id = flows.plan_campaign(actor=SYSTEM, campaign_id=kept, use_ai=True)
         assert queue.wait_for(job_id, timeout=30).status == JobStatus.SUCCEEDED
         assert steps_of(kept) == 3
