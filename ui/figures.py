@@ -58,6 +58,14 @@ def dollars(cents: float) -> str:
     return format_cents(round(cents), whole=True)
 
 
+def orders_text(orders: float) -> str:
+    """Orders credited: whole unless the linear model split some ("2.5 orders")."""
+    if not orders:
+        return "no orders"
+    shown = f"{orders:,.0f}" if float(orders).is_integer() else f"{orders:,.1f}"
+    return f"{shown} order{'' if orders == 1 else 's'}"
+
+
 def roi_text(roi: float) -> str:
     """+250 % reads well; a return of hundreds of times the cost reads better as a multiple."""
     return f"{roi:+.0%}" if abs(roi) < 10 else f"{roi:+,.0f}×"
@@ -84,8 +92,8 @@ def results_line(results: Results, fared: Figures) -> str | None:
 
 
 def campaign_results(results: Results, model: Model, fared: Figures) -> None:
-    """Revenue (code-matched apart from windowed), incremental lift with its sentence, cost,
-    ROI, and the funnel from targeted to purchased."""
+    """Revenue (code-matched apart from windowed), incremental lift with its sentence, cost
+    (sending and the discounts redeemed), ROI, and the funnel from targeted to purchased."""
     if not really_sent(fared):
         st.caption(
             "What it earned is measured once its messages really go out"
@@ -100,7 +108,7 @@ def campaign_results(results: Results, model: Model, fared: Figures) -> None:
         (
             "Revenue in the window",
             dollars(revenue.window_cents),
-            f"{revenue.window_orders:,.1f} orders · {MODEL_LABELS[model].lower()}",
+            f"{orders_text(revenue.window_orders)} · {MODEL_LABELS[model].lower()}",
         ),
         (
             (
@@ -121,7 +129,7 @@ def campaign_results(results: Results, model: Model, fared: Figures) -> None:
             else (
                 "Return on cost",
                 roi_text(results.roi),
-                f"on {results.roi_basis} revenue, cost {dollars(results.cost_cents)}",
+                f"on {results.roi_basis} · cost {dollars(results.cost_cents)}",
             )
         ),
     ]

@@ -74,4 +74,13 @@ def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
         appears(bookmark.get_by_text("Customers matching now"))
         appears(bookmark.get_by_text("Favourite category is one of wine"))
         screenshot(bookmark, tmp_path, "segment.png")
+
+        # The demo's past campaigns say what they earned, against their control groups.
+        bookmark.goto(f"{base}/campaigns")
+        appears(bookmark.get_by_text("by offer code").first)
+        bookmark.get_by_role("link", name="Open").first.click()
+        bookmark.get_by_role("tab", name="Performance").click()
+        appears(bookmark.get_by_text("than doing nothing").first)
+        appears(bookmark.get_by_text("Revenue by offer code"))
+        screenshot(bookmark, tmp_path, "campaign-results.png")
         context.close()
