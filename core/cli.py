@@ -247,29 +247,11 @@ def cmd_plan(args: argparse.Namespace) -> dict[str, Any] | str:
 
 
 def cmd_campaigns(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from core import attribution, campaigns
-    from core.messaging import monitor
+    from core import attribution
 
     migration_runner.ensure_current()
     with session_scope(read_only=True) as session:
-        listed = campaigns.list_campaigns(session=session)
-        ids = [c.id for c in listed]
-        figures = monitor.campaign_figures(session=session, campaign_ids=ids)
-        results = attribution.campaign_results(session=session, campaign_ids=ids, now=utc_now())
-        return [
-            {
-                "id": c.id,
-                "name": c.name,
-                "type": c.type,
-                "status": c.status,
-                "audience": c.audience,
-                "starts_at": c.starts_at,
-                "ends_at": c.ends_at,
-                **figures[c.id].as_dict(),
-                **results[c.id].as_dict(),
-            }
-            for c in listed
-        ]
+        return attribution.campaign_report(session=session, now=utc_now())
 
 
 def cmd_attribution(args: argparse.Namespace) -> dict[str, Any]:

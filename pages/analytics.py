@@ -1,14 +1,88 @@
+"""Analytics: what each campaign sent, earned and cost; the rest of the dashboard is on its way."""
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from core import attribution
+from core.db import session_scope, utc_now
+from core.infra.money import format_cents
 from core.permissions import Permission
+from ui.figures import dollars, roi_text
 from ui.guard import require
-from ui.placeholder import coming_soon
 
 require(Permission.VIEW)
-coming_soon(
-    "Analytics",
-    "What your marketing earned, and who is slipping away.",
-    [
-        "Revenue per campaign, cohorts, churn and funnels",
-        "A/B test results with significance",
-        "Date ranges, interactive charts, CSV and PDF export",
-    ],
-)
+st.title("Analytics")
+st.subheader("Revenue per campaign")
+
+with session_scope(read_only=True) as session:
+    rows = attribution.campaign_report(session=session, now=utc_now())
+    model = attribution.get_attribution_settings(session=session).model
+
+
+def measured(row: dict) -> bool:
+    return row["sent"] > row["sent_in_test_mode"]
+
+
+shown = [row for row in rows if measured(row)]
+if not shown:
+    st.info(
+        "No campaign has reached a customer yet: revenue is measured once messages really go "
+        "out (test mode sends nothing)."
+    )
+else:
+    st.caption(
+        f"Orders paid with a message's offer code, and orders inside the attribution window "
+        f"({attribution.MODEL_LABELS[model].lower()}; Store profile). Incremental revenue is "
+        "what the messaged customers spent beyond the control group kept back, with its 95 % "
+        "margin."
+    )
+
+    def incremental(row: dict) -> str:
+        if row["incremental_revenue_cents"] is None:
+            return "no control group" if not row["control_customers"] else "too few kept back"
+        margin = (row["incremental_high_cents"] - row["incremental_low_cents"]) / 2
+        return f"{dollars(row['incremental_revenue_cents'])} ±{dollars(margin)}"
+
+    table = pd.DataFrame(
+        [
+            {
+                "Campaign": row["name"],
+                "Status": str(row["status"]).title(),
+                "Started": row["starts_at"],
+                "Sent": row["sent"],
+                "Clicked": row["clicked"],
+                "By offer code": dollars(row["revenue_code_cents"]),
+                "In the window": dollars(row["revenue_window_cents"]),
+                "Incremental": incremental(row),
+                "Cost": format_cents(round(row["cost_total_cents"])),
+                "Return on cost": "—" if row["roi"] is None else roi_text(row["roi"]),
+            }
+            for row in shown
+        ]
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={"Started": st.column_config.DatetimeColumn(format="MMM D, YYYY")},
+    )
+
+    def report_csv() -> bytes:
+        out = io.StringIO()
+        attribution.write_report_csv(out, shown)
+        return ("\ufeff" + out.getvalue()).encode()
+
+    st.download_button(
+        "Download (CSV)", report_csv, "campaigns.csv", "text/csv", icon=":material/download:"
+    )
+
+with st.container(border=True):
+    st.markdown("**Coming in the next releases**")
+    st.markdown(
+        "- A dashboard of KPIs against the previous period, with date ranges\n"
+        "- Cohorts, retention and churn over time, with revenue at risk\n"
+        "- A/B test results with significance\n"
+        "- PDF reports and a weekly email to managers"
+    )

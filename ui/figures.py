@@ -129,7 +129,7 @@ def campaign_results(results: Results, model: Model, fared: Figures) -> None:
             else (
                 "Return on cost",
                 roi_text(results.roi),
-                f"on {results.roi_basis} · cost {dollars(results.cost_cents)}",
+                f"on {results.roi_basis} · cost {format_cents(round(results.cost_cents))}",
             )
         ),
     ]

@@ -2,6 +2,7 @@
 added over its control group, and what it cost."""
 
 from core.attribution.lift import Interval, Lift, campaign_lift, welch_interval
+from core.attribution.report import campaign_report, write_report_csv
 from core.attribution.results import Results, campaign_results
 from core.attribution.revenue import Revenue, campaign_revenue
 from core.attribution.settings import (
@@ -21,9 +22,11 @@ __all__ = [
     "Results",
     "Revenue",
     "campaign_lift",
+    "campaign_report",
     "campaign_results",
     "campaign_revenue",
     "get_attribution_settings",
     "save_attribution_settings",
     "welch_interval",
+    "write_report_csv",
 ]

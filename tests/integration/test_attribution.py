@@ -360,3 +360,17 @@ def test_the_command_line_shows_and_changes_the_settings(
     with session_scope(read_only=True) as session:
         kept = attribution.get_attribution_settings(session=session)
     assert (kept.click_window_days, kept.model) == (3, Model.LINEAR)
+
+
+@pytest.mark.both_databases
+def test_the_campaign_report_as_csv_is_safe_for_a_spreadsheet(database: str) -> None:
+    ids = build_history()
+    with session_scope() as session:
+        session.get_one(Campaign, ids["A"]).name = '=HYPERLINK("http://evil")'
+    with session_scope(read_only=True) as session:
+        rows = attribution.campaign_report(session=session, now=NOW)
+    out = io.StringIO()
+    assert attribution.write_report_csv(out, rows) == 2
+    read = {r["id"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert read[str(ids["A"])]["name"] == '\'=HYPERLINK("http://evil")'
+    assert read[str(ids["A"])]["revenue_code_cents"] == "8000"
