@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from core.infra import audit
-from core.models import Setting
+from core.infra.setting_rows import read_setting, write_setting
 from core.permissions import Actor, Permission, authorize
 
 ATTRIBUTION_KEY = "attribution"
@@ -47,20 +47,14 @@ class AttributionSettings(BaseModel):
 
 
 def get_attribution_settings(*, session: Session) -> AttributionSettings:
-    row = session.get(Setting, ATTRIBUTION_KEY)
-    return AttributionSettings.model_validate(row.value) if row else AttributionSettings()
+    return read_setting(session, ATTRIBUTION_KEY, AttributionSettings)
 
 
 def save_attribution_settings(
     *, session: Session, actor: Actor, settings: AttributionSettings
 ) -> None:
     authorize(actor, Permission.MANAGE_SETTINGS)
-    row = session.get(Setting, ATTRIBUTION_KEY)
-    value = settings.model_dump(mode="json")
-    if row is None:
-        session.add(Setting(key=ATTRIBUTION_KEY, value=value))
-    else:
-        row.value = value
+    value = write_setting(session, ATTRIBUTION_KEY, settings)
     audit.record(
         session=session,
         actor=actor,

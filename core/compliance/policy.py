@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from core.models import Setting
+from core.infra.setting_rows import read_setting, write_setting
 from core.permissions import Actor, Permission, authorize
 
 POLICY_KEY = "compliance_policy"
@@ -90,18 +90,12 @@ class Policy(BaseModel):
 
 
 def get_policy(*, session: Session) -> Policy:
-    row = session.get(Setting, POLICY_KEY)
-    return Policy.model_validate(row.value) if row else Policy()
+    return read_setting(session, POLICY_KEY, Policy)
 
 
 def save_policy(*, session: Session, actor: Actor, policy: Policy) -> None:
     authorize(actor, Permission.MANAGE_SETTINGS)
-    row = session.get(Setting, POLICY_KEY)
-    value = policy.model_dump(mode="json")
-    if row is None:
-        session.add(Setting(key=POLICY_KEY, value=value))
-    else:
-        row.value = value
+    write_setting(session, POLICY_KEY, policy)
 
 
 # --- when ----------------------------------------------------------------------------------
