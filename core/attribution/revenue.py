@@ -10,7 +10,6 @@ message whatever the windows say (even after they closed), and to no window.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -99,10 +98,8 @@ def window_credits(
     ).all()
     credits: list[tuple[int, float, float]] = []
     for customer_id, ordered_at, total in orders:
-        mine = touches.get(customer_id, [])
-        # Touches are sorted by start: those that began by the order and are still open.
-        begun = mine[: bisect_right([t.start for t in mine], ordered_at)]
-        live = [t for t in begun if ordered_at <= t.end]
+        # The touches open at the order, in the order they began.
+        live = [t for t in touches.get(customer_id, []) if t.start <= ordered_at <= t.end]
         if not live:
             continue
         if settings.model == Model.LINEAR:

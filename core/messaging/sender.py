@@ -212,9 +212,7 @@ class Sender:
             self._settle(session, message, MessageStatus.FAILED, problem or "")
             prepared.report.failed += 1
             return
-        message.offer_code = message.offer_code or offer_codes.offer_code(
-            context.offer_key, message.id
-        )
+        message.offer_code = context.offer_code_of(message)
         try:
             outgoing = context.render(message, customer, template)
         except (TemplateError, RecursionError) as exc:
@@ -392,6 +390,10 @@ class _SendContext:
             self.zones[name] = outbox.zone_or(name, self.store.zone)
         return self.zones[name]
 
+    def offer_code_of(self, message: Message) -> str:
+        """The code the message carries: given once, when it is first rendered for sending."""
+        return message.offer_code or offer_codes.offer_code(self.offer_key, message.id)
+
     def render(self, message: Message, customer: Customer | None, template: Template) -> Outgoing:
         base_url = self.settings.public_base_url or "http://localhost:8501"
         unsubscribe = links.unsubscribe_url(base_url, self.link_key, message.id)
@@ -399,7 +401,7 @@ class _SendContext:
         step = self.steps.get(message.step_id or -1)
         variables = message_variables(
             store=self.store,
-            code=message.offer_code or offer_codes.offer_code(self.offer_key, message.id),
+            code=self.offer_code_of(message),
             unsubscribe_url=unsubscribe,
             customer=customer,
             step=step,
