@@ -251,7 +251,9 @@ def cmd_campaigns(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     migration_runner.ensure_current()
     with session_scope(read_only=True) as session:
-        return attribution.campaign_report(session=session, now=utc_now())
+        return [
+            row.as_dict() for row in attribution.campaign_report(session=session, now=utc_now())
+        ]
 
 
 def cmd_attribution(args: argparse.Namespace) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from core import attribution
 from core.db import session_scope, utc_now
 from core.infra.money import format_cents
 from core.permissions import Permission
-from ui.figures import dollars, roi_text
+from ui.figures import dollars, incremental_text, roi_text
 from ui.guard import require
 
 require(Permission.VIEW)
@@ -21,11 +21,7 @@ with session_scope(read_only=True) as session:
     model = attribution.get_attribution_settings(session=session).model
 
 
-def measured(row: dict) -> bool:
-    return row["sent"] > row["sent_in_test_mode"]
-
-
-shown = [row for row in rows if measured(row)]
+shown = [row for row in rows if row.results.figures.went_out]
 if not shown:
     st.info(
         "No campaign has reached a customer yet: revenue is measured once messages really go "
@@ -39,29 +35,22 @@ else:
         "margin."
     )
 
-    def incremental(row: dict) -> str:
-        if row["incremental_revenue_cents"] is None:
-            return "no control group" if not row["control_customers"] else "too few kept back"
-        margin = (row["incremental_high_cents"] - row["incremental_low_cents"]) / 2
-        return f"{dollars(row['incremental_revenue_cents'])} ±{dollars(margin)}"
+    def table_row(row: attribution.ReportRow) -> dict[str, object]:
+        result = row.results
+        return {
+            "Campaign": row.name,
+            "Status": row.status.title(),
+            "Started": row.starts_at,
+            "Sent": result.figures.sent,
+            "Clicked": result.figures.clicked,
+            "By offer code": dollars(result.revenue.code_cents),
+            "In the window": dollars(result.revenue.window_cents),
+            "Incremental": incremental_text(result),
+            "Cost": format_cents(round(result.cost_cents)),
+            "Return on cost": "—" if result.roi is None else roi_text(result.roi),
+        }
 
-    table = pd.DataFrame(
-        [
-            {
-                "Campaign": row["name"],
-                "Status": str(row["status"]).title(),
-                "Started": row["starts_at"],
-                "Sent": row["sent"],
-                "Clicked": row["clicked"],
-                "By offer code": dollars(row["revenue_code_cents"]),
-                "In the window": dollars(row["revenue_window_cents"]),
-                "Incremental": incremental(row),
-                "Cost": format_cents(round(row["cost_total_cents"])),
-                "Return on cost": "—" if row["roi"] is None else roi_text(row["roi"]),
-            }
-            for row in shown
-        ]
-    )
+    table = pd.DataFrame([table_row(row) for row in shown])
     st.dataframe(
         table,
         hide_index=True,

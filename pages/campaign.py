@@ -8,7 +8,6 @@ from core.campaigns import TYPE_LABELS, actions
 from core.db import session_scope, utc_now
 from core.errors import NotFound
 from core.infra.money import format_cents
-from core.messaging import monitor
 from core.models import Audience, Campaign, CampaignStatus, CampaignType, StepStatus
 from core.permissions import Permission
 from jobs import flows
@@ -208,7 +207,6 @@ def actions_tab(campaign: Campaign) -> None:
 def performance_tab(campaign_id: int) -> None:
     """The campaign's figures, refreshed every few seconds while it sends."""
     with session_scope(read_only=True) as session:
-        fared = monitor.campaign_figures(session=session, campaign_ids=[campaign_id])[campaign_id]
         results = attribution.campaign_results(
             session=session, campaign_ids=[campaign_id], now=utc_now()
         )[campaign_id]
@@ -216,6 +214,7 @@ def performance_tab(campaign_id: int) -> None:
         current = campaigns.get_campaign(session=session, campaign_id=campaign_id)
         waiting = [s for s in current.steps if s.status == StepStatus.PLANNED]
         audience = current.audience
+    fared = results.figures
     if not fared.targeted:
         if audience == Audience.APPROVED:
             st.info("This campaign messages approved actions only: approve some under Actions.")
@@ -231,7 +230,7 @@ def performance_tab(campaign_id: int) -> None:
         return
     campaign_figures(fared, detailed=True)
     st.subheader("Results")
-    campaign_results(results, model, fared)
+    campaign_results(results, model)
     st.page_link(
         "pages/messages.py",
         label="Every message of this campaign",

@@ -6,7 +6,6 @@ from core import attribution, campaigns
 from core.campaigns import TYPE_LABELS
 from core.db import session_scope, utc_now
 from core.infra.money import format_cents
-from core.messaging import monitor
 from core.models import CampaignStatus, CampaignType
 from core.permissions import Permission
 from ui.context import store_zone
@@ -40,9 +39,9 @@ with session_scope(read_only=True) as session:
     )
     status = None if shown in (None, "all") else CampaignStatus(shown)
     listed = campaigns.list_campaigns(session=session, status=status)
-    ids = [c.id for c in listed]
-    figures_of = monitor.campaign_figures(session=session, campaign_ids=ids)
-    results_of = attribution.campaign_results(session=session, campaign_ids=ids, now=utc_now())
+    results_of = attribution.campaign_results(
+        session=session, campaign_ids=[c.id for c in listed], now=utc_now()
+    )
     cards = [
         {
             "id": c.id,
@@ -55,7 +54,6 @@ with session_scope(read_only=True) as session:
             "cost": sum(step.expected_cost_cents for step in c.steps),
             "plan": c.plan_source or "no plan yet",
             "note": c.status_note,
-            "fared": figures_of[c.id],
             "results": results_of[c.id],
         }
         for c in listed
@@ -80,10 +78,10 @@ for card in cards:
             icon=":material/open_in_new:",
             query_params={"id": str(card["id"])},
         )
-        fared = card["fared"]
+        fared = card["results"].figures
         if fared.targeted:
             campaign_figures(fared)
-            if line := results_line(card["results"], fared):
+            if line := results_line(card["results"]):
                 st.caption(line)
         else:
             figures = st.columns(3)

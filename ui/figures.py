@@ -71,30 +71,32 @@ def roi_text(roi: float) -> str:
     return f"{roi:+.0%}" if abs(roi) < 10 else f"{roi:+,.0f}×"
 
 
-def really_sent(fared: Figures) -> bool:
-    """Whether any message reached a customer, so what followed can be measured."""
-    return fared.sent > fared.sent_in_test_mode
+def incremental_text(results: Results) -> str:
+    """What the campaign added, "$4,120 ±$1,300", or why that is not measured."""
+    incremental = results.lift.incremental if results.lift else None
+    if incremental is None:
+        return "no control group" if results.lift is None else "too few kept back"
+    return f"{dollars(incremental.difference)} ±{dollars(incremental.margin)}"
 
 
-def results_line(results: Results, fared: Figures) -> str | None:
+def results_line(results: Results) -> str | None:
     """One line for a card: revenue by code and window, and the lift when measured; None until
     a message really went out."""
-    if not really_sent(fared):
+    if not results.figures.went_out:
         return None
     revenue = results.revenue
     said = f"Revenue {dollars(revenue.code_cents)} by offer code · {dollars(revenue.window_cents)} "
     said += "in the attribution window"
-    incremental = results.lift.incremental if results.lift else None
-    if incremental is not None:
-        margin = dollars((incremental.high - incremental.low) / 2)
-        said += f" · incremental {dollars(incremental.difference)} ±{margin}"
+    if results.lift and results.lift.incremental:
+        said += f" · incremental {incremental_text(results)}"
     return said
 
 
-def campaign_results(results: Results, model: Model, fared: Figures) -> None:
+def campaign_results(results: Results, model: Model) -> None:
     """Revenue (code-matched apart from windowed), incremental lift with its sentence, cost
     (sending and the discounts redeemed), ROI, and the funnel from targeted to purchased."""
-    if not really_sent(fared):
+    fared = results.figures
+    if not fared.went_out:
         st.caption(
             "What it earned is measured once its messages really go out"
             + (": in test mode nothing reaches a customer." if fared.test_mode else ".")
@@ -102,25 +104,24 @@ def campaign_results(results: Results, model: Model, fared: Figures) -> None:
         return
     revenue, lift = results.revenue, results.lift
     incremental = lift.incremental if lift else None
-    code_orders = f"{revenue.code_orders:,} order{'s' * (revenue.code_orders != 1)} redeemed"
     cards: list[tuple[str, str, str]] = [
-        ("Revenue by offer code", dollars(revenue.code_cents), code_orders),
+        (
+            "Revenue by offer code",
+            dollars(revenue.code_cents),
+            f"{orders_text(revenue.code_orders)} redeemed",
+        ),
         (
             "Revenue in the window",
             dollars(revenue.window_cents),
             f"{orders_text(revenue.window_orders)} · {MODEL_LABELS[model].lower()}",
         ),
         (
-            (
-                "Incremental revenue",
-                "—",
-                "no control group" if lift is None else "too few kept back",
-            )
+            ("Incremental revenue", "—", incremental_text(results))
             if incremental is None
             else (
                 "Incremental revenue",
                 dollars(incremental.difference),
-                f"±{dollars((incremental.high - incremental.low) / 2)} (95 %)",
+                f"±{dollars(incremental.margin)} (95 %)",
             )
         ),
         (

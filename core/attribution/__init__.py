@@ -2,7 +2,7 @@
 added over its control group, and what it cost."""
 
 from core.attribution.lift import Interval, Lift, campaign_lift, welch_interval
-from core.attribution.report import campaign_report, write_report_csv
+from core.attribution.report import ReportRow, campaign_report, write_report_csv
 from core.attribution.results import Results, campaign_results
 from core.attribution.revenue import Revenue, campaign_revenue
 from core.attribution.settings import (
@@ -19,6 +19,7 @@ __all__ = [
     "Interval",
     "Lift",
     "Model",
+    "ReportRow",
     "Results",
     "Revenue",
     "campaign_lift",

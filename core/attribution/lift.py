@@ -33,6 +33,11 @@ class Interval:
     low: float
     high: float
 
+    @property
+    def margin(self) -> float:
+        """Half the interval's width: the ± of "$4,120 ± $1,300"."""
+        return (self.high - self.low) / 2
+
 
 def welch_interval(
     treated: np.ndarray, control: np.ndarray, confidence: float = CONFIDENCE
@@ -96,7 +101,7 @@ class Lift:
                 f"{'' if self.control == 1 else 's'} (at least {MIN_GROUP} are needed)."
             )
         amount = format_cents(round(abs(whole.difference)), whole=True)
-        margin = format_cents(round((whole.high - whole.low) / 2), whole=True)
+        margin = format_cents(round(whole.margin), whole=True)
         direction = "more" if whole.difference >= 0 else "less"
         said = f"Made {amount} {direction} than doing nothing, ±{margin}"
         if whole.low <= 0 <= whole.high:

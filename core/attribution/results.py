@@ -1,5 +1,5 @@
-"""A campaign's results: its attributed revenue, its lift over the control group, what it cost
-and whether it paid for itself."""
+"""A campaign's results: how its messages fared, its attributed revenue, its lift over the
+control group, what it cost and whether it paid for itself."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.attribution.lift import Lift, campaign_lift
 from core.attribution.revenue import Revenue, campaign_revenue
 from core.attribution.settings import get_attribution_settings
-from core.models import Message
+from core.messaging.monitor import Figures, campaign_figures
 
 
 @dataclass(frozen=True)
@@ -21,13 +20,13 @@ class Results:
     revenue: Revenue
     lift: Lift | None
     """None when the campaign kept no control group."""
-    sending_cost_cents: float
-    """What the providers charged for its messages."""
+    figures: Figures
+    """How its messages fared (and what the providers charged for them)."""
 
     @property
     def cost_cents(self) -> float:
         """Sending plus the discounts its redeemed offers gave away."""
-        return self.sending_cost_cents + self.revenue.discount_cents
+        return self.figures.cost_cents + self.revenue.discount_cents
 
     @property
     def roi_basis(self) -> str:
@@ -65,20 +64,14 @@ def campaign_results(
 ) -> dict[int, Results]:
     settings = get_attribution_settings(session=session)
     revenue = campaign_revenue(session=session, campaign_ids=campaign_ids, settings=settings)
-    costs = dict(
-        session.execute(
-            select(Message.campaign_id, func.coalesce(func.sum(Message.cost_cents), 0.0))
-            .where(Message.campaign_id.in_(campaign_ids))
-            .group_by(Message.campaign_id)
-        ).all()
-    )
+    figures = campaign_figures(session=session, campaign_ids=campaign_ids)
     return {
         campaign_id: Results(
             revenue=revenue[campaign_id],
             lift=campaign_lift(
                 session=session, campaign_id=campaign_id, settings=settings, now=now
             ),
-            sending_cost_cents=float(costs.get(campaign_id, 0.0)),
+            figures=figures[campaign_id],
         )
         for campaign_id in campaign_ids
     }

@@ -210,6 +210,11 @@ class Figures:
     def test_mode(self) -> bool:
         return self.sent_in_test_mode > 0
 
+    @property
+    def went_out(self) -> bool:
+        """Some message really reached a customer (not the sandbox): what followed is measurable."""
+        return self.sent > self.sent_in_test_mode
+
     def rate(self, part: int) -> float | None:
         """`part` as a share of the messages that went out; None before any did."""
         return part / self.sent if self.sent else None
