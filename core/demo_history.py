@@ -194,7 +194,6 @@ def _redeem_codes(session: Session, rng: np.random.Generator, now: datetime) -> 
     certainty. Returns the customers who bought."""
     clicks = session.execute(
         select(
-            Message.id,
             Message.customer_id,
             Message.clicked_at,
             Message.offer_code,
@@ -210,7 +209,7 @@ def _redeem_codes(session: Session, rng: np.random.Generator, now: datetime) -> 
     delays = rng.uniform(2, 96, len(chosen))
     orders = []
     for click, total, hours in zip(chosen, totals.tolist(), delays.tolist(), strict=True):
-        _, customer_id, clicked_at, code, kind, value = click
+        customer_id, clicked_at, code, kind, value = click
         assert clicked_at is not None  # the query asks for clicks
         discount = {
             "percent_off": round(total * value / 100),
