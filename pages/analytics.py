@@ -1,77 +1,307 @@
-"""Analytics: what each campaign sent, earned and cost; the rest of the dashboard is on its way."""
+"""Analytics: the store's key figures against the previous period, revenue over time with the
+campaigns marked, by category and segment; what each campaign earned; cohorts and churn."""
 
 import io
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
-from core import attribution
+from core import analytics, attribution
+from core.analytics import Bucket, Figure, Period, Unit, charts
+from core.analytics.periods import MAX_DAYS
+from core.config import get_settings
 from core.db import session_scope, utc_now
+from core.errors import ValidationError
 from core.infra.money import format_cents
 from core.permissions import Permission
+from ui import context
 from ui.figures import dollars, incremental_text, roi_text
+from ui.formatting import md
 from ui.guard import require
 
 require(Permission.VIEW)
 st.title("Analytics")
-st.subheader("Revenue per campaign")
+
+zone = context.store_zone()
+today = context.store_today()
+url = get_settings().database_url
+
+PRESETS = {
+    "Last 7 days": lambda: Period.last_days(7, today=today),
+    "Last 30 days": lambda: Period.last_days(30, today=today),
+    "Last 90 days": lambda: Period.last_days(90, today=today),
+    "This year": lambda: Period.year_to_date(today=today),
+}
+BUCKETS = {"Daily": Bucket.DAY, "Weekly": Bucket.WEEK, "Monthly": Bucket.MONTH}
 
 with session_scope(read_only=True) as session:
-    rows = attribution.campaign_report(session=session, now=utc_now())
-    model = attribution.get_attribution_settings(session=session).model
-
-
-shown = [row for row in rows if row.results.figures.went_out]
-if not shown:
+    history_begins = analytics.first_order_day(session=session, zone=zone)
+if history_begins is None:
     st.info(
-        "No campaign has reached a customer yet: revenue is measured once messages really go "
-        "out (test mode sends nothing)."
+        "No orders yet: the figures here are measured from your orders. Import them on the "
+        "Customers page (or load the demo store from Home)."
     )
+    st.page_link("pages/customers.py", label="Go to Customers", icon=":material/group:")
+    st.stop()
+
+left, middle, right = st.columns([3, 3, 2])
+preset = left.selectbox("Dates", [*PRESETS, "Custom"], index=1, key="analytics_range")
+if preset == "Custom":
+    picked = middle.date_input(
+        "From – to",
+        value=(today - timedelta(days=29), today),
+        min_value=history_begins - timedelta(days=MAX_DAYS),
+        max_value=today,
+        key="analytics_custom",
+    )
+    if not isinstance(picked, tuple) or len(picked) != 2:
+        st.info("Pick the last day of the range too.")
+        st.stop()
+    try:
+        period = Period(picked[0], picked[1])
+    except ValidationError as error:
+        st.error(str(error))
+        st.stop()
 else:
-    st.caption(
-        f"Orders paid with a message's offer code, and orders inside the attribution window "
-        f"({attribution.MODEL_LABELS[model].lower()}; Store profile). Incremental revenue is "
-        "what the messaged customers spent beyond the control group kept back, with its 95 % "
-        "margin."
-    )
+    period = PRESETS[preset]()
+default_bucket = "Daily" if period.days <= 31 else "Weekly" if period.days <= 180 else "Monthly"
+bucket_name = right.segmented_control(
+    "Show by", list(BUCKETS), default=default_bucket, key=f"analytics_bucket_{preset}"
+)
+bucket = BUCKETS[bucket_name or default_bucket]
+st.caption(
+    f"{period.label()} against {period.previous().label()} · days in the store's time zone "
+    f"({zone.key}) · order history from {history_begins:%b %-d, %Y}"
+)
 
-    def table_row(row: attribution.ReportRow) -> dict[str, object]:
-        result = row.results
-        return {
-            "Campaign": row.name,
-            "Status": row.status.title(),
-            "Started": row.starts_at,
-            "Sent": result.figures.sent,
-            "Clicked": result.figures.clicked,
-            "By offer code": dollars(result.revenue.code_cents),
-            "In the window": dollars(result.revenue.window_cents),
-            "Incremental": incremental_text(result),
-            "Cost": format_cents(round(result.cost_cents)),
-            "Return on cost": "—" if result.roi is None else roi_text(result.roi),
-        }
 
-    table = pd.DataFrame([table_row(row) for row in shown])
-    st.dataframe(
-        table,
-        hide_index=True,
+@st.cache_data(ttl=60, show_spinner="Measuring…")
+def load_dashboard(database_url: str, period: Period, zone_key: str) -> analytics.Dashboard:
+    with session_scope(read_only=True) as session:
+        return analytics.dashboard(
+            session=session, period=period, zone=ZoneInfo(zone_key), now=utc_now()
+        )
+
+
+board = load_dashboard(url, period, zone.key)
+
+
+def shown(figure: Figure, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if figure.unit == Unit.CENTS:
+        return dollars(value)
+    if figure.unit == Unit.RATE:
+        return f"{value:.1%}" if figure.key != "roi" else roi_text(value)
+    return f"{value:,.0f}"
+
+
+def change_text(figure: Figure) -> str | None:
+    change = figure.change
+    if change is None:
+        return None
+    if figure.unit == Unit.RATE and figure.key != "roi":
+        return f"{change * 100:+.1f} pts"
+    if figure.key == "roi":
+        return f"{change * 100:+.0f} pts"
+    return f"{change:+.1%}"
+
+
+overview, campaigns_tab, retention_tab = st.tabs(["Overview", "Campaigns", "Cohorts and churn"])
+
+with overview:
+    for start in range(0, len(board.figures), 4):
+        row = st.columns(4)
+        for column, figure in zip(row, board.figures[start : start + 4], strict=False):
+            column.metric(
+                figure.label,
+                shown(figure, figure.value),
+                change_text(figure),
+                delta_color="inverse" if figure.lower_is_better else "normal",
+                help=f"{figure.help} Previous period: {shown(figure, figure.previous)}."
+                + (f"\n\n{figure.why}" if figure.why else ""),
+                border=True,
+            )
+    reasons = dict.fromkeys(f.why for f in board.figures if f.why)
+    if reasons:
+        st.caption(" ".join(md(why) for why in reasons))
+
+    figures_csv = io.StringIO()
+    analytics.write_figures_csv(figures_csv, board)
+
+    with session_scope(read_only=True) as session:
+        trend = analytics.revenue_trend(session=session, period=period, zone=zone, bucket=bucket)
+        categories = analytics.category_revenue(session=session, period=period, zone=zone)
+        by_segment = analytics.segment_performance(session=session, period=period, zone=zone)
+    st.plotly_chart(
+        charts.trend_figure(trend, list(board.current.campaigns), bucket=bucket, zone=zone),
         width="stretch",
-        column_config={"Started": st.column_config.DatetimeColumn(format="MMM D, YYYY")},
+    )
+    left, right = st.columns(2)
+    with left:
+        if categories.empty:
+            st.info("No items were sold in this period or the one before.")
+        else:
+            st.plotly_chart(charts.category_figure(categories), width="stretch")
+    with right:
+        st.markdown("**Segments in this period**")
+        if by_segment.empty:
+            st.info("No segments yet: Segments turns a playbook into one in a click.")
+        else:
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "Segment": by_segment["segment"],
+                        "Members": by_segment["members"],
+                        "Bought": by_segment["buyers"],
+                        "Revenue": by_segment["revenue_cents"] / 100,
+                        "Per member": by_segment["revenue_per_member_cents"] / 100,
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "Revenue": st.column_config.NumberColumn(format="dollar"),
+                    "Per member": st.column_config.NumberColumn(format="dollar"),
+                },
+            )
+            st.caption("Today's members, and what they bought in the period.")
+
+    trend_csv = trend.assign(revenue=trend["revenue_cents"] / 100)[["start", "revenue", "orders"]]
+    left, right = st.columns(2)
+    left.download_button(
+        "Key figures (CSV)",
+        ("\ufeff" + figures_csv.getvalue()).encode(),
+        f"figures-{period.first}-{period.last}.csv",
+        "text/csv",
+        icon=":material/download:",
+    )
+    right.download_button(
+        f"Revenue by {bucket.value} (CSV)",
+        ("\ufeff" + trend_csv.to_csv(index=False)).encode(),
+        f"revenue-by-{bucket.value}-{period.first}-{period.last}.csv",
+        "text/csv",
+        icon=":material/download:",
     )
 
-    def report_csv() -> bytes:
-        out = io.StringIO()
-        attribution.write_report_csv(out, shown)
-        return ("\ufeff" + out.getvalue()).encode()
+with campaigns_tab:
+    with session_scope(read_only=True) as session:
+        rows = attribution.campaign_report(session=session, now=utc_now())
+        model = attribution.get_attribution_settings(session=session).model
+    reached = [row for row in rows if row.results.figures.went_out]
+    if not reached:
+        st.info(
+            "No campaign has reached a customer yet: revenue is measured once messages really "
+            "go out (test mode sends nothing)."
+        )
+    else:
+        st.caption(
+            f"Every campaign, whatever the dates above. Orders paid with a message's offer code, "
+            f"and orders inside the attribution window "
+            f"({attribution.MODEL_LABELS[model].lower()}; Store profile). Incremental revenue "
+            "is what the messaged customers spent beyond the control group kept back, with its "
+            "95 % margin."
+        )
 
-    st.download_button(
-        "Download (CSV)", report_csv, "campaigns.csv", "text/csv", icon=":material/download:"
-    )
+        def table_row(row: attribution.ReportRow) -> dict[str, object]:
+            result = row.results
+            return {
+                "Campaign": row.name,
+                "Status": row.status.title(),
+                "Started": row.starts_at,
+                "Sent": result.figures.sent,
+                "Clicked": result.figures.clicked,
+                "By offer code": dollars(result.revenue.code_cents),
+                "In the window": dollars(result.revenue.window_cents),
+                "Incremental": incremental_text(result),
+                "Cost": format_cents(round(result.cost_cents)),
+                "Return on cost": "—" if result.roi is None else roi_text(result.roi),
+            }
 
-with st.container(border=True):
-    st.markdown("**Coming in the next releases**")
-    st.markdown(
-        "- A dashboard of KPIs against the previous period, with date ranges\n"
-        "- Cohorts, retention and churn over time, with revenue at risk\n"
-        "- A/B test results with significance\n"
-        "- PDF reports and a weekly email to managers"
+        st.dataframe(
+            pd.DataFrame([table_row(row) for row in reached]),
+            hide_index=True,
+            width="stretch",
+            column_config={"Started": st.column_config.DatetimeColumn(format="MMM D, YYYY")},
+        )
+
+        def report_csv() -> bytes:
+            out = io.StringIO()
+            attribution.write_report_csv(out, reached)
+            return ("\ufeff" + out.getvalue()).encode()
+
+        st.download_button(
+            "Campaigns (CSV)", report_csv, "campaigns.csv", "text/csv", icon=":material/download:"
+        )
+
+
+@st.cache_data(ttl=300, show_spinner="Following the cohorts…")
+def load_retention(
+    database_url: str, today: date, zone_key: str
+) -> tuple[analytics.Cohorts, pd.DataFrame, pd.DataFrame]:
+    zone = ZoneInfo(zone_key)
+    with session_scope(read_only=True) as session:
+        return (
+            analytics.cohorts(session=session, today=today, zone=zone),
+            analytics.churn_by_month(session=session, today=today, zone=zone),
+            analytics.churn_by_segment(session=session, today=today, zone=zone),
+        )
+
+
+with retention_tab:
+    found, churn, at_risk = load_retention(url, today, zone.key)
+    st.caption(
+        "The last twelve months, whatever the dates above. A cohort is the customers whose "
+        "first order fell in that month (for the oldest, the month the order history begins)."
     )
+    if found.sizes.empty:
+        st.info("No orders in the last twelve months: cohorts start with a customer's first order.")
+    else:
+        st.plotly_chart(charts.retention_figure(found.retention), width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Cohort": [f"{c:%B %Y}" for c in found.sizes["cohort"]],
+                    "Customers": found.sizes["customers"],
+                    "Revenue so far": found.sizes["revenue_cents"] / 100,
+                    "Per customer": found.sizes["revenue_per_customer_cents"] / 100,
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Revenue so far": st.column_config.NumberColumn(format="dollar"),
+                "Per customer": st.column_config.NumberColumn(format="dollar"),
+            },
+        )
+    if churn["churn_rate"].notna().any():
+        st.plotly_chart(charts.churn_figure(churn, today=today), width="stretch")
+        st.caption(
+            f"A customer churns when {analytics.CHURN_DAYS} days pass without an order; months "
+            f"without a point had nobody who could yet (the history is shorter than "
+            f"{analytics.CHURN_DAYS} days before them)."
+        )
+    st.markdown("**Revenue at risk by segment**")
+    if at_risk.empty:
+        st.info("No segments yet: Segments turns a playbook into one in a click.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Segment": at_risk["segment"],
+                    "Members": at_risk["members"],
+                    "High churn risk": at_risk["at_risk"],
+                    "Share": at_risk["at_risk_share"],
+                    "Their last 12 months' spending": at_risk["revenue_at_risk_cents"] / 100,
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Share": st.column_config.NumberColumn(format="percent"),
+                "Their last 12 months' spending": st.column_config.NumberColumn(format="dollar"),
+            },
+        )
+        st.caption("Churn risk comes from the latest scoring (Scores page).")

@@ -34,13 +34,18 @@ class Results:
         return "incremental" if self.lift and self.lift.incremental else "attributed"
 
     @property
+    def return_cents(self) -> float:
+        """What the campaign brought in: the incremental revenue when measured, else the
+        attributed."""
+        incremental = self.lift.incremental if self.lift else None
+        return incremental.difference if incremental else self.revenue.total_cents
+
+    @property
     def roi(self) -> float | None:
-        """(Return − cost) / cost, on the incremental revenue when measured; None without cost."""
+        """(Return − cost) / cost; None without cost."""
         if not self.cost_cents:
             return None
-        incremental = self.lift.incremental if self.lift else None
-        gained = incremental.difference if incremental else self.revenue.total_cents
-        return (gained - self.cost_cents) / self.cost_cents
+        return (self.return_cents - self.cost_cents) / self.cost_cents
 
     def as_dict(self) -> dict[str, Any]:
         incremental = self.lift.incremental if self.lift else None

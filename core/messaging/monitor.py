@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from core.db import rowcount
@@ -227,6 +227,15 @@ class Figures:
         }
 
 
+def opted_out_messages() -> Select[int | None]:
+    """The messages their recipients opted out from (link, reply or provider report)."""
+    return (
+        select(Event.message_id)
+        .where(Event.type.like("%.opted_out"), Event.message_id.is_not(None))
+        .distinct()
+    )
+
+
 def campaign_figures(*, session: Session, campaign_ids: list[int]) -> dict[int, Figures]:
     """Figures of each campaign in `campaign_ids` (those without messages are all zeros: the
     caller says "nothing sent yet" rather than showing them)."""
@@ -237,11 +246,6 @@ def campaign_figures(*, session: Session, campaign_ids: list[int]) -> dict[int, 
     def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.count().filter(condition)
 
-    opted_out = (
-        select(Event.message_id)
-        .where(Event.type.like("%.opted_out"), Event.message_id.is_not(None))
-        .distinct()
-    )
     columns: dict[str, ColumnElement[Any]] = {
         "targeted": counted(m.status != MessageStatus.HELD_OUT),
         "held_out": counted(m.status == MessageStatus.HELD_OUT),
@@ -250,7 +254,7 @@ def campaign_figures(*, session: Session, campaign_ids: list[int]) -> dict[int, 
         "delivered": counted(m.delivered_at.is_not(None)),
         "opened": counted(m.opened_at.is_not(None)),
         "clicked": counted(m.clicked_at.is_not(None)),
-        "unsubscribed": counted(m.id.in_(opted_out)),
+        "unsubscribed": counted(m.id.in_(opted_out_messages())),
         "bounced": counted(m.status == MessageStatus.BOUNCED),
         "failed": counted(m.status == MessageStatus.FAILED),
         "stopped": counted(m.status == MessageStatus.SUPPRESSED),

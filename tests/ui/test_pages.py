@@ -145,10 +145,3 @@ def test_account_page_changes_the_password() -> None:
     fields["Repeat the new password"].input("brand new password")
     next(b for b in at.button if b.label == "Change password").click().run()
     assert "current password is wrong" in texts(at)
-
-
-def test_placeholder_pages_say_what_is_coming() -> None:
-    at = signed_in(Role.VIEWER)
-    for path in ("pages/analytics.py",):
-        at.switch_page(path).run()
-        assert "Coming in the next releases" in texts(at)

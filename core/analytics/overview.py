@@ -1,15 +1,17 @@
-"""Store analytics: KPIs and time series, computed in the database and shaped with pandas."""
+"""The home page's glance at the store: the last 30 days against the 30 before, and a year of
+weekly revenue by category."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.analytics.periods import Bucket, bucket_starts, day_start, local_days
 from core.compliance.decision import reachable
 from core.infra.sql import hour_bucket
 from core.models import Channel, Customer, Order, OrderItem
@@ -44,14 +46,10 @@ class Overview:
         return self.revenue_cents / self.revenue_before_cents - 1
 
 
-def _day_start(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, zone)
-
-
 def overview(*, session: Session, today: date, zone: ZoneInfo, days: int = 30) -> Overview:
-    end = _day_start(today + timedelta(days=1), zone)
-    start = _day_start(today - timedelta(days=days - 1), zone)
-    before = _day_start(today - timedelta(days=2 * days - 1), zone)
+    end = day_start(today + timedelta(days=1), zone)
+    start = day_start(today - timedelta(days=days - 1), zone)
+    before = day_start(today - timedelta(days=2 * days - 1), zone)
     live = Customer.deleted_at.is_(None)
 
     def order_totals(lo: datetime, hi: datetime) -> tuple[int, int, int]:
@@ -99,8 +97,8 @@ def weekly_revenue(
         Columns: week (date), category, revenue (dollars), orders.
     """
     first_day = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
-    since = _day_start(first_day, zone)
-    until = _day_start(today + timedelta(days=1), zone)
+    since = day_start(first_day, zone)
+    until = day_start(today + timedelta(days=1), zone)
     bucket = hour_bucket(Order.ordered_at)
     rows = session.execute(
         select(
@@ -116,8 +114,7 @@ def weekly_revenue(
     frame = pd.DataFrame(rows, columns=["hour", "category", "cents", "orders"])
     if frame.empty:
         return pd.DataFrame(columns=["week", "category", "revenue", "orders"])
-    local = pd.to_datetime(frame["hour"]).dt.tz_localize("UTC").dt.tz_convert(zone)
-    frame["week"] = (local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, unit="D")).dt.date
+    frame["week"] = bucket_starts(local_days(frame["hour"], zone), Bucket.WEEK)
     weekly = frame.groupby(["week", "category"], as_index=False).agg(
         cents=("cents", "sum"), orders=("orders", "sum")
     )

@@ -1,0 +1,138 @@
+"""Who stays: monthly acquisition cohorts and their retention, churn month by month, and the
+revenue each segment stands to lose to customers at high churn risk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.analytics.kpis import churn_counts
+from core.analytics.periods import Period, day_start
+from core.models import Customer, Order, Segment, SegmentMember
+
+AT_RISK = "high"
+"""The churn-risk band (scoring) whose customers' spending is counted as revenue at risk."""
+
+
+def month_start(day: date, back: int = 0) -> date:
+    """The first day of `day`'s month, `back` months earlier."""
+    months = day.year * 12 + day.month - 1 - back
+    return date(months // 12, months % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Cohorts:
+    sizes: pd.DataFrame
+    """Per cohort (the month of a customer's first order): customers, revenue_cents (all their
+    orders up to today), revenue_per_customer_cents."""
+    retention: pd.DataFrame
+    """Share of each cohort ordering in each later month: rows are cohorts, columns are months
+    since the first (0, 1, 2 …); months that have not happened yet are empty, not 0."""
+
+
+def cohorts(*, session: Session, today: date, zone: ZoneInfo, months: int = 12) -> Cohorts:
+    """The last `months` monthly cohorts, the current month's included."""
+    since = day_start(month_start(today, months - 1), zone)
+    until = day_start(today + timedelta(days=1), zone)
+    first = (
+        select(Order.customer_id, func.min(Order.ordered_at).label("first"))
+        .group_by(Order.customer_id)
+        .having(func.min(Order.ordered_at) >= since)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Order.customer_id, Order.ordered_at, Order.total_cents)
+        .join(first, first.c.customer_id == Order.customer_id)
+        .where(Order.ordered_at < until)
+    ).all()
+    orders = pd.DataFrame(rows, columns=["customer_id", "ordered_at", "total_cents"])
+    if orders.empty:
+        return Cohorts(
+            sizes=pd.DataFrame(
+                columns=["cohort", "customers", "revenue_cents", "revenue_per_customer_cents"]
+            ),
+            retention=pd.DataFrame(columns=range(months)),
+        )
+    local = pd.to_datetime(orders["ordered_at"], utc=True).dt.tz_convert(zone)
+    orders["month"] = local.dt.year * 12 + local.dt.month - 1
+    orders["cohort"] = orders.groupby("customer_id")["month"].transform("min")
+    orders["offset"] = orders["month"] - orders["cohort"]
+    sizes = orders.groupby("cohort").agg(
+        customers=("customer_id", "nunique"), revenue_cents=("total_cents", "sum")
+    )
+    sizes["revenue_per_customer_cents"] = sizes["revenue_cents"] / sizes["customers"]
+    active = orders.groupby(["cohort", "offset"])["customer_id"].nunique().unstack(fill_value=0)
+    current = today.year * 12 + today.month - 1
+    all_offsets = range(months)
+    retention = active.reindex(columns=all_offsets, fill_value=0).astype("float64")
+    for cohort in retention.index:
+        retention.loc[cohort, [o for o in all_offsets if cohort + o > current]] = float("nan")
+    retention = retention.div(sizes["customers"], axis=0)
+    labels = {m: date(m // 12, m % 12 + 1, 1) for m in sizes.index}
+    sizes = sizes.rename(index=labels).rename_axis("cohort").reset_index()
+    retention = retention.rename(index=labels).rename_axis(index="cohort", columns="month")
+    return Cohorts(
+        sizes=sizes.astype({"customers": "int64", "revenue_cents": "int64"}), retention=retention
+    )
+
+
+def churn_by_month(
+    *, session: Session, today: date, zone: ZoneInfo, months: int = 12
+) -> pd.DataFrame:
+    """Churn in each of the last `months` months (the current one so far), as the dashboard
+    counts it (`kpis.CHURN_DAYS`).
+
+    Returns:
+        Columns: month (its first day), churn_base, churned, churn_rate (None without a base).
+    """
+    found = []
+    for back in range(months - 1, -1, -1):
+        first = month_start(today, back)
+        last = min(month_start(today, back - 1) - timedelta(days=1), today)
+        base, churned = churn_counts(session=session, period=Period(first, last), zone=zone)
+        found.append((first, base, churned, churned / base if base else None))
+    return pd.DataFrame(found, columns=["month", "churn_base", "churned", "churn_rate"])
+
+
+def churn_by_segment(*, session: Session, today: date, zone: ZoneInfo) -> pd.DataFrame:
+    """Each segment's members at high churn risk and what they spent in the last 12 months.
+
+    Returns:
+        Columns: segment, members, at_risk, at_risk_share (None for an empty segment),
+        revenue_at_risk_cents; most revenue at risk first.
+    """
+    year_ago = day_start(today - timedelta(days=364), zone)
+    spent = (
+        select(Order.customer_id, func.sum(Order.total_cents).label("cents"))
+        .where(Order.ordered_at >= year_ago)
+        .group_by(Order.customer_id)
+        .subquery()
+    )
+    risky = Customer.churn_risk == AT_RISK
+    rows = session.execute(
+        select(
+            Segment.name,
+            func.count(SegmentMember.customer_id),
+            func.count(SegmentMember.customer_id).filter(risky),
+            func.coalesce(func.sum(spent.c.cents).filter(risky), 0),
+        )
+        .select_from(Segment)
+        .outerjoin(SegmentMember, SegmentMember.segment_id == Segment.id)
+        .outerjoin(Customer, Customer.id == SegmentMember.customer_id)
+        .outerjoin(spent, spent.c.customer_id == SegmentMember.customer_id)
+        .group_by(Segment.id, Segment.name)
+    ).all()
+    frame = pd.DataFrame(
+        rows, columns=["segment", "members", "at_risk", "revenue_at_risk_cents"]
+    ).astype({"members": "int64", "at_risk": "int64", "revenue_at_risk_cents": "int64"})
+    frame["at_risk_share"] = [
+        risk / n if n else None for risk, n in zip(frame["at_risk"], frame["members"], strict=True)
+    ]
+    return frame.sort_values(
+        ["revenue_at_risk_cents", "segment"], ascending=[False, True], ignore_index=True
+    )

@@ -1,0 +1,240 @@
+"""The dashboard against hand-computed figures on a small fixed store, on both databases: the
+key figures and their change, days in the store's time zone, buckets, categories, segments,
+cohorts and churn."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from core import analytics
+from core.analytics import Bucket, Period
+from core.db import session_scope
+from core.errors import ValidationError
+from core.infra import events
+from core.models import (
+    Campaign,
+    CampaignStatus,
+    Customer,
+    Message,
+    MessageStatus,
+    Order,
+    OrderItem,
+    Segment,
+    SegmentMember,
+)
+from core.models.catalog import Category
+from tests.moments import NOW, TODAY
+
+CHICAGO = ZoneInfo("America/Chicago")
+PERIOD = Period(date(2026, 11, 11), date(2026, 11, 20))
+"""Its previous period is November 1–10."""
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHICAGO).astimezone(UTC)
+
+
+def build_store() -> dict[str, int]:
+    """ann  Aug 20 $10; Nov 12 10:00 $50 (wine, $5 off, campaign X's code)
+    ben  Nov 5 $30 (beer); Nov 15 $70 (beer); Nov 20 23:30 $20 (Nov 21 in UTC)
+    cat  Nov 11 00:30 $40 (spirits; Nov 11 06:30 UTC), her first order
+    dan  Aug 15 $10, never again (high churn risk)
+    eve  Nov 21 00:30 $999: the day after the period
+
+    Campaign X emailed ann (clicked), ben (who opted out) and cat on Nov 12–13, a cent each;
+    one more email went through the sandbox. Segment "Regulars" holds ann and dan; "Empty"
+    nobody."""
+    with session_scope() as session:
+        ids: dict[str, int] = {}
+        for name in ("ann", "ben", "cat", "dan", "eve"):
+            customer = Customer(first_name=name.title(), email=f"{name}@example.com")
+            customer.churn_risk = "high" if name == "dan" else "low"
+            session.add(customer)
+            session.flush()
+            ids[name] = customer.id
+        campaign = Campaign(name="X", status=CampaignStatus.COMPLETED)
+        session.add(campaign)
+        session.flush()
+        ids["X"] = campaign.id
+        nov = date(2026, 11, 1)
+
+        def order(
+            who: str, at: datetime, cents: int, category: Category | None = None, **more: object
+        ) -> None:
+            placed = Order(customer_id=ids[who], ordered_at=at, total_cents=cents, **more)
+            if category:
+                placed.items = [
+                    OrderItem(category=category, unit_price_cents=cents, line_total_cents=cents)
+                ]
+            session.add(placed)
+
+        order("ann", local(date(2026, 8, 20), 12), 1_000)
+        order(
+            "ann",
+            local(nov.replace(day=12), 10),
+            5_000,
+            Category.WINE,
+            promo_code="LC-ANN00X",
+            discount_cents=500,
+        )
+        order("ben", local(nov.replace(day=5), 12), 3_000, Category.BEER)
+        order("ben", local(nov.replace(day=15), 12), 7_000, Category.BEER)
+        order("ben", local(nov.replace(day=20), 23, 30), 2_000)
+        order("cat", local(nov.replace(day=11), 0, 30), 4_000, Category.SPIRITS)
+        order("dan", local(date(2026, 8, 15), 12), 1_000)
+        order("eve", local(nov.replace(day=21), 0, 30), 99_900)
+
+        sent = local(nov.replace(day=12), 9)
+        for who, provider, day, extra in (
+            ("ann", "mailgun", 12, {"clicked_at": sent + timedelta(minutes=5)}),
+            ("ben", "mailgun", 12, {}),
+            ("cat", "mailgun", 13, {}),
+            ("eve", "sandbox", 13, {}),
+        ):
+            session.add(
+                Message(
+                    key=f"X:{who}",
+                    campaign_id=ids["X"],
+                    customer_id=ids[who],
+                    channel="email",
+                    status=MessageStatus.DELIVERED,
+                    provider=provider,
+                    send_after=sent,
+                    sent_at=sent.replace(day=day),
+                    cost_cents=1.0 if provider == "mailgun" else 0.0,
+                    offer_code=f"LC-{who.upper()}00X",
+                    **extra,
+                )
+            )
+        session.flush()
+        ben_message = session.query(Message).filter_by(key="X:ben").one()
+        events.record(
+            session=session,
+            type="email.opted_out",
+            customer_id=ids["ben"],
+            message_id=ben_message.id,
+            occurred_at=sent + timedelta(hours=1),
+        )
+        for name, members in (("Regulars", ("ann", "dan")), ("Empty", ())):
+            segment = Segment(name=name)
+            session.add(segment)
+            session.flush()
+            ids[name] = segment.id
+            session.add_all(
+                SegmentMember(segment_id=segment.id, customer_id=ids[m]) for m in members
+            )
+    return ids
+
+
+def board() -> analytics.Dashboard:
+    with session_scope(read_only=True) as session:
+        return analytics.dashboard(session=session, period=PERIOD, zone=CHICAGO, now=NOW)
+
+
+@pytest.mark.both_databases
+def test_key_figures_match_the_hand_count(database: str) -> None:
+    ids = build_store()
+    found = board()
+    now, before = found.current, found.previous
+    assert (now.revenue_cents, now.orders, now.customers) == (18_000, 4, 3)
+    assert (now.returning_customers, now.average_order_cents) == (2, 4_500)
+    # ann and dan last ordered Aug 13–22; ann came back, dan did not.
+    assert (now.churn_base, now.churned) == (2, 1)
+    assert (now.messages_sent, now.sent_in_test_mode, now.clicked, now.unsubscribed) == (3, 1, 1, 1)
+    assert [c.id for c in now.campaigns] == [ids["X"]]
+    assert now.attributed_cents == 5_000  # ann's order by code; nobody else engaged
+    assert now.cost_cents == 3 + 500  # three cents of sending, $5 of discount
+    assert now.incremental_cents is None and now.return_cents == 5_000
+    assert now.roi == pytest.approx((5_000 - 503) / 503)
+
+    assert (before.revenue_cents, before.orders, before.customers) == (3_000, 1, 1)
+    assert (before.returning_customers, before.churn_base, before.messages_sent) == (0, 0, 0)
+    assert before.campaigns == ()
+
+    figures = {f.key: f for f in found.figures}
+    assert figures["revenue"].change == pytest.approx(18_000 / 3_000 - 1)
+    assert figures["repeat_rate"].change == pytest.approx(2 / 3 - 0)
+    assert figures["churn_rate"].value == 0.5 and figures["churn_rate"].change is None
+    assert figures["click_rate"].value == pytest.approx(1 / 3)
+    assert figures["messages_sent"].previous is None
+    assert figures["incremental_revenue"].why.startswith("No campaign that started")
+    assert figures["attributed_revenue"].previous is None
+    assert all(f.why == "" for f in found.figures if f.value is not None)
+
+
+@pytest.mark.both_databases
+def test_trend_categories_and_segments(database: str) -> None:
+    ids = build_store()
+    with session_scope(read_only=True) as session:
+        daily = analytics.revenue_trend(
+            session=session, period=PERIOD, zone=CHICAGO, bucket=Bucket.DAY
+        )
+        weekly = analytics.revenue_trend(
+            session=session, period=PERIOD, zone=CHICAGO, bucket=Bucket.WEEK
+        )
+        categories = analytics.category_revenue(session=session, period=PERIOD, zone=CHICAGO)
+        segments = analytics.segment_performance(session=session, period=PERIOD, zone=CHICAGO)
+    days = dict(zip(daily["start"], daily["revenue_cents"], strict=True))
+    assert len(days) == 10 and sum(days.values()) == 18_000
+    assert days[date(2026, 11, 11)] == 4_000  # 00:30 in Chicago, not the day before
+    assert days[date(2026, 11, 20)] == 2_000  # 23:30 in Chicago, not the day after
+    assert days[date(2026, 11, 14)] == 0
+    assert list(zip(weekly["start"], weekly["revenue_cents"], strict=True)) == [
+        (date(2026, 11, 9), 16_000),
+        (date(2026, 11, 16), 2_000),
+    ]
+    assert categories[["category", "revenue_cents", "previous_cents"]].values.tolist() == [
+        ["beer", 7_000, 3_000],
+        ["wine", 5_000, 0],
+        ["spirits", 4_000, 0],
+    ]
+    assert categories["share"].sum() == pytest.approx(1)
+    rows = segments.set_index("segment_id")
+    assert rows.loc[ids["Regulars"], ["members", "buyers", "orders", "revenue_cents"]].tolist() == [
+        2,
+        1,
+        1,
+        5_000,
+    ]
+    assert rows.loc[ids["Regulars"], "revenue_per_member_cents"] == 2_500
+    assert rows.loc[ids["Empty"], "members"] == 0
+    assert pd.isna(rows.loc[ids["Empty"], "revenue_per_member_cents"])
+
+
+@pytest.mark.both_databases
+def test_cohorts_and_churn(database: str) -> None:
+    build_store()
+    with session_scope(read_only=True) as session:
+        found = analytics.cohorts(session=session, today=TODAY, zone=CHICAGO, months=4)
+        churn = analytics.churn_by_month(session=session, today=TODAY, zone=CHICAGO, months=4)
+        at_risk = analytics.churn_by_segment(session=session, today=TODAY, zone=CHICAGO)
+    sizes = found.sizes.set_index("cohort")
+    assert sizes.loc[date(2026, 8, 1), ["customers", "revenue_cents"]].tolist() == [2, 7_000]
+    assert sizes.loc[date(2026, 11, 1), ["customers", "revenue_cents"]].tolist() == [3, 115_900]
+    august = found.retention.loc[date(2026, 8, 1)].tolist()
+    assert august == [1.0, 0.0, 0.0, 0.5]  # ann came back in November
+    november = found.retention.loc[date(2026, 11, 1)].tolist()
+    assert november[0] == 1.0 and all(math.isnan(v) for v in november[1:])  # not yet happened
+    assert churn["month"].tolist() == [date(2026, m, 1) for m in (8, 9, 10, 11)]
+    assert churn["churn_base"].tolist() == [0, 0, 0, 2]
+    assert churn["churned"].tolist()[-1] == 1
+    assert churn["churn_rate"].isna().tolist() == [True, True, True, False]
+    regulars = at_risk.set_index("segment").loc["Regulars"]
+    assert regulars[["members", "at_risk", "revenue_at_risk_cents"]].tolist() == [2, 1, 1_000]
+    assert pd.isna(at_risk.set_index("segment").loc["Empty", "at_risk_share"])
+
+
+def test_periods_are_checked() -> None:
+    with pytest.raises(ValidationError, match="ends"):
+        Period(date(2026, 11, 2), date(2026, 11, 1))
+    with pytest.raises(ValidationError, match="at most"):
+        Period(date(2020, 1, 1), date(2026, 1, 1))
+    assert Period.last_days(7, today=TODAY).previous() == Period(
+        date(2026, 11, 13), date(2026, 11, 19)
+    )
+    assert Period.year_to_date(today=TODAY).first == date(2026, 1, 1)
