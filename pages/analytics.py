@@ -102,10 +102,8 @@ def change_text(figure: Figure) -> str | None:
     change = figure.change
     if change is None:
         return None
-    if figure.unit == Unit.RATE and figure.key != "roi":
+    if figure.unit == Unit.RATE:
         return f"{change * 100:+.1f} pts"
-    if figure.key == "roi":
-        return f"{change * 100:+.0f} pts"
     return f"{change:+.1%}"
 
 
@@ -139,35 +137,32 @@ with overview:
         charts.trend_figure(trend, list(board.current.campaigns), bucket=bucket, zone=zone),
         width="stretch",
     )
-    left, right = st.columns(2)
-    with left:
-        if categories.empty:
-            st.info("No items were sold in this period or the one before.")
-        else:
-            st.plotly_chart(charts.category_figure(categories), width="stretch")
-    with right:
-        st.markdown("**Segments in this period**")
-        if by_segment.empty:
-            st.info("No segments yet: Segments turns a playbook into one in a click.")
-        else:
-            st.dataframe(
-                pd.DataFrame(
-                    {
-                        "Segment": by_segment["segment"],
-                        "Members": by_segment["members"],
-                        "Bought": by_segment["buyers"],
-                        "Revenue": by_segment["revenue_cents"] / 100,
-                        "Per member": by_segment["revenue_per_member_cents"] / 100,
-                    }
-                ),
-                hide_index=True,
-                width="stretch",
-                column_config={
-                    "Revenue": st.column_config.NumberColumn(format="dollar"),
-                    "Per member": st.column_config.NumberColumn(format="dollar"),
-                },
-            )
-            st.caption("Today's members, and what they bought in the period.")
+    if categories.empty:
+        st.info("No items were sold in this period or the one before.")
+    else:
+        st.plotly_chart(charts.category_figure(categories), width="stretch")
+    st.markdown("**Segments in this period**")
+    if by_segment.empty:
+        st.info("No segments yet: Segments turns a playbook into one in a click.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Segment": by_segment["segment"],
+                    "Members today": by_segment["members"],
+                    "Bought in the period": by_segment["buyers"],
+                    "Orders": by_segment["orders"],
+                    "Revenue": by_segment["revenue_cents"] / 100,
+                    "Revenue per member": by_segment["revenue_per_member_cents"] / 100,
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Revenue": st.column_config.NumberColumn(format="dollar"),
+                "Revenue per member": st.column_config.NumberColumn(format="dollar"),
+            },
+        )
 
     trend_csv = trend.assign(revenue=trend["revenue_cents"] / 100)[["start", "revenue", "orders"]]
     left, right = st.columns(2)

@@ -36,16 +36,20 @@ class Figure:
     help: str
     why: str = ""
     lower_is_better: bool = False
+    comparable: bool = True
+    """False for a figure whose change means nothing as a number (a return on cost swings
+    by thousands of points on a few dollars of cost): it is shown beside, not subtracted."""
 
     @property
     def change(self) -> float | None:
         """Against the previous period: a fraction for amounts and counts, a difference for
-        rates; None when either side is missing (or an amount was 0 before)."""
-        if self.value is None or self.previous is None:
+        rates; None when either side is missing, or an amount was not above 0 before (a
+        fraction of nothing, or of a loss, says nothing)."""
+        if self.value is None or self.previous is None or not self.comparable:
             return None
         if self.unit == Unit.RATE:
             return self.value - self.previous
-        return self.value / self.previous - 1 if self.previous else None
+        return self.value / self.previous - 1 if self.previous > 0 else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +103,7 @@ def key_figures(current: Kpis, previous: Kpis) -> list[Figure]:
         help: str,
         why: Callable[[Kpis], str] = lambda _: "",
         lower_is_better: bool = False,
+        comparable: bool = True,
     ) -> Figure:
         value = measure(current)
         return Figure(
@@ -110,6 +115,7 @@ def key_figures(current: Kpis, previous: Kpis) -> list[Figure]:
             help,
             why(current) if value is None else "",
             lower_is_better,
+            comparable,
         )
 
     return [
@@ -210,6 +216,7 @@ def key_figures(current: Kpis, previous: Kpis) -> list[Figure]:
             "(Return − cost) / cost, the return being incremental revenue where a control "
             "group measured it, else attributed revenue.",
             lambda k: _why_no_campaigns(k) or "Those campaigns cost nothing.",
+            comparable=False,
         ),
     ]
 
