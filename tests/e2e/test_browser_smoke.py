@@ -83,4 +83,13 @@ def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
         appears(bookmark.get_by_text("than doing nothing").first)
         appears(bookmark.get_by_text("Revenue by offer code"))
         screenshot(bookmark, tmp_path, "campaign-results.png")
+
+        # A manager's dashboard: real figures in every card, the campaigns on the trend.
+        bookmark.goto(f"{base}/analytics")
+        appears(bookmark.get_by_text("Revenue by day, campaigns marked where they started"))
+        assert bookmark.get_by_text("Thanksgiving table").count() >= 1
+        assert bookmark.get_by_test_id("stMetric").count() == 13
+        screenshot(bookmark, tmp_path, "analytics.png")
+        bookmark.get_by_role("tab", name="Cohorts and churn").click()
+        appears(bookmark.get_by_text("Share of each cohort ordering").first)
         context.close()
