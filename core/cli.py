@@ -286,6 +286,38 @@ def cmd_attribution(args: argparse.Namespace) -> dict[str, Any]:
         return current.model_dump(mode="json")
 
 
+def cmd_report(args: argparse.Namespace) -> dict[str, Any]:
+    """Write a period's report (CSV or PDF) and print its key figures."""
+    from core.analytics import Bucket, Period, report
+    from core.store_profile import get_store_profile
+
+    migration_runner.ensure_current()
+    out = Path(args.out)
+    chosen = report.ReportFormat(args.format or out.suffix.lstrip(".").lower() or "pdf")
+    now = utc_now()
+    with session_scope(read_only=True) as session:
+        store = get_store_profile(session=session)
+        last = report.parse_day(args.to, "--to") if args.to else now.astimezone(store.zone).date()
+        first = report.parse_day(args.since, "--from") if args.since else None
+        period = Period(first, last) if first else Period.last_days(30, today=last)
+        found = report.gather_report(
+            session=session,
+            period=period,
+            zone=store.zone,
+            now=now,
+            store_name=store.name,
+            bucket=Bucket(args.bucket) if args.bucket else None,
+        )
+    if chosen == report.ReportFormat.CSV:
+        with out.open("w", newline="", encoding="utf-8") as handle:
+            report.write_report_csv(handle, found)
+        pages = None
+    else:
+        with out.open("wb") as binary:
+            pages = report.write_report_pdf(binary, found)
+    return {"out": str(out), "format": chosen.value, "pages": pages} | found.board.as_dict()
+
+
 def cmd_campaign_start(args: argparse.Namespace) -> dict[str, Any]:
     """Start a campaign as the page's "Start now" does: its due sends are written at once and
     its actions prepared (here in the foreground); the app's workers send them."""
@@ -438,6 +470,17 @@ def build_parser() -> argparse.ArgumentParser:
     credit.add_argument("--model", choices=["last_touch", "first_touch", "linear"])
     credit.add_argument("--json", action="store_true", help="JSON (the only output)")
     credit.set_defaults(run=cmd_attribution)
+
+    reporting = commands.add_parser(
+        "report", help="a period's key figures, charts and campaigns as PDF or CSV"
+    )
+    reporting.add_argument("--from", dest="since", help="first day, e.g. 2026-11-01")
+    reporting.add_argument("--to", help="last day (default: today in the store's time zone)")
+    reporting.add_argument("--format", choices=["pdf", "csv"], help="default: from --out")
+    reporting.add_argument("--bucket", choices=["day", "week", "month"])
+    reporting.add_argument("--out", required=True)
+    reporting.add_argument("--json", action="store_true", help="JSON (the only output)")
+    reporting.set_defaults(run=cmd_report)
 
     campaign = commands.add_parser("campaign", help="act on one campaign")
     verbs = campaign.add_subparsers(dest="verb", required=True)

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import analytics, attribution
-from core.analytics import Bucket, Figure, Period, Unit, charts
+from core.analytics import Bucket, Period, charts, report
 from core.analytics.periods import MAX_DAYS
 from core.config import get_settings
 from core.db import session_scope, utc_now
@@ -17,7 +17,8 @@ from core.errors import ValidationError
 from core.infra.money import format_cents
 from core.permissions import Permission
 from ui import context
-from ui.figures import dollars, incremental_text, roi_text
+from ui.calls import attempt
+from ui.figures import dollars, incremental_text
 from ui.formatting import md
 from ui.guard import require
 
@@ -34,6 +35,7 @@ PRESETS = {
     "Last 90 days": lambda: Period.last_days(90, today=today),
     "This year": lambda: Period.year_to_date(today=today),
 }
+NO_SEGMENTS = "No segments yet: Segments turns a playbook into one in a click."
 BUCKETS = {"Daily": Bucket.DAY, "Weekly": Bucket.WEEK, "Monthly": Bucket.MONTH}
 
 with session_scope(read_only=True) as session:
@@ -88,25 +90,6 @@ def load_dashboard(database_url: str, period: Period, zone_key: str) -> analytic
 board = load_dashboard(url, period, zone.key)
 
 
-def shown(figure: Figure, value: float | None) -> str:
-    if value is None:
-        return "—"
-    if figure.unit == Unit.CENTS:
-        return dollars(value)
-    if figure.unit == Unit.RATE:
-        return f"{value:.1%}" if figure.key != "roi" else roi_text(value)
-    return f"{value:,.0f}"
-
-
-def change_text(figure: Figure) -> str | None:
-    change = figure.change
-    if change is None:
-        return None
-    if figure.unit == Unit.RATE:
-        return f"{change * 100:+.1f} pts"
-    return f"{change:+.1%}"
-
-
 overview, campaigns_tab, retention_tab = st.tabs(["Overview", "Campaigns", "Cohorts and churn"])
 
 with overview:
@@ -115,10 +98,10 @@ with overview:
         for column, figure in zip(row, board.figures[start : start + 4], strict=False):
             column.metric(
                 figure.label,
-                shown(figure, figure.value),
-                change_text(figure),
+                figure.text(figure.value),
+                figure.change_text(),
                 delta_color="inverse" if figure.lower_is_better else "normal",
-                help=f"{figure.help} Previous period: {shown(figure, figure.previous)}."
+                help=f"{figure.help} Previous period: {figure.text(figure.previous)}."
                 + (f"\n\n{figure.why}" if figure.why else ""),
                 border=True,
             )
@@ -143,7 +126,7 @@ with overview:
         st.plotly_chart(charts.category_figure(categories), width="stretch")
     st.markdown("**Segments in this period**")
     if by_segment.empty:
-        st.info("No segments yet: Segments turns a playbook into one in a click.")
+        st.info(NO_SEGMENTS)
     else:
         st.dataframe(
             pd.DataFrame(
@@ -162,6 +145,31 @@ with overview:
                 "Revenue": st.column_config.NumberColumn(format="dollar"),
                 "Revenue per member": st.column_config.NumberColumn(format="dollar"),
             },
+        )
+
+    pdf_key = f"analytics_pdf_{period.first}_{period.last}_{bucket.value}"
+    if st.button("Make a PDF report", icon=":material/picture_as_pdf:"):
+        with st.spinner("Drawing the charts…"):
+            made = attempt(
+                lambda session: report.pdf_report(
+                    session=session,
+                    period=period,
+                    zone=zone,
+                    now=utc_now(),
+                    store_name=context.store().name,
+                    bucket=bucket,
+                ),
+                read_only=True,
+            )
+        if made is not None:
+            st.session_state[pdf_key] = made.value
+    if pdf_key in st.session_state:
+        st.download_button(
+            "Download the PDF report",
+            st.session_state[pdf_key],
+            f"report-{period.first}-{period.last}.pdf",
+            "application/pdf",
+            icon=":material/download:",
         )
 
     trend_csv = trend.assign(revenue=trend["revenue_cents"] / 100)[["start", "revenue", "orders"]]
@@ -212,7 +220,7 @@ with campaigns_tab:
                 "In the window": dollars(result.revenue.window_cents),
                 "Incremental": incremental_text(result),
                 "Cost": format_cents(round(result.cost_cents)),
-                "Return on cost": "—" if result.roi is None else roi_text(result.roi),
+                "Return on cost": "—" if result.roi is None else attribution.format_roi(result.roi),
             }
 
         st.dataframe(
@@ -280,7 +288,7 @@ with retention_tab:
         )
     st.markdown("**Revenue at risk by segment**")
     if at_risk.empty:
-        st.info("No segments yet: Segments turns a playbook into one in a click.")
+        st.info(NO_SEGMENTS)
     else:
         st.dataframe(
             pd.DataFrame(

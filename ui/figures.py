@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.attribution import MODEL_LABELS, Model, Results
+from core.attribution import MODEL_LABELS, Model, Results, format_roi
 from core.infra.money import format_cents
 from core.messaging.monitor import Figures
 from ui.charts import funnel_figure
@@ -64,11 +64,6 @@ def orders_text(orders: float) -> str:
         return "no orders"
     shown = f"{orders:,.0f}" if float(orders).is_integer() else f"{orders:,.1f}"
     return f"{shown} order{'' if orders == 1 else 's'}"
-
-
-def roi_text(roi: float) -> str:
-    """+250 % reads well; a return of hundreds of times the cost reads better as a multiple."""
-    return f"{roi:+.0%}" if abs(roi) < 10 else f"{roi:+,.0f}×"
 
 
 def incremental_text(results: Results) -> str:
@@ -129,7 +124,7 @@ def campaign_results(results: Results, model: Model) -> None:
             if results.roi is None
             else (
                 "Return on cost",
-                roi_text(results.roi),
+                format_roi(results.roi),
                 f"on {results.roi_basis} · cost {format_cents(round(results.cost_cents))}",
             )
         ),

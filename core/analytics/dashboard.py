@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from core.analytics.kpis import CHURN_DAYS, Kpis, kpis
 from core.analytics.periods import Period
+from core.attribution import format_roi
 from core.infra.csv_safe import write_csv
+from core.infra.money import format_cents
 
 
 class Unit(StrEnum):
@@ -50,6 +52,27 @@ class Figure:
         if self.unit == Unit.RATE:
             return self.value - self.previous
         return self.value / self.previous - 1 if self.previous > 0 else None
+
+    def text(self, value: float | None) -> str:
+        """`value` (the figure's, or the previous period's) as a card shows it."""
+        if value is None:
+            return "—"
+        if self.unit == Unit.CENTS:
+            return format_cents(round(value), whole=True)
+        if self.key == "roi":
+            return format_roi(value)
+        if self.unit == Unit.RATE:
+            return f"{value:.1%}"
+        return f"{value:,.0f}"
+
+    def change_text(self) -> str | None:
+        """ "+12.5%", or "+0.7 pts" for a rate; None without a change to show."""
+        change = self.change
+        if change is None:
+            return None
+        if self.unit == Unit.RATE:
+            return f"{change * 100:+.1f} pts"
+        return f"{change:+.1%}"
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -3,7 +3,7 @@ added over its control group, and what it cost."""
 
 from core.attribution.lift import Interval, Lift, campaign_lift, welch_interval
 from core.attribution.report import ReportRow, campaign_report, write_report_csv
-from core.attribution.results import Results, campaign_results
+from core.attribution.results import Results, campaign_results, format_roi
 from core.attribution.revenue import Revenue, campaign_revenue
 from core.attribution.settings import (
     MODEL_LABELS,
@@ -26,6 +26,7 @@ __all__ = [
     "campaign_report",
     "campaign_results",
     "campaign_revenue",
+    "format_roi",
     "get_attribution_settings",
     "save_attribution_settings",
     "welch_interval",

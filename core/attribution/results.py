@@ -15,6 +15,11 @@ from core.attribution.settings import get_attribution_settings
 from core.messaging.monitor import Figures, campaign_figures
 
 
+def format_roi(roi: float) -> str:
+    """+250 % reads well; a return of hundreds of times the cost reads better as a multiple."""
+    return f"{roi:+.0%}" if abs(roi) < 10 else f"{roi:+,.0f}×"
+
+
 @dataclass(frozen=True)
 class Results:
     revenue: Revenue

@@ -4,15 +4,20 @@ cohorts and churn."""
 
 from __future__ import annotations
 
+import csv
+import json
 import math
+import shutil
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 
 from core import analytics
-from core.analytics import Bucket, Period
+from core.analytics import Bucket, Period, report
+from core.cli import main
 from core.db import session_scope
 from core.errors import ValidationError
 from core.infra import events
@@ -28,6 +33,7 @@ from core.models import (
     SegmentMember,
 )
 from core.models.catalog import Category
+from tests.conftest import services_required
 from tests.moments import NOW, TODAY
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -238,3 +244,42 @@ def test_periods_are_checked() -> None:
         date(2026, 11, 13), date(2026, 11, 19)
     )
     assert Period.year_to_date(today=TODAY).first == date(2026, 1, 1)
+
+
+@pytest.mark.both_databases
+def test_the_report_as_csv_from_the_command_line(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_store()
+    out = tmp_path / "november.csv"
+    assert main(["report", "--from", "2026-11-11", "--to", "2026-11-20", "--out", str(out)]) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert (said["format"], said["campaigns"]) == ("csv", ["X"])
+    figures = {f["key"]: f for f in said["figures"]}
+    assert (figures["revenue"]["value"], figures["revenue"]["previous"]) == (18_000, 3_000)
+    assert figures["incremental_revenue"]["why"].startswith("No campaign that started")
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows[0][2:4] == ["2026-11-11 to 2026-11-20", "2026-11-01 to 2026-11-10"]
+    assert rows[1] == ["Revenue", "dollars", "180.0", "30.0", "5.0", ""]
+    day = rows.index(["day", "revenue", "orders"])
+    assert rows[day + 1] == ["2026-11-11", "40.0", "1"]
+    assert len([r for r in rows[day + 1 :] if r and r[0].startswith("2026-")]) == 10
+    assert rows[-1][:3] == ["X", "2026-11-12", "3"]
+
+    assert main(["report", "--from", "11/01/2026", "--out", str(out)]) == 2
+    assert "--from: '11/01/2026' is not a date like 2026-11-30" in capsys.readouterr().err
+
+
+def test_the_pdf_report_has_its_charts(database: str) -> None:
+    if not shutil.which("chromium"):
+        if services_required():
+            pytest.fail("chromium is missing: apt-get install -y chromium")
+        pytest.skip("chromium is missing: apt-get install -y chromium")
+    build_store()
+    with session_scope(read_only=True) as session:
+        raw = report.pdf_report(
+            session=session, period=PERIOD, zone=CHICAGO, now=NOW, store_name="Shop"
+        )
+    assert raw.startswith(b"%PDF") and raw.count(b"/Type /Page\n") == 2
+    # The trend, the categories, the cohorts and churn, each a picture of the dashboard's own.
+    assert raw.count(b"/Subtype /Image") == 4

@@ -59,6 +59,11 @@ def test_the_dashboard_shows_the_stores_own_figures(
     row = table[table["Campaign"] == "Thanksgiving table"].iloc[0]
     assert row["By offer code"] == f"${results.revenue.code_cents / 100:,.0f}"
 
+    next(b for b in at.button if b.label == "Make a PDF report").click().run()
+    assert not at.exception and not at.error
+    pdf = at.session_state[f"analytics_pdf_{board.period.first}_{board.period.last}_day"]
+    assert pdf.startswith(b"%PDF")
+
     at.selectbox(key="analytics_range").select("Last 90 days").run()
     board = board_of(Period.last_days(90, today=TODAY))
     assert cards(at)["Revenue"] == f"${board.current.revenue_cents / 100:,.0f}"
