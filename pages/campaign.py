@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from core import attribution, campaigns, segments
+from core import analytics, attribution, campaigns, segments
+from core.analytics import charts
 from core.campaigns import TYPE_LABELS, actions
 from core.db import session_scope, utc_now
 from core.errors import NotFound
@@ -203,6 +204,48 @@ def actions_tab(campaign: Campaign) -> None:
         st.rerun()
 
 
+def campaign_activity(activity: analytics.CampaignActivity) -> None:
+    """Day by day, by segment, and every event reported."""
+    st.subheader("Activity")
+    st.plotly_chart(charts.activity_figure(activity.daily), width="stretch")
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**By segment**")
+        by_segment = activity.segments
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Segment": by_segment["segment"],
+                    "Targeted": by_segment["targeted"],
+                    "Sent": by_segment["sent"],
+                    "Clicked": by_segment["clicked"],
+                    "Unsubscribed": by_segment["unsubscribed"],
+                    "Codes redeemed": by_segment["redeemed"],
+                    "Revenue by code": by_segment["code_revenue_cents"] / 100,
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"Revenue by code": st.column_config.NumberColumn(format="dollar")},
+        )
+    with right:
+        st.markdown("**Events reported**")
+        if activity.events.empty:
+            st.caption("No provider or customer event yet (test mode reports none).")
+        else:
+            st.dataframe(
+                activity.events.rename(
+                    columns={"type": "Event", "count": "Count", "first": "First", "last": "Last"}
+                ),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "First": st.column_config.DatetimeColumn(format="MMM D, h:mm a"),
+                    "Last": st.column_config.DatetimeColumn(format="MMM D, h:mm a"),
+                },
+            )
+
+
 @live(run_every=5.0)
 def performance_tab(campaign_id: int) -> None:
     """The campaign's figures, refreshed every few seconds while it sends."""
@@ -231,6 +274,12 @@ def performance_tab(campaign_id: int) -> None:
     campaign_figures(fared, detailed=True)
     st.subheader("Results")
     campaign_results(results, model)
+    if fared.sent:
+        with session_scope(read_only=True) as session:
+            activity = analytics.campaign_activity(
+                session=session, campaign_id=campaign_id, zone=zone
+            )
+        campaign_activity(activity)
     st.page_link(
         "pages/messages.py",
         label="Every message of this campaign",

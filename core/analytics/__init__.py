@@ -1,6 +1,7 @@
 """Analytics: the home page's glance, and the dashboard a manager opens — key figures against
 the period before, revenue over time, by category and by segment, cohorts and churn."""
 
+from core.analytics.campaign import CampaignActivity, campaign_activity
 from core.analytics.dashboard import Dashboard, Figure, Unit, dashboard, write_figures_csv
 from core.analytics.kpis import CHURN_DAYS, CampaignStart, Kpis, campaigns_started, kpis
 from core.analytics.overview import Overview, overview, weekly_revenue
@@ -21,6 +22,7 @@ from core.analytics.trends import (
 __all__ = [
     "CHURN_DAYS",
     "Bucket",
+    "CampaignActivity",
     "CampaignStart",
     "Cohorts",
     "Dashboard",
@@ -29,6 +31,7 @@ __all__ = [
     "Overview",
     "Period",
     "Unit",
+    "campaign_activity",
     "campaigns_started",
     "category_revenue",
     "churn_by_month",

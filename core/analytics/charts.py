@@ -148,3 +148,32 @@ def churn_figure(churn: pd.DataFrame, *, today: date) -> go.Figure:
         showlegend=False,
     )
     return figure
+
+
+STAGE_COLOURS = {"sent": GREY, "delivered": TEAL, "opened": AMBER, "clicked": WINE}
+
+
+def activity_figure(daily: pd.DataFrame) -> go.Figure:
+    """A campaign's messages sent, delivered, opened and clicked, each on the day it happened."""
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=daily["day"],
+                y=daily[stage],
+                name=stage.title(),
+                mode="lines+markers",
+                line={"color": colour},
+            )
+            for stage, colour in STAGE_COLOURS.items()
+        ]
+    )
+    figure.update_layout(
+        title="Day by day",
+        yaxis_title="Messages",
+        yaxis_rangemode="tozero",
+        xaxis_tickformat="%b %-d",
+        legend={"orientation": "h", "y": -0.2},
+        margin=MARGIN,
+        height=320,
+    )
+    return figure

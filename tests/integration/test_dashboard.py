@@ -235,6 +235,21 @@ def test_cohorts_and_churn(database: str) -> None:
     assert pd.isna(at_risk.set_index("segment").loc["Empty", "at_risk_share"])
 
 
+@pytest.mark.both_databases
+def test_a_campaigns_activity(database: str) -> None:
+    ids = build_store()
+    with session_scope(read_only=True) as session:
+        found = analytics.campaign_activity(session=session, campaign_id=ids["X"], zone=CHICAGO)
+    daily = found.daily.set_index("day")
+    # Sent, delivered, opened, clicked: the fixture records no delivery or open times.
+    assert daily.loc[date(2026, 11, 12)].tolist() == [2, 0, 0, 1]
+    assert daily.loc[date(2026, 11, 13), "sent"] == 2
+    assert found.events[["type", "count"]].values.tolist() == [["email.opted_out", 1]]
+    assert found.events["first"][0].tzinfo is not None
+    # Its messages came from no step (no segment): one row, with ann's code redeemed.
+    assert found.segments.values.tolist() == [["—", 4, 4, 1, 1, 1, 5_000]]
+
+
 def test_periods_are_checked() -> None:
     with pytest.raises(ValidationError, match="ends"):
         Period(date(2026, 11, 2), date(2026, 11, 1))

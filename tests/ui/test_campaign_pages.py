@@ -240,4 +240,7 @@ def test_past_campaigns_show_what_they_earned(
     assert results.lift is not None and results.lift.sentence() in shown
     code = next(m for m in at.metric if m.label == "Revenue by offer code")
     assert code.value == f"${results.revenue.code_cents / 100:,.0f}"
-    assert len(at.get("plotly_chart")) == 2, "the plan's timeline and the funnel"
+    assert len(at.get("plotly_chart")) == 3, "the plan's timeline, the funnel, day by day"
+    by_segment = next(d.value for d in at.dataframe if "Codes redeemed" in d.value.columns)
+    assert by_segment["Codes redeemed"].sum() == results.revenue.code_orders
+    assert by_segment["Revenue by code"].sum() * 100 == pytest.approx(results.revenue.code_cents)
