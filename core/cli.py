@@ -318,6 +318,27 @@ def cmd_report(args: argparse.Namespace) -> dict[str, Any]:
     return {"out": str(out), "format": chosen.value, "pages": pages} | found.board.as_dict()
 
 
+def cmd_weekly_report(args: argparse.Namespace) -> dict[str, Any]:
+    """Show or choose who gets the weekly report; with --send, email last week's now."""
+    from core.analytics import weekly
+    from core.store_profile import get_store_profile
+
+    migration_runner.ensure_current()
+    now = utc_now()
+    with session_scope() as session:
+        chosen = weekly.get_weekly_settings(session=session)
+        if args.to is not None:
+            chosen = weekly.recipients_from(args.to)
+            weekly.save_weekly_settings(session=session, actor=SYSTEM, settings=chosen)
+        said: dict[str, Any] = chosen.model_dump(mode="json")
+        if args.send:
+            today = now.astimezone(get_store_profile(session=session).zone).date()
+            said["sent"] = weekly.send_weekly_report(
+                session=session, period=weekly.last_week(today), now=now, settings=get_settings()
+            )
+        return said
+
+
 def cmd_campaign_start(args: argparse.Namespace) -> dict[str, Any]:
     """Start a campaign as the page's "Start now" does: its due sends are written at once and
     its actions prepared (here in the foreground); the app's workers send them."""
@@ -481,6 +502,14 @@ def build_parser() -> argparse.ArgumentParser:
     reporting.add_argument("--out", required=True)
     reporting.add_argument("--json", action="store_true", help="JSON (the only output)")
     reporting.set_defaults(run=cmd_report)
+
+    week = commands.add_parser(
+        "weekly-report", help="who gets the weekly report by email; send last week's now"
+    )
+    week.add_argument("--to", nargs="*", metavar="EMAIL", help="the recipients (none: nobody)")
+    week.add_argument("--send", action="store_true", help="email last week's report now")
+    week.add_argument("--json", action="store_true", help="JSON (the only output)")
+    week.set_defaults(run=cmd_weekly_report)
 
     campaign = commands.add_parser("campaign", help="act on one campaign")
     verbs = campaign.add_subparsers(dest="verb", required=True)

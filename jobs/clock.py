@@ -8,6 +8,7 @@ import threading
 from datetime import datetime
 
 from core import maintenance
+from core.analytics import weekly
 from core.db import session_scope, utc_now
 from core.permissions import SYSTEM
 from core.store_profile import get_store_profile
@@ -27,9 +28,17 @@ def tick(now: datetime | None = None) -> list[str]:
     with session_scope() as session:
         zone = get_store_profile(session=session).zone
         night = maintenance.claim_nightly_run(session=session, now=now, zone=zone)
+        week = weekly.claim_weekly_report(session=session, now=now, zone=zone)
     if night is not None:
         started.append(queue.enqueue(tasks.nightly))
         log.info("nightly refresh enqueued", extra={"day": night.isoformat()})
+    if week is not None:
+        started.append(
+            queue.enqueue(
+                tasks.weekly_report, first=week.first.isoformat(), last=week.last.isoformat()
+            )
+        )
+        log.info("weekly report enqueued", extra={"week": week.first.isoformat()})
     return started + flows.start_due_campaigns(now) + send_due_messages(now)
 
 

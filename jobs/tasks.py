@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from core import campaigns, demo, imports, maintenance, scoring
+from core import analytics, campaigns, demo, imports, maintenance, scoring
+from core.analytics import weekly
 from core.campaigns import actions
 from core.config import get_settings
 from core.db import session_scope, utc_now
@@ -132,6 +133,17 @@ def nightly(*, actor: Actor, progress: Progress) -> dict[str, Any]:
     with session_scope() as session:
         purged = imports.purge_uploads(session=session, now=utc_now())
     return {"scoring": scored, "uploads_deleted": purged}
+
+
+@task("reports.weekly")
+def weekly_report(*, actor: Actor, progress: Progress, first: str, last: str) -> dict[str, Any]:
+    """Email the week's report (`first`..`last`, store days) to the chosen managers."""
+    progress(10, "Measuring the week")
+    period = analytics.Period(date.fromisoformat(first), date.fromisoformat(last))
+    with session_scope() as session:
+        return weekly.send_weekly_report(
+            session=session, period=period, now=utc_now(), settings=get_settings()
+        )
 
 
 @task("actions.generate")

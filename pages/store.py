@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core import attribution, compliance
+from core.analytics import weekly
 from core.config import get_settings
 from core.db import session_scope
 from core.infra import health
@@ -135,6 +136,26 @@ with st.form("attribution"):
         )
     ):
         flash("Attribution saved: every campaign's revenue is counted this way now.")
+        st.rerun()
+
+st.subheader("Weekly report")
+with session_scope(read_only=True) as session:
+    weekly_to = weekly.get_weekly_settings(session=session).recipients
+with st.form("weekly_report"):
+    st.caption(
+        "Every Monday from 8:00 (store time), last week's key figures against the week before, "
+        "by email to these addresses, through the email provider below (nothing leaves in test "
+        "mode). One address per line; none sends nothing."
+    )
+    typed = st.text_area("Send to", "\n".join(weekly_to), height=100)
+    if st.form_submit_button("Save weekly report") and attempt(
+        lambda s: weekly.save_weekly_settings(
+            session=s,
+            actor=actor,
+            settings=weekly.recipients_from(typed.splitlines()),
+        )
+    ):
+        flash("Weekly report saved.")
         st.rerun()
 
 st.subheader("Sending")

@@ -430,5 +430,10 @@ class _SendContext:
         )
 
     def _sender_address(self) -> str:
-        email = self.store.email or f"hello@{self.settings.mailgun_domain or 'example.com'}"
-        return f"{self.store.name} <{email}>"
+        return sender_address(self.store, self.settings)
+
+
+def sender_address(store: StoreProfile, settings: Settings) -> str:
+    """The From of the store's email: its name and address (or hello@ its Mailgun domain)."""
+    email = store.email or f"hello@{settings.mailgun_domain or 'example.com'}"
+    return f"{store.name} <{email}>"

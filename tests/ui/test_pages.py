@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from core import attribution, auth, demo
+from core.analytics import weekly
 from core.config import get_settings
 from core.db import session_scope
 from core.models import JobStatus, User
@@ -104,6 +105,22 @@ def test_store_profile_saves_and_validates() -> None:
     {t.label: t for t in at.text_input}["State"].input("I1")  # the form redrew after saving
     next(b for b in at.button if b.label == "Save").click().run()
     assert "two-letter" in texts(at)
+
+
+def test_store_page_chooses_who_gets_the_weekly_report() -> None:
+    at = signed_in(Role.ADMIN)
+    at.switch_page("pages/store.py").run()
+    recipients = next(t for t in at.text_area if t.label == "Send to")
+    recipients.input("boss@example.com\nthe owner")
+    next(b for b in at.button if b.label == "Save weekly report").click().run()
+    assert "Recipient 2 ('the owner') is not an email address." in texts(at)
+    with session_scope() as session:
+        assert weekly.get_weekly_settings(session=session).recipients == []
+    next(t for t in at.text_area if t.label == "Send to").input("boss@example.com\n")
+    next(b for b in at.button if b.label == "Save weekly report").click().run()
+    assert "Weekly report saved." in texts(at)
+    with session_scope() as session:
+        assert weekly.get_weekly_settings(session=session).recipients == ["boss@example.com"]
 
 
 def test_store_page_sets_how_revenue_is_attributed() -> None:
