@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.db import rowcount
 from core.infra import audit
 from core.messaging.providers import Sandbox
-from core.models import Campaign, Customer, Event, Message, MessageStatus
+from core.models import Campaign, Channel, Customer, Event, Message, MessageStatus
 from core.permissions import Actor, Permission, authorize
 
 PAGE_SIZE = 50
@@ -231,7 +231,10 @@ def opted_out_messages() -> Select[int | None]:
     """The messages their recipients opted out from (link, reply or provider report)."""
     return (
         select(Event.message_id)
-        .where(Event.type.like("%.opted_out"), Event.message_id.is_not(None))
+        .where(
+            Event.type.in_([f"{channel.value}.opted_out" for channel in Channel]),
+            Event.message_id.is_not(None),
+        )
         .distinct()
     )
 

@@ -77,7 +77,7 @@ class Customer(Base):
 
     order_count: Mapped[int] = mapped_column(default=0)
     total_spent_cents: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
-    first_order_at: Mapped[datetime | None]
+    first_order_at: Mapped[datetime | None] = mapped_column(index=True)
     last_order_at: Mapped[datetime | None] = mapped_column(index=True)
 
     # Scores, filled by core.scoring; None means "not scored yet".

@@ -98,7 +98,7 @@ class Message(Base):
     error_code: Mapped[str | None] = mapped_column(String(40))
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
-    sent_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
     delivered_at: Mapped[datetime | None]
     opened_at: Mapped[datetime | None]
     clicked_at: Mapped[datetime | None]
