@@ -40,6 +40,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from core.config import get_settings
+from core.infra.sql import local_month
 
 T = TypeVar("T")
 
@@ -138,6 +139,7 @@ def _prepare_sqlite(engine: Engine) -> None:
         # 128 MB of page cache (the default is 2 MB): bulk loads touch every index.
         cursor.execute("PRAGMA cache_size=-131072")
         cursor.close()
+        dbapi_connection.create_function("local_month", 2, local_month, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

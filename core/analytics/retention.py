@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.analytics.kpis import churn_counts
 from core.analytics.periods import Period, day_start
+from core.infra.sql import month_index
 from core.models import Customer, Order, Segment, SegmentMember
 
 AT_RISK = "high"
@@ -36,42 +37,54 @@ class Cohorts:
 
 
 def cohorts(*, session: Session, today: date, zone: ZoneInfo, months: int = 12) -> Cohorts:
-    """The last `months` monthly cohorts, the current month's included."""
+    """The last `months` monthly cohorts, the current month's included. Customers are placed
+    by their first order (`customers.first_order_at`, kept by every write of orders), and the
+    database counts each cohort's buyers and revenue per month."""
     since = day_start(month_start(today, months - 1), zone)
     until = day_start(today + timedelta(days=1), zone)
-    first = (
-        select(Order.customer_id, func.min(Order.ordered_at).label("first"))
-        .group_by(Order.customer_id)
-        .having(func.min(Order.ordered_at) >= since)
-        .subquery()
-    )
+    cohort = month_index(Customer.first_order_at, zone.key)
+    month = month_index(Order.ordered_at, zone.key)
     rows = session.execute(
-        select(Order.customer_id, Order.ordered_at, Order.total_cents)
-        .join(first, first.c.customer_id == Order.customer_id)
-        .where(Order.ordered_at < until)
+        select(
+            cohort,
+            month,
+            func.count(func.distinct(Order.customer_id)),
+            func.sum(Order.total_cents),
+        )
+        .select_from(Customer)
+        .join(Order, Order.customer_id == Customer.id)
+        .where(
+            Customer.first_order_at >= since,
+            Customer.first_order_at < until,
+            Order.ordered_at < until,
+        )
+        .group_by(cohort, month)
     ).all()
-    orders = pd.DataFrame(rows, columns=["customer_id", "ordered_at", "total_cents"])
-    if orders.empty:
+    found = pd.DataFrame(rows, columns=["cohort", "month", "customers", "revenue_cents"])
+    if found.empty:
         return Cohorts(
             sizes=pd.DataFrame(
                 columns=["cohort", "customers", "revenue_cents", "revenue_per_customer_cents"]
             ),
             retention=pd.DataFrame(columns=range(months)),
         )
-    local = pd.to_datetime(orders["ordered_at"], utc=True).dt.tz_convert(zone)
-    orders["month"] = local.dt.year * 12 + local.dt.month - 1
-    orders["cohort"] = orders.groupby("customer_id")["month"].transform("min")
-    orders["offset"] = orders["month"] - orders["cohort"]
-    sizes = orders.groupby("cohort").agg(
-        customers=("customer_id", "nunique"), revenue_cents=("total_cents", "sum")
-    )
+    found["offset"] = found["month"] - found["cohort"]
+    sizes = pd.DataFrame(
+        {
+            # Everyone orders in the month of their first order: its buyers are the cohort.
+            "customers": found[found["offset"] == 0].groupby("cohort")["customers"].sum(),
+            "revenue_cents": found.groupby("cohort")["revenue_cents"].sum(),
+        }
+    ).fillna(0)
     sizes["revenue_per_customer_cents"] = sizes["revenue_cents"] / sizes["customers"]
-    active = orders.groupby(["cohort", "offset"])["customer_id"].nunique().unstack(fill_value=0)
+    active = found.pivot_table(
+        index="cohort", columns="offset", values="customers", aggfunc="sum", fill_value=0
+    )
     current = today.year * 12 + today.month - 1
     all_offsets = range(months)
     retention = active.reindex(columns=all_offsets, fill_value=0).astype("float64")
-    for cohort in retention.index:
-        retention.loc[cohort, [o for o in all_offsets if cohort + o > current]] = float("nan")
+    for row in retention.index:
+        retention.loc[row, [o for o in all_offsets if row + o > current]] = float("nan")
     retention = retention.div(sizes["customers"], axis=0)
     labels = {m: date(m // 12, m % 12 + 1, 1) for m in sizes.index}
     sizes = sizes.rename(index=labels).rename_axis("cohort").reset_index()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import String
+from sqlalchemy.types import Integer, String
 
 
 class hour_bucket(FunctionElement[str]):
@@ -76,3 +80,45 @@ def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
 @compiles(unindexed)
 def _unindexed_default(element: unindexed, compiler: Any, **kw: Any) -> str:
     return compiler.process(element.clauses, **kw)
+
+
+class month_index(FunctionElement[int]):
+    """A timestamp's month in a time zone as one number: year × 12 + month − 1.
+
+    PostgreSQL converts with AT TIME ZONE; SQLite, which knows no zones, calls `local_month`, a
+    Python function every SQLite connection is given (`core.db`).
+    """
+
+    type = Integer()
+    inherit_cache = True
+    name = "month_index"
+
+    def __init__(self, column: Any, zone: str) -> None:
+        super().__init__(column, literal(zone, String()))
+
+
+@compiles(month_index, "sqlite")
+def _month_index_sqlite(element: month_index, compiler: Any, **kw: Any) -> str:
+    return f"local_month({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(month_index, "postgresql")
+def _month_index_postgresql(element: month_index, compiler: Any, **kw: Any) -> str:
+    column, zone = (compiler.process(c, **kw) for c in element.clauses)
+    local = f"({column} AT TIME ZONE {zone})"
+    year, month = (f"CAST(extract({part} FROM {local}) AS INTEGER)" for part in ("year", "month"))
+    return f"({year} * 12 + {month} - 1)"
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_month(stored: str | None, zone: str) -> int | None:
+    """SQLite's `local_month(timestamp, zone)`: a naive UTC timestamp as SQLite stores it
+    ('2026-11-27 05:30:00[.ffffff]'), as `month_index` counts months in `zone`."""
+    if stored is None:
+        return None
+    local = datetime.fromisoformat(stored).replace(tzinfo=UTC).astimezone(_zone(zone))
+    return local.year * 12 + local.month - 1

@@ -14,13 +14,16 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
 from core import analytics
 from core.analytics import Bucket, Period, report
 from core.cli import main
+from core.customers.totals import refresh_customer_totals
 from core.db import session_scope
 from core.errors import ValidationError
 from core.infra import events
+from core.infra.sql import month_index
 from core.models import (
     Campaign,
     CampaignStatus,
@@ -125,6 +128,10 @@ def build_store() -> dict[str, int]:
             customer_id=ids["ben"],
             message_id=ben_message.id,
             occurred_at=sent + timedelta(hours=1),
+        )
+        session.flush()
+        refresh_customer_totals(
+            session=session, customer_ids=[ids[n] for n in ("ann", "ben", "cat", "dan", "eve")]
         )
         for name, members in (("Regulars", ("ann", "dan")), ("Empty", ())):
             segment = Segment(name=name)
@@ -298,3 +305,20 @@ def test_the_pdf_report_has_its_charts(database: str) -> None:
     assert raw.startswith(b"%PDF") and raw.count(b"/Type /Page\n") == 2
     # The trend, the categories, the cohorts and churn, each a picture of the dashboard's own.
     assert raw.count(b"/Subtype /Image") == 4
+
+
+@pytest.mark.both_databases
+def test_months_are_the_stores_months(database: str) -> None:
+    """21:00 in Chicago on November 30 is December 1 in UTC: November for the store, on both
+    databases (PostgreSQL converts, SQLite asks Python)."""
+    with session_scope() as session:
+        customer = Customer(first_name="Late", email="late@example.com")
+        session.add(customer)
+        session.flush()
+        for at in (local(date(2026, 11, 30), 21), local(date(2026, 12, 1), 0, 30)):
+            session.add(Order(customer_id=customer.id, ordered_at=at, total_cents=100))
+    with session_scope(read_only=True) as session:
+        found = session.execute(
+            select(month_index(Order.ordered_at, "America/Chicago")).order_by(Order.ordered_at)
+        ).scalars()
+        assert list(found) == [2026 * 12 + 10, 2026 * 12 + 11]
