@@ -211,8 +211,10 @@ def timings() -> dict[str, float]:
         "segments",
         lambda s: analytics.segment_performance(session=s, period=period, zone=CHICAGO),
     )
-    measure("cohorts", lambda s: analytics.cohorts(session=s, today=TODAY, zone=CHICAGO))
-    measure("churn", lambda s: analytics.churn_by_month(session=s, today=TODAY, zone=CHICAGO))
+    measure("cohorts", lambda s: analytics.cohorts(session=s, today=TODAY, zone=CHICAGO, now=NOW))
+    measure(
+        "churn", lambda s: analytics.churn_by_month(session=s, today=TODAY, zone=CHICAGO, now=NOW)
+    )
     start, end = period.bounds(CHICAGO)
     baseline = select(func.count(), func.sum(Order.total_cents)).where(
         Order.ordered_at >= start, Order.ordered_at < end

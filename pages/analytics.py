@@ -247,8 +247,8 @@ def load_retention(
     zone = ZoneInfo(zone_key)
     with session_scope(read_only=True) as session:
         return (
-            analytics.cohorts(session=session, today=today, zone=zone),
-            analytics.churn_by_month(session=session, today=today, zone=zone),
+            analytics.cohorts(session=session, today=today, zone=zone, now=utc_now()),
+            analytics.churn_by_month(session=session, today=today, zone=zone, now=utc_now()),
             analytics.churn_by_segment(session=session, today=today, zone=zone),
         )
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from core.analytics.cache import cached, data_stamp
 from core.analytics.kpis import CHURN_DAYS, Kpis, kpis
 from core.analytics.periods import Period
 from core.attribution import format_roi
@@ -109,8 +110,18 @@ class Dashboard:
 
 
 def dashboard(*, session: Session, period: Period, zone: ZoneInfo, now: datetime) -> Dashboard:
-    current = kpis(session=session, period=period, zone=zone, now=now)
-    previous = kpis(session=session, period=period.previous(), zone=zone, now=now)
+    """The period's figures beside the previous period's, each kept for the state of the data
+    it was computed from (`cache`)."""
+    stamp = data_stamp(session, now)
+
+    def measured(p: Period) -> Kpis:
+        return cached(
+            ("kpis", p, zone.key),
+            stamp,
+            lambda: kpis(session=session, period=p, zone=zone, now=now),
+        )
+
+    current, previous = measured(period), measured(period.previous())
     return Dashboard(period, current, previous, key_figures(current, previous))
 
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.orm import Session
 
 from core.analytics.periods import Period
 from core.attribution import campaign_results
 from core.messaging.monitor import opted_out_messages
 from core.messaging.providers import Sandbox
-from core.models import Campaign, Message, Order
+from core.models import Campaign, Customer, Message, Order
 
 CHURN_DAYS = 90
 """A customer who has gone this many days without an order is counted as churned."""
@@ -97,12 +97,6 @@ class Kpis:
 def kpis(*, session: Session, period: Period, zone: ZoneInfo, now: datetime) -> Kpis:
     start, end = period.bounds(zone)
     in_period = and_(Order.ordered_at >= start, Order.ordered_at < end)
-    earlier = aliased(Order)
-    had_ordered = (
-        exists()
-        .where(earlier.customer_id == Order.customer_id, earlier.ordered_at < start)
-        .correlate(Order)
-    )
     orders, revenue, customers = session.execute(
         select(
             func.count(Order.id),
@@ -110,8 +104,12 @@ def kpis(*, session: Session, period: Period, zone: ZoneInfo, now: datetime) -> 
             func.count(func.distinct(Order.customer_id)),
         ).where(in_period)
     ).one()
+    # A customer's first order (kept on the customer by every write of orders) tells whether
+    # they had bought before the period.
     returning = session.execute(
-        select(func.count(func.distinct(Order.customer_id))).where(in_period, had_ordered)
+        select(func.count(func.distinct(Order.customer_id)))
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(in_period, Customer.first_order_at < start)
     ).scalar_one()
     churn_base, churned = churn_counts(session=session, period=period, zone=zone)
     sent = _messages(session, start, end)
@@ -148,15 +146,24 @@ def churn_counts(*, session: Session, period: Period, zone: ZoneInfo) -> tuple[i
     them it did)."""
     start, end = period.bounds(zone)
     churn = timedelta(days=CHURN_DAYS)
-    base = (
-        select(Order.customer_id)
-        .where(Order.ordered_at >= start - churn, Order.ordered_at < end - churn)
-        .distinct()
+    cut = end - churn
+    # One pass over the orders from 90 days before the period to its end, a row per customer:
+    # did they order before the cut (their clock could run out in the period), and after it?
+    customers = (
+        select(
+            func.max(case((Order.ordered_at < cut, 1), else_=0)).label("before"),
+            func.max(case((Order.ordered_at >= cut, 1), else_=0)).label("after"),
+        )
+        .where(Order.ordered_at >= start - churn, Order.ordered_at < end)
+        .group_by(Order.customer_id)
         .subquery()
     )
-    kept = select(Order.customer_id).where(Order.ordered_at >= end - churn, Order.ordered_at < end)
+    could = customers.c.before == 1
     total, churned = session.execute(
-        select(func.count(), func.count().filter(base.c.customer_id.not_in(kept)))
+        select(
+            func.count().filter(could),
+            func.count().filter(could, customers.c.after == 0),
+        )
     ).one()
     return int(total), int(churned)
 
@@ -183,9 +190,14 @@ def _messages(session: Session, start: datetime, end: datetime) -> dict[str, int
 def campaigns_started(*, session: Session, start: datetime, end: datetime) -> list[CampaignStart]:
     """Campaigns whose first real message went out in [start, end), in that order."""
     first = func.min(Message.sent_at)
+    sent_then = (
+        select(Message.campaign_id)
+        .where(Message.sent_at >= start, Message.sent_at < end, _real())
+        .distinct()
+    )
     firsts = (
         select(Message.campaign_id, first.label("first_sent_at"))
-        .where(Message.campaign_id.is_not(None), Message.sent_at.is_not(None), _real())
+        .where(Message.campaign_id.in_(sent_then), Message.sent_at.is_not(None), _real())
         .group_by(Message.campaign_id)
         .having(first >= start, first < end)
         .subquery()

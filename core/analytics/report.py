@@ -88,8 +88,8 @@ def gather_report(
         trend=revenue_trend(session=session, period=period, zone=zone, bucket=chosen),
         categories=category_revenue(session=session, period=period, zone=zone),
         campaigns=[r for r in campaign_report(session=session, now=now) if r.id in started],
-        retention=cohorts(session=session, today=period.last, zone=zone).retention,
-        churn=churn_by_month(session=session, today=period.last, zone=zone),
+        retention=cohorts(session=session, today=period.last, zone=zone, now=now).retention,
+        churn=churn_by_month(session=session, today=period.last, zone=zone, now=now),
     )
 
 

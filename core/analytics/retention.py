@@ -3,14 +3,16 @@ revenue each segment stands to lose to customers at high churn risk."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.analytics.cache import cached, data_stamp
 from core.analytics.kpis import churn_counts
 from core.analytics.periods import Period, day_start
 from core.infra.sql import month_index
@@ -36,10 +38,21 @@ class Cohorts:
     since the first (0, 1, 2 …); months that have not happened yet are empty, not 0."""
 
 
-def cohorts(*, session: Session, today: date, zone: ZoneInfo, months: int = 12) -> Cohorts:
-    """The last `months` monthly cohorts, the current month's included. Customers are placed
-    by their first order (`customers.first_order_at`, kept by every write of orders), and the
-    database counts each cohort's buyers and revenue per month."""
+def cohorts(
+    *, session: Session, today: date, zone: ZoneInfo, now: datetime, months: int = 12
+) -> Cohorts:
+    """The last `months` monthly cohorts, the current month's included (kept for the state of
+    the data, `cache`)."""
+    return cached(
+        ("cohorts", today, zone.key, months),
+        data_stamp(session, now),
+        lambda: _cohorts(session, today, zone, months),
+    )
+
+
+def _cohorts(session: Session, today: date, zone: ZoneInfo, months: int) -> Cohorts:
+    """Customers are placed by their first order (`customers.first_order_at`, kept by every
+    write of orders), and the database counts each cohort's buyers and revenue per month."""
     since = day_start(month_start(today, months - 1), zone)
     until = day_start(today + timedelta(days=1), zone)
     cohort = month_index(Customer.first_order_at, zone.key)
@@ -95,20 +108,26 @@ def cohorts(*, session: Session, today: date, zone: ZoneInfo, months: int = 12) 
 
 
 def churn_by_month(
-    *, session: Session, today: date, zone: ZoneInfo, months: int = 12
+    *, session: Session, today: date, zone: ZoneInfo, now: datetime, months: int = 12
 ) -> pd.DataFrame:
     """Churn in each of the last `months` months (the current one so far), as the dashboard
-    counts it (`kpis.CHURN_DAYS`).
+    counts it (`kpis.CHURN_DAYS`); each month kept for the state of the data (`cache`).
 
     Returns:
         Columns: month (its first day), churn_base, churned, churn_rate (None without a base).
     """
+    stamp = data_stamp(session, now)
     found = []
     for back in range(months - 1, -1, -1):
-        first = month_start(today, back)
-        last = min(month_start(today, back - 1) - timedelta(days=1), today)
-        base, churned = churn_counts(session=session, period=Period(first, last), zone=zone)
-        found.append((first, base, churned, churned / base if base else None))
+        period = Period(
+            month_start(today, back), min(month_start(today, back - 1) - timedelta(days=1), today)
+        )
+        base, churned = cached(
+            ("churn", period, zone.key),
+            stamp,
+            functools.partial(churn_counts, session=session, period=period, zone=zone),
+        )
+        found.append((period.first, base, churned, churned / base if base else None))
     return pd.DataFrame(found, columns=["month", "churn_base", "churned", "churn_rate"])
 
 

@@ -223,8 +223,10 @@ def test_trend_categories_and_segments(database: str) -> None:
 def test_cohorts_and_churn(database: str) -> None:
     build_store()
     with session_scope(read_only=True) as session:
-        found = analytics.cohorts(session=session, today=TODAY, zone=CHICAGO, months=4)
-        churn = analytics.churn_by_month(session=session, today=TODAY, zone=CHICAGO, months=4)
+        found = analytics.cohorts(session=session, today=TODAY, zone=CHICAGO, now=NOW, months=4)
+        churn = analytics.churn_by_month(
+            session=session, today=TODAY, zone=CHICAGO, now=NOW, months=4
+        )
         at_risk = analytics.churn_by_segment(session=session, today=TODAY, zone=CHICAGO)
     sizes = found.sizes.set_index("cohort")
     assert sizes.loc[date(2026, 8, 1), ["customers", "revenue_cents"]].tolist() == [2, 7_000]
