@@ -28,6 +28,7 @@ from core.models import (
     Campaign,
     CampaignStatus,
     Customer,
+    ImportKind,
     Message,
     MessageStatus,
     Order,
@@ -37,6 +38,7 @@ from core.models import (
 )
 from core.models.catalog import Category
 from tests.conftest import services_required
+from tests.integration.conftest import load
 from tests.moments import NOW, TODAY
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -324,3 +326,19 @@ def test_months_are_the_stores_months(database: str) -> None:
             select(month_index(Order.ordered_at, "America/Chicago")).order_by(Order.ordered_at)
         ).scalars()
         assert list(found) == [2026 * 12 + 10, 2026 * 12 + 11]
+
+
+@pytest.mark.both_databases
+def test_kept_figures_follow_an_order_import(database: str, tmp_path: Path) -> None:
+    build_store()
+    first = board()
+    assert board().current is first.current, "the second look reads what the first computed"
+    content = "Receipt,Customer Email,Date,Total\nR1,cat@example.com,2026-11-16,25.00\n"
+    _, problems = load(tmp_path, content, ImportKind.ORDERS, "orders.csv")
+    assert problems == []
+    after = board()
+    assert after.current.revenue_cents == first.current.revenue_cents + 2_500
+    assert after.current.orders == first.current.orders + 1
+    with session_scope(read_only=True) as session:
+        found = analytics.cohorts(session=session, today=TODAY, zone=CHICAGO, now=NOW, months=4)
+    assert found.sizes.set_index("cohort").loc[date(2026, 11, 1), "revenue_cents"] == 118_400
