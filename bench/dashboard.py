@@ -41,6 +41,7 @@ CATEGORIES = np.array(["wine", "beer", "spirits", "mixers", "accessories"])
 
 
 def fill_store(customers: int, orders: int, events: int) -> None:
+    from core.customers.totals import refresh_customer_totals
     from core.db import session_scope
     from core.infra import bulk
     from core.messaging.offer_codes import offer_code
@@ -150,6 +151,7 @@ def fill_store(customers: int, orders: int, events: int) -> None:
         ):
             for start in range(0, len(rows), size):
                 bulk.insert_frame(session, table, rows.iloc[start : start + size])
+        refresh_customer_totals(session=session, customer_ids=range(1, customers + 1))
         for name in ("Regulars", "Lapsed"):
             segment = Segment(name=name)
             session.add(segment)

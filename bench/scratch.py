@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import tempfile
 import uuid
@@ -40,8 +41,11 @@ def scratch_database(backend: str, folder: Path, postgres: str = DEFAULT_POSTGRE
         from core.db import reset_engines
 
         reset_engines()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if os.environ.get("BENCH_KEEP"):  # to look into the filled store afterwards
+            print(f"kept database {name}", flush=True)
+        else:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 

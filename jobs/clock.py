@@ -7,9 +7,10 @@ import logging
 import threading
 from datetime import datetime
 
-from core import maintenance
+from core import attribution, maintenance
 from core.analytics import weekly
 from core.db import session_scope, utc_now
+from core.infra import job_rows
 from core.permissions import SYSTEM
 from core.store_profile import get_store_profile
 from jobs import flows, held_optouts, queue, sending, tasks
@@ -29,9 +30,13 @@ def tick(now: datetime | None = None) -> list[str]:
         zone = get_store_profile(session=session).zone
         night = maintenance.claim_nightly_run(session=session, now=now, zone=zone)
         week = weekly.claim_weekly_report(session=session, now=now, zone=zone)
+        busy = job_rows.is_active(session=session, kind=tasks.refresh_results.kind, now=now)
+        behind = not busy and attribution.claim_refresh(session=session, now=now)
     if night is not None:
         started.append(queue.enqueue(tasks.nightly))
         log.info("nightly refresh enqueued", extra={"day": night.isoformat()})
+    if behind:
+        started.append(queue.enqueue(tasks.refresh_results))
     if week is not None:
         started.append(
             queue.enqueue(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from core import analytics, campaigns, demo, imports, maintenance, scoring
+from core import analytics, attribution, campaigns, demo, imports, maintenance, scoring
 from core.analytics import weekly
 from core.campaigns import actions
 from core.config import get_settings
@@ -144,6 +144,14 @@ def weekly_report(*, actor: Actor, progress: Progress, first: str, last: str) ->
         return weekly.send_weekly_report(
             session=session, period=period, now=utc_now(), settings=get_settings()
         )
+
+
+@task("campaigns.results")
+def refresh_results(*, actor: Actor, progress: Progress) -> dict[str, Any]:
+    """Bring the kept campaign results up to the data (after imports and sends)."""
+    progress(10, "Measuring campaigns")
+    with session_scope() as session:
+        return {"refreshed": attribution.refresh_stored_results(session=session, now=utc_now())}
 
 
 @task("actions.generate")

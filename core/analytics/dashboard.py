@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from core.analytics.cache import cached, data_stamp
+from core.analytics.cache import cached
 from core.analytics.kpis import CHURN_DAYS, Kpis, kpis
 from core.analytics.periods import Period
-from core.attribution import format_roi
+from core.attribution import data_stamp, format_roi
 from core.infra.csv_safe import write_csv
 from core.infra.money import format_cents
 

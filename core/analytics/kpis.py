@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from core.analytics.periods import Period
-from core.attribution import campaign_results
+from core.attribution import stored_results
 from core.messaging.monitor import opted_out_messages
 from core.messaging.providers import Sandbox
 from core.models import Campaign, Customer, Message, Order
@@ -114,7 +114,7 @@ def kpis(*, session: Session, period: Period, zone: ZoneInfo, now: datetime) -> 
     churn_base, churned = churn_counts(session=session, period=period, zone=zone)
     sent = _messages(session, start, end)
     started = campaigns_started(session=session, start=start, end=end)
-    results = campaign_results(session=session, campaign_ids=[c.id for c in started], now=now)
+    results = stored_results(session=session, campaign_ids=[c.id for c in started], now=now)
     measured = [
         r.lift.incremental for r in results.values() if r.lift and r.lift.incremental is not None
     ]

@@ -12,9 +12,10 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.analytics.cache import cached, data_stamp
+from core.analytics.cache import cached
 from core.analytics.kpis import churn_counts
 from core.analytics.periods import Period, day_start
+from core.attribution import data_stamp
 from core.infra.sql import month_index
 from core.models import Customer, Order, Segment, SegmentMember
 

@@ -12,6 +12,12 @@ from core.attribution.settings import (
     get_attribution_settings,
     save_attribution_settings,
 )
+from core.attribution.stored import (
+    claim_refresh,
+    data_stamp,
+    refresh_stored_results,
+    stored_results,
+)
 
 __all__ = [
     "MODEL_LABELS",
@@ -26,9 +32,13 @@ __all__ = [
     "campaign_report",
     "campaign_results",
     "campaign_revenue",
+    "claim_refresh",
+    "data_stamp",
     "format_roi",
     "get_attribution_settings",
+    "refresh_stored_results",
     "save_attribution_settings",
+    "stored_results",
     "welch_interval",
     "write_report_csv",
 ]

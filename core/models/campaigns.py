@@ -196,3 +196,17 @@ class PlanCache(Base):
     plan: Mapped[dict[str, Any]]
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class CampaignResult(Base):
+    """A campaign's results (revenue, lift, figures) as computed at `stamp`, the state of the
+    data; kept up to date by a job after imports and sends, read by the dashboard."""
+
+    __tablename__ = "campaign_results"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    stamp: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime]
+    value: Mapped[dict[str, Any]]

@@ -16,16 +16,21 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from core import analytics
+from core import analytics, attribution
 from core.analytics import Bucket, Period, report
+from core.attribution.lift import Interval, Lift
+from core.attribution.revenue import Revenue
+from core.attribution.stored import results_from_json, results_to_json
 from core.cli import main
 from core.customers.totals import refresh_customer_totals
 from core.db import session_scope
 from core.errors import ValidationError
 from core.infra import events
 from core.infra.sql import month_index
+from core.messaging.monitor import Figures
 from core.models import (
     Campaign,
+    CampaignResult,
     CampaignStatus,
     Customer,
     ImportKind,
@@ -342,3 +347,60 @@ def test_kept_figures_follow_an_order_import(database: str, tmp_path: Path) -> N
     with session_scope(read_only=True) as session:
         found = analytics.cohorts(session=session, today=TODAY, zone=CHICAGO, now=NOW, months=4)
     assert found.sizes.set_index("cohort").loc[date(2026, 11, 1), "revenue_cents"] == 118_400
+
+
+@pytest.mark.both_databases
+def test_campaign_results_are_kept_until_the_data_moves(database: str, tmp_path: Path) -> None:
+    ids = build_store()
+    x = [ids["X"]]
+
+    def live() -> attribution.Results:
+        with session_scope(read_only=True) as session:
+            return attribution.campaign_results(session=session, campaign_ids=x, now=NOW)[x[0]]
+
+    def kept() -> list[CampaignResult]:
+        with session_scope(read_only=True) as session:
+            return list(session.scalars(select(CampaignResult)))
+
+    with session_scope() as session:
+        assert attribution.claim_refresh(session=session, now=NOW)
+        assert not attribution.claim_refresh(session=session, now=NOW), "claimed once"
+        assert attribution.refresh_stored_results(session=session, now=NOW) == 1
+        assert attribution.refresh_stored_results(session=session, now=NOW) == 0
+    (row,) = kept()
+    with session_scope(read_only=True) as session:
+        stored = attribution.stored_results(session=session, campaign_ids=x, now=NOW)[x[0]]
+    assert stored == live() and row.value["revenue"]["code_cents"] == 5_000
+
+    # ann pays with her code once more: the stamp moves, the kept row is passed over.
+    content = (
+        "Receipt,Customer Email,Date,Total,Promo Code\nR9,ann@example.com,2026-11-19,30,LC-ANN00X\n"
+    )
+    load(tmp_path, content, ImportKind.ORDERS, "orders.csv")
+    with session_scope(read_only=True) as session:
+        again = attribution.stored_results(session=session, campaign_ids=x, now=NOW)[x[0]]
+    assert again.revenue.code_cents == 8_000 == live().revenue.code_cents
+    with session_scope() as session:
+        assert attribution.claim_refresh(session=session, now=NOW)
+        assert attribution.refresh_stored_results(session=session, now=NOW) == 1
+    assert kept()[0].value["revenue"]["code_cents"] == 8_000
+
+
+def test_results_with_a_lift_survive_the_round_trip() -> None:
+    lift = Lift(
+        treated=90,
+        control=10,
+        treated_buyers=20,
+        control_buyers=1,
+        treated_revenue_cents=90_000,
+        control_revenue_cents=2_000,
+        per_customer=Interval(800.0, 100.5, 1_499.5),
+        measured_until=NOW,
+        complete=True,
+    )
+    results = attribution.Results(
+        revenue=Revenue(code_cents=5, code_orders=1, window_cents=2.5, window_orders=0.5),
+        lift=lift,
+        figures=Figures(**{name: 1 for name in Figures.__dataclass_fields__}),
+    )
+    assert results_from_json(json.loads(json.dumps(results_to_json(results)))) == results
