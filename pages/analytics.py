@@ -113,9 +113,15 @@ with overview:
     analytics.write_figures_csv(figures_csv, board)
 
     with session_scope(read_only=True) as session:
-        trend = analytics.revenue_trend(session=session, period=period, zone=zone, bucket=bucket)
-        categories = analytics.category_revenue(session=session, period=period, zone=zone)
-        by_segment = analytics.segment_performance(session=session, period=period, zone=zone)
+        trend = analytics.revenue_trend(
+            session=session, period=period, zone=zone, bucket=bucket, now=utc_now()
+        )
+        categories = analytics.category_revenue(
+            session=session, period=period, zone=zone, now=utc_now()
+        )
+        by_segment = analytics.segment_performance(
+            session=session, period=period, zone=zone, now=utc_now()
+        )
     st.plotly_chart(
         charts.trend_figure(trend, list(board.current.campaigns), bucket=bucket, zone=zone),
         width="stretch",

@@ -6,14 +6,16 @@ and placed in the store's days, weeks or months with pandas.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.analytics.cache import cached
 from core.analytics.periods import Bucket, Period, bucket_starts, local_days
+from core.attribution import data_stamp
 from core.infra.sql import hour_bucket
 from core.models import Order, OrderItem, Segment, SegmentMember
 
@@ -25,7 +27,7 @@ def first_order_day(*, session: Session, zone: ZoneInfo) -> date | None:
 
 
 def revenue_trend(
-    *, session: Session, period: Period, zone: ZoneInfo, bucket: Bucket
+    *, session: Session, period: Period, zone: ZoneInfo, bucket: Bucket, now: datetime
 ) -> pd.DataFrame:
     """Revenue and orders per bucket, every bucket of the period present (a bucket without
     orders made $0).
@@ -33,6 +35,16 @@ def revenue_trend(
     Returns:
         Columns: start (date), revenue_cents, orders.
     """
+    return cached(
+        ("trend", period, zone.key, bucket),
+        data_stamp(session, now),
+        lambda: _revenue_trend(session, period, zone, bucket),
+    )
+
+
+def _revenue_trend(
+    session: Session, period: Period, zone: ZoneInfo, bucket: Bucket
+) -> pd.DataFrame:
     start, end = period.bounds(zone)
     hour = hour_bucket(Order.ordered_at)
     rows = session.execute(
@@ -48,13 +60,23 @@ def revenue_trend(
     return every.reset_index().astype({"revenue_cents": "int64", "orders": "int64"})
 
 
-def category_revenue(*, session: Session, period: Period, zone: ZoneInfo) -> pd.DataFrame:
+def category_revenue(
+    *, session: Session, period: Period, zone: ZoneInfo, now: datetime
+) -> pd.DataFrame:
     """Revenue by category in the period and in the one before, largest first.
 
     Returns:
         Columns: category, revenue_cents, previous_cents, share (of the period's item revenue).
     """
 
+    return cached(
+        ("categories", period, zone.key),
+        data_stamp(session, now),
+        lambda: _category_revenue(session, period, zone),
+    )
+
+
+def _category_revenue(session: Session, period: Period, zone: ZoneInfo) -> pd.DataFrame:
     def by_category(p: Period) -> pd.Series:
         start, end = p.bounds(zone)
         rows = session.execute(
@@ -75,13 +97,23 @@ def category_revenue(*, session: Session, period: Period, zone: ZoneInfo) -> pd.
     )
 
 
-def segment_performance(*, session: Session, period: Period, zone: ZoneInfo) -> pd.DataFrame:
+def segment_performance(
+    *, session: Session, period: Period, zone: ZoneInfo, now: datetime
+) -> pd.DataFrame:
     """Each segment's members today and what they bought in the period.
 
     Returns:
         Columns: segment_id, segment, members, buyers, orders, revenue_cents,
         revenue_per_member_cents (None for an empty segment), by revenue, largest first.
     """
+    return cached(
+        ("segments", period, zone.key),
+        data_stamp(session, now),
+        lambda: _segment_performance(session, period, zone),
+    )
+
+
+def _segment_performance(session: Session, period: Period, zone: ZoneInfo) -> pd.DataFrame:
     start, end = period.bounds(zone)
     bought = (
         select(

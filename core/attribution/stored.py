@@ -27,7 +27,7 @@ from core.attribution.revenue import Revenue
 from core.attribution.settings import get_attribution_settings
 from core.customers.totals import orders_version
 from core.messaging.monitor import Figures
-from core.models import Campaign, CampaignResult, Event, Message, Setting
+from core.models import Campaign, CampaignResult, Event, Message, Segment, Setting
 
 REFRESH_KEY = "campaign_results_refresh"
 
@@ -45,6 +45,9 @@ def data_stamp(session: Session, now: datetime) -> str:
                     func.max(Event.id),
                     func.count(Campaign.id),
                     func.max(Campaign.updated_at),
+                    func.count(Segment.id),
+                    func.max(Segment.updated_at),
+                    func.max(Segment.refreshed_at),
                 )
             )
         )

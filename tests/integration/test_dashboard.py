@@ -192,13 +192,17 @@ def test_trend_categories_and_segments(database: str) -> None:
     ids = build_store()
     with session_scope(read_only=True) as session:
         daily = analytics.revenue_trend(
-            session=session, period=PERIOD, zone=CHICAGO, bucket=Bucket.DAY
+            session=session, period=PERIOD, zone=CHICAGO, bucket=Bucket.DAY, now=NOW
         )
         weekly = analytics.revenue_trend(
-            session=session, period=PERIOD, zone=CHICAGO, bucket=Bucket.WEEK
+            session=session, period=PERIOD, zone=CHICAGO, bucket=Bucket.WEEK, now=NOW
         )
-        categories = analytics.category_revenue(session=session, period=PERIOD, zone=CHICAGO)
-        segments = analytics.segment_performance(session=session, period=PERIOD, zone=CHICAGO)
+        categories = analytics.category_revenue(
+            session=session, period=PERIOD, zone=CHICAGO, now=NOW
+        )
+        segments = analytics.segment_performance(
+            session=session, period=PERIOD, zone=CHICAGO, now=NOW
+        )
     days = dict(zip(daily["start"], daily["revenue_cents"], strict=True))
     assert len(days) == 10 and sum(days.values()) == 18_000
     assert days[date(2026, 11, 11)] == 4_000  # 00:30 in Chicago, not the day before
