@@ -22,13 +22,13 @@ from core.analytics.dashboard import Dashboard, dashboard
 from core.analytics.periods import Period
 from core.config import Settings
 from core.errors import ValidationError
-from core.infra import audit, events
-from core.infra.setting_rows import read_setting, write_setting
+from core.infra import events
+from core.infra.setting_rows import read_setting, save_setting
 from core.messaging.providers import Outgoing
 from core.messaging.routing import provider_for, why_held
 from core.messaging.sender import sender_address
 from core.models import Channel, Setting
-from core.permissions import Actor, Permission, authorize
+from core.permissions import Actor
 from core.store_profile import get_store_profile
 
 SETTINGS_KEY = "weekly_report"
@@ -63,15 +63,7 @@ def get_weekly_settings(*, session: Session) -> WeeklyReportSettings:
 
 
 def save_weekly_settings(*, session: Session, actor: Actor, settings: WeeklyReportSettings) -> None:
-    authorize(actor, Permission.MANAGE_SETTINGS)
-    value = write_setting(session, SETTINGS_KEY, settings)
-    audit.record(
-        session=session,
-        actor=actor,
-        action="weekly_report.settings",
-        entity_type="setting",
-        changes=value,
-    )
+    save_setting(session=session, actor=actor, key=SETTINGS_KEY, value=settings)
 
 
 def last_week(today: date) -> Period:

@@ -8,9 +8,8 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from core.infra import audit
-from core.infra.setting_rows import read_setting, write_setting
-from core.permissions import Actor, Permission, authorize
+from core.infra.setting_rows import read_setting, save_setting
+from core.permissions import Actor
 
 ATTRIBUTION_KEY = "attribution"
 
@@ -53,12 +52,4 @@ def get_attribution_settings(*, session: Session) -> AttributionSettings:
 def save_attribution_settings(
     *, session: Session, actor: Actor, settings: AttributionSettings
 ) -> None:
-    authorize(actor, Permission.MANAGE_SETTINGS)
-    value = write_setting(session, ATTRIBUTION_KEY, settings)
-    audit.record(
-        session=session,
-        actor=actor,
-        action="attribution.settings",
-        entity_type="setting",
-        changes=value,
-    )
+    save_setting(session=session, actor=actor, key=ATTRIBUTION_KEY, value=settings)

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from core.infra.setting_rows import read_setting, write_setting
-from core.permissions import Actor, Permission, authorize
+from core.infra.setting_rows import read_setting, save_setting
+from core.permissions import Actor
 
 POLICY_KEY = "compliance_policy"
 
@@ -94,8 +94,7 @@ def get_policy(*, session: Session) -> Policy:
 
 
 def save_policy(*, session: Session, actor: Actor, policy: Policy) -> None:
-    authorize(actor, Permission.MANAGE_SETTINGS)
-    write_setting(session, POLICY_KEY, policy)
+    save_setting(session=session, actor=actor, key=POLICY_KEY, value=policy)
 
 
 # --- when ----------------------------------------------------------------------------------

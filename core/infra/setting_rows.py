@@ -8,7 +8,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from core.infra import audit
 from core.models import Setting
+from core.permissions import Actor, Permission, authorize
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,3 +29,16 @@ def write_setting(session: Session, key: str, value: BaseModel) -> dict[str, Any
     else:
         row.value = stored
     return stored
+
+
+def save_setting(*, session: Session, actor: Actor, key: str, value: BaseModel) -> None:
+    """Save a store setting edited by `actor` (who must manage settings), in the audit log as
+    `{key}.settings` with what was stored."""
+    authorize(actor, Permission.MANAGE_SETTINGS)
+    audit.record(
+        session=session,
+        actor=actor,
+        action=f"{key}.settings",
+        entity_type="setting",
+        changes=write_setting(session, key, value),
+    )
