@@ -50,15 +50,25 @@ def test_the_dashboard_shows_the_stores_own_figures(
             assert shown[f.label] == "—" and f.why in texts(at)
         else:
             assert shown[f.label] != "—"
-    assert len(at.get("plotly_chart")) == 4, "trend, categories, cohorts, churn"
+    assert len(at.get("plotly_chart")) == 2, "the trend and the categories: the open tab only"
 
     # Every campaign's revenue, whatever the dates.
+    at.session_state["analytics_tab"] = "Campaigns"
+    at.run()
+    assert not at.metric and not at.get("plotly_chart")
     table = next(d.value for d in at.dataframe if "Campaign" in d.value.columns)
     assert sorted(table["Campaign"]) == sorted(past)
     results = results_of(past["Thanksgiving table"])
     row = table[table["Campaign"] == "Thanksgiving table"].iloc[0]
     assert row["By offer code"] == f"${results.revenue.code_cents / 100:,.0f}"
 
+    at.session_state["analytics_tab"] = "Cohorts and churn"
+    at.run()
+    assert len(at.get("plotly_chart")) == 2, "the cohorts and the churn"
+    assert "Revenue at risk by segment" in texts(at)
+
+    at.session_state["analytics_tab"] = "Overview"
+    at.run()
     next(b for b in at.button if b.label == "Make a PDF report").click().run()
     assert not at.exception and not at.error
     pdf = at.session_state[f"analytics_pdf_{board.period.first}_{board.period.last}_day"]
