@@ -30,13 +30,13 @@ def tick(now: datetime | None = None) -> list[str]:
         zone = get_store_profile(session=session).zone
         night = maintenance.claim_nightly_run(session=session, now=now, zone=zone)
         week = weekly.claim_weekly_report(session=session, now=now, zone=zone)
-        busy = job_rows.is_active(session=session, kind=tasks.refresh_results.kind, now=now)
+        busy = job_rows.is_active(session=session, kind=tasks.refresh_dashboard.kind, now=now)
         behind = not busy and attribution.claim_refresh(session=session, now=now)
     if night is not None:
         started.append(queue.enqueue(tasks.nightly))
         log.info("nightly refresh enqueued", extra={"day": night.isoformat()})
     if behind:
-        started.append(queue.enqueue(tasks.refresh_results))
+        started.append(queue.enqueue(tasks.refresh_dashboard))
     if week is not None:
         started.append(
             queue.enqueue(

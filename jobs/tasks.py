@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from core import analytics, attribution, campaigns, demo, imports, maintenance, scoring
-from core.analytics import weekly
+from core import analytics, campaigns, demo, imports, maintenance, scoring
+from core.analytics import refresh, weekly
 from core.campaigns import actions
 from core.config import get_settings
 from core.db import session_scope, utc_now
@@ -146,12 +146,13 @@ def weekly_report(*, actor: Actor, progress: Progress, first: str, last: str) ->
         )
 
 
-@task("campaigns.results")
-def refresh_results(*, actor: Actor, progress: Progress) -> dict[str, Any]:
-    """Bring the kept campaign results up to the data (after imports and sends)."""
-    progress(10, "Measuring campaigns")
+@task("analytics.refresh")
+def refresh_dashboard(*, actor: Actor, progress: Progress) -> dict[str, Any]:
+    """Bring the kept campaign results and dashboard figures up to the data (after imports
+    and sends)."""
+    progress(10, "Measuring campaigns and the store")
     with session_scope() as session:
-        return {"refreshed": attribution.refresh_stored_results(session=session, now=utc_now())}
+        return refresh.refresh_dashboard(session=session, now=utc_now())
 
 
 @task("actions.generate")

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import analytics, attribution
 from core.analytics import Bucket, Period, charts, report
-from core.analytics.periods import MAX_DAYS
+from core.analytics.periods import MAX_DAYS, PRESETS
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import ValidationError
@@ -29,12 +29,6 @@ zone = context.store_zone()
 today = context.store_today()
 url = get_settings().database_url
 
-PRESETS = {
-    "Last 7 days": lambda: Period.last_days(7, today=today),
-    "Last 30 days": lambda: Period.last_days(30, today=today),
-    "Last 90 days": lambda: Period.last_days(90, today=today),
-    "This year": lambda: Period.year_to_date(today=today),
-}
 NO_SEGMENTS = "No segments yet: Segments turns a playbook into one in a click."
 BUCKETS = {"Daily": Bucket.DAY, "Weekly": Bucket.WEEK, "Monthly": Bucket.MONTH}
 
@@ -67,7 +61,7 @@ if preset == "Custom":
         st.error(str(error))
         st.stop()
 else:
-    period = PRESETS[preset]()
+    period = Period.preset(preset, today=today)
 default_bucket = "Daily" if period.days <= 31 else "Weekly" if period.days <= 180 else "Monthly"
 bucket_name = right.segmented_control(
     "Show by", list(BUCKETS), default=default_bucket, key=f"analytics_bucket_{preset}"

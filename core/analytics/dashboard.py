@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.analytics.cache import cached
 from core.analytics.kpis import CHURN_DAYS, Kpis, kpis
 from core.analytics.periods import Period
+from core.analytics.snapshots import kept, kpis_from_json, kpis_key
 from core.attribution import data_stamp, format_roi
 from core.infra.csv_safe import write_csv
 from core.infra.money import format_cents
@@ -118,7 +119,13 @@ def dashboard(*, session: Session, period: Period, zone: ZoneInfo, now: datetime
         return cached(
             ("kpis", p, zone.key),
             stamp,
-            lambda: kpis(session=session, period=p, zone=zone, now=now),
+            lambda: kept(
+                session,
+                kpis_key(p, zone),
+                stamp,
+                lambda: kpis(session=session, period=p, zone=zone, now=now),
+                kpis_from_json,
+            ),
         )
 
     current, previous = measured(period), measured(period.previous())

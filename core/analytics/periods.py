@@ -16,6 +16,11 @@ MAX_DAYS = 3 * 366
 """The longest period a dashboard or a report covers (three years)."""
 
 
+PRESET_DAYS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90}
+PRESETS = (*PRESET_DAYS, "This year")
+"""The date ranges the dashboard offers, whose figures the results job keeps ready."""
+
+
 def day_start(day: date, zone: ZoneInfo) -> datetime:
     """Midnight starting `day` in `zone`."""
     return datetime.combine(day, time.min, zone)
@@ -51,6 +56,13 @@ class Period:
     @classmethod
     def year_to_date(cls, *, today: date) -> Period:
         return cls(date(today.year, 1, 1), today)
+
+    @classmethod
+    def preset(cls, name: str, *, today: date) -> Period:
+        """One of `PRESETS` ending with `today`."""
+        if name == "This year":
+            return cls.year_to_date(today=today)
+        return cls.last_days(PRESET_DAYS[name], today=today)
 
     @property
     def days(self) -> int:

@@ -3,9 +3,9 @@ revenue each segment stands to lose to customers at high churn risk."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -15,10 +15,20 @@ from sqlalchemy.orm import Session
 from core.analytics.cache import cached
 from core.analytics.kpis import churn_counts
 from core.analytics.periods import Period, day_start
+from core.analytics.snapshots import (
+    churn_from_json,
+    churn_key,
+    cohorts_key,
+    frame_from_json,
+    frame_to_json,
+    kept,
+)
 from core.attribution import data_stamp
 from core.infra.sql import month_index
 from core.models import Customer, Order, Segment, SegmentMember
 
+MONTHS = 12
+"""How many months of cohorts and churn the dashboard shows."""
 AT_RISK = "high"
 """The churn-risk band (scoring) whose customers' spending is counted as revenue at risk."""
 
@@ -40,18 +50,25 @@ class Cohorts:
 
 
 def cohorts(
-    *, session: Session, today: date, zone: ZoneInfo, now: datetime, months: int = 12
+    *, session: Session, today: date, zone: ZoneInfo, now: datetime, months: int = MONTHS
 ) -> Cohorts:
     """The last `months` monthly cohorts, the current month's included (kept for the state of
     the data, `cache`)."""
+    stamp = data_stamp(session, now)
     return cached(
         ("cohorts", today, zone.key, months),
-        data_stamp(session, now),
-        lambda: _cohorts(session, today, zone, months),
+        stamp,
+        lambda: kept(
+            session,
+            cohorts_key(today, zone, months),
+            stamp,
+            lambda: compute_cohorts(session, today, zone, months),
+            cohorts_from_json,
+        ),
     )
 
 
-def _cohorts(session: Session, today: date, zone: ZoneInfo, months: int) -> Cohorts:
+def compute_cohorts(session: Session, today: date, zone: ZoneInfo, months: int) -> Cohorts:
     """Customers are placed by their first order (`customers.first_order_at`, kept by every
     write of orders), and the database counts each cohort's buyers and revenue per month."""
     since = day_start(month_start(today, months - 1), zone)
@@ -74,7 +91,9 @@ def _cohorts(session: Session, today: date, zone: ZoneInfo, months: int) -> Coho
         )
         .group_by(cohort, month)
     ).all()
-    found = pd.DataFrame(rows, columns=["cohort", "month", "customers", "revenue_cents"])
+    found = pd.DataFrame(
+        rows, columns=["cohort", "month", "customers", "revenue_cents"], dtype="int64"
+    )
     if found.empty:
         return Cohorts(
             sizes=pd.DataFrame(
@@ -109,7 +128,7 @@ def _cohorts(session: Session, today: date, zone: ZoneInfo, months: int) -> Coho
 
 
 def churn_by_month(
-    *, session: Session, today: date, zone: ZoneInfo, now: datetime, months: int = 12
+    *, session: Session, today: date, zone: ZoneInfo, now: datetime, months: int = MONTHS
 ) -> pd.DataFrame:
     """Churn in each of the last `months` months (the current one so far), as the dashboard
     counts it (`kpis.CHURN_DAYS`); each month kept for the state of the data (`cache`).
@@ -118,18 +137,42 @@ def churn_by_month(
         Columns: month (its first day), churn_base, churned, churn_rate (None without a base).
     """
     stamp = data_stamp(session, now)
+    return cached(
+        ("churn", today, zone.key, months),
+        stamp,
+        lambda: kept(
+            session,
+            churn_key(today, zone, months),
+            stamp,
+            lambda: compute_churn_by_month(session, today, zone, months),
+            churn_from_json,
+        ),
+    )
+
+
+def compute_churn_by_month(
+    session: Session, today: date, zone: ZoneInfo, months: int
+) -> pd.DataFrame:
     found = []
     for back in range(months - 1, -1, -1):
         period = Period(
             month_start(today, back), min(month_start(today, back - 1) - timedelta(days=1), today)
         )
-        base, churned = cached(
-            ("churn", period, zone.key),
-            stamp,
-            functools.partial(churn_counts, session=session, period=period, zone=zone),
-        )
+        base, churned = churn_counts(session=session, period=period, zone=zone)
         found.append((period.first, base, churned, churned / base if base else None))
     return pd.DataFrame(found, columns=["month", "churn_base", "churned", "churn_rate"])
+
+
+def cohorts_to_json(found: Cohorts) -> dict[str, Any]:
+    return {"sizes": frame_to_json(found.sizes), "retention": frame_to_json(found.retention)}
+
+
+def cohorts_from_json(value: dict[str, Any]) -> Cohorts:
+    retention = frame_from_json(value["retention"], date_index=True).astype("float64")
+    retention = retention.rename_axis(index="cohort", columns="month")
+    return Cohorts(
+        sizes=frame_from_json(value["sizes"], date_columns=("cohort",)), retention=retention
+    )
 
 
 def churn_by_segment(*, session: Session, today: date, zone: ZoneInfo) -> pd.DataFrame:

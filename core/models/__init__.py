@@ -1,5 +1,6 @@
 """Every model, imported here so `Base.metadata` knows all tables."""
 
+from core.models.analytics import AnalyticsSnapshot
 from core.models.audit import AuditEntry
 from core.models.campaigns import (
     Action,
@@ -34,6 +35,7 @@ from core.models.users import EndReason, SignInFailure, User, UserSession
 __all__ = [
     "Action",
     "ActionStatus",
+    "AnalyticsSnapshot",
     "Audience",
     "AuditEntry",
     "Campaign",

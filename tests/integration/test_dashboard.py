@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from core import analytics, attribution
-from core.analytics import Bucket, Period, report
+from core.analytics import Bucket, Period, refresh, report
+from core.analytics import cache as analytics_cache
+from core.analytics.retention import compute_churn_by_month, compute_cohorts
 from core.attribution.lift import Interval, Lift
 from core.attribution.revenue import Revenue
 from core.attribution.stored import results_from_json, results_to_json
@@ -29,6 +31,7 @@ from core.infra import events
 from core.infra.sql import month_index
 from core.messaging.monitor import Figures
 from core.models import (
+    AnalyticsSnapshot,
     Campaign,
     CampaignResult,
     CampaignStatus,
@@ -408,3 +411,46 @@ def test_results_with_a_lift_survive_the_round_trip() -> None:
         figures=Figures(**{name: 1 for name in Figures.__dataclass_fields__}),
     )
     assert results_from_json(json.loads(json.dumps(results_to_json(results)))) == results
+
+
+@pytest.mark.both_databases
+def test_the_dashboard_is_kept_ready_by_the_refresh_job(database: str, tmp_path: Path) -> None:
+    build_store()
+    with session_scope() as session:
+        done = refresh.refresh_dashboard(session=session, now=NOW)
+    assert done == {"campaigns": 1, "snapshots": 10}  # four presets and the periods before
+    today = NOW.astimezone(CHICAGO).date()
+    thirty = Period.last_days(30, today=today)
+    with session_scope(read_only=True) as session:
+        live = analytics.kpis(session=session, period=thirty, zone=CHICAGO, now=NOW)
+        computed = compute_cohorts(session, today, CHICAGO, 12)
+        churn = compute_churn_by_month(session, today, CHICAGO, 12)
+    analytics_cache.forget()
+
+    def read() -> tuple[analytics.Dashboard, analytics.Cohorts, pd.DataFrame]:
+        with session_scope(read_only=True) as session:
+            return (
+                analytics.dashboard(session=session, period=thirty, zone=CHICAGO, now=NOW),
+                analytics.cohorts(session=session, today=today, zone=CHICAGO, now=NOW),
+                analytics.churn_by_month(session=session, today=today, zone=CHICAGO, now=NOW),
+            )
+
+    board_read, cohorts_read, churn_read = read()
+    assert board_read.current == live
+    pd.testing.assert_frame_equal(cohorts_read.sizes, computed.sizes, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        cohorts_read.retention, computed.retention, check_dtype=False, check_index_type=False
+    )
+    pd.testing.assert_frame_equal(churn_read, churn, check_dtype=False)
+
+    # What is read is the snapshot: a changed one shows (this is how a test can tell).
+    with session_scope() as session:
+        row = session.get(AnalyticsSnapshot, f"kpis:{thirty.first}:{thirty.last}:{CHICAGO.key}")
+        assert row is not None
+        row.value = row.value | {"orders": 999}
+    analytics_cache.forget()
+    assert read()[0].current.orders == 999
+    # An import moves the stamp: the snapshot is passed over until the job runs again.
+    content = "Receipt,Customer Email,Date,Total\nR1,cat@example.com,2026-11-16,25.00\n"
+    load(tmp_path, content, ImportKind.ORDERS, "orders.csv")
+    assert read()[0].current.orders == live.orders + 1
