@@ -1,7 +1,7 @@
 """Keeping the dashboard ready: after imports and sends the results job (started by the minute
 clock when the data's stamp moves) keeps every campaign's results, then the preset periods' key
-figures (and the periods before them), the cohorts and the churn by month of the store's
-today, so managers read them instead of waiting for them."""
+figures (and the periods before them) and categories, and the cohorts and churn by month of
+the store's today, so managers read them instead of waiting for them."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from core.analytics.retention import (
     compute_cohorts,
 )
 from core.analytics.snapshots import (
+    categories_key,
     churn_key,
     cohorts_key,
     frame_to_json,
@@ -26,6 +27,7 @@ from core.analytics.snapshots import (
     kpis_key,
     kpis_to_json,
 )
+from core.analytics.trends import compute_category_revenue
 from core.attribution import data_stamp, refresh_stored_results
 from core.models import AnalyticsSnapshot
 from core.store_profile import get_store_profile
@@ -38,10 +40,14 @@ def refresh_dashboard(*, session: Session, now: datetime) -> dict[str, int]:
     zone = get_store_profile(session=session).zone
     today = now.astimezone(zone).date()
     stamp = data_stamp(session, now)
-    periods = {p for name in PRESETS for p in _with_previous(Period.preset(name, today=today))}
+    presets = [Period.preset(name, today=today) for name in PRESETS]
+    periods = {p for preset in presets for p in (preset, preset.previous())}
     for period in periods:
         found = kpis(session=session, period=period, zone=zone, now=now)
         keep(session, kpis_key(period, zone), stamp, kpis_to_json(found), now)
+    for period in presets:
+        categories = compute_category_revenue(session, period, zone)
+        keep(session, categories_key(period, zone), stamp, frame_to_json(categories), now)
     keep(
         session,
         cohorts_key(today, zone, MONTHS),
@@ -58,8 +64,4 @@ def refresh_dashboard(*, session: Session, now: datetime) -> dict[str, int]:
     )
     session.flush()
     session.execute(delete(AnalyticsSnapshot).where(AnalyticsSnapshot.stamp != stamp))
-    return {"campaigns": campaigns, "snapshots": len(periods) + 2}
-
-
-def _with_previous(period: Period) -> tuple[Period, Period]:
-    return period, period.previous()
+    return {"campaigns": campaigns, "snapshots": len(periods) + len(presets) + 2}

@@ -49,6 +49,10 @@ def kpis_key(period: Period, zone: ZoneInfo) -> str:
     return f"kpis:{period.first}:{period.last}:{zone.key}"
 
 
+def categories_key(period: Period, zone: ZoneInfo) -> str:
+    return f"categories:{period.first}:{period.last}:{zone.key}"
+
+
 def cohorts_key(today: date, zone: ZoneInfo, months: int) -> str:
     return f"cohorts:{today}:{zone.key}:{months}"
 

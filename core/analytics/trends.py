@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.analytics.cache import cached
 from core.analytics.periods import Bucket, Period, bucket_starts, local_days
+from core.analytics.snapshots import categories_key, frame_from_json, kept
 from core.attribution import data_stamp
 from core.infra.sql import hour_bucket
 from core.models import Order, OrderItem, Segment, SegmentMember
@@ -68,15 +69,21 @@ def category_revenue(
     Returns:
         Columns: category, revenue_cents, previous_cents, share (of the period's item revenue).
     """
-
+    stamp = data_stamp(session, now)
     return cached(
         ("categories", period, zone.key),
-        data_stamp(session, now),
-        lambda: _category_revenue(session, period, zone),
+        stamp,
+        lambda: kept(
+            session,
+            categories_key(period, zone),
+            stamp,
+            lambda: compute_category_revenue(session, period, zone),
+            frame_from_json,
+        ),
     )
 
 
-def _category_revenue(session: Session, period: Period, zone: ZoneInfo) -> pd.DataFrame:
+def compute_category_revenue(session: Session, period: Period, zone: ZoneInfo) -> pd.DataFrame:
     def by_category(p: Period) -> pd.Series:
         start, end = p.bounds(zone)
         rows = session.execute(
