@@ -97,19 +97,21 @@ class Kpis:
 def kpis(*, session: Session, period: Period, zone: ZoneInfo, now: datetime) -> Kpis:
     start, end = period.bounds(zone)
     in_period = and_(Order.ordered_at >= start, Order.ordered_at < end)
-    # A customer's first order (kept on the customer by every write of orders) tells whether
-    # they had bought before the period.
-    had_bought = case((Customer.first_order_at < start, Order.customer_id))
-    orders, revenue, customers, returning = session.execute(
+    orders, revenue, customers = session.execute(
         select(
             func.count(Order.id),
             func.coalesce(func.sum(Order.total_cents), 0),
             func.count(func.distinct(Order.customer_id)),
-            func.count(func.distinct(had_bought)),
-        )
-        .join(Customer, Customer.id == Order.customer_id)
-        .where(in_period)
+        ).where(in_period)
     ).one()
+    # Buyers whose first order (kept on the customer by every write of orders) falls in the
+    # period had not bought before it; every other buyer had.
+    first_timers = session.execute(
+        select(func.count(Customer.id)).where(
+            Customer.first_order_at >= start, Customer.first_order_at < end
+        )
+    ).scalar_one()
+    returning = customers - first_timers
     churn_base, churned = churn_counts(session=session, period=period, zone=zone)
     sent = _messages(session, start, end)
     started = campaigns_started(session=session, start=start, end=end)
