@@ -208,42 +208,39 @@ def campaign_activity(activity: analytics.CampaignActivity) -> None:
     """Day by day, by segment, and every event reported."""
     st.subheader("Activity")
     st.plotly_chart(charts.activity_figure(activity.daily), width="stretch")
-    left, right = st.columns([3, 2])
-    with left:
-        st.markdown("**By segment**")
-        by_segment = activity.segments
+    st.markdown("**By segment**")
+    by_segment = activity.segments
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Segment": by_segment["segment"],
+                "Targeted": by_segment["targeted"],
+                "Sent": by_segment["sent"],
+                "Clicked": by_segment["clicked"],
+                "Unsubscribed": by_segment["unsubscribed"],
+                "Codes redeemed": by_segment["redeemed"],
+                "Revenue by code": by_segment["code_revenue_cents"] / 100,
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={"Revenue by code": st.column_config.NumberColumn(format="dollar")},
+    )
+    st.markdown("**Events reported**")
+    if activity.events.empty:
+        st.caption("No provider or customer event yet (test mode reports none).")
+    else:
         st.dataframe(
-            pd.DataFrame(
-                {
-                    "Segment": by_segment["segment"],
-                    "Targeted": by_segment["targeted"],
-                    "Sent": by_segment["sent"],
-                    "Clicked": by_segment["clicked"],
-                    "Unsubscribed": by_segment["unsubscribed"],
-                    "Codes redeemed": by_segment["redeemed"],
-                    "Revenue by code": by_segment["code_revenue_cents"] / 100,
-                }
+            activity.events.rename(
+                columns={"type": "Event", "count": "Count", "first": "First", "last": "Last"}
             ),
             hide_index=True,
             width="stretch",
-            column_config={"Revenue by code": st.column_config.NumberColumn(format="dollar")},
+            column_config={
+                "First": st.column_config.DatetimeColumn(format="MMM D, h:mm a"),
+                "Last": st.column_config.DatetimeColumn(format="MMM D, h:mm a"),
+            },
         )
-    with right:
-        st.markdown("**Events reported**")
-        if activity.events.empty:
-            st.caption("No provider or customer event yet (test mode reports none).")
-        else:
-            st.dataframe(
-                activity.events.rename(
-                    columns={"type": "Event", "count": "Count", "first": "First", "last": "Last"}
-                ),
-                hide_index=True,
-                width="stretch",
-                column_config={
-                    "First": st.column_config.DatetimeColumn(format="MMM D, h:mm a"),
-                    "Last": st.column_config.DatetimeColumn(format="MMM D, h:mm a"),
-                },
-            )
 
 
 @live(run_every=5.0)

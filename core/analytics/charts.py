@@ -14,6 +14,12 @@ from core.analytics.periods import Bucket
 
 WINE, TEAL, AMBER, GREY = "#8A1538", "#1F6F8B", "#B36B00", "#9AA0A6"
 MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10}
+DAY_MS = 86_400_000
+AXIS_TICKS = {
+    Bucket.DAY: {"tickformat": "%b %-d"},
+    Bucket.WEEK: {"tickformat": "%b %-d"},
+    Bucket.MONTH: {"tickformat": "%b %Y", "dtick": "M1"},
+}
 BUCKET_WORDS = {Bucket.DAY: "Day", Bucket.WEEK: "Week starting", Bucket.MONTH: "Month"}
 
 
@@ -54,7 +60,7 @@ def trend_figure(
         )
     figure.update_layout(
         title=f"Revenue by {bucket.value}, campaigns marked where they started",
-        xaxis_title=BUCKET_WORDS[bucket],
+        xaxis={"title": BUCKET_WORDS[bucket], **AXIS_TICKS[bucket]},
         yaxis_title="Revenue ($)",
         yaxis_tickformat="$,.0f",
         margin=MARGIN,
@@ -157,21 +163,15 @@ def activity_figure(daily: pd.DataFrame) -> go.Figure:
     """A campaign's messages sent, delivered, opened and clicked, each on the day it happened."""
     figure = go.Figure(
         [
-            go.Scatter(
-                x=daily["day"],
-                y=daily[stage],
-                name=stage.title(),
-                mode="lines+markers",
-                line={"color": colour},
-            )
+            go.Bar(x=daily["day"], y=daily[stage], name=stage.title(), marker_color=colour)
             for stage, colour in STAGE_COLOURS.items()
         ]
     )
     figure.update_layout(
         title="Day by day",
+        barmode="group",
         yaxis_title="Messages",
-        yaxis_rangemode="tozero",
-        xaxis_tickformat="%b %-d",
+        xaxis={"tickformat": "%b %-d", "dtick": DAY_MS},
         legend={"orientation": "h", "y": -0.2},
         margin=MARGIN,
         height=320,
