@@ -39,7 +39,7 @@ with session_scope(read_only=True) as session:
     )
     status = None if shown in (None, "all") else CampaignStatus(shown)
     listed = campaigns.list_campaigns(session=session, status=status)
-    results_of = attribution.campaign_results(
+    results_of = attribution.stored_results(
         session=session, campaign_ids=[c.id for c in listed], now=utc_now()
     )
     cards = [

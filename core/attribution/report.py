@@ -9,7 +9,8 @@ from typing import Any, TextIO
 
 from sqlalchemy.orm import Session
 
-from core.attribution.results import Results, campaign_results
+from core.attribution.results import Results
+from core.attribution.stored import stored_results
 from core.campaigns import list_campaigns
 from core.infra.csv_safe import write_csv
 from core.models import Audience, CampaignStatus, CampaignType
@@ -44,7 +45,7 @@ class ReportRow:
 def campaign_report(*, session: Session, now: datetime) -> list[ReportRow]:
     """One row per campaign, newest first: its details, figures and results."""
     listed = list_campaigns(session=session)
-    results = campaign_results(session=session, campaign_ids=[c.id for c in listed], now=now)
+    results = stored_results(session=session, campaign_ids=[c.id for c in listed], now=now)
     return [
         ReportRow(
             id=c.id,
