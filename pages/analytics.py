@@ -77,7 +77,11 @@ st.caption(
 def load_dashboard(database_url: str, period: Period, zone_key: str) -> analytics.Dashboard:
     with session_scope(read_only=True) as session:
         return analytics.dashboard(
-            session=session, period=period, zone=ZoneInfo(zone_key), now=utc_now()
+            session=session,
+            period=period,
+            zone=ZoneInfo(zone_key),
+            now=utc_now(),
+            unit_of_work=session_scope,
         )
 
 

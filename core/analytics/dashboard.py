@@ -5,6 +5,7 @@ report are all made from these rows."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,6 +19,7 @@ from core.analytics.kpis import CHURN_DAYS, Kpis, kpis
 from core.analytics.periods import Period
 from core.analytics.snapshots import kept, kpis_from_json, kpis_key
 from core.attribution import data_stamp, format_roi
+from core.db import UnitOfWork
 from core.infra.csv_safe import write_csv
 from core.infra.money import format_cents
 
@@ -110,25 +112,46 @@ class Dashboard:
         }
 
 
-def dashboard(*, session: Session, period: Period, zone: ZoneInfo, now: datetime) -> Dashboard:
+def dashboard(
+    *,
+    session: Session,
+    period: Period,
+    zone: ZoneInfo,
+    now: datetime,
+    unit_of_work: UnitOfWork | None = None,
+) -> Dashboard:
     """The period's figures beside the previous period's, each kept for the state of the data
-    it was computed from (`cache`)."""
+    it was computed from (`cache`, `snapshots`). With `unit_of_work`, the previous period is
+    measured meanwhile in a read-only transaction of its own: a range with no snapshot (a
+    custom one) then takes the time of one period, not two."""
     stamp = data_stamp(session, now)
 
-    def measured(p: Period) -> Kpis:
+    def measured(p: Period, own: Session) -> Kpis:
         return cached(
             ("kpis", p, zone.key),
             stamp,
             lambda: kept(
-                session,
+                own,
                 kpis_key(p, zone),
                 stamp,
-                lambda: kpis(session=session, period=p, zone=zone, now=now),
+                lambda: kpis(session=own, period=p, zone=zone, now=now),
                 kpis_from_json,
             ),
         )
 
-    current, previous = measured(period), measured(period.previous())
+    if unit_of_work is None:
+        current, previous = measured(period, session), measured(period.previous(), session)
+    else:
+        opened = unit_of_work
+
+        def previous_apart() -> Kpis:
+            with opened(read_only=True) as own:
+                return measured(period.previous(), own)
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            later = pool.submit(previous_apart)
+            current = measured(period, session)
+            previous = later.result()
     return Dashboard(period, current, previous, key_figures(current, previous))
 
 

@@ -191,6 +191,18 @@ def test_key_figures_match_the_hand_count(database: str) -> None:
 
 
 @pytest.mark.both_databases
+def test_both_periods_at_once_give_the_same_figures(database: str) -> None:
+    build_store()
+    alone = board()
+    analytics_cache.forget()
+    with session_scope(read_only=True) as session:
+        together = analytics.dashboard(
+            session=session, period=PERIOD, zone=CHICAGO, now=NOW, unit_of_work=session_scope
+        )
+    assert together == alone
+
+
+@pytest.mark.both_databases
 def test_trend_categories_and_segments(database: str) -> None:
     ids = build_store()
     with session_scope(read_only=True) as session:
