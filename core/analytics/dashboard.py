@@ -14,10 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from core.analytics.cache import cached
 from core.analytics.kpis import CHURN_DAYS, Kpis, kpis
 from core.analytics.periods import Period
-from core.analytics.snapshots import kept, kpis_from_json, kpis_key
+from core.analytics.snapshots import kpis_from_json, kpis_key, recalled
 from core.attribution import data_stamp, format_roi
 from core.db import UnitOfWork
 from core.infra.csv_safe import write_csv
@@ -127,16 +126,12 @@ def dashboard(
     stamp = data_stamp(session, now)
 
     def measured(p: Period, own: Session) -> Kpis:
-        return cached(
-            ("kpis", p, zone.key),
+        return recalled(
+            own,
+            kpis_key(p, zone),
             stamp,
-            lambda: kept(
-                own,
-                kpis_key(p, zone),
-                stamp,
-                lambda: kpis(session=own, period=p, zone=zone, now=now),
-                kpis_from_json,
-            ),
+            lambda: kpis(session=own, period=p, zone=zone, now=now),
+            kpis_from_json,
         )
 
     if unit_of_work is None:

@@ -12,7 +12,6 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.analytics.cache import cached
 from core.analytics.kpis import churn_counts
 from core.analytics.periods import Period, day_start
 from core.analytics.snapshots import (
@@ -21,7 +20,7 @@ from core.analytics.snapshots import (
     cohorts_key,
     frame_from_json,
     frame_to_json,
-    kept,
+    recalled,
 )
 from core.attribution import data_stamp
 from core.infra.sql import month_index
@@ -54,17 +53,12 @@ def cohorts(
 ) -> Cohorts:
     """The last `months` monthly cohorts, the current month's included (kept for the state of
     the data, `cache`)."""
-    stamp = data_stamp(session, now)
-    return cached(
-        ("cohorts", today, zone.key, months),
-        stamp,
-        lambda: kept(
-            session,
-            cohorts_key(today, zone, months),
-            stamp,
-            lambda: compute_cohorts(session, today, zone, months),
-            cohorts_from_json,
-        ),
+    return recalled(
+        session,
+        cohorts_key(today, zone, months),
+        data_stamp(session, now),
+        lambda: compute_cohorts(session, today, zone, months),
+        cohorts_from_json,
     )
 
 
@@ -136,17 +130,12 @@ def churn_by_month(
     Returns:
         Columns: month (its first day), churn_base, churned, churn_rate (None without a base).
     """
-    stamp = data_stamp(session, now)
-    return cached(
-        ("churn", today, zone.key, months),
-        stamp,
-        lambda: kept(
-            session,
-            churn_key(today, zone, months),
-            stamp,
-            lambda: compute_churn_by_month(session, today, zone, months),
-            churn_from_json,
-        ),
+    return recalled(
+        session,
+        churn_key(today, zone, months),
+        data_stamp(session, now),
+        lambda: compute_churn_by_month(session, today, zone, months),
+        churn_from_json,
     )
 
 

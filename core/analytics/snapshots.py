@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from core.analytics.cache import cached
 from core.analytics.kpis import CampaignStart, Kpis
 from core.analytics.periods import Period
 from core.models import AnalyticsSnapshot
@@ -35,6 +36,18 @@ def kept(
     if row is not None and row.stamp == stamp:
         return decode(row.value)
     return compute()
+
+
+def recalled(
+    session: Session,
+    key: str,
+    stamp: str,
+    compute: Callable[[], T],
+    decode: Callable[[dict[str, Any]], T],
+) -> T:
+    """The figure under `key` at `stamp`: kept in this process, else kept in the database,
+    else computed (and then kept in this process)."""
+    return cached(key, stamp, lambda: kept(session, key, stamp, compute, decode))
 
 
 def keep(session: Session, key: str, stamp: str, value: dict[str, Any], now: datetime) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.analytics.cache import cached
 from core.analytics.periods import Bucket, Period, bucket_starts, local_days
-from core.analytics.snapshots import categories_key, frame_from_json, kept
+from core.analytics.snapshots import categories_key, frame_from_json, recalled
 from core.attribution import data_stamp
 from core.infra.sql import hour_bucket
 from core.models import Order, OrderItem, Segment, SegmentMember
@@ -69,17 +69,12 @@ def category_revenue(
     Returns:
         Columns: category, revenue_cents, previous_cents, share (of the period's item revenue).
     """
-    stamp = data_stamp(session, now)
-    return cached(
-        ("categories", period, zone.key),
-        stamp,
-        lambda: kept(
-            session,
-            categories_key(period, zone),
-            stamp,
-            lambda: compute_category_revenue(session, period, zone),
-            frame_from_json,
-        ),
+    return recalled(
+        session,
+        categories_key(period, zone),
+        data_stamp(session, now),
+        lambda: compute_category_revenue(session, period, zone),
+        frame_from_json,
     )
 
 
