@@ -6,16 +6,16 @@ orders' version (moved on by every write of orders, in its transaction), the new
 send, event and campaign change, the attribution settings, and the hour (a lift still being
 measured moves on with the clock). The stamp is read in the transaction that computes, so a
 write that commits meanwhile moves it for the next reader: a stale result never carries a
-newer stamp. A job refreshes the rows whenever the stamp has moved (the minute clock looks
-after imports and sends); a reader finds the rows of the current stamp, and computes the
-others itself.
+newer stamp. A job refreshes the rows when the stamp has moved (the minute clock looks,
+after imports and sends, at most every five minutes); a reader finds the rows of the current
+stamp, and computes the others itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -30,6 +30,7 @@ from core.messaging.monitor import Figures
 from core.models import Campaign, CampaignResult, Event, Message, Segment, Setting
 
 REFRESH_KEY = "campaign_results_refresh"
+REFRESH_EVERY = timedelta(minutes=5)
 
 
 def data_stamp(session: Session, now: datetime) -> str:
@@ -106,15 +107,22 @@ def stored_results(
 
 
 def claim_refresh(*, session: Session, now: datetime) -> bool:
-    """Whether the kept results are behind the data (and claims their refresh, once)."""
+    """Whether the kept results are behind the data and the last refresh was claimed at least
+    `REFRESH_EVERY` ago (while messages go out the stamp moves every minute: the results follow
+    every few minutes, not every minute); claims the refresh, once."""
     stamp = data_stamp(session, now)
     row = session.scalar(select(Setting).where(Setting.key == REFRESH_KEY).with_for_update())
-    if row is not None and row.value.get("stamp") == stamp:
-        return False
+    if row is not None:
+        if row.value.get("stamp") == stamp:
+            return False
+        claimed = row.value.get("at")
+        if claimed and now - datetime.fromisoformat(claimed) < REFRESH_EVERY:
+            return False
+    value = {"stamp": stamp, "at": now.isoformat()}
     if row is None:
-        session.add(Setting(key=REFRESH_KEY, value={"stamp": stamp}))
+        session.add(Setting(key=REFRESH_KEY, value=value))
     else:
-        row.value = {"stamp": stamp}
+        row.value = value
     session.flush()
     return True
 
