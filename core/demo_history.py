@@ -37,6 +37,7 @@ from core.models import (
     CampaignType,
     Channel,
     Customer,
+    Event,
     Message,
     MessageStatus,
     Order,
@@ -232,6 +233,35 @@ def _redeem_codes(session: Session, rng: np.random.Generator, now: datetime) -> 
     return sorted({o["customer_id"] for o in orders})
 
 
+def _provider_events(session: Session, campaign_id: int, step_id: int, channel: str) -> None:
+    """What the provider would have reported of the step's messages, as its webhooks record
+    it: delivered, opened, clicked, failed (a bounce), each at the message's own time."""
+    reported = (
+        ("delivered", Message.delivered_at),
+        ("opened", Message.opened_at),
+        ("clicked", Message.clicked_at),
+        ("failed", Message.failed_at),
+    )
+    rows = [
+        {
+            "type": f"{channel}.{kind}",
+            "occurred_at": at,
+            "customer_id": customer_id,
+            "campaign_id": campaign_id,
+            "message_id": message_id,
+            "data": {"note": NOTE},
+        }
+        for kind, column in reported
+        for message_id, customer_id, at in session.execute(
+            select(Message.id, Message.customer_id, column).where(
+                Message.step_id == step_id, column.is_not(None)
+            )
+        )
+    ]
+    if rows:
+        session.execute(insert(Event), rows)
+
+
 def _actions_of(session: Session, campaign: Campaign, now: datetime) -> None:
     """The latest campaign's ranked actions, done where the customer was messaged, with how far
     each went (delivered, opened, clicked)."""
@@ -329,6 +359,7 @@ def _send_step(
         session.execute(
             update(Message), [{"id": i, "offer_code": offer_code(key, i)} for i in sent]
         )
+    _provider_events(session, campaign.id, step.id, channel)
     reached = [(int(c), str(a)) for c, a in recipients]  # reachable: the address is there
     for i in np.flatnonzero(bounced).tolist():
         customer, to = reached[i]

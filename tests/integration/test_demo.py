@@ -148,7 +148,7 @@ def test_the_demo_store_comes_with_six_months_of_campaigns(database: str) -> Non
     from core import attribution
     from core.demo_history import NOTE, PROVIDER
     from core.messaging import monitor
-    from core.models import Action, Campaign, Message, Order, Suppression
+    from core.models import Action, Campaign, Event, Message, Order, Suppression
     from core.store_profile import get_store_profile
 
     result = demo.load_demo_store(
@@ -178,6 +178,18 @@ def test_the_demo_store_comes_with_six_months_of_campaigns(database: str) -> Non
         assert 0.05 < len(held) / len(messages) < 0.15
         assert all(m.sent_at is None and m.offer_code is None for m in held)
         assert len({m.offer_code for m in sent}) == len(sent)
+        # The provider's reports are there too, one per delivery, open, click and bounce.
+        reported = dict(
+            session.execute(
+                select(Event.type, func.count())
+                .where(Event.message_id.is_not(None))
+                .group_by(Event.type)
+            ).all()
+        )
+        for kind in ("delivered", "opened", "clicked"):
+            assert sum(n for t, n in reported.items() if t.endswith(f".{kind}")) == sum(
+                getattr(f, kind) for f in figures.values()
+            )
         results = attribution.campaign_results(
             session=session, campaign_ids=[c.id for c in past], now=NOW
         )
