@@ -339,6 +339,20 @@ def cmd_weekly_report(args: argparse.Namespace) -> dict[str, Any]:
         return said
 
 
+def cmd_abtest_stats(args: argparse.Namespace) -> dict[str, Any]:
+    """Compare two variants' conversions as the test pages do."""
+    from core import abtests
+
+    found = abtests.compare_rates(
+        args.a_n, args.a_conv, args.b_n, args.b_conv, confidence=args.confidence
+    )
+    needed = args.min_sample or 0
+    return found.as_dict() | {
+        "min_sample": needed,
+        "verdict": abtests.verdict(found, needed=needed, metric=args.metric),
+    }
+
+
 def cmd_campaign_start(args: argparse.Namespace) -> dict[str, Any]:
     """Start a campaign as the page's "Start now" does: its due sends are written at once and
     its actions prepared (here in the foreground); the app's workers send them."""
@@ -510,6 +524,21 @@ def build_parser() -> argparse.ArgumentParser:
     week.add_argument("--send", action="store_true", help="email last week's report now")
     week.add_argument("--json", action="store_true", help="JSON (the only output)")
     week.set_defaults(run=cmd_weekly_report)
+
+    abtest = commands.add_parser(
+        "abtest-stats", help="compare two variants' conversions: difference, interval, p, P(B>A)"
+    )
+    abtest.add_argument("--a-n", type=int, required=True, help="recipients of A")
+    abtest.add_argument("--a-conv", type=int, required=True, help="conversions of A")
+    abtest.add_argument("--b-n", type=int, required=True)
+    abtest.add_argument("--b-conv", type=int, required=True)
+    abtest.add_argument("--confidence", type=float, default=0.95)
+    abtest.add_argument(
+        "--min-sample", type=int, help="per variant before a verdict (fixed horizon)"
+    )
+    abtest.add_argument("--metric", default="conversion rate", help="its name in the verdict")
+    abtest.add_argument("--json", action="store_true", help="JSON (the only output)")
+    abtest.set_defaults(run=cmd_abtest_stats)
 
     campaign = commands.add_parser("campaign", help="act on one campaign")
     verbs = campaign.add_subparsers(dest="verb", required=True)
