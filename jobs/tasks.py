@@ -25,6 +25,8 @@ class Task:
     """A job function and the kind its job rows carry."""
 
     kind: str
+    label: str
+    """What the Background jobs page calls it."""
     run: Callable[..., dict[str, Any]]
     takes_job_id: bool = False
     """The runner passes the job's id (a task that can be cancelled checks its row)."""
@@ -37,16 +39,16 @@ TASKS: dict[str, Task] = {}
 
 
 def task(
-    kind: str, *, takes_job_id: bool = False
+    kind: str, label: str, *, takes_job_id: bool = False
 ) -> Callable[[Callable[..., dict[str, Any]]], Task]:
     def register(run: Callable[..., dict[str, Any]]) -> Task:
-        TASKS[kind] = Task(kind, run, takes_job_id)
+        TASKS[kind] = Task(kind, label, run, takes_job_id)
         return TASKS[kind]
 
     return register
 
 
-@task("campaign.plan", takes_job_id=True)
+@task("campaign.plan", "Planning a campaign", takes_job_id=True)
 def plan_campaign(
     *, actor: Actor, progress: Progress, job_id: str, campaign_id: int, use_ai: bool
 ) -> dict[str, Any]:
@@ -67,7 +69,7 @@ def plan_campaign(
     return {"source": outcome.source.value, "note": outcome.note, "sends": len(outcome.plan.sends)}
 
 
-@task("demo.load")
+@task("demo.load", "Loading the demo store")
 def load_demo(
     *,
     actor: Actor,
@@ -85,7 +87,7 @@ def load_demo(
     )
 
 
-@task("import.run")
+@task("import.run", "Importing a file")
 def run_import(*, actor: Actor, progress: Progress, import_id: str) -> dict[str, Any]:
     """Load the file, then rescore, so new customers and orders show in scores and segments."""
     summary = imports.run_import(
@@ -107,7 +109,7 @@ def run_import(*, actor: Actor, progress: Progress, import_id: str) -> dict[str,
     return result
 
 
-@task("scoring.run")
+@task("scoring.run", "Scoring customers")
 def score(
     *,
     actor: Actor,
@@ -125,7 +127,7 @@ def score(
     )
 
 
-@task("nightly.refresh")
+@task("nightly.refresh", "Nightly rescoring")
 def nightly(*, actor: Actor, progress: Progress) -> dict[str, Any]:
     """Rescore everyone with yesterday's orders and refresh segments ("last 30 days" moves on);
     delete uploads kept past their retention."""
@@ -135,7 +137,7 @@ def nightly(*, actor: Actor, progress: Progress) -> dict[str, Any]:
     return {"scoring": scored, "uploads_deleted": purged}
 
 
-@task("reports.weekly")
+@task("reports.weekly", "Emailing the weekly report")
 def weekly_report(*, actor: Actor, progress: Progress, first: str, last: str) -> dict[str, Any]:
     """Email the week's report (`first`..`last`, store days) to the chosen managers."""
     progress(10, "Measuring the week")
@@ -146,7 +148,7 @@ def weekly_report(*, actor: Actor, progress: Progress, first: str, last: str) ->
         )
 
 
-@task("analytics.refresh")
+@task("analytics.refresh", "Keeping the dashboard ready")
 def refresh_dashboard(*, actor: Actor, progress: Progress) -> dict[str, Any]:
     """Bring the kept campaign results and dashboard figures up to the data (after imports
     and sends)."""
@@ -155,7 +157,7 @@ def refresh_dashboard(*, actor: Actor, progress: Progress) -> dict[str, Any]:
         return refresh.refresh_dashboard(session=session, now=utc_now())
 
 
-@task("actions.generate")
+@task("actions.generate", "Preparing actions")
 def generate_actions(
     *, actor: Actor, progress: Progress, campaign_id: int, limit: int = actions.DEFAULT_LIMIT
 ) -> dict[str, Any]:
@@ -168,7 +170,7 @@ def generate_actions(
     return {"run_id": run.run_id, "actions": run.created, "candidates": run.candidates}
 
 
-@task("messages.send")
+@task("messages.send", "Sending messages")
 def send_messages(*, actor: Actor, progress: Progress, max_seconds: float = 50.0) -> dict[str, Any]:
     """Send every due message (both channels) for up to `max_seconds`; the clock starts another
     run next minute if some are left."""

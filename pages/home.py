@@ -84,7 +84,14 @@ columns[1].metric(
     f"{overview.orders:,}",
     delta=f"{overview.orders - overview.orders_before:+,}",
 )
-columns[2].metric("Average order", format_cents(overview.average_order_cents))
+average_change = overview.average_order_change
+columns[2].metric(
+    "Average order",
+    format_cents(overview.average_order_cents),
+    delta=None
+    if average_change is None
+    else f"{average_change:+.1%} vs previous {overview.days} days",
+)
 columns[3].metric(
     "Customers",
     f"{overview.customers:,}",

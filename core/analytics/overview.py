@@ -39,6 +39,15 @@ class Overview:
         return self.revenue_cents // self.orders if self.orders else 0
 
     @property
+    def average_order_change(self) -> float | None:
+        """The average order against the previous window's, as a fraction."""
+        if not self.orders or not self.orders_before:
+            return None
+        return (self.revenue_cents / self.orders) / (
+            self.revenue_before_cents / self.orders_before
+        ) - 1
+
+    @property
     def revenue_change(self) -> float | None:
         """Change against the previous window of the same length, as a fraction."""
         if not self.revenue_before_cents:

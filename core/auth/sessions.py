@@ -56,7 +56,9 @@ class Ended:
 
 
 def open_session(*, session: Session, user: User, client: str, now: datetime) -> SignedIn:
-    """A new session for `user`, who has just proved who they are."""
+    """A new session for `user`, who has just proved who they are (a password, or the first-run
+    setup that made them): their last sign-in."""
+    user.last_login_at = now
     row = UserSession(
         user_id=user.id,
         client=client[:64],

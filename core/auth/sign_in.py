@@ -53,7 +53,6 @@ def sign_in(
         _count_failure(session, email, client, None if braked else user, now=now)
         return None
     user.failed_login_count = 0
-    user.last_login_at = now
     return open_session(session=session, user=user, client=client, now=now)
 
 

@@ -68,6 +68,7 @@ def test_overview_counts_the_window_in_store_time(session: Session) -> None:
     assert (o.orders, o.revenue_cents, o.active_customers) == (3, 9000, 2)
     assert (o.orders_before, o.revenue_before_cents) == (1, 700)
     assert o.average_order_cents == 3000
+    assert o.average_order_change == pytest.approx(3000 / 700 - 1)
     assert round(o.revenue_change, 4) == round(9000 / 700 - 1, 4)
     assert (o.customers, o.new_customers, o.email_reachable, o.sms_reachable) == (4, 1, 1, 1)
 
@@ -76,7 +77,7 @@ def test_overview_counts_the_window_in_store_time(session: Session) -> None:
 def test_overview_of_an_empty_store(session: Session) -> None:
     o = analytics.overview(session=session, today=TODAY, zone=CHICAGO)
     assert o.orders == o.customers == o.average_order_cents == 0
-    assert o.revenue_change is None
+    assert o.revenue_change is None and o.average_order_change is None
 
 
 @pytest.mark.both_databases

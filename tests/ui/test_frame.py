@@ -49,6 +49,7 @@ def test_first_run_creates_the_administrator(monkeypatch: pytest.MonkeyPatch) ->
     with session_scope() as session:
         user = session.scalars(select(User)).one()
     assert (user.email, user.role) == ("olive@example.com", Role.ADMIN)
+    assert user.last_login_at is not None, "signed in by the setup: the Users page says when"
     assert "Let's get your store going" in texts(at)  # signed in, on the empty home page
     assert [b.label for b in at.button if b.label == "Sign out"]
 

@@ -1,5 +1,8 @@
 """Each page through the frame, signed in, on real data."""
 
+from zoneinfo import ZoneInfo
+
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -147,10 +150,16 @@ def test_jobs_page_lists_background_work() -> None:
     admin = make_user(Role.ADMIN, "boss@example.com")
     with session_scope() as session:
         owner = auth.get_active_user(session=session, email=admin).id
-    queue.wait_for(queue.enqueue(tasks.load_demo, created_by=owner, customers=20))
+    job = queue.wait_for(queue.enqueue(tasks.load_demo, created_by=owner, customers=20))
     at.run()
     table = at.dataframe[0].value
-    assert list(table["Job"]) == ["demo.load"] and list(table["Status"]) == ["succeeded"]
+    assert list(table["Job"]) == ["Loading the demo store"]
+    assert list(table["Status"]) == ["Succeeded"] and list(table["Now"]) == [""]
+    # In the store's time (Chicago), not UTC.
+    assert job.finished_at is not None
+    chicago = job.finished_at.astimezone(ZoneInfo("America/Chicago")).replace(tzinfo=None)
+    assert pd.Timestamp(table["Finished"][0]).to_pydatetime() == chicago
+    assert "times are the store's (America/Chicago)" in texts(at)
 
 
 def test_account_page_changes_the_password() -> None:
