@@ -242,3 +242,9 @@ def _moved(campaign: Campaign) -> Moved:
 
 def _with_actions(moved: Moved, actor: Actor) -> Moved:
     return replace(moved, actions_job=prepare_actions(actor=actor, campaign_id=moved.campaign_id))
+
+
+def job_label(kind: str) -> str:
+    """A job's kind in words ("Importing a file"), or the kind itself for one no longer known."""
+    known = tasks.TASKS.get(kind)
+    return known.label if known else kind

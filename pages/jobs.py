@@ -8,9 +8,9 @@ import streamlit as st
 from core.db import session_scope
 from core.infra import job_rows
 from core.permissions import Permission
+from jobs import flows
 from ui import context
 from ui.guard import live, require
-from ui.jobs import job_label
 
 require(Permission.VIEW)
 st.title("Background jobs")
@@ -34,7 +34,7 @@ def job_table() -> None:
         rows = [
             {
                 "Started": local(job.started_at or job.created_at),
-                "Job": job_label(job.kind),
+                "Job": flows.job_label(job.kind),
                 "Status": job.status.title(),
                 "Progress": job.progress,
                 "Now": "" if job.status.finished else job.message,

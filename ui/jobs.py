@@ -12,7 +12,7 @@ from core.errors import NotFound
 from core.infra import job_rows
 from core.models import JobStatus
 from core.permissions import Actor
-from jobs import flows, tasks
+from jobs import flows
 from ui.calls import attempt_flow
 from ui.flash import flash
 from ui.guard import live
@@ -63,9 +63,3 @@ def follow_job(
                 st.rerun(scope="fragment")
 
     panel()
-
-
-def job_label(kind: str) -> str:
-    """A job's kind in words ("Importing a file"), or the kind itself for one no longer known."""
-    known = tasks.TASKS.get(kind)
-    return known.label if known else kind
