@@ -8,13 +8,12 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import scoring, segments
 from core.db import UnitOfWork
 from core.infra.job_rows import Progress
-from core.models import Setting
+from core.infra.setting_rows import claim
 from core.permissions import SYSTEM, Actor
 
 NIGHTLY_KEY = "nightly_run"
@@ -27,16 +26,9 @@ def claim_nightly_run(*, session: Session, now: datetime, zone: ZoneInfo) -> dat
     local = now.astimezone(zone)
     if local.time() < NIGHTLY_AT:
         return None
-    today = local.date()
-    row = session.scalar(select(Setting).where(Setting.key == NIGHTLY_KEY).with_for_update())
-    if row is not None and row.value.get("day") == today.isoformat():
-        return None
-    if row is None:
-        session.add(Setting(key=NIGHTLY_KEY, value={"day": today.isoformat()}))
-    else:
-        row.value = {"day": today.isoformat()}
-    session.flush()
-    return today
+    day = local.date().isoformat()
+    claimed = claim(session, NIGHTLY_KEY, {"day": day}, due=lambda held: held.get("day") != day)
+    return local.date() if claimed else None
 
 
 def rescore(

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, EmailStr, Field
 from pydantic import ValidationError as PydanticError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.analytics.dashboard import Dashboard, dashboard
@@ -23,11 +22,11 @@ from core.analytics.periods import Period
 from core.config import Settings
 from core.errors import ValidationError
 from core.infra import events
-from core.infra.setting_rows import read_setting, save_setting
+from core.infra.setting_rows import claim, read_setting, save_setting
 from core.messaging.providers import Outgoing
 from core.messaging.routing import provider_for, why_held
 from core.messaging.sender import sender_address
-from core.models import Channel, Setting
+from core.models import Channel
 from core.permissions import Actor
 from core.store_profile import get_store_profile
 
@@ -82,15 +81,9 @@ def claim_weekly_report(*, session: Session, now: datetime, zone: ZoneInfo) -> P
         return None
     if not get_weekly_settings(session=session).recipients:
         return None
-    row = session.scalar(select(Setting).where(Setting.key == SENT_KEY).with_for_update())
-    if row is not None and row.value.get("week") == monday.isoformat():
-        return None
-    if row is None:
-        session.add(Setting(key=SENT_KEY, value={"week": monday.isoformat()}))
-    else:
-        row.value = {"week": monday.isoformat()}
-    session.flush()
-    return last_week(local.date())
+    week = monday.isoformat()
+    claimed = claim(session, SENT_KEY, {"week": week}, due=lambda held: held.get("week") != week)
+    return last_week(local.date()) if claimed else None
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,9 @@ from core.attribution.results import Results, campaign_results
 from core.attribution.revenue import Revenue
 from core.attribution.settings import get_attribution_settings
 from core.customers.totals import orders_version
+from core.infra.setting_rows import claim
 from core.messaging.monitor import Figures
-from core.models import Campaign, CampaignResult, Event, Message, Segment, Setting
+from core.models import Campaign, CampaignResult, Event, Message, Segment
 
 REFRESH_KEY = "campaign_results_refresh"
 REFRESH_EVERY = timedelta(minutes=5)
@@ -111,20 +112,13 @@ def claim_refresh(*, session: Session, now: datetime) -> bool:
     `REFRESH_EVERY` ago (while messages go out the stamp moves every minute: the results follow
     every few minutes, not every minute); claims the refresh, once."""
     stamp = data_stamp(session, now)
-    row = session.scalar(select(Setting).where(Setting.key == REFRESH_KEY).with_for_update())
-    if row is not None:
-        if row.value.get("stamp") == stamp:
-            return False
-        claimed = row.value.get("at")
-        if claimed and now - datetime.fromisoformat(claimed) < REFRESH_EVERY:
-            return False
-    value = {"stamp": stamp, "at": now.isoformat()}
-    if row is None:
-        session.add(Setting(key=REFRESH_KEY, value=value))
-    else:
-        row.value = value
-    session.flush()
-    return True
+
+    def due(held: dict[str, Any]) -> bool:
+        claimed = held.get("at")
+        recent = claimed is not None and now - datetime.fromisoformat(claimed) < REFRESH_EVERY
+        return held.get("stamp") != stamp and not recent
+
+    return claim(session, REFRESH_KEY, {"stamp": stamp, "at": now.isoformat()}, due=due)
 
 
 def refresh_stored_results(*, session: Session, now: datetime) -> int:

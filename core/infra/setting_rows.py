@@ -3,9 +3,11 @@ nobody saved it yet."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.infra import audit
@@ -42,3 +44,24 @@ def save_setting(*, session: Session, actor: Actor, key: str, value: BaseModel) 
         entity_type="setting",
         changes=write_setting(session, key, value),
     )
+
+
+def claim(
+    session: Session,
+    key: str,
+    value: dict[str, Any],
+    *,
+    due: Callable[[dict[str, Any]], bool],
+) -> bool:
+    """Lock the `key` row and, when `due(what it holds)` (`{}` before the first claim), store
+    `value` there. Whether it claimed: of two clocks ticking at once, one claims and the other
+    waits on the lock and finds the work taken."""
+    row = session.scalar(select(Setting).where(Setting.key == key).with_for_update())
+    if not due(row.value if row is not None else {}):
+        return False
+    if row is None:
+        session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+    session.flush()
+    return True
