@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.attribution import MODEL_LABELS, Model, Results, format_roi
-from core.infra.money import format_cents
+from core.infra.money import format_cents, format_dollars
 from core.messaging.monitor import Figures
 from ui.charts import funnel_figure
 
@@ -54,10 +54,6 @@ def campaign_figures(fared: Figures, *, detailed: bool = False) -> None:
         st.caption(f"Sending cost so far: {cost}")
 
 
-def dollars(cents: float) -> str:
-    return format_cents(round(cents), whole=True)
-
-
 def orders_text(orders: float) -> str:
     """Orders credited: whole unless the linear model split some ("2.5 orders")."""
     if not orders:
@@ -71,7 +67,7 @@ def incremental_text(results: Results) -> str:
     incremental = results.lift.incremental if results.lift else None
     if incremental is None:
         return "no control group" if results.lift is None else "too few kept back"
-    return f"{dollars(incremental.difference)} ±{dollars(incremental.margin)}"
+    return incremental.in_dollars()
 
 
 def results_line(results: Results) -> str | None:
@@ -80,8 +76,10 @@ def results_line(results: Results) -> str | None:
     if not results.figures.went_out:
         return None
     revenue = results.revenue
-    said = f"Revenue {dollars(revenue.code_cents)} by offer code · {dollars(revenue.window_cents)} "
-    said += "in the attribution window"
+    said = (
+        f"Revenue {format_dollars(revenue.code_cents)} by offer code · "
+        f"{format_dollars(revenue.window_cents)} in the attribution window"
+    )
     if results.lift and results.lift.incremental:
         said += f" · incremental {incremental_text(results)}"
     return said
@@ -102,12 +100,12 @@ def campaign_results(results: Results, model: Model) -> None:
     cards: list[tuple[str, str, str]] = [
         (
             "Revenue by offer code",
-            dollars(revenue.code_cents),
+            format_dollars(revenue.code_cents),
             f"{orders_text(revenue.code_orders)} redeemed",
         ),
         (
             "Revenue in the window",
-            dollars(revenue.window_cents),
+            format_dollars(revenue.window_cents),
             f"{orders_text(revenue.window_orders)} · {MODEL_LABELS[model].lower()}",
         ),
         (
@@ -115,8 +113,8 @@ def campaign_results(results: Results, model: Model) -> None:
             if incremental is None
             else (
                 "Incremental revenue",
-                dollars(incremental.difference),
-                f"±{dollars(incremental.margin)} (95 %)",
+                format_dollars(incremental.difference),
+                f"±{format_dollars(incremental.margin)} (95 %)",
             )
         ),
         (

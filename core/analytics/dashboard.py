@@ -20,7 +20,7 @@ from core.analytics.snapshots import kpis_from_json, kpis_key, recalled
 from core.attribution import data_stamp, format_roi
 from core.db import UnitOfWork
 from core.infra.csv_safe import write_csv
-from core.infra.money import format_cents
+from core.infra.money import format_dollars
 
 
 class Unit(StrEnum):
@@ -61,7 +61,7 @@ class Figure:
         if value is None:
             return "—"
         if self.unit == Unit.CENTS:
-            return format_cents(round(value), whole=True)
+            return format_dollars(value)
         if self.key == "roi":
             return format_roi(value)
         if self.unit == Unit.RATE:

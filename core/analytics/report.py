@@ -28,7 +28,7 @@ from core.analytics.trends import category_revenue, revenue_trend
 from core.attribution import ReportRow, campaign_report, format_roi
 from core.errors import ValidationError
 from core.infra.csv_safe import write_csv
-from core.infra.money import format_cents
+from core.infra.money import format_dollars
 
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
 """DejaVu Sans (Debian's fonts-dejavu-core, which Chromium brings): the report's text has
@@ -122,7 +122,7 @@ def write_report_csv(out: TextIO, report: Report) -> None:
             [
                 row.name,
                 first.first_sent_at.astimezone(report.zone).date(),
-                _really_sent(row),
+                row.results.figures.really_sent,
                 round(row.results.revenue.code_cents / 100, 2),
                 round(row.results.revenue.window_cents / 100, 2),
                 _incremental_dollars(row),
@@ -131,11 +131,6 @@ def write_report_csv(out: TextIO, report: Report) -> None:
             for row, first in _with_starts(report)
         ),
     )
-
-
-def _really_sent(row: ReportRow) -> int:
-    """Messages that left (test mode's did not), as the dashboard counts them."""
-    return row.results.figures.sent - row.results.figures.sent_in_test_mode
 
 
 def _incremental_dollars(row: ReportRow) -> float | None:
@@ -275,11 +270,11 @@ def write_report_pdf(out: BinaryIO, report: Report, *, render: Render = render_p
                     [
                         row.name,
                         f"{first.first_sent_at.astimezone(report.zone):%b %-d}",
-                        f"{_really_sent(row):,}",
-                        _dollars(result.revenue.code_cents),
-                        _dollars(result.revenue.window_cents),
-                        f"{_dollars(lift.difference)} ±{_dollars(lift.margin)}" if lift else "—",
-                        _dollars(result.cost_cents),
+                        f"{row.results.figures.really_sent:,}",
+                        format_dollars(result.revenue.code_cents),
+                        format_dollars(result.revenue.window_cents),
+                        lift.in_dollars() if lift else "—",
+                        format_dollars(result.cost_cents),
                         format_roi(result.roi) if result.roi is not None else "—",
                     ]
                 )
@@ -311,10 +306,6 @@ def pdf_report(
     out = io.BytesIO()
     write_report_pdf(out, found)
     return out.getvalue()
-
-
-def _dollars(cents: float) -> str:
-    return format_cents(round(cents), whole=True)
 
 
 def parse_day(text: str, field: str) -> date:

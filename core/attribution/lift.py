@@ -19,7 +19,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from core.attribution.settings import AttributionSettings
-from core.infra.money import format_cents
+from core.infra.money import format_dollars
 from core.models import Message, MessageStatus, Order
 
 CONFIDENCE = 0.95
@@ -37,6 +37,10 @@ class Interval:
     def margin(self) -> float:
         """Half the interval's width: the ± of "$4,120 ± $1,300"."""
         return (self.high - self.low) / 2
+
+    def in_dollars(self) -> str:
+        """An interval of cents as "$4,120 ±$1,300"."""
+        return f"{format_dollars(self.difference)} ±{format_dollars(self.margin)}"
 
 
 def welch_interval(
@@ -100,8 +104,8 @@ class Lift:
                 f"Not measurable yet: the control group has {self.control} customer"
                 f"{'' if self.control == 1 else 's'} (at least {MIN_GROUP} are needed)."
             )
-        amount = format_cents(round(abs(whole.difference)), whole=True)
-        margin = format_cents(round(whole.margin), whole=True)
+        amount = format_dollars(abs(whole.difference))
+        margin = format_dollars(whole.margin)
         direction = "more" if whole.difference >= 0 else "less"
         said = f"Made {amount} {direction} than doing nothing, ±{margin}"
         if whole.low <= 0 <= whole.high:

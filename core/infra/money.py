@@ -8,3 +8,8 @@ def format_cents(cents: int, *, whole: bool = False) -> str:
     sign = "-" if cents < 0 else ""
     dollars = abs(cents) / 100
     return f"{sign}${dollars:,.0f}" if whole else f"{sign}${dollars:,.2f}"
+
+
+def format_dollars(cents: float) -> str:
+    """A measured amount (possibly fractional cents) in whole dollars: `123456.4` → `$1,235`."""
+    return format_cents(round(cents), whole=True)

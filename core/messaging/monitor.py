@@ -211,9 +211,14 @@ class Figures:
         return self.sent_in_test_mode > 0
 
     @property
+    def really_sent(self) -> int:
+        """Messages that left for a customer (test mode's did not)."""
+        return self.sent - self.sent_in_test_mode
+
+    @property
     def went_out(self) -> bool:
         """Some message really reached a customer (not the sandbox): what followed is measurable."""
-        return self.sent > self.sent_in_test_mode
+        return self.really_sent > 0
 
     def rate(self, part: int) -> float | None:
         """`part` as a share of the messages that went out; None before any did."""
