@@ -2,8 +2,7 @@
 campaigns marked, by category and segment; what each campaign earned; cohorts and churn."""
 
 import io
-from datetime import date, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
@@ -11,14 +10,13 @@ import streamlit as st
 from core import analytics, attribution
 from core.analytics import Bucket, Period, charts, report
 from core.analytics.periods import MAX_DAYS, PRESETS
-from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import ValidationError
-from core.infra.money import format_cents
+from core.infra.money import format_cents, format_dollars
 from core.permissions import Permission
 from ui import context
 from ui.calls import attempt
-from ui.figures import dollars, incremental_text
+from ui.figures import incremental_text
 from ui.formatting import md
 from ui.guard import require
 
@@ -27,7 +25,6 @@ st.title("Analytics")
 
 zone = context.store_zone()
 today = context.store_today()
-url = get_settings().database_url
 
 NO_SEGMENTS = "No segments yet: Segments turns a playbook into one in a click."
 BUCKETS = {"Daily": Bucket.DAY, "Weekly": Bucket.WEEK, "Monthly": Bucket.MONTH}
@@ -73,19 +70,12 @@ st.caption(
 )
 
 
-@st.cache_data(ttl=60, show_spinner="Measuring…")
-def load_dashboard(database_url: str, period: Period, zone_key: str) -> analytics.Dashboard:
-    with session_scope(read_only=True) as session:
-        return analytics.dashboard(
-            session=session,
-            period=period,
-            zone=ZoneInfo(zone_key),
-            now=utc_now(),
-            unit_of_work=session_scope,
-        )
-
-
-board = load_dashboard(url, period, zone.key)
+# Core keeps each figure for the state of the data (analytics.cache): a rerun reads it back at
+# once and a new import or send shows without waiting for a timer.
+with st.spinner("Measuring…"), session_scope(read_only=True) as session:
+    board = analytics.dashboard(
+        session=session, period=period, zone=zone, now=utc_now(), unit_of_work=session_scope
+    )
 
 
 # Only the open tab is worked out (cohorts and churn read every order of a year).
@@ -227,8 +217,8 @@ if campaigns_tab.open:
                     "Started": row.starts_at,
                     "Sent": result.figures.sent,
                     "Clicked": result.figures.clicked,
-                    "By offer code": dollars(result.revenue.code_cents),
-                    "In the window": dollars(result.revenue.window_cents),
+                    "By offer code": format_dollars(result.revenue.code_cents),
+                    "In the window": format_dollars(result.revenue.window_cents),
                     "Incremental": incremental_text(result),
                     "Cost": format_cents(round(result.cost_cents)),
                     "Return on cost": "—"
@@ -257,22 +247,12 @@ if campaigns_tab.open:
             )
 
 
-@st.cache_data(ttl=300, show_spinner="Following the cohorts…")
-def load_retention(
-    database_url: str, today: date, zone_key: str
-) -> tuple[analytics.Cohorts, pd.DataFrame, pd.DataFrame]:
-    zone = ZoneInfo(zone_key)
-    with session_scope(read_only=True) as session:
-        return (
-            analytics.cohorts(session=session, today=today, zone=zone, now=utc_now()),
-            analytics.churn_by_month(session=session, today=today, zone=zone, now=utc_now()),
-            analytics.churn_by_segment(session=session, today=today, zone=zone),
-        )
-
-
 if retention_tab.open:
     with retention_tab:
-        found, churn, at_risk = load_retention(url, today, zone.key)
+        with st.spinner("Following the cohorts…"), session_scope(read_only=True) as session:
+            found = analytics.cohorts(session=session, today=today, zone=zone, now=utc_now())
+            churn = analytics.churn_by_month(session=session, today=today, zone=zone, now=utc_now())
+            at_risk = analytics.churn_by_segment(session=session, today=today, zone=zone)
         st.caption(
             "The last twelve months, whatever the dates above. A cohort is the customers whose "
             "first order fell in that month (for the oldest, the month the order history begins)."
