@@ -7,7 +7,9 @@ import logging
 import threading
 from datetime import datetime
 
-from core import attribution, maintenance
+from sqlalchemy.orm import Session
+
+from core import abtests, attribution, maintenance
 from core.analytics import weekly
 from core.db import session_scope, utc_now
 from core.infra import job_rows
@@ -32,11 +34,14 @@ def tick(now: datetime | None = None) -> list[str]:
         week = weekly.claim_weekly_report(session=session, now=now, zone=zone)
         busy = job_rows.is_active(session=session, kind=tasks.refresh_dashboard.kind, now=now)
         behind = not busy and attribution.claim_refresh(session=session, now=now)
+        tests_due = _tests_to_decide(session, now)
     if night is not None:
         started.append(queue.enqueue(tasks.nightly))
         log.info("nightly refresh enqueued", extra={"day": night.isoformat()})
     if behind:
         started.append(queue.enqueue(tasks.refresh_dashboard))
+    if tests_due:
+        started.append(queue.enqueue(tasks.decide_tests))
     if week is not None:
         started.append(
             queue.enqueue(
@@ -45,6 +50,17 @@ def tick(now: datetime | None = None) -> list[str]:
         )
         log.info("weekly report enqueued", extra={"week": week.first.isoformat()})
     return started + flows.start_due_campaigns(now) + send_due_messages(now)
+
+
+def _tests_to_decide(session: Session, now: datetime) -> bool:
+    """Whether an A/B test is at its horizon or has a winner to send to the rest of its
+    audience, and no job deciding tests is at work."""
+    if job_rows.is_active(session=session, kind=tasks.decide_tests.kind, now=now):
+        return False
+    return bool(
+        abtests.waiting_rollouts(session=session)
+        or abtests.waiting_for_judgement(session=session, now=now)
+    )
 
 
 def send_due_messages(now: datetime | None = None) -> list[str]:

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from core import campaigns, imports
+from core import abtests, campaigns, imports
 from core.campaigns import actions
 from core.config import get_settings
 from core.db import session_scope, utc_now
@@ -69,6 +69,20 @@ def decide_actions(
     if status == ActionStatus.APPROVED and changed:
         write_due_sends(actor=actor, now=now)
     return changed
+
+
+def choose_winner(
+    *, actor: Actor, test_id: int, position: int, now: datetime | None = None
+) -> str | None:
+    """A marketer's choice of winner; when the test kept part of the audience for the winner,
+    the job that writes their messages starts at once. Returns its id."""
+    now = now or utc_now()
+    with session_scope() as session:
+        test = abtests.choose_winner(
+            session=session, actor=actor, test_id=test_id, position=position, now=now
+        )
+        rollout = test.test_percent < 100
+    return queue.enqueue(tasks.decide_tests, created_by=actor.user_id) if rollout else None
 
 
 def write_due_sends(*, actor: Actor, now: datetime) -> list[str]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from core import analytics, campaigns, demo, imports, maintenance, scoring
+from core import abtests, analytics, campaigns, demo, imports, maintenance, scoring
 from core.analytics import refresh, weekly
 from core.campaigns import actions
 from core.config import get_settings
@@ -16,6 +16,7 @@ from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.infra import job_rows
 from core.infra.job_rows import Progress
+from core.messaging import outbox
 from core.permissions import Actor
 from jobs import sending
 
@@ -155,6 +156,28 @@ def refresh_dashboard(*, actor: Actor, progress: Progress) -> dict[str, Any]:
     progress(10, "Measuring campaigns and the store")
     with session_scope() as session:
         return refresh.refresh_dashboard(session=session, now=utc_now())
+
+
+@task("abtests.decide", "Deciding A/B tests")
+def decide_tests(*, actor: Actor, progress: Progress) -> dict[str, Any]:
+    """Judge the tests whose planned sample and wait are over, then write the winner's messages
+    for the audience each decided test kept for it (once: see `outbox.queue_rollout`)."""
+    progress(10, "Judging A/B tests")
+    now = utc_now()
+    with session_scope(read_only=True) as session:
+        ready = abtests.waiting_for_judgement(session=session, now=now)
+    decided = {}
+    for test_id in ready:
+        with session_scope() as session:
+            decided[test_id] = abtests.judge(session=session, test_id=test_id, now=now).status
+    progress(60, "Sending winners to the rest of their audience")
+    with session_scope(read_only=True) as session:
+        waiting = abtests.waiting_rollouts(session=session)
+    rolled_out = {}
+    for test_id in waiting:
+        with session_scope() as session:
+            rolled_out[test_id] = outbox.queue_rollout(session=session, test_id=test_id, now=now)
+    return {"judged": decided, "rolled_out": rolled_out}
 
 
 @task("actions.generate", "Preparing actions")

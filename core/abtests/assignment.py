@@ -21,3 +21,12 @@ def variant_for(test_id: int, customer_id: int, weights: Sequence[float]) -> int
     digest = hashlib.sha256(f"abtest:{test_id}:{customer_id}".encode()).digest()
     point = int.from_bytes(digest[:8], "big") / SCALE * sum(weights)
     return next(i for i, edge in enumerate(accumulate(weights)) if point < edge)
+
+
+def in_test(test_id: int, customer_id: int, percent: int) -> bool:
+    """Whether the customer is in the part of the audience the test runs on (`percent` of it);
+    the others wait for the winner. Drawn apart from the variant, so the two do not correlate."""
+    if percent >= 100:
+        return True
+    digest = hashlib.sha256(f"abtest-share:{test_id}:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / SCALE * 100 < percent

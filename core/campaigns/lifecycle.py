@@ -23,6 +23,7 @@ from core.campaigns.steps import campaign_days
 from core.errors import Conflict, NotFound, ValidationError
 from core.infra import audit, events
 from core.models import (
+    ABTest,
     Campaign,
     CampaignStatus,
     CampaignStep,
@@ -30,6 +31,7 @@ from core.models import (
     Message,
     MessageStatus,
     StepStatus,
+    TestStatus,
 )
 from core.permissions import Actor, Permission, authorize
 from core.store_profile import get_store_profile
@@ -222,18 +224,22 @@ def _back_to_draft(
 
 
 def complete_finished_campaigns(*, session: Session, actor: Actor, now: datetime) -> list[int]:
-    """Complete running campaigns whose last message is settled (every step written out and
-    nothing waiting), or whose end has passed: what was still waiting then is cancelled.
-    Returns their ids."""
+    """Complete running campaigns whose last message is settled (every step written out, no
+    A/B test's winner still to send to the rest of its audience, nothing waiting), or whose
+    end has passed: what was still waiting then is cancelled. Returns their ids."""
     waiting = select(Message.campaign_id).where(
         Message.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING]),
         Message.campaign_id.is_not(None),
     )
     unwritten = select(CampaignStep.campaign_id).where(CampaignStep.status == StepStatus.PLANNED)
+    awaiting_winner = select(ABTest.campaign_id).where(
+        ABTest.test_percent < 100, ABTest.status != TestStatus.ROLLED_OUT
+    )
     all_sent = and_(
         Campaign.id.in_(select(CampaignStep.campaign_id)),
         Campaign.id.not_in(unwritten),
         Campaign.id.not_in(waiting),
+        Campaign.id.not_in(awaiting_winner),
     )
     finished = session.execute(
         select(Campaign.id, Campaign.ends_at <= now).where(

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, ColumnElement, Select, and_, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from core import compliance
+from core import abtests, compliance
 from core.campaigns import actions
 from core.campaigns.holdout import held_out
 from core.compliance.decision import reachable
@@ -32,6 +32,7 @@ from core.messaging import frequency, templates
 from core.messaging.providers import ProviderUnavailable
 from core.messaging.template_defaults import install_default_templates
 from core.models import (
+    ABTest,
     Action,
     ActionStatus,
     Audience,
@@ -45,6 +46,7 @@ from core.models import (
     SegmentMember,
     StepStatus,
     Template,
+    TestStatus,
 )
 from core.permissions import SYSTEM, Actor, Permission, authorize
 from core.store_profile import get_store_profile
@@ -133,22 +135,21 @@ def queue_due_steps(*, session: Session, now: datetime) -> list[Queued]:
 def queue_step(
     *, session: Session, step: CampaignStep, now: datetime, store_zone: ZoneInfo
 ) -> Queued:
+    """Write the step's messages: one per reachable customer of its audience, the control group
+    as held-out rows; when the step is A/B tested, each with its variant's send, and none yet
+    for the customers kept for the winner (`queue_rollout` writes theirs)."""
     campaign = step.campaign
-    template = (
-        templates.get_template(session=session, template_id=step.template_id)
-        if step.template_id
-        else default_template(session=session, campaign_type=campaign.type, channel=step.channel)
-    )
-    address = Customer.email if step.channel == Channel.EMAIL else Customer.phone
+    test = abtests.test_of_step(session=session, step_id=step.id)
+    sends = _Sends(session, campaign, step, test)
+    today = now.astimezone(store_zone).date()
     recipients = session.execute(
         _recipients(session, campaign, step)
-        .add_columns(address, Customer.timezone)
-        .where(reachable(step.channel, now.astimezone(store_zone).date()))
+        .add_columns(Customer.email, Customer.phone, Customer.timezone)
+        .where(*(reachable(channel, today) for channel in sends.channels))
     ).all()
-    local_time = time.fromisoformat(step.local_time)
     zones: dict[str | None, ZoneInfo] = {None: store_zone}
     rows = []
-    day_start = datetime.combine(step.day, local_time, store_zone)
+    day_start = datetime.combine(step.day, time.fromisoformat(step.local_time), store_zone)
     planned = frequency.planned_around(
         session=session,
         customer_ids=[r.id for r in recipients],
@@ -156,14 +157,17 @@ def queue_step(
         last=day_start + timedelta(hours=12),
     )
     policy = compliance.get_policy(session=session)
-    for customer_id, action_id, to_address, zone_name in recipients:
-        zone = zones.get(zone_name) or zones.setdefault(zone_name, zone_or(zone_name, store_zone))
-        due = datetime.combine(step.day, local_time, zone)
-        counts = planned.setdefault(customer_id, Counter())
+    for customer_id, action_id, email, phone, zone_name in recipients:
         held = held_out(campaign.id, customer_id, campaign.control_percent)
-        capped = not held and frequency.over_cap(policy, counts, step.channel)
+        send = sends.step if held else sends.for_customer(customer_id)
+        if send is None:
+            continue  # kept for the winner
+        zone = zones.get(zone_name) or zones.setdefault(zone_name, zone_or(zone_name, store_zone))
+        due = datetime.combine(step.day, time.fromisoformat(send.local_time), zone)
+        counts = planned.setdefault(customer_id, Counter())
+        capped = not held and frequency.over_cap(policy, counts, send.channel)
         if not capped and not held:
-            counts[step.channel] += 1
+            counts[send.channel] += 1
         status = (
             MessageStatus.HELD_OUT
             if held
@@ -173,14 +177,15 @@ def queue_step(
         )
         rows.append(
             {
-                "key": message_key(campaign.id, step.id, customer_id, step.channel),
+                "key": message_key(campaign.id, step.id, customer_id, send.channel),
                 "campaign_id": campaign.id,
                 "step_id": step.id,
                 "customer_id": customer_id,
-                "template_id": template.id if template else None,
+                "template_id": send.template_id,
+                "variant": None if held else send.variant,
                 "action_id": action_id,
-                "channel": step.channel,
-                "to_address": to_address,
+                "channel": send.channel,
+                "to_address": (email if send.channel == Channel.EMAIL else phone) or "",
                 "status": status.value,
                 "send_after": max(due, now),
                 "attempts": 0,
@@ -200,6 +205,83 @@ def queue_step(
     session.flush()
     log.info("step queued", extra={"step_id": step.id, "messages": len(rows)})
     return Queued(step.id, len(rows))
+
+
+@dataclass(frozen=True)
+class _Send:
+    channel: str
+    local_time: str
+    template_id: int | None
+    variant: int | None
+
+
+class _Sends:
+    """What a step sends each customer: the step's own send, or, when it is tested, the
+    variant drawn for them (the winner for those kept for it, once there is one)."""
+
+    def __init__(
+        self, session: Session, campaign: Campaign, step: CampaignStep, test: ABTest | None
+    ) -> None:
+        self.test = test
+        templates_by_channel: dict[str, int | None] = {}
+
+        def template_for(template_id: int | None, channel: str) -> int | None:
+            if template_id is not None:
+                return template_id
+            if channel not in templates_by_channel:
+                found = default_template(
+                    session=session, campaign_type=campaign.type, channel=channel
+                )
+                templates_by_channel[channel] = found.id if found else None
+            return templates_by_channel[channel]
+
+        self.step = _Send(
+            step.channel, step.local_time, template_for(step.template_id, step.channel), None
+        )
+        self.variants = [
+            _Send(v.channel, v.local_time, template_for(v.template_id, v.channel), v.position)
+            for v in (test.variants if test else [])
+        ]
+        self.channels = sorted({s.channel for s in [self.step, *self.variants]})
+        decided = test is not None and test.status in (TestStatus.DECIDED, TestStatus.ROLLED_OUT)
+        self.winner = (
+            self.variants[test.winner] if decided and test and test.winner is not None else None
+        )
+
+    def for_customer(self, customer_id: int) -> _Send | None:
+        test = self.test
+        if test is None:
+            return self.step
+        if abtests.in_test(test.id, customer_id, test.test_percent):
+            return self.variants[abtests.variant_for(test.id, customer_id, test.weights)]
+        return self.winner
+
+
+def queue_rollout(*, session: Session, test_id: int, now: datetime) -> int:
+    """Send a decided test's winner to the part of its step's audience kept for it: their
+    messages are written once (the test row is locked, its status moves on in the same
+    transaction, and message keys are unique), then sent like any other. Returns how many were
+    written; 0 when the test is not waiting for a rollout."""
+    test = abtests.get_test(session=session, test_id=test_id)
+    session.refresh(test, with_for_update=True)
+    if test.status != TestStatus.DECIDED or test.test_percent >= 100:
+        return 0
+    step = session.get_one(CampaignStep, test.step_id)
+    count = select(func.count()).where(Message.step_id == step.id)
+    before = session.scalar(count) or 0
+    queue_step(
+        session=session, step=step, now=now, store_zone=get_store_profile(session=session).zone
+    )
+    written = (session.scalar(count) or 0) - before
+    test.status, test.rolled_out_at = TestStatus.ROLLED_OUT, now
+    events.record(
+        session=session,
+        type="abtest.rolled_out",
+        campaign_id=test.campaign_id,
+        occurred_at=now,
+        data={"test_id": test.id, "winner": test.winner, "messages": written},
+    )
+    return written
 
 
 def _recipients(session: Session, campaign: Campaign, step: CampaignStep) -> Select[int, int]:

@@ -36,8 +36,11 @@ from core.messaging import frequency, links, offer_codes, outbox, suppressions, 
 from core.messaging.providers import Outcome, Outgoing, Provider, Sandbox
 from core.messaging.ratelimit import RateLimiter
 from core.messaging.routing import provider_for, why_held
+from core.messaging.templates import Draft
 from core.messaging.variables import message_variables, offer_key
 from core.models import (
+    ABTest,
+    ABVariant,
     Action,
     Campaign,
     CampaignStep,
@@ -350,6 +353,8 @@ class _SendContext:
     campaigns: dict[int, Campaign]
     steps: dict[int, CampaignStep]
     actions: dict[int, Action]
+    variants: dict[tuple[int, int], ABVariant]
+    """The A/B variants of the batch's tested steps, by step and position."""
     suppressed: dict[str, str]
     zones: dict[str | None, ZoneInfo]
 
@@ -380,6 +385,7 @@ class _SendContext:
             campaigns=by_id(Campaign, {m.campaign_id for m in messages}),
             steps=by_id(CampaignStep, {m.step_id for m in messages}),
             actions=by_id(Action, {m.action_id for m in messages}),
+            variants=_variants(session, {m.step_id for m in messages if m.variant is not None}),
             suppressed=suppressed,
             zones={None: store.zone},
         )
@@ -394,18 +400,30 @@ class _SendContext:
         """The code the message carries: given once, when it is first rendered for sending."""
         return message.offer_code or offer_codes.offer_code(self.offer_key, message.id)
 
-    def render(self, message: Message, customer: Customer | None, template: Template) -> Outgoing:
+    def render(
+        self, message: Message, customer: Customer | None, template: Template | Draft
+    ) -> Outgoing:
         base_url = self.settings.public_base_url or "http://localhost:8501"
         unsubscribe = links.unsubscribe_url(base_url, self.link_key, message.id)
         campaign = self.campaigns.get(message.campaign_id or -1)
         step = self.steps.get(message.step_id or -1)
+        variant = self.variants.get((message.step_id or -1, message.variant or 0))
+        if variant is not None and variant.subject:
+            template = Draft(
+                name=template.name,
+                channel=Channel(template.channel),
+                subject=variant.subject,
+                preheader=template.preheader,
+                body_html=template.body_html,
+                body_text=template.body_text,
+            )
         variables = message_variables(
             store=self.store,
             code=self.offer_code_of(message),
             unsubscribe_url=unsubscribe,
             customer=customer,
             step=step,
-            offer=self.actions.get(message.action_id or -1) or step,
+            offer=self.actions.get(message.action_id or -1) or variant or step,
             campaign=campaign,
         )
         rendered = templates.render(template, variables)
@@ -431,6 +449,17 @@ class _SendContext:
 
     def _sender_address(self) -> str:
         return sender_address(self.store, self.settings)
+
+
+def _variants(session: Session, step_ids: set[int | None]) -> dict[tuple[int, int], ABVariant]:
+    if not step_ids:
+        return {}
+    rows = session.execute(
+        select(ABTest.step_id, ABVariant)
+        .join(ABVariant, ABVariant.test_id == ABTest.id)
+        .where(ABTest.step_id.in_([s for s in step_ids if s is not None]))
+    ).all()
+    return {(step_id, variant.position): variant for step_id, variant in rows}
 
 
 def sender_address(store: StoreProfile, settings: Settings) -> str:

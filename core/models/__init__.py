@@ -1,5 +1,6 @@
 """Every model, imported here so `Base.metadata` knows all tables."""
 
+from core.models.abtests import ABTest, ABVariant, Metric, TestStatus
 from core.models.analytics import AnalyticsSnapshot
 from core.models.audit import AuditEntry
 from core.models.campaigns import (
@@ -33,6 +34,8 @@ from core.models.settings import Setting
 from core.models.users import EndReason, SignInFailure, User, UserSession
 
 __all__ = [
+    "ABTest",
+    "ABVariant",
     "Action",
     "ActionStatus",
     "AnalyticsSnapshot",
@@ -58,6 +61,7 @@ __all__ = [
     "JobStatus",
     "Message",
     "MessageStatus",
+    "Metric",
     "Order",
     "OrderItem",
     "PlanCache",
@@ -72,6 +76,7 @@ __all__ = [
     "Suppression",
     "SuppressionReason",
     "Template",
+    "TestStatus",
     "User",
     "UserSession",
     "WebhookToken",

@@ -75,6 +75,8 @@ class Message(Base):
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
     template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
+    variant: Mapped[int | None]
+    """The A/B test variant (its position) the message carries, when its step is tested."""
     action_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     """The approved action this message carries out (its personal offer), when there is one."""
     channel: Mapped[Channel] = mapped_column(StrEnumType(Channel, 10))

@@ -142,3 +142,12 @@ def test_the_command_line_prints_the_comparison(capsys: pytest.CaptureFixture[st
     assert "A: conversions must be between 0 and the recipients (10); got 11." in (
         capsys.readouterr().err
     )
+
+
+def test_the_share_in_the_test_is_drawn_apart_from_the_variant() -> None:
+    customers = range(100_000)
+    inside = [c for c in customers if abtests.in_test(7, c, 20)]
+    assert stats.binomtest(len(inside), 100_000, 0.2).pvalue > 0.001
+    variants = np.bincount([abtests.variant_for(7, c, (1, 1)) for c in inside], minlength=2)
+    assert stats.chisquare(variants).pvalue > 0.001, "the variants split the share evenly"
+    assert all(abtests.in_test(7, c, 100) for c in range(100))

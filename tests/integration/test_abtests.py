@@ -1,0 +1,333 @@
+"""A/B tests end to end: variants written into the outbox by the hash, each sent its own
+subject and offer, measured from clicks and purchases, judged at the fixed horizon, and the
+winner sent to the rest of the audience exactly once, whatever dies on the way."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from core import abtests, segments
+from core.config import get_settings
+from core.db import session_scope, utc_now
+from core.errors import Conflict, ValidationError
+from core.messaging import outbox
+from core.models import (
+    ABTest,
+    Campaign,
+    CampaignStatus,
+    CampaignStep,
+    Customer,
+    Message,
+    MessageStatus,
+    Order,
+    TestStatus,
+)
+from core.permissions import SYSTEM, Actor, Role
+from core.store_profile import fill_in_profile, get_store_profile
+from jobs.sending import find_at_provider
+from tests.crashes import dies_on_opening
+from tests.integration.conftest import (
+    ADULT,
+    NOON_CHICAGO,
+    STEP_DAY,
+    STORE,
+    Clock,
+    make_sender,
+    send_all,
+    sending,
+)
+
+PEOPLE = 600
+B_SUBJECT = "Last call, {{ first_name }}: {{ offer.description }}"
+
+
+def build_tested_campaign(**spec: Any) -> dict[str, int]:
+    """600 adults who said yes to email, in one segment; a draft with one email step on
+    STEP_DAY at 10:00 (a 10 % control group), tested with A (the step) against B (its own
+    subject and 20 % off) by `spec`; then started. Returns the campaign, step and test ids."""
+    with session_scope() as session:
+        people = [
+            Customer(
+                first_name=f"P{n}",
+                email=f"p{n}@example.com",
+                state="IL",
+                timezone="America/Chicago",
+                birth_date=ADULT,
+                email_opt_in=True,
+                email_opt_in_at=NOON_CHICAGO - timedelta(days=90),
+            )
+            for n in range(PEOPLE)
+        ]
+        session.add_all(people)
+        session.flush()
+        fill_in_profile(session=session, fields=STORE)
+        segment = segments.create_static_segment(session=session, actor=SYSTEM, name="All")
+        segments.add_members(
+            session=session,
+            actor=SYSTEM,
+            segment_id=segment.id,
+            customer_ids=[p.id for p in people],
+            now=NOON_CHICAGO,
+        )
+        campaign = Campaign(
+            name="Holiday wine",
+            type="holiday",
+            status=CampaignStatus.DRAFT,
+            segment_ids=[segment.id],
+            channels=["email"],
+            holdout_percent=10,
+            starts_at=NOON_CHICAGO - timedelta(days=1),
+            ends_at=NOON_CHICAGO + timedelta(days=10),
+        )
+        campaign.steps.append(
+            CampaignStep(
+                position=1,
+                day=STEP_DAY,
+                local_time="10:00",
+                segment_id=segment.id,
+                channel="email",
+                offer_kind="percent_off",
+                offer_value=15,
+                offer_category="wine",
+                offer_description="15% off a mixed case",
+                angle="Stock up",
+                expected_reach=PEOPLE,
+            )
+        )
+        session.add(campaign)
+        session.flush()
+        step = campaign.steps[0]
+        test = abtests.save_test(
+            session=session,
+            actor=SYSTEM,
+            step_id=step.id,
+            spec=abtests.TestSpec(
+                variants=(
+                    abtests.VariantSpec(),
+                    abtests.VariantSpec(subject=B_SUBJECT, offer_value=20),
+                ),
+                **{"baseline_rate": 0.1, "min_effect": 0.2, **spec},
+            ),
+            now=NOON_CHICAGO,
+        )
+        campaign.status = CampaignStatus.RUNNING
+        return {"campaign": campaign.id, "step": step.id, "test": test.id}
+
+
+def written_messages() -> list[Message]:
+    with session_scope(read_only=True) as session:
+        return list(session.scalars(select(Message).order_by(Message.id)))
+
+
+def click_and_buy(*, clicked: dict[int, float], bought: dict[int, float]) -> None:
+    """Make each variant's first `share` of recipients click (and buy $40 the next day)."""
+    with session_scope() as session:
+        sent = session.scalars(
+            select(Message).where(Message.variant.is_not(None)).order_by(Message.id)
+        ).all()
+        by_variant: dict[int, list[Message]] = {}
+        for message in sent:
+            by_variant.setdefault(message.variant or 0, []).append(message)
+        for variant, mine in by_variant.items():
+            for message in mine[: round(len(mine) * clicked.get(variant, 0))]:
+                message.clicked_at = NOON_CHICAGO + timedelta(hours=1)
+            for n, message in enumerate(mine[: round(len(mine) * bought.get(variant, 0))]):
+                session.add(
+                    Order(
+                        external_id=f"o-{message.id}",
+                        customer_id=message.customer_id,
+                        ordered_at=NOON_CHICAGO + timedelta(days=1),
+                        total_cents=4000 + n % 2 * 1000,
+                    )
+                )
+
+
+def test_a_tested_step_splits_its_audience_and_sends_each_variant_its_own(
+    database: str, providers: tuple[Any, Any]
+) -> None:
+    mailgun, _ = providers
+    ids = build_tested_campaign()
+    with sending() as (_, sender):
+        send_all(sender)
+    written = written_messages()
+    held = [m for m in written if m.status == MessageStatus.HELD_OUT]
+    sent = [m for m in written if m.status == MessageStatus.SENT]
+    assert len(held) + len(sent) == PEOPLE and 30 < len(held) < 90
+    assert {m.variant for m in held} == {None}
+    counts = Counter(m.variant for m in sent)
+    assert set(counts) == {0, 1} and abs(counts[0] - counts[1]) < 80
+    for message in sent:  # the hash, so every retry and resend finds the same variant
+        assert message.variant == abtests.variant_for(ids["test"], message.customer_id, [50, 50])
+    subjects = {f["to"][0]: (f["subject"][0], f["text"][0]) for f in mailgun.accepted}
+    b = next(m for m in sent if m.variant == 1)
+    a = next(m for m in sent if m.variant == 0)
+    b_number = b.to_address.split("@")[0][1:]
+    assert subjects[b.to_address][0] == f"Last call, P{b_number}: 20% off wine"
+    assert "15% off a mixed case" in subjects[a.to_address][1]
+    assert "20% off wine" in subjects[b.to_address][1]
+
+    with session_scope() as session:  # written again: nothing new, nobody moved
+        step = session.get_one(CampaignStep, ids["step"])
+        zone = get_store_profile(session=session).zone
+        outbox.queue_step(session=session, step=step, now=NOON_CHICAGO, store_zone=zone)
+    assert [(m.id, m.variant) for m in written_messages()] == [(m.id, m.variant) for m in written]
+
+
+def test_results_are_measured_and_judged_only_at_the_horizon(
+    database: str, providers: tuple[Any, Any]
+) -> None:
+    ids = build_tested_campaign()
+    with sending() as (_, sender):
+        send_all(sender)
+    click_and_buy(clicked={0: 0.1, 1: 0.4}, bought={0: 0.05, 1: 0.2})
+    with session_scope() as session:
+        test = abtests.get_test(session=session, test_id=ids["test"])
+        results = abtests.test_results(session=session, test=test)
+    a, b = results.variants
+    sent = Counter(m.variant for m in written_messages() if m.status == MessageStatus.SENT)
+    assert (a.recipients, b.recipients) == (sent[0], sent[1])
+    assert (a.clicks, b.clicks) == (round(sent[0] * 0.1), round(sent[1] * 0.4))
+    assert (a.conversions, b.conversions) == (round(sent[0] * 0.05), round(sent[1] * 0.2))
+    bought_b = round(sent[1] * 0.2)
+    assert b.revenue_cents == 4000 * bought_b + 1000 * (bought_b // 2)
+    assert results.sample_reached and results.leader() == 1
+    assert results.needed == abtests.sample_size(0.1, 0.2, 0.95)
+
+    too_soon = NOON_CHICAGO + timedelta(hours=47)
+    assert "waiting" in results.verdict(too_soon)
+    with session_scope() as session:
+        assert abtests.waiting_for_judgement(session=session, now=too_soon) == []
+        assert abtests.judge(session=session, test_id=ids["test"], now=too_soon).status == (
+            TestStatus.RUNNING
+        )
+    later = NOON_CHICAGO + timedelta(hours=49)
+    with session_scope() as session:
+        assert abtests.waiting_for_judgement(session=session, now=later) == [ids["test"]]
+        test = abtests.judge(session=session, test_id=ids["test"], now=later)
+        assert (test.status, test.winner, test.decided_by) == (TestStatus.DECIDED, 1, None)
+        points = (b.clicks / b.recipients - a.clicks / a.recipients) * 100
+        assert test.decision.startswith(
+            f"B wins with 95% confidence: {points:+.1f} pts click rate, +$"
+        )
+        assert test.decision.endswith("(p < 0.001; an over 99% chance it is really better).")
+
+
+def test_no_winner_is_declared_from_noise_or_before_the_sample(
+    database: str, providers: tuple[Any, Any]
+) -> None:
+    ids = build_tested_campaign(min_effect=0.05)  # needs ~ 700 a variant: more than there are
+    with sending() as (_, sender):
+        send_all(sender)
+    click_and_buy(clicked={0: 0.1, 1: 0.4}, bought={})
+    later = NOON_CHICAGO + timedelta(days=5)
+    with session_scope() as session:
+        test = abtests.judge(session=session, test_id=ids["test"], now=later)
+        assert test.status == TestStatus.RUNNING, "B is far ahead, but the sample is not in"
+        results = abtests.test_results(session=session, test=test)
+        assert results.verdict(later).startswith("Not decided yet:")
+        session.execute(update(ABTest).values(sample_per_variant=200, min_effect=0.2))
+    with session_scope() as session:  # the same clicks in both: chance
+        session.execute(update(Message).values(clicked_at=None))
+    click_and_buy(clicked={0: 0.12, 1: 0.13}, bought={})
+    with session_scope() as session:
+        test = abtests.judge(session=session, test_id=ids["test"], now=later)
+        assert (test.status, test.winner) == (TestStatus.INCONCLUSIVE, None)
+        assert test.decision.startswith("No winner at 95% confidence: B against A")
+
+
+def test_the_winner_reaches_the_rest_once_though_workers_die_on_the_way(
+    database: str, providers: tuple[Any, Any]
+) -> None:
+    mailgun, _ = providers
+    ids = build_tested_campaign(test_percent=20)
+    with sending() as (_, sender):
+        send_all(sender)
+    first = written_messages()
+    in_test = [m for m in first if m.variant is not None]
+    assert 60 < len(in_test) < 160, "a fifth of the 90 % not held out"
+    assert all(abtests.in_test(ids["test"], m.customer_id, 20) for m in in_test)
+
+    marketer = Actor(user_id=None, email="ann@shop.example.com", role=Role.MARKETER)
+    with session_scope() as session:
+        assert outbox.queue_rollout(session=session, test_id=ids["test"], now=NOON_CHICAGO) == 0
+        abtests.choose_winner(
+            session=session, actor=marketer, test_id=ids["test"], position=1, now=NOON_CHICAGO
+        )
+    with pytest.raises(RuntimeError), session_scope() as session:  # killed before its commit
+        assert outbox.queue_rollout(session=session, test_id=ids["test"], now=NOON_CHICAGO) > 0
+        raise RuntimeError("worker killed")
+    later = NOON_CHICAGO + timedelta(hours=2)
+    with session_scope() as session:
+        written = outbox.queue_rollout(session=session, test_id=ids["test"], now=later)
+    with session_scope() as session:  # a second worker on the same job: nothing to do
+        assert outbox.queue_rollout(session=session, test_id=ids["test"], now=later) == 0
+        test = abtests.get_test(session=session, test_id=ids["test"])
+        assert test.status == TestStatus.ROLLED_OUT
+        assert test.decision.startswith(
+            "B chosen by ann@shop.example.com before the test reached its planned sample."
+        )
+    rest = [m for m in written_messages() if m.id not in {f.id for f in first}]
+    assert len(rest) == written == PEOPLE - len(first)
+    assert {m.variant for m in rest} == {1}
+
+    doomed = make_sender(Clock(later))  # dies recording what the provider took
+    doomed.unit_of_work = dies_on_opening(3)
+    with pytest.raises(RuntimeError):
+        doomed.send_batch(rest[0].channel, 50)
+    doomed.close()
+    lease = timedelta(seconds=get_settings().send_claim_lease_seconds + 1)
+    with session_scope() as session:
+        session.execute(
+            update(Message).where(Message.status == "sending").values(claimed_at=utc_now() - lease)
+        )
+    with session_scope() as session:
+        settled = outbox.release_stale_claims(
+            session=session, find=find_at_provider(get_settings()), now=utc_now()
+        )
+    assert settled == 50
+    with sending(later) as (_, sender):
+        send_all(sender)
+    to = Counter(f["to"][0] for f in mailgun.accepted)
+    assert max(to.values()) == 1, "nobody got two"
+    assert len(to) == PEOPLE - sum(m.status == MessageStatus.HELD_OUT for m in written_messages())
+
+
+def test_a_test_is_checked_before_it_is_saved(database: str) -> None:
+    ids = build_tested_campaign()
+    with session_scope() as session:
+        session.execute(update(Campaign).values(status=CampaignStatus.DRAFT))
+    cases = [
+        ((abtests.VariantSpec(), abtests.VariantSpec()), "Variant B sends the same as A"),
+        ((abtests.VariantSpec(), abtests.VariantSpec(channel="sms")), "does not send by sms"),
+        ((abtests.VariantSpec(),), "A test has 2 to 4 variants"),
+        ((abtests.VariantSpec(), abtests.VariantSpec(local_time="25:00")), "must be HH:MM"),
+        ((abtests.VariantSpec(), abtests.VariantSpec(weight=0, subject="x")), "weight must be"),
+    ]
+    for variants, error in cases:
+        with pytest.raises(ValidationError, match=error), session_scope() as session:
+            abtests.save_test(
+                session=session,
+                actor=SYSTEM,
+                step_id=ids["step"],
+                spec=abtests.TestSpec(variants=variants),
+                now=NOON_CHICAGO,
+            )
+    with session_scope() as session:
+        sizing = abtests.step_sizing(
+            session=session,
+            step=session.get_one(CampaignStep, ids["step"]),
+            spec=abtests.TestSpec(baseline_rate=0.03, min_effect=0.01),
+            now=NOON_CHICAGO,
+        )
+    assert (sizing.needed, sizing.available) == (5301, 270)
+    assert sizing.sentence.startswith("Needs 5,301 recipients per variant; this step reaches")
+    assert "can only detect a change of 5.6 pts or more" in sizing.sentence
+    with session_scope() as session:
+        session.execute(update(Campaign).values(status=CampaignStatus.RUNNING))
+    with pytest.raises(Conflict, match="only drafts can change"), session_scope() as session:
+        abtests.remove_test(session=session, actor=SYSTEM, step_id=ids["step"])
