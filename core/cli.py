@@ -353,6 +353,56 @@ def cmd_abtest_stats(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def cmd_abtests(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """A campaign's A/B tests: each variant's results, the comparison with A, the verdict."""
+    from core import abtests
+
+    migration_runner.ensure_current()
+    now = utc_now()
+    with session_scope(read_only=True) as session:
+        return [
+            {
+                "test_id": test.id,
+                "step_id": test.step_id,
+                "status": test.status.value,
+                "winner": test.variants[test.winner].name if test.winner is not None else None,
+                "decision": test.decision,
+                "test_percent": test.test_percent,
+                **abtests.test_results(session=session, test=test).as_dict(now),
+            }
+            for test in abtests.tests_of_campaign(session=session, campaign_id=args.campaign)
+        ]
+
+
+def cmd_abtest_choose(args: argparse.Namespace) -> dict[str, Any]:
+    """Choose a test's winner as the page does; the share kept for it gets its messages written
+    at once (the app's workers send them)."""
+    from core import abtests
+    from core.messaging import outbox
+
+    migration_runner.ensure_current()
+    letter = args.variant.strip().upper()
+    if len(letter) != 1 or not "A" <= letter <= "Z":
+        raise CommandError(f"--variant is a letter (A, B, C …), not {args.variant!r}.")
+    now = utc_now()
+    with session_scope() as session:
+        test = abtests.choose_winner(
+            session=session,
+            actor=SYSTEM,
+            test_id=args.test,
+            position=ord(letter) - ord("A"),
+            now=now,
+        )
+        written = outbox.queue_rollout(session=session, test_id=test.id, now=now)
+        return {
+            "test_id": test.id,
+            "status": test.status.value,
+            "winner": letter,
+            "decision": test.decision,
+            "messages_written": written,
+        }
+
+
 def cmd_campaign_start(args: argparse.Namespace) -> dict[str, Any]:
     """Start a campaign as the page's "Start now" does: its due sends are written at once and
     its actions prepared (here in the foreground); the app's workers send them."""
@@ -539,6 +589,18 @@ def build_parser() -> argparse.ArgumentParser:
     abtest.add_argument("--metric", default="conversion rate", help="its name in the verdict")
     abtest.add_argument("--json", action="store_true", help="JSON (the only output)")
     abtest.set_defaults(run=cmd_abtest_stats)
+
+    tests = commands.add_parser("abtests", help="a campaign's A/B tests, results and verdicts")
+    tests.add_argument("--campaign", type=int, required=True)
+    tests.add_argument("--json", action="store_true", help="JSON (the only output)")
+    tests.set_defaults(run=cmd_abtests)
+    choose = commands.add_parser(
+        "abtest-choose", help="choose an A/B test's winner (sent to the share kept for it)"
+    )
+    choose.add_argument("--test", type=int, required=True)
+    choose.add_argument("--variant", required=True, help="A, B, C …")
+    choose.add_argument("--json", action="store_true", help="JSON (the only output)")
+    choose.set_defaults(run=cmd_abtest_choose)
 
     campaign = commands.add_parser("campaign", help="act on one campaign")
     verbs = campaign.add_subparsers(dest="verb", required=True)

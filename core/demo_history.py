@@ -7,6 +7,10 @@ to the members who could be reached on the day (consent, 21+, not suppressed), t
 generator at rates like a liquor store's. What follows from them is applied for real: a hard
 bounce suppresses the address, an unsubscribe withdraws consent (recorded with its source), so
 the store's consent and the history agree. Every such campaign says it was simulated.
+
+Two of them A/B tested their email: Thanksgiving's subject line (B's recipients clicked three
+times as often: a clear winner) and Summer rosé's 10 % against 15 % off (no real difference:
+inconclusive), judged by the same statistics as a live test.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from core import abtests
 from core.campaigns import actions
 from core.campaigns.holdout import held_out
 from core.campaigns.plans import describe_offer
@@ -30,6 +35,8 @@ from core.messaging.offer_codes import offer_code
 from core.messaging.templates import default_template
 from core.messaging.variables import offer_key
 from core.models import (
+    ABTest,
+    ABVariant,
     Action,
     Campaign,
     CampaignStatus,
@@ -40,6 +47,7 @@ from core.models import (
     Event,
     Message,
     MessageStatus,
+    Metric,
     Order,
     PlanSource,
     Segment,
@@ -68,6 +76,17 @@ BASKET_CENTS = 4_500
 
 
 @dataclass(frozen=True)
+class PastTest:
+    """An A/B test of a past campaign's email step: B changes what `changes` says, and its
+    recipients click `click_lift` times as often as A's (1: no real difference)."""
+
+    changes: dict[str, object]
+    click_lift: float
+    min_effect: float = 0.08
+    baseline: float = 0.05
+
+
+@dataclass(frozen=True)
 class Past:
     name: str
     type: CampaignType
@@ -75,6 +94,7 @@ class Past:
     days_ago: int
     offer: tuple[str, float, str | None]
     channels: tuple[str, ...]
+    test: PastTest | None = None
 
 
 PAST = (
@@ -85,6 +105,7 @@ PAST = (
         170,
         ("percent_off", 10, "wine"),
         ("email",),
+        PastTest({"offer_value": 15.0, "offer_description": "15% off wine"}, click_lift=1.0),
     ),
     Past(
         "Fourth of July beer",
@@ -120,6 +141,9 @@ PAST = (
         20,
         ("percent_off", 15, "wine"),
         ("email", "sms"),
+        PastTest(
+            {"subject": "{{ first_name }}, your Thanksgiving wine is 15% off"}, click_lift=3.0
+        ),
     ),
 )
 
@@ -137,6 +161,7 @@ def add_campaign_history(*, session: Session, seed: int, today: date, now: datet
         if (playbook := playbooks.for_segment_name(segment.name)) is not None
     }
     written = 0
+    tests: list[int] = []
     for past in PAST:
         segment = segments.get(past.playbook)
         if segment is None:
@@ -181,12 +206,51 @@ def add_campaign_history(*, session: Session, seed: int, today: date, now: datet
         session.add(campaign)
         session.flush()
         for step in campaign.steps:
-            written += _send_step(session, rng, campaign, step, zone=zone, now=now)
+            test = _test_of(session, step, past.test) if step.position == 1 else None
+            lift = past.test.click_lift if test and past.test else 1.0
+            written += _send_step(
+                session, rng, campaign, step, test, click_lift=lift, zone=zone, now=now
+            )
+            if test is not None:
+                tests.append(test.id)
         latest = campaign
     if written:
         _actions_of(session, latest, now)
         refresh_customer_totals(session=session, customer_ids=_redeem_codes(session, rng, now))
+    for test_id in tests:  # judged once the purchases that followed are in
+        abtests.judge(session=session, test_id=test_id, now=now)
     return written
+
+
+def _test_of(session: Session, step: CampaignStep, past: PastTest | None) -> ABTest | None:
+    """The step's A/B test, A as planned and B with the past test's change, 50/50."""
+    if past is None:
+        return None
+    variant = {
+        "channel": step.channel,
+        "local_time": step.local_time,
+        "offer_kind": step.offer_kind,
+        "offer_value": step.offer_value,
+        "offer_category": step.offer_category,
+        "offer_description": step.offer_description,
+    }
+    test = ABTest(
+        campaign_id=step.campaign_id,
+        step_id=step.id,
+        metric=Metric.CLICK_RATE,
+        baseline_rate=past.baseline,
+        min_effect=past.min_effect,
+        sample_per_variant=abtests.sample_size(past.baseline, past.min_effect),
+        wait_hours=48,
+        created_at=step.campaign.created_at,
+        variants=[
+            ABVariant(position=0, weight=50, **variant),
+            ABVariant(position=1, weight=50, **{**variant, **past.changes}),
+        ],
+    )
+    session.add(test)
+    session.flush()
+    return test
 
 
 def _redeem_codes(session: Session, rng: np.random.Generator, now: datetime) -> list[int]:
@@ -199,9 +263,13 @@ def _redeem_codes(session: Session, rng: np.random.Generator, now: datetime) -> 
             Message.clicked_at,
             Message.offer_code,
             CampaignStep.offer_kind,
-            CampaignStep.offer_value,
+            func.coalesce(ABVariant.offer_value, CampaignStep.offer_value),
         )
         .join(CampaignStep, CampaignStep.id == Message.step_id)
+        .outerjoin(ABTest, ABTest.step_id == Message.step_id)
+        .outerjoin(
+            ABVariant, (ABVariant.test_id == ABTest.id) & (ABVariant.position == Message.variant)
+        )
         .where(Message.provider == PROVIDER, Message.clicked_at.is_not(None))
         .order_by(Message.id)
     ).all()
@@ -284,7 +352,9 @@ def _send_step(
     rng: np.random.Generator,
     campaign: Campaign,
     step: CampaignStep,
+    test: ABTest | None,
     *,
+    click_lift: float,
     zone: ZoneInfo,
     now: datetime,
 ) -> int:
@@ -304,9 +374,16 @@ def _send_step(
     held = np.array(
         [held_out(campaign.id, c, campaign.control_percent) for c, _ in recipients], dtype=bool
     )
+    variant = np.array(
+        [abtests.variant_for(test.id, c, test.weights) if test else 0 for c, _ in recipients],
+        dtype=int,
+    )
+    lift = np.where(variant == 1, click_lift, 1.0)
     bounced = ~held & (draw[:, 0] < rates["bounce"])
     opened = ~bounced & (draw[:, 1] < rates["open"])
-    clicked = ~bounced & (draw[:, 2] < rates["click"]) & (opened | (channel == Channel.SMS.value))
+    clicked = (
+        ~bounced & (draw[:, 2] < rates["click"] * lift) & (opened | (channel == Channel.SMS.value))
+    )
     opened |= clicked & (channel == Channel.EMAIL.value)
     unsubscribed = ~bounced & (draw[:, 3] < rates["unsubscribe"])
     minutes = rng.integers(1, 60 * 48, size=(n, 2))
@@ -324,13 +401,14 @@ def _send_step(
             "created_at": sent_at - timedelta(days=1),
         }
         if held[i]:  # the control group: written, never sent
-            rows.append({**meant, "status": MessageStatus.HELD_OUT})
+            rows.append({**meant, "status": MessageStatus.HELD_OUT, "variant": None})
             continue
         opened_at = sent_at + timedelta(minutes=int(minutes[i, 0])) if opened[i] else None
         rows.append(
             {
                 **meant,
                 "status": MessageStatus.BOUNCED if bounced[i] else MessageStatus.DELIVERED,
+                "variant": int(variant[i]) if test else None,
                 "attempts": 1,
                 "provider": PROVIDER,
                 "cost_cents": COST_CENTS[channel],

@@ -12,6 +12,7 @@ from core.infra.money import format_cents
 from core.models import Audience, Campaign, CampaignStatus, CampaignType, StepStatus
 from core.permissions import Permission
 from jobs import flows
+from ui import abtest
 from ui.calls import ask_before, attempt_flow, change, confirmed, not_found, query_id
 from ui.campaign_builder import Builder
 from ui.charts import plan_timeline
@@ -285,6 +286,12 @@ def performance_tab(campaign_id: int) -> None:
     )
 
 
+@live(run_every=10.0)
+def tests_tab(campaign_id: int) -> None:
+    """Each A/B test's variants side by side, refreshed while results come in."""
+    abtest.tests_tab(actor, campaign_id, can_run)
+
+
 show_flash()
 if campaign is None or campaign.status == S.DRAFT:
     st.title(md(campaign.name) if campaign else "New campaign")
@@ -318,8 +325,8 @@ if campaign.status == S.SCHEDULED:
     st.caption("It starts by itself at its start time, and prepares its actions then.")
 if can_run:
     controls(campaign)
-overview_tab, plan_view, actions_view, performance = st.tabs(
-    ["Overview", "Plan", "Actions", "Performance"]
+overview_tab, plan_view, actions_view, performance, tests_view = st.tabs(
+    ["Overview", "Plan", "Actions", "Performance", "A/B tests"]
 )
 with overview_tab:
     overview(campaign)
@@ -329,3 +336,5 @@ with actions_view:
     actions_tab(campaign)
 with performance:
     performance_tab(campaign.id)
+with tests_view:
+    tests_tab(campaign.id)

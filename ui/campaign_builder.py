@@ -25,6 +25,7 @@ from core.messaging import templates, variables
 from core.models import Audience, Campaign, CampaignStatus, CampaignType, Channel
 from core.permissions import Actor
 from jobs import flows
+from ui import abtest
 from ui.calls import attempt, attempt_flow
 from ui.charts import plan_timeline
 from ui.email_preview import show_email
@@ -279,6 +280,9 @@ class Builder:
             return
         self.show_plan(campaign)
         self.edit_plan(campaign)
+        st.divider()
+        abtest.test_editor(self.actor, campaign)
+        st.divider()
         if st.button("Continue to review", type="primary") and self.save(self.details_now(), 3):
             self.go_to(4, campaign.id)
 
@@ -473,6 +477,7 @@ class Builder:
             f"inside the legal hours of their state. When it starts, {prepared:,} prioritized "
             f"actions are prepared (the top of {reach.reachable:,} reachable customers); {who}."
         )
+        abtest.tests_in_review(campaign)
         self.previews(campaign)
         left, right = st.columns(2)
         scheduled = left.button(

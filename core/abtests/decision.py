@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.abtests.design import get_test
+from core.abtests.design import locked_test
 from core.abtests.results import test_results
 from core.errors import Conflict, ValidationError
 from core.infra import audit, events
@@ -22,7 +22,7 @@ OPEN = (TestStatus.RUNNING, TestStatus.INCONCLUSIVE)
 def judge(*, session: Session, test_id: int, now: datetime) -> ABTest:
     """Declare the winner of a running test whose horizon is reached, or call it inconclusive;
     a test not ready yet, or decided already, is left as it is."""
-    test = _locked(session, test_id)
+    test = locked_test(session=session, test_id=test_id)
     if test.status != TestStatus.RUNNING:
         return test
     results = test_results(session=session, test=test)
@@ -51,7 +51,7 @@ def choose_winner(
     """A marketer's choice of winner, before the horizon or after an inconclusive result (a
     declared winner can be overruled until it was rolled out)."""
     authorize(actor, Permission.RUN_CAMPAIGNS)
-    test = _locked(session, test_id)
+    test = locked_test(session=session, test_id=test_id)
     if test.status == TestStatus.ROLLED_OUT:
         raise Conflict("The winner was already sent to the rest of the audience.")
     if not 0 <= position < len(test.variants):
@@ -70,13 +70,6 @@ def choose_winner(
         entity_id=test.campaign_id,
         changes={"test_id": test.id, "winner": name},
     )
-    return test
-
-
-def _locked(session: Session, test_id: int) -> ABTest:
-    """The test, its row locked until the transaction ends (one decision at a time)."""
-    test = get_test(session=session, test_id=test_id)
-    session.refresh(test, with_for_update=True)
     return test
 
 

@@ -137,9 +137,10 @@ def size_test(*, baseline: float, min_effect: float, confidence: float, per_vari
     return Sizing(needed, per_variant, baseline, min_effect, detectable)
 
 
-def step_sizing(*, session: Session, step: CampaignStep, spec: TestSpec, now: datetime) -> Sizing:
+def step_sizing(*, session: Session, step_id: int, spec: TestSpec, now: datetime) -> Sizing:
     """How the spec's test fits the step's planned reach (less the control group and the share
     left for the winner), split by the weights."""
+    step = _step(session, step_id)
     baseline = spec.baseline_rate
     if baseline is None:
         baseline, _ = baseline_from_history(
@@ -155,6 +156,13 @@ def step_sizing(*, session: Session, step: CampaignStep, spec: TestSpec, now: da
         confidence=spec.confidence,
         per_variant=smallest,
     )
+
+
+def _step(session: Session, step_id: int) -> CampaignStep:
+    step = session.get(CampaignStep, step_id)
+    if step is None:
+        raise NotFound(f"There is no campaign step #{step_id}.")
+    return step
 
 
 def test_of_step(*, session: Session, step_id: int) -> ABTest | None:
@@ -176,18 +184,25 @@ def get_test(*, session: Session, test_id: int) -> ABTest:
     return test
 
 
+def locked_test(*, session: Session, test_id: int) -> ABTest:
+    """The test as it is in the database, its row locked until the transaction ends (one
+    decision or rollout at a time); what this transaction changed is written first."""
+    session.flush()
+    test = get_test(session=session, test_id=test_id)
+    session.refresh(test, with_for_update=True)
+    return test
+
+
 def save_test(
     *, session: Session, actor: Actor, step_id: int, spec: TestSpec, now: datetime
 ) -> ABTest:
     """Test a draft's step with `spec`'s variants (replacing the step's test, if it had one)."""
     authorize(actor, Permission.RUN_CAMPAIGNS)
-    step = session.get(CampaignStep, step_id)
-    if step is None:
-        raise NotFound(f"There is no campaign step #{step_id}.")
+    step = _step(session, step_id)
     _require_editable(get_campaign(session=session, campaign_id=step.campaign_id))
     variants = [_variant(session, step, position, v) for position, v in enumerate(spec.variants)]
     _check(spec, variants, step)
-    sizing = step_sizing(session=session, step=step, spec=spec, now=now)
+    sizing = step_sizing(session=session, step_id=step.id, spec=spec, now=now)
     test = test_of_step(session=session, step_id=step_id) or ABTest(
         campaign_id=step.campaign_id, step_id=step.id
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, or_, select
@@ -149,6 +150,45 @@ class TestResults:
             f"{winner.name} wins with {self.confidence:.0%} confidence: {', '.join(parts)} "
             f"against A ({_p(found.p_value)}; {_chance(chance)} chance it is really better)."
         )
+
+    def as_dict(self, now: datetime) -> dict[str, Any]:
+        return {
+            "metric": self.metric.value,
+            "confidence": self.confidence,
+            "needed_per_variant": self.needed,
+            "sample_reached": self.sample_reached,
+            "judgeable": self.judgeable(now),
+            "verdict": self.verdict(now),
+            "variants": [
+                {
+                    "name": v.name,
+                    "recipients": v.recipients,
+                    "clicks": v.clicks,
+                    "conversions": v.conversions,
+                    "revenue_cents": v.revenue_cents,
+                    "click_rate": v.rate(Metric.CLICK_RATE),
+                    "conversion_rate": v.rate(Metric.CONVERSION_RATE),
+                    "revenue_per_recipient_cents": v.per_recipient_cents,
+                }
+                for v in self.variants
+            ],
+            "against_a": [
+                {
+                    "name": c.name,
+                    **c.rates.as_dict(),
+                    "p_value_adjusted": round(c.p_value, 6),
+                    "revenue_per_recipient_difference_cents": (
+                        round(c.revenue.difference * 100, 2) if c.revenue else None
+                    ),
+                    "revenue_interval_cents": (
+                        [round(c.revenue.low * 100, 2), round(c.revenue.high * 100, 2)]
+                        if c.revenue
+                        else None
+                    ),
+                }
+                for c in self.comparisons
+            ],
+        }
 
     @property
     def _rate_words(self) -> str:

@@ -262,8 +262,7 @@ def queue_rollout(*, session: Session, test_id: int, now: datetime) -> int:
     messages are written once (the test row is locked, its status moves on in the same
     transaction, and message keys are unique), then sent like any other. Returns how many were
     written; 0 when the test is not waiting for a rollout."""
-    test = abtests.get_test(session=session, test_id=test_id)
-    session.refresh(test, with_for_update=True)
+    test = abtests.locked_test(session=session, test_id=test_id)
     if test.status != TestStatus.DECIDED or test.test_percent >= 100:
         return 0
     step = session.get_one(CampaignStep, test.step_id)

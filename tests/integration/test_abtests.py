@@ -4,6 +4,7 @@ winner sent to the rest of the audience exactly once, whatever dies on the way."
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from core import abtests, segments
+from core.cli import main
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import Conflict, ValidationError
@@ -41,6 +43,8 @@ from tests.integration.conftest import (
     send_all,
     sending,
 )
+
+pytestmark = pytest.mark.both_databases
 
 PEOPLE = 600
 B_SUBJECT = "Last call, {{ first_name }}: {{ offer.description }}"
@@ -320,7 +324,7 @@ def test_a_test_is_checked_before_it_is_saved(database: str) -> None:
     with session_scope() as session:
         sizing = abtests.step_sizing(
             session=session,
-            step=session.get_one(CampaignStep, ids["step"]),
+            step_id=ids["step"],
             spec=abtests.TestSpec(baseline_rate=0.03, min_effect=0.01),
             now=NOON_CHICAGO,
         )
@@ -331,3 +335,30 @@ def test_a_test_is_checked_before_it_is_saved(database: str) -> None:
         session.execute(update(Campaign).values(status=CampaignStatus.RUNNING))
     with pytest.raises(Conflict, match="only drafts can change"), session_scope() as session:
         abtests.remove_test(session=session, actor=SYSTEM, step_id=ids["step"])
+
+
+def test_the_command_line_shows_the_results_and_chooses_the_winner(
+    database: str, providers: tuple[Any, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = build_tested_campaign(test_percent=50, min_effect=0.05)  # a sample out of reach
+    with sending() as (_, sender):
+        send_all(sender)
+    click_and_buy(clicked={0: 0.1, 1: 0.3}, bought={1: 0.1})
+    assert main(["abtests", "--campaign", str(ids["campaign"]), "--json"]) == 0
+    [shown] = json.loads(capsys.readouterr().out)
+    a, b = shown["variants"]
+    assert (shown["status"], shown["winner"], shown["test_percent"]) == ("running", None, 50)
+    assert a["recipients"] + b["recipients"] == len(
+        [m for m in written_messages() if m.variant is not None]
+    )
+    assert b["clicks"] == round(b["recipients"] * 0.3)
+    assert shown["against_a"][0]["name"] == "B" and shown["against_a"][0]["p_value"] < 0.05
+    assert shown["verdict"].startswith("Not decided yet:")
+
+    assert main(["abtest-choose", "--test", str(ids["test"]), "--variant", "b", "--json"]) == 0
+    chosen = json.loads(capsys.readouterr().out)
+    assert (chosen["status"], chosen["winner"]) == ("rolled_out", "B")
+    assert chosen["messages_written"] > 150
+    assert main(["abtest-choose", "--test", str(ids["test"]), "--variant", "A"]) == 2
+    assert "already sent to the rest" in capsys.readouterr().err
+    assert main(["abtest-choose", "--test", str(ids["test"]), "--variant", "7"]) == 2

@@ -6,11 +6,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from core import attribution, campaigns, demo, scoring
+from core import abtests, attribution, campaigns, demo, scoring
 from core.campaigns import Details, actions, planner
 from core.db import session_scope, utc_now
 from core.infra import job_rows
-from core.models import Action, Campaign, CampaignStatus, JobStatus
+from core.models import Action, Campaign, CampaignStatus, JobStatus, TestStatus
 from core.permissions import SYSTEM, Role
 from core.segments import playbooks
 from jobs import queue
@@ -244,3 +244,63 @@ def test_past_campaigns_show_what_they_earned(
     by_segment = next(d.value for d in at.dataframe if "Codes redeemed" in d.value.columns)
     assert by_segment["Codes redeemed"].sum() == results.revenue.code_orders
     assert by_segment["Revenue by code"].sum() * 100 == pytest.approx(results.revenue.code_cents)
+
+
+def test_a_send_is_ab_tested_from_the_builder_and_followed_on_its_page(store: list[int]) -> None:
+    with session_scope() as session:
+        draft = campaigns.create_campaign(
+            session=session,
+            actor=SYSTEM,
+            details=Details(
+                name="Subject test",
+                segment_ids=(store[0],),
+                channels=("email",),
+                starts_at=NOW + timedelta(days=1),
+                ends_at=NOW + timedelta(days=7),
+            ),
+        )
+        draft_id = draft.id
+    with session_scope() as session:
+        outcome = campaigns.propose_plan(
+            unit_of_work=session_scope, actor=SYSTEM, campaign_id=draft_id, use_ai=False, now=NOW
+        )
+        campaigns.save_plan(
+            session=session, actor=SYSTEM, campaign_id=draft_id, outcome=outcome, now=NOW
+        )
+    at = open_campaign(Role.MARKETER, draft_id)
+    assert not at.exception
+    step = the_campaign().steps[0]
+    assert "A/B test a send" in texts(at)
+    at.text_input(key=f"abtest_{step.id}_1_subject").input("{{ first_name }}, wine night").run()
+    at.number_input(key=f"abtest_{step.id}_effect").set_value(5.0).run()
+    sizing = next(
+        s.value for s in (*at.success, *at.warning) if "recipients per variant" in s.value
+    )
+    assert sizing.startswith("Needs ") and "Baseline: a typical click rate (3%)" in sizing
+    button(at, "Save the test").click().run()
+    assert not at.exception and "A/B test saved on Send 1" in texts(at)
+    with session_scope(read_only=True) as session:
+        test = abtests.test_of_step(session=session, step_id=step.id)
+        assert test is not None and [v.subject for v in test.variants] == [
+            "",
+            "{{ first_name }}, wine night",
+        ]
+        assert test.min_effect == pytest.approx(0.05)
+        test_id = test.id
+
+    button(at, "Continue to review").click().run()
+    assert "A/B test on Send 1" in texts(at)
+    with session_scope() as session:
+        campaigns.start_now(session=session, actor=SYSTEM, campaign_id=draft_id, now=NOW)
+    at = open_campaign(Role.MARKETER, draft_id, new_user=False)
+    assert not at.exception
+    shown = texts(at)
+    assert "subject “{{ first_name }}, wine night”" in shown.replace("\\", "")
+    assert "Not decided yet: 0 of the" in shown
+    button(at, "Choose B as the winner").click().run()
+    button(at, "Yes, choose it").click().run()
+    assert not at.exception
+    with session_scope(read_only=True) as session:
+        chosen = abtests.get_test(session=session, test_id=test_id)
+        assert (chosen.status, chosen.winner) == (TestStatus.DECIDED, 1)
+    assert "B chosen by marketer@example.com before the test reached" in texts(at)
