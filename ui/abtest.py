@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
+import pandas as pd
 import streamlit as st
 
 from core import abtests
@@ -273,25 +274,7 @@ def _test_panel(
         f"**{md(step_label(step))}** · judged by {test.metric.words} at {test.confidence:.0%} "
         f"confidence · needs {test.sample_per_variant:,} recipients per variant"
     )
-    columns = st.columns(len(test.variants))
-    control = results.variants[0] if results.variants else None
-    for column, variant, found in zip(columns, test.variants, results.variants, strict=True):
-        with column:
-            title = f"**{variant.name}**" + (" · winner" if test.winner == variant.position else "")
-            st.markdown(title)
-            st.caption(_describe(variant, names))
-            st.metric("Sent", f"{found.recipients:,}")
-            for label, metric in (
-                ("Click rate", Metric.CLICK_RATE),
-                ("Conversion rate", Metric.CONVERSION_RATE),
-            ):
-                baseline = control.rate(metric) if control else None
-                _rate_metric(label, found.rate(metric), baseline, variant.position)
-            per = found.per_recipient_cents
-            st.metric(
-                "Revenue per recipient",
-                format_cents(round(per)) if per is not None else "—",
-            )
+    st.table(_side_by_side(test, results, names))
     decided = test.status in (TestStatus.DECIDED, TestStatus.ROLLED_OUT)
     verdict = test.decision if test.status != TestStatus.RUNNING else results.verdict(now)
     (st.success if decided else st.info)(verdict)
@@ -303,15 +286,50 @@ def _test_panel(
             st.caption(f"The winner is being written to the other {rest} % of the audience.")
         else:
             st.caption(f"The other {rest} % of the audience get the winner once it is known.")
-    if can_run and test.status != TestStatus.ROLLED_OUT:
+    open_choice = test.status in (TestStatus.RUNNING, TestStatus.INCONCLUSIVE)
+    overrule = test.status == TestStatus.DECIDED and test.test_percent < 100
+    if can_run and (open_choice or overrule):
         _choose(actor, test)
 
 
-def _rate_metric(label: str, rate: float | None, control: float | None, position: int) -> None:
-    delta = None
-    if position and rate is not None and control is not None:
-        delta = f"{(rate - control) * 100:+.1f} pts"
-    st.metric(label, f"{rate:.1%}" if rate is not None else "—", delta)
+def _side_by_side(
+    test: ABTest, results: abtests.TestResults, names: dict[int, str]
+) -> pd.DataFrame:
+    """The variants as columns, what they sent and how they did as rows; B's figures with
+    their difference from A's."""
+    control = results.variants[0]
+
+    def rate(found: abtests.VariantResult, metric: Metric) -> str:
+        mine, theirs = found.rate(metric), control.rate(metric)
+        if mine is None:
+            return "—"
+        said = f"{mine:.1%}"
+        if found.position and theirs is not None:
+            said += f" ({(mine - theirs) * 100:+.1f} pts)"
+        return said
+
+    def revenue(found: abtests.VariantResult) -> str:
+        mine, theirs = found.per_recipient_cents, control.per_recipient_cents
+        if mine is None:
+            return "—"
+        said = format_cents(round(mine))
+        if found.position and theirs is not None:
+            change = round(mine - theirs)
+            said += f" ({'+' if change >= 0 else ''}{format_cents(change)})"
+        return said
+
+    columns = {}
+    for variant, found in zip(test.variants, results.variants, strict=True):
+        title = variant.name + (" · winner" if test.winner == variant.position else "")
+        columns[title] = [
+            _describe(variant, names),
+            f"{found.recipients:,}",
+            rate(found, Metric.CLICK_RATE),
+            rate(found, Metric.CONVERSION_RATE),
+            revenue(found),
+        ]
+    rows = ["Sends", "Sent to", "Click rate", "Conversion rate", "Revenue per recipient"]
+    return pd.DataFrame(columns, index=rows)
 
 
 def _choose(actor: Actor, test: ABTest) -> None:
@@ -355,4 +373,4 @@ def _describe(variant: ABVariant, names: dict[int, str]) -> str:
         parts.append(f"template “{names.get(variant.template_id, '?')}”")
     if variant.subject:
         parts.append(f"subject “{variant.subject}”")
-    return md(" · ".join(parts))
+    return " · ".join(parts)

@@ -334,10 +334,23 @@ def _check(spec: TestSpec, variants: list[ABVariant], step: CampaignStep) -> Non
 
 
 def spec_of(test: ABTest) -> TestSpec:
-    """A saved test as a spec (to edit it, or copy it with its campaign)."""
-    names = {f.name for f in fields(VariantSpec)}
+    """A saved test as a spec to edit: A as the step, the others by what they change from A
+    (None where they send as A does)."""
+    control = test.variants[0]
+    names = [f.name for f in fields(VariantSpec) if f.name not in ("weight", "subject")]
+
+    def changes(variant: ABVariant) -> VariantSpec:
+        if variant.position == 0:
+            return VariantSpec(weight=variant.weight)
+        differ = {
+            name: getattr(variant, name)
+            for name in names
+            if getattr(variant, name) != getattr(control, name)
+        }
+        return VariantSpec(weight=variant.weight, subject=variant.subject, **differ)
+
     return TestSpec(
-        variants=tuple(VariantSpec(**{n: getattr(v, n) for n in names}) for v in test.variants),
+        variants=tuple(changes(v) for v in test.variants),
         metric=test.metric,
         confidence=test.confidence,
         baseline_rate=test.baseline_rate,

@@ -321,6 +321,16 @@ def test_a_test_is_checked_before_it_is_saved(database: str) -> None:
                 spec=abtests.TestSpec(variants=variants),
                 now=NOON_CHICAGO,
             )
+    with session_scope() as session:  # edited again as saved: the same variants, B by its changes
+        test = abtests.test_of_step(session=session, step_id=ids["step"])
+        assert test is not None
+        before = [(v.subject, v.offer_value, v.offer_description) for v in test.variants]
+        spec = abtests.spec_of(test)
+        assert spec.variants[1].subject == B_SUBJECT and spec.variants[1].local_time is None
+        again = abtests.save_test(
+            session=session, actor=SYSTEM, step_id=ids["step"], spec=spec, now=NOON_CHICAGO
+        )
+        assert [(v.subject, v.offer_value, v.offer_description) for v in again.variants] == before
     with session_scope() as session:
         sizing = abtests.step_sizing(
             session=session,
