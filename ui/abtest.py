@@ -252,13 +252,14 @@ def tests_tab(actor: Actor, campaign_id: int, can_run: bool) -> None:
             for test in tests
         ]
         names = {t.id: t.name for t in templates.list_templates(session=session)}
+        ended = session.get_one(Campaign, campaign_id).status in abtests.ENDED
     if not shown:
         st.info("No send of this campaign is A/B tested.")
         return
     now = utc_now()
     for test, step, results in shown:
         with st.container(border=True):
-            _test_panel(actor, test, step, results, names, now, can_run)
+            _test_panel(actor, test, step, results, names, now, can_run and not ended)
 
 
 def _test_panel(
@@ -268,7 +269,7 @@ def _test_panel(
     results: abtests.TestResults,
     names: dict[int, str],
     now: datetime,
-    can_run: bool,
+    can_choose: bool,
 ) -> None:
     st.markdown(
         f"**{md(step_label(step))}** · judged by {test.metric.words} at {test.confidence:.0%} "
@@ -288,7 +289,7 @@ def _test_panel(
             st.caption(f"The other {rest} % of the audience get the winner once it is known.")
     open_choice = test.status in (TestStatus.RUNNING, TestStatus.INCONCLUSIVE)
     overrule = test.status == TestStatus.DECIDED and test.test_percent < 100
-    if can_run and (open_choice or overrule):
+    if can_choose and (open_choice or overrule):
         _choose(actor, test)
 
 

@@ -19,7 +19,13 @@ from core.abtests.design import (
     test_of_step,
     tests_of_campaign,
 )
-from core.abtests.results import TestResults, VariantResult, test_results, waiting_for_judgement
+from core.abtests.results import (
+    ENDED,
+    TestResults,
+    VariantResult,
+    test_results,
+    waiting_for_judgement,
+)
 from core.abtests.stats import (
     MeanComparison,
     RateComparison,
@@ -33,6 +39,7 @@ from core.abtests.stats import (
 )
 
 __all__ = [
+    "ENDED",
     "MeanComparison",
     "RateComparison",
     "Sizing",

@@ -10,26 +10,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.abtests.design import locked_test
-from core.abtests.results import test_results
+from core.abtests.results import ENDED, test_results
 from core.errors import Conflict, ValidationError
 from core.infra import audit, events
-from core.models import ABTest, TestStatus
+from core.models import ABTest, Campaign, TestStatus
 from core.permissions import Actor, Permission, authorize
-
-OPEN = (TestStatus.RUNNING, TestStatus.INCONCLUSIVE)
 
 
 def judge(*, session: Session, test_id: int, now: datetime) -> ABTest:
-    """Declare the winner of a running test whose horizon is reached, or call it inconclusive;
-    a test not ready yet, or decided already, is left as it is."""
+    """Declare the winner of a running test whose horizon is reached, or call it inconclusive
+    (so too when its campaign ended before the sample was in); a test not ready yet, or decided
+    already, is left as it is."""
     test = locked_test(session=session, test_id=test_id)
     if test.status != TestStatus.RUNNING:
         return test
     results = test_results(session=session, test=test)
-    if not results.judgeable(now):
+    ended = session.get_one(Campaign, test.campaign_id).status in ENDED
+    if not results.judgeable(now) and not (ended and not results.sample_reached):
         return test
-    leader = results.leader()
-    test.decision = results.verdict(now)
+    leader = results.leader() if results.sample_reached else None
+    test.decision = results.verdict(now) if results.sample_reached else results.cut_short()
     test.decided_at = now
     if leader is None:
         test.status = TestStatus.INCONCLUSIVE

@@ -26,7 +26,9 @@ from core.abtests.stats import (
 )
 from core.attribution.settings import get_attribution_settings
 from core.infra.money import format_cents
-from core.models import ABTest, Message, Metric, Order, TestStatus
+from core.models import ABTest, Campaign, CampaignStatus, Message, Metric, Order, TestStatus
+
+ENDED = (CampaignStatus.COMPLETED, CampaignStatus.ARCHIVED)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,14 @@ class TestResults:
                 f"No winner at {self.confidence:.0%} confidence: {self._spread()} could be chance."
             )
         return self.winner_sentence(leader)
+
+    def cut_short(self) -> str:
+        """Why a test whose campaign ended before its sample was in has no winner."""
+        smallest = min((v.recipients for v in self.variants), default=0)
+        return (
+            f"No winner: the campaign ended with {smallest:,} of the {self.needed:,} recipients "
+            "per variant the test needed, too few to tell chance from a difference."
+        )
 
     def winner_sentence(self, position: int) -> str:
         winner = self.variants[position]
@@ -354,14 +364,22 @@ def _compare(test: ABTest, variants: list[VariantResult]) -> list[Comparison]:
 
 
 def waiting_for_judgement(*, session: Session, now: datetime) -> list[int]:
-    """Running tests at their horizon: every variant was sent its planned sample and the wait
-    after the last one is over (counts only: cheap enough for the minute clock)."""
+    """Running tests at their horizon (every variant was sent its planned sample and the wait
+    after the last one is over), or cut short (their campaign ended before the sample was in).
+    Counts only: cheap enough for the minute clock."""
     running = {
         test.id: test
         for test in session.scalars(select(ABTest).where(ABTest.status == TestStatus.RUNNING))
     }
     if not running:
         return []
+    ended = set(
+        session.scalars(
+            select(ABTest.id)
+            .join(Campaign, Campaign.id == ABTest.campaign_id)
+            .where(ABTest.id.in_(running), Campaign.status.in_(ENDED))
+        )
+    )
     sent = session.execute(
         select(ABTest.id, Message.variant, func.count(), func.max(Message.sent_at))
         .join(Message, Message.step_id == ABTest.step_id)
@@ -379,10 +397,12 @@ def waiting_for_judgement(*, session: Session, now: datetime) -> list[int]:
             reached.setdefault(test_id, set()).add(variant)
         if newest is not None:
             last[test_id] = max(newest, last.get(test_id, newest))
-    return sorted(
+    at_horizon = {
         test_id
         for test_id, variants in reached.items()
         if len(variants) == len(running[test_id].variants)
         and test_id in last
         and now >= last[test_id] + timedelta(hours=running[test_id].wait_hours)
-    )
+    }
+    short = {t for t in ended if len(reached.get(t, ())) < len(running[t].variants)}
+    return sorted(at_horizon | short)

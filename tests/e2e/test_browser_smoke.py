@@ -83,6 +83,11 @@ def test_first_run_to_demo_store(browser: Any, tmp_path: Path) -> None:
         appears(bookmark.get_by_text("than doing nothing").first)
         appears(bookmark.get_by_text("Revenue by offer code"))
         screenshot(bookmark, tmp_path, "campaign-results.png")
+        # Its subject-line test: the variants side by side, with the verdict.
+        bookmark.get_by_role("tab", name="A/B tests").click()
+        appears(bookmark.get_by_text("judged by click rate at 95% confidence").first)
+        appears(bookmark.get_by_text("Revenue per recipient").first)
+        screenshot(bookmark, tmp_path, "campaign-abtest.png")
 
         # A manager's dashboard: real figures in every card, the campaigns on the trend.
         bookmark.goto(f"{base}/analytics")

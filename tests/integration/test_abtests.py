@@ -24,6 +24,7 @@ from core.models import (
     CampaignStatus,
     CampaignStep,
     Customer,
+    JobStatus,
     Message,
     MessageStatus,
     Order,
@@ -31,6 +32,7 @@ from core.models import (
 )
 from core.permissions import SYSTEM, Actor, Role
 from core.store_profile import fill_in_profile, get_store_profile
+from jobs import clock, queue, tasks
 from jobs.sending import find_at_provider
 from tests.crashes import dies_on_opening
 from tests.integration.conftest import (
@@ -372,3 +374,37 @@ def test_the_command_line_shows_the_results_and_chooses_the_winner(
     assert main(["abtest-choose", "--test", str(ids["test"]), "--variant", "A"]) == 2
     assert "already sent to the rest" in capsys.readouterr().err
     assert main(["abtest-choose", "--test", str(ids["test"]), "--variant", "7"]) == 2
+
+
+def test_a_test_cut_short_by_its_campaigns_end_names_no_winner(
+    database: str, providers: tuple[Any, Any]
+) -> None:
+    ids = build_tested_campaign(min_effect=0.05)  # needs ~ 700 a variant: more than there are
+    with sending() as (_, sender):
+        send_all(sender)
+    click_and_buy(clicked={0: 0.1, 1: 0.4}, bought={})
+    later = NOON_CHICAGO + timedelta(days=5)
+    with session_scope() as session:
+        assert abtests.waiting_for_judgement(session=session, now=later) == []
+        session.execute(update(Campaign).values(status=CampaignStatus.COMPLETED))
+    with session_scope() as session:
+        assert abtests.waiting_for_judgement(session=session, now=later) == [ids["test"]]
+        test = abtests.judge(session=session, test_id=ids["test"], now=later)
+        assert (test.status, test.winner) == (TestStatus.INCONCLUSIVE, None)
+        assert test.decision.startswith("No winner: the campaign ended with ")
+
+
+def test_the_clock_starts_the_job_that_decides_tests(
+    database: str, providers: tuple[Any, Any]
+) -> None:
+    ids = build_tested_campaign(min_effect=0.05)
+    with sending() as (_, sender):
+        send_all(sender)
+    with session_scope() as session:
+        session.execute(update(Campaign).values(status=CampaignStatus.COMPLETED))
+    started = clock.tick(NOON_CHICAGO + timedelta(days=5))
+    jobs = [queue.wait_for(job_id, timeout=60) for job_id in started]
+    deciding = [job for job in jobs if job.kind == tasks.decide_tests.kind]
+    assert [job.status for job in deciding] == [JobStatus.SUCCEEDED]
+    with session_scope(read_only=True) as session:
+        assert abtests.get_test(session=session, test_id=ids["test"]).status == "inconclusive"

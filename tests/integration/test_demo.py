@@ -148,7 +148,7 @@ def test_the_demo_store_comes_with_six_months_of_campaigns(database: str) -> Non
     from core import attribution
     from core.demo_history import NOTE, PROVIDER
     from core.messaging import monitor
-    from core.models import Action, Campaign, Event, Message, Order, Suppression
+    from core.models import ABTest, Action, Campaign, Event, Message, Order, Suppression
     from core.store_profile import get_store_profile
 
     result = demo.load_demo_store(
@@ -200,6 +200,17 @@ def test_the_demo_store_comes_with_six_months_of_campaigns(database: str) -> Non
         assert sum(r.revenue.code_orders for r in results.values()) == redeemed[0]
         assert sum(r.revenue.code_cents for r in results.values()) == redeemed[1]
         assert all(r.lift is not None and r.lift.control > 0 for r in results.values())
+        # Two of them tested their email; at 600 customers neither reached its sample, and
+        # each says so rather than naming a winner (the full demo's Thanksgiving test has one).
+        tests = list(session.scalars(select(ABTest).order_by(ABTest.id)))
+        assert [session.get_one(Campaign, t.campaign_id).name for t in tests] == [
+            "Summer rosé",
+            "Thanksgiving table",
+        ]
+        assert {t.status for t in tests} == {"inconclusive"}
+        assert all(t.decision.startswith("No winner: the campaign ended with") for t in tests)
+        tested = [m for m in sent if m.step_id in {t.step_id for t in tests}]
+        assert tested and {m.variant for m in tested} == {0, 1}
         # What followed from them is real: bounced addresses are suppressed, and whoever
         # unsubscribed can no longer be emailed (or texted, after STOP).
         suppressed = set(session.scalars(select(Suppression.address)))
