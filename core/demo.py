@@ -28,6 +28,7 @@ from core.customers.totals import refresh_customer_totals
 from core.db import UnitOfWork, table_of
 from core.infra import audit, events
 from core.infra.job_rows import Progress, no_progress, scaled
+from core.messaging import simulation
 from core.messaging.template_defaults import install_default_templates
 from core.models import Category, Customer, Order, OrderItem, Product, Setting
 from core.permissions import SYSTEM, Actor, Permission, authorize
@@ -288,6 +289,7 @@ def load_demo_store(
         result["campaign_history_messages"] = demo_history.add_campaign_history(
             session=session, seed=seed, today=today, now=now
         )
+        simulation.simulate_engagement(session=session)
     report(100, "Demo store ready")
     return result
 

@@ -13,6 +13,7 @@ from core import abtests, attribution, maintenance
 from core.analytics import weekly
 from core.db import session_scope, utc_now
 from core.infra import job_rows
+from core.messaging import simulation
 from core.permissions import SYSTEM
 from core.store_profile import get_store_profile
 from jobs import flows, held_optouts, queue, sending, tasks
@@ -35,6 +36,7 @@ def tick(now: datetime | None = None) -> list[str]:
         busy = job_rows.is_active(session=session, kind=tasks.refresh_dashboard.kind, now=now)
         behind = not busy and attribution.claim_refresh(session=session, now=now)
         tests_due = _tests_to_decide(session, now)
+        simulation.apply_due_engagement(session=session, now=now)
     if night is not None:
         started.append(queue.enqueue(tasks.nightly))
         log.info("nightly refresh enqueued", extra={"day": night.isoformat()})

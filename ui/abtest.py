@@ -77,7 +77,7 @@ def test_editor(actor: Actor, campaign: Campaign) -> None:
     for position in range(1, count):
         before = current.variants[position] if position < len(current.variants) else None
         variants.append(_variant_form(columns[position], campaign, step, usable, position, before))
-    left, middle, right = st.columns(3)
+    left, middle, right, last = st.columns(4)
     share = left.select_slider(
         "Test on",
         SHARES,
@@ -102,8 +102,17 @@ def test_editor(actor: Actor, campaign: Campaign) -> None:
         format_func=lambda c: f"{c:.0%}",
         key=f"{key}_confidence",
     )
+    wait = last.number_input(
+        "Judge after (hours)",
+        min_value=1,
+        max_value=24 * 14,
+        value=current.wait_hours,
+        key=f"{key}_wait",
+        help="After the last test message, time for clicks and purchases to come in.",
+    )
     spec = abtests.TestSpec(
         variants=tuple(variants),
+        wait_hours=int(wait),
         metric=metric,
         confidence=confidence,
         min_effect=effect / 100,

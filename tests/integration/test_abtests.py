@@ -17,13 +17,14 @@ from core.cli import main
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import Conflict, ValidationError
-from core.messaging import outbox
+from core.messaging import outbox, simulation
 from core.models import (
     ABTest,
     Campaign,
     CampaignStatus,
     CampaignStep,
     Customer,
+    Event,
     JobStatus,
     Message,
     MessageStatus,
@@ -52,12 +53,14 @@ PEOPLE = 600
 B_SUBJECT = "Last call, {{ first_name }}: {{ offer.description }}"
 
 
-def build_tested_campaign(**spec: Any) -> dict[str, int]:
+def build_tested_campaign(
+    people: int = PEOPLE, b: abtests.VariantSpec | None = None, **spec: Any
+) -> dict[str, int]:
     """600 adults who said yes to email, in one segment; a draft with one email step on
     STEP_DAY at 10:00 (a 10 % control group), tested with A (the step) against B (its own
     subject and 20 % off) by `spec`; then started. Returns the campaign, step and test ids."""
     with session_scope() as session:
-        people = [
+        members = [
             Customer(
                 first_name=f"P{n}",
                 email=f"p{n}@example.com",
@@ -67,9 +70,9 @@ def build_tested_campaign(**spec: Any) -> dict[str, int]:
                 email_opt_in=True,
                 email_opt_in_at=NOON_CHICAGO - timedelta(days=90),
             )
-            for n in range(PEOPLE)
+            for n in range(people)
         ]
-        session.add_all(people)
+        session.add_all(members)
         session.flush()
         fill_in_profile(session=session, fields=STORE)
         segment = segments.create_static_segment(session=session, actor=SYSTEM, name="All")
@@ -77,7 +80,7 @@ def build_tested_campaign(**spec: Any) -> dict[str, int]:
             session=session,
             actor=SYSTEM,
             segment_id=segment.id,
-            customer_ids=[p.id for p in people],
+            customer_ids=[p.id for p in members],
             now=NOON_CHICAGO,
         )
         campaign = Campaign(
@@ -102,7 +105,7 @@ def build_tested_campaign(**spec: Any) -> dict[str, int]:
                 offer_category="wine",
                 offer_description="15% off a mixed case",
                 angle="Stock up",
-                expected_reach=PEOPLE,
+                expected_reach=people,
             )
         )
         session.add(campaign)
@@ -115,7 +118,7 @@ def build_tested_campaign(**spec: Any) -> dict[str, int]:
             spec=abtests.TestSpec(
                 variants=(
                     abtests.VariantSpec(),
-                    abtests.VariantSpec(subject=B_SUBJECT, offer_value=20),
+                    b or abtests.VariantSpec(subject=B_SUBJECT, offer_value=20),
                 ),
                 **{"baseline_rate": 0.1, "min_effect": 0.2, **spec},
             ),
@@ -408,3 +411,45 @@ def test_the_clock_starts_the_job_that_decides_tests(
     assert [job.status for job in deciding] == [JobStatus.SUCCEEDED]
     with session_scope(read_only=True) as session:
         assert abtests.get_test(session=session, test_id=ids["test"]).status == "inconclusive"
+
+
+def test_on_the_demo_a_test_runs_in_test_mode_with_simulated_engagement_to_a_winner(
+    database: str,
+) -> None:
+    """No provider: the sandbox takes the sends; the demo's simulated recipients open and click
+    as its stated model says (B greets them by name and offers 30 % off, A 15 % off)."""
+    ids = build_tested_campaign(
+        people=1500,
+        b=abtests.VariantSpec(subject=B_SUBJECT, offer_value=30),
+        baseline_rate=0.04,
+        min_effect=0.05,
+        wait_hours=1,
+    )
+    with session_scope() as session:
+        simulation.simulate_engagement(session=session)
+    with sending() as (_, sender):
+        send_all(sender)
+    sent = [m for m in written_messages() if m.status == MessageStatus.SENT]
+    assert {m.provider for m in sent} == {"sandbox"} and len(sent) > 1200
+    soon = NOON_CHICAGO + timedelta(minutes=30)
+    with session_scope() as session:
+        early = simulation.apply_due_engagement(session=session, now=soon)
+        results = abtests.test_results(
+            session=session, test=abtests.get_test(session=session, test_id=ids["test"])
+        )
+        assert results.verdict(soon).startswith("Sample reached; waiting 1 more hours")
+    later = NOON_CHICAGO + timedelta(hours=8)
+    with session_scope() as session:
+        rest = simulation.apply_due_engagement(session=session, now=later)
+    with session_scope() as session:
+        assert simulation.apply_due_engagement(session=session, now=later) == 0, "once"
+        test = abtests.judge(session=session, test_id=ids["test"], now=later)
+        results = abtests.test_results(session=session, test=test)
+    a, b = results.variants
+    assert early > len(sent) and rest > 0, "every delivery by then; opens and clicks trickle in"
+    assert b.clicks / b.recipients > 1.5 * a.clicks / a.recipients
+    assert (test.status, test.winner) == (TestStatus.DECIDED, 1)
+    assert test.decision.startswith("B wins with 95% confidence")
+    with session_scope(read_only=True) as session:
+        simulated = session.scalars(select(Event.data).where(Event.type == "email.clicked")).all()
+    assert len(simulated) == a.clicks + b.clicks and all(d.get("simulated") for d in simulated)
