@@ -328,8 +328,9 @@ def _side_by_side(
             said += f" ({'+' if change >= 0 else ''}{format_cents(change)})"
         return said
 
+    best = results.chance_best or [None] * len(results.variants)
     columns = {}
-    for variant, found in zip(test.variants, results.variants, strict=True):
+    for variant, found, chance in zip(test.variants, results.variants, best, strict=True):
         title = variant.name + (" · winner" if test.winner == variant.position else "")
         columns[title] = [
             _describe(variant, names),
@@ -337,8 +338,18 @@ def _side_by_side(
             rate(found, Metric.CLICK_RATE),
             rate(found, Metric.CONVERSION_RATE),
             revenue(found),
+            "—" if chance is None else f"{chance:.0%}",
         ]
-    rows = ["Sends", "Sent to", "Click rate", "Conversion rate", "Revenue per recipient"]
+    rows = [
+        "Sends",
+        "Sent to",
+        "Click rate",
+        "Conversion rate",
+        "Revenue per recipient",
+        "Chance of the best click rate"
+        if test.metric == Metric.CLICK_RATE
+        else "Chance of the best conversion rate",
+    ]
     return pd.DataFrame(columns, index=rows)
 
 

@@ -34,6 +34,7 @@ from core.abtests.stats import (
     detectable_effect,
     holm,
     probability_b_better,
+    probability_best,
     sample_size,
     verdict,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "judge",
     "locked_test",
     "probability_b_better",
+    "probability_best",
     "remove_test",
     "sample_size",
     "save_test",

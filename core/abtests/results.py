@@ -23,6 +23,7 @@ from core.abtests.stats import (
     compare_means,
     compare_rates,
     holm,
+    probability_best,
 )
 from core.attribution.settings import get_attribution_settings
 from core.infra.money import format_cents
@@ -81,6 +82,9 @@ class TestResults:
     comparisons: list[Comparison]
     last_sent_at: datetime | None
     wait: timedelta
+    chance_best: list[float]
+    """Each variant's chance to be the best on the test's rate (Bayesian, for reading along:
+    the verdict is the fixed-horizon test's)."""
 
     __test__ = False  # not a pytest class
 
@@ -169,6 +173,7 @@ class TestResults:
             "sample_reached": self.sample_reached,
             "judgeable": self.judgeable(now),
             "verdict": self.verdict(now),
+            "chance_best": [round(c, 4) for c in self.chance_best],
             "variants": [
                 {
                     "name": v.name,
@@ -297,6 +302,7 @@ def test_results(*, session: Session, test: ABTest) -> TestResults:
         needed=test.sample_per_variant,
         variants=variants,
         comparisons=_compare(test, variants),
+        chance_best=_chance_best(test.metric, variants),
         last_sent_at=None if sent.empty else pd.Timestamp(sent["sent_at"].max()).to_pydatetime(),
         wait=timedelta(hours=test.wait_hours),
     )
@@ -361,6 +367,13 @@ def _compare(test: ABTest, variants: list[VariantResult]) -> list[Comparison]:
     return [
         Comparison(c.position, c.rates, c.revenue, p) for c, p in zip(found, adjusted, strict=True)
     ]
+
+
+def _chance_best(metric: Metric, variants: list[VariantResult]) -> list[float]:
+    if not variants or any(v.recipients == 0 for v in variants):
+        return []
+    rate = Metric.CLICK_RATE if metric == Metric.CLICK_RATE else Metric.CONVERSION_RATE
+    return probability_best([v.recipients for v in variants], [v.hits(rate) for v in variants])
 
 
 def waiting_for_judgement(*, session: Session, now: datetime) -> list[int]:

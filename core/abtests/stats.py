@@ -119,6 +119,26 @@ def probability_b_better(a_n: int, a_conversions: int, b_n: int, b_conversions: 
     return float(min(max(found, 0.0), 1.0))
 
 
+DRAWS = 40_000
+
+
+def probability_best(recipients: Sequence[int], conversions: Sequence[int]) -> list[float]:
+    """Each variant's chance to have the highest true rate, from Beta(1 + conversions, 1 + the
+    rest) posteriors: the share of joint draws in which it comes out on top (a fixed seed, so
+    the same counts always give the same figures)."""
+    for n, hits in zip(recipients, conversions, strict=True):
+        _check_counts(n, hits, "A variant")
+    rng = np.random.default_rng(20_261_130)
+    draws = np.column_stack(
+        [
+            rng.beta(1 + hits, 1 + n - hits, DRAWS)
+            for n, hits in zip(recipients, conversions, strict=True)
+        ]
+    )
+    wins = np.bincount(draws.argmax(axis=1), minlength=len(recipients))
+    return (wins / DRAWS).tolist()
+
+
 @dataclass(frozen=True)
 class MeanComparison:
     difference: float

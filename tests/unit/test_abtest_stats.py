@@ -151,3 +151,11 @@ def test_the_share_in_the_test_is_drawn_apart_from_the_variant() -> None:
     variants = np.bincount([abtests.variant_for(7, c, (1, 1)) for c in inside], minlength=2)
     assert stats.chisquare(variants).pvalue > 0.001, "the variants split the share evenly"
     assert all(abtests.in_test(7, c, 100) for c in range(100))
+
+
+def test_the_chance_to_be_best_agrees_with_the_pairwise_integral_and_sums_to_one() -> None:
+    b_better = abtests.probability_b_better(1000, 100, 1000, 130)
+    two = abtests.probability_best([1000, 1000], [100, 130])
+    assert two[1] == pytest.approx(b_better, abs=0.01) and sum(two) == pytest.approx(1)
+    three = abtests.probability_best([500, 500, 500], [20, 22, 60])
+    assert three[2] > 0.99 and three == abtests.probability_best([500, 500, 500], [20, 22, 60])
