@@ -370,9 +370,13 @@ def _compare(test: ABTest, variants: list[VariantResult]) -> list[Comparison]:
 
 
 def _chance_best(metric: Metric, variants: list[VariantResult]) -> list[float]:
+    """Empty until every variant was sent and one of them had a click (or a purchase): before
+    that, the chances would only restate the prior."""
+    rate = Metric.CLICK_RATE if metric == Metric.CLICK_RATE else Metric.CONVERSION_RATE
     if not variants or any(v.recipients == 0 for v in variants):
         return []
-    rate = Metric.CLICK_RATE if metric == Metric.CLICK_RATE else Metric.CONVERSION_RATE
+    if not any(v.hits(rate) for v in variants):
+        return []
     return probability_best([v.recipients for v in variants], [v.hits(rate) for v in variants])
 
 
