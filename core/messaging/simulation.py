@@ -5,13 +5,15 @@ results. Only a store loaded as the demo has it on; every event says it was simu
 The simulated recipients follow a stated model, not chance alone: 38 % open an email, 11 % of
 those click (the demo history's rates); a subject that greets them by name is opened 1.3 times
 as often; a percentage discount is clicked in proportion to its size (10 % off as the base, each
-5 points more a quarter more clicks, between half and twice the base). Each message's draws come
-from a hash of its id, so applying them twice changes nothing.
+5 points more a quarter more clicks, between half and twice the base); most opens come in the
+first hour. Each message's draws come from a hash of its id, so applying them twice changes
+nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -59,8 +61,10 @@ def plan_for(message_id: int, *, greets: bool, percent_off: float | None) -> Pla
     opens = draws[0] < OPEN_RATE * (GREETING_LIFT if greets else 1.0)
     offer = 1.0 if percent_off is None else min(max(1 + (percent_off - 10) / 20, 0.5), 2.0)
     clicks = opens and draws[1] < CLICK_RATE * offer
-    opened = timedelta(minutes=5 + draws[2] * 295) if opens else None
-    clicked = opened + timedelta(minutes=1 + draws[3] * 59) if clicks and opened else None
+    # Most opens come soon after the send and fewer later (exponential, mean about 45 min);
+    # a click follows its open within half an hour.
+    opened = timedelta(minutes=2 - 45 * math.log(1 - draws[2])) if opens else None
+    clicked = opened + timedelta(minutes=1 + draws[3] * 29) if clicks and opened else None
     return Plan(timedelta(seconds=20 + draws[4] * 40), opened, clicked)
 
 
