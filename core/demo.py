@@ -569,11 +569,14 @@ def _make_orders(
         {
             "external_id": f"DEMO-T{i + 1:07d}",
             "customer": people.rows[owner[i]]["external_id"],
-            "ordered_at": datetime.combine(
-                days[day_idx[i]],
-                time(int(order_hours[i]), int(order_minutes[i])),
-                zones[people.region[owner[i]]],
-            ).astimezone(UTC),
+            "ordered_at": _not_after(
+                datetime.combine(
+                    days[day_idx[i]],
+                    time(int(order_hours[i]), int(order_minutes[i])),
+                    zones[people.region[owner[i]]],
+                ).astimezone(UTC),
+                now,
+            ),
             "total_cents": int(subtotal[i] - discount[i]),
             "discount_cents": int(discount[i]),
             "channel": "online" if online[i] else "in_store",
@@ -592,6 +595,11 @@ def _make_orders(
         for j in range(len(item_order))
     ]
     return orders, items, item_order
+
+
+def _not_after(moment: datetime, now: datetime) -> datetime:
+    """An order drawn for later today took place the day before: the history ends at `now`."""
+    return moment - timedelta(days=1) if moment > now else moment
 
 
 def _choose_categories(

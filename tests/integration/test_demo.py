@@ -116,6 +116,7 @@ def test_full_demo_looks_like_a_liquor_store(database: str) -> None:
         counts = pd.Series(session.scalars(select(Customer.order_count)).all())
     assert summary.customers == 5000 and 75 <= summary.products <= 90
     assert 35_000 <= summary.orders <= 45_000
+    assert pd.to_datetime(orders["at"], utc=True).max() <= pd.Timestamp(NOW), "none in the future"
     local = pd.to_datetime(orders["at"], utc=True).dt.tz_convert("America/Chicago")
     assert local.min().date() >= TODAY - timedelta(days=365)
     by_month = orders.groupby(local.dt.month)["cents"].sum()
