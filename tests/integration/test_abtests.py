@@ -156,6 +156,16 @@ def click_and_buy(*, clicked: dict[int, float], bought: dict[int, float]) -> Non
                 )
 
 
+def sent_short_of_its_sample() -> dict[str, int]:
+    """A tested step sent with B far ahead, sized to detect 5 points: about 700 recipients a
+    variant, more than there are."""
+    ids = build_tested_campaign(min_effect=0.05)
+    with sending() as (_, sender):
+        send_all(sender)
+    click_and_buy(clicked={0: 0.1, 1: 0.4}, bought={})
+    return ids
+
+
 def test_a_tested_step_splits_its_audience_and_sends_each_variant_its_own(
     database: str, providers: tuple[Any, Any]
 ) -> None:
@@ -229,10 +239,7 @@ def test_results_are_measured_and_judged_only_at_the_horizon(
 def test_no_winner_is_declared_from_noise_or_before_the_sample(
     database: str, providers: tuple[Any, Any]
 ) -> None:
-    ids = build_tested_campaign(min_effect=0.05)  # needs ~ 700 a variant: more than there are
-    with sending() as (_, sender):
-        send_all(sender)
-    click_and_buy(clicked={0: 0.1, 1: 0.4}, bought={})
+    ids = sent_short_of_its_sample()
     later = NOON_CHICAGO + timedelta(days=5)
     with session_scope() as session:
         test = abtests.judge(session=session, test_id=ids["test"], now=later)
@@ -382,10 +389,7 @@ def test_the_command_line_shows_the_results_and_chooses_the_winner(
 def test_a_test_cut_short_by_its_campaigns_end_names_no_winner(
     database: str, providers: tuple[Any, Any]
 ) -> None:
-    ids = build_tested_campaign(min_effect=0.05)  # needs ~ 700 a variant: more than there are
-    with sending() as (_, sender):
-        send_all(sender)
-    click_and_buy(clicked={0: 0.1, 1: 0.4}, bought={})
+    ids = sent_short_of_its_sample()
     later = NOON_CHICAGO + timedelta(days=5)
     with session_scope() as session:
         assert abtests.waiting_for_judgement(session=session, now=later) == []
@@ -400,9 +404,7 @@ def test_a_test_cut_short_by_its_campaigns_end_names_no_winner(
 def test_the_clock_starts_the_job_that_decides_tests(
     database: str, providers: tuple[Any, Any]
 ) -> None:
-    ids = build_tested_campaign(min_effect=0.05)
-    with sending() as (_, sender):
-        send_all(sender)
+    ids = sent_short_of_its_sample()
     with session_scope() as session:
         session.execute(update(Campaign).values(status=CampaignStatus.COMPLETED))
     started = clock.tick(NOON_CHICAGO + timedelta(days=5))
