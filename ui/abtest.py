@@ -110,17 +110,18 @@ def test_editor(actor: Actor, campaign: Campaign) -> None:
         key=f"{key}_wait",
         help="After the last test message, time for clicks and purchases to come in.",
     )
-    spec = abtests.TestSpec(
-        variants=tuple(variants),
-        wait_hours=int(wait),
-        metric=metric,
-        confidence=confidence,
-        min_effect=effect / 100,
-        test_percent=share,
-    )
     with session_scope(read_only=True) as session:
         baseline, basis = abtests.baseline_from_history(
             session=session, metric=metric, channel=step.channel, now=utc_now()
+        )
+        spec = abtests.TestSpec(
+            variants=tuple(variants),
+            wait_hours=int(wait),
+            metric=metric,
+            confidence=confidence,
+            baseline_rate=baseline,  # looked up once, for the sizing and the save
+            min_effect=effect / 100,
+            test_percent=share,
         )
         try:
             sizing = abtests.step_sizing(session=session, step_id=step.id, spec=spec, now=utc_now())

@@ -149,7 +149,7 @@ def queue_step(
     ).all()
     zones: dict[str | None, ZoneInfo] = {None: store_zone}
     rows = []
-    day_start = datetime.combine(step.day, time.fromisoformat(step.local_time), store_zone)
+    day_start = datetime.combine(step.day, sends.step.local_time, store_zone)
     planned = frequency.planned_around(
         session=session,
         customer_ids=[r.id for r in recipients],
@@ -163,7 +163,7 @@ def queue_step(
         if send is None:
             continue  # kept for the winner
         zone = zones.get(zone_name) or zones.setdefault(zone_name, zone_or(zone_name, store_zone))
-        due = datetime.combine(step.day, time.fromisoformat(send.local_time), zone)
+        due = datetime.combine(step.day, send.local_time, zone)
         counts = planned.setdefault(customer_id, Counter())
         capped = not held and frequency.over_cap(policy, counts, send.channel)
         if not capped and not held:
@@ -210,7 +210,7 @@ def queue_step(
 @dataclass(frozen=True)
 class _Send:
     channel: str
-    local_time: str
+    local_time: time
     template_id: int | None
     variant: int | None
 
@@ -236,12 +236,21 @@ class _Sends:
             return templates_by_channel[channel]
 
         self.step = _Send(
-            step.channel, step.local_time, template_for(step.template_id, step.channel), None
+            step.channel,
+            time.fromisoformat(step.local_time),
+            template_for(step.template_id, step.channel),
+            None,
         )
         self.variants = [
-            _Send(v.channel, v.local_time, template_for(v.template_id, v.channel), v.position)
+            _Send(
+                v.channel,
+                time.fromisoformat(v.local_time),
+                template_for(v.template_id, v.channel),
+                v.position,
+            )
             for v in (test.variants if test else [])
         ]
+        self.weights = test.weights if test else []
         self.channels = sorted({s.channel for s in [self.step, *self.variants]})
         decided = test is not None and test.status in (TestStatus.DECIDED, TestStatus.ROLLED_OUT)
         self.winner = (
@@ -253,7 +262,7 @@ class _Sends:
         if test is None:
             return self.step
         if abtests.in_test(test.id, customer_id, test.test_percent):
-            return self.variants[abtests.variant_for(test.id, customer_id, test.weights)]
+            return self.variants[abtests.variant_for(test.id, customer_id, self.weights)]
         return self.winner
 
 
