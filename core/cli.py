@@ -12,6 +12,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -181,9 +182,41 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     return {"rows": rows, "out": str(out)}
 
 
-def cmd_score(args: argparse.Namespace) -> dict[str, Any]:
-    from datetime import date
+def cmd_privacy_export(args: argparse.Namespace) -> dict[str, Any]:
+    """Everything about one customer: JSON, or a zip of CSVs when --out ends in .zip."""
+    from core.customers import privacy
 
+    migration_runner.ensure_current()
+    out = Path(args.out)
+    with session_scope() as session:
+        data = privacy.personal_data(
+            session=session, actor=SYSTEM, customer_id=args.customer, now=utc_now()
+        )
+        content = privacy.as_csv_zip(data) if out.suffix == ".zip" else privacy.as_json(data)
+        try:
+            out.write_bytes(content)
+        except OSError as exc:
+            raise CommandError(f"cannot write {out}: {exc}") from exc
+    counts = {name: len(rows) for name, rows in data.items() if isinstance(rows, list)}
+    return {"customer_id": args.customer, "out": str(out), **counts}
+
+
+def cmd_privacy_erase(args: argparse.Namespace) -> dict[str, Any]:
+    from core.customers import privacy
+
+    migration_runner.ensure_current()
+    with session_scope() as session:
+        erasure = privacy.erase_customer(
+            session=session,
+            actor=SYSTEM,
+            customer_id=args.customer,
+            now=utc_now(),
+            requested_on=args.requested_on,
+        )
+    return erasure.as_dict()
+
+
+def cmd_score(args: argparse.Namespace) -> dict[str, Any]:
     from core import maintenance
 
     try:
@@ -623,6 +656,27 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--campaign", type=int, help="messages: only this campaign's")
     export.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM for Excel")
     export.set_defaults(run=cmd_export)
+
+    privacy = commands.add_parser("privacy", help="a customer's privacy request")
+    requests = privacy.add_subparsers(dest="verb", required=True)
+    give = requests.add_parser(
+        "export", help="everything about a customer (JSON, or CSVs in a .zip), audited"
+    )
+    give.add_argument("--customer", type=int, required=True)
+    give.add_argument("--out", required=True, help="a .json or .zip file")
+    give.add_argument("--json", action="store_true", help="JSON summary (the only output)")
+    give.set_defaults(run=cmd_privacy_export)
+    erase = requests.add_parser(
+        "erase", help="erase a customer's personal data; orders stay anonymous (cannot be undone)"
+    )
+    erase.add_argument("--customer", type=int, required=True)
+    erase.add_argument(
+        "--requested-on",
+        type=date.fromisoformat,
+        help="when the person asked (YYYY-MM-DD), for the audit",
+    )
+    erase.add_argument("--json", action="store_true", help="JSON summary (the only output)")
+    erase.set_defaults(run=cmd_privacy_erase)
     return parser
 
 

@@ -24,6 +24,8 @@ class Permission(StrEnum):
     """Create, schedule and send campaigns."""
     EXPORT_DATA = "export_data"
     """Download customers' personal data (birth dates, phones, addresses) as CSV."""
+    ERASE_DATA = "erase_data"
+    """Erase a customer's personal data at their request (it cannot be undone)."""
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
 

@@ -6,9 +6,11 @@ import streamlit as st
 from core import customers, segments
 from core.compliance import consent
 from core.compliance.consent import Channel
+from core.customers import privacy
 from core.db import session_scope, utc_now
 from core.errors import NotFound
 from core.infra.money import format_cents
+from core.models import Customer
 from core.permissions import Permission
 from ui import context
 from ui.calls import ask_before, change, confirmed, query_id
@@ -27,6 +29,81 @@ if customer_id is None:
     st.stop()
 
 store = context.store()
+
+
+def personal_data_file(customer_id: int, *, as_zip: bool) -> bytes:
+    """Made when the button is clicked (and audited then), not on every run of the page."""
+    with session_scope() as session:
+        data = privacy.personal_data(
+            session=session, actor=actor, customer_id=customer_id, now=utc_now()
+        )
+    return privacy.as_csv_zip(data) if as_zip else privacy.as_json(data)
+
+
+def privacy_request(customer: Customer) -> None:
+    """A person's request to see, or to erase, what the store holds about them."""
+    if not (actor.can(Permission.EXPORT_DATA) or actor.can(Permission.ERASE_DATA)):
+        return
+    with st.expander("Privacy request", icon=":material/shield_person:"):
+        if actor.can(Permission.EXPORT_DATA):
+            st.caption(
+                "Everything held about this person: profile, consents, orders, messages, "
+                "events, segments. Each download is recorded in the audit log."
+            )
+            for column, (label, kind, mime) in zip(
+                st.columns(2),
+                (
+                    ("Download as JSON", "json", "application/json"),
+                    ("Download as CSV files (zip)", "zip", "application/zip"),
+                ),
+                strict=True,
+            ):
+                column.download_button(
+                    label,
+                    data=lambda as_zip=kind == "zip": personal_data_file(
+                        customer.id, as_zip=as_zip
+                    ),
+                    file_name=f"customer-{customer.id}.{kind}",
+                    mime=mime,
+                    icon=":material/download:",
+                    width="stretch",
+                )
+        if not actor.can(Permission.ERASE_DATA):
+            return
+        st.divider()
+        st.caption(
+            "Erasing removes their name, contact details, birth date and address for good. "
+            "Their orders stay in the store's figures, anonymous, and their email and phone stay "
+            "on the suppression list as a hash only, so they never get marketing again."
+        )
+        asked_on = st.date_input(
+            "Request received on", context.store_today(), max_value=context.store_today()
+        )
+        if st.button("Erase this customer", icon=":material/person_remove:"):
+            ask_before(f"erase_customer_{customer.id}", asked_on)
+        if (
+            requested_on := confirmed(
+                f"erase_customer_{customer.id}",
+                "Erase this customer at their request? This cannot be undone.",
+                yes="Yes, erase",
+            )
+        ) is not None:
+            change(
+                lambda s: privacy.erase_customer(
+                    session=s,
+                    actor=actor,
+                    customer_id=customer.id,
+                    now=utc_now(),
+                    requested_on=requested_on,
+                ),
+                lambda erasure: (
+                    f"Customer #{erasure.customer_id} erased; {erasure.orders_kept:,} orders kept, "
+                    "anonymous."
+                ),
+                page="pages/customers.py",
+            )
+
+
 with session_scope(read_only=True) as session:
     try:
         customer = customers.get_customer(
@@ -46,7 +123,13 @@ with session_scope(read_only=True) as session:
 if customer is None or customer.deleted_at is not None:
     st.title("Customer not found")
     if customer is None:
-        st.warning(f"There is no customer #{customer_id}. They may have been erased.")
+        st.warning(f"There is no customer #{customer_id}.")
+    elif customer.erased_at is not None:
+        st.info(
+            f"Customer #{customer_id} was erased at their request on "
+            f"{when(customer.erased_at, store.zone)}. Their orders stay in the store's figures, "
+            "anonymous; their email and phone stay suppressed."
+        )
     else:
         st.warning(
             f"Customer #{customer_id} was deleted on {when(customer.deleted_at, store.zone)}. "
@@ -57,6 +140,7 @@ if customer is None or customer.deleted_at is not None:
                 lambda s: customers.restore(session=s, actor=actor, customer_id=customer_id),
                 "Customer restored.",
             )
+        privacy_request(customer)
     st.page_link("pages/customers.py", label="Back to Customers", icon=":material/group:")
     st.stop()
 
@@ -185,6 +269,7 @@ with details:
                 "Customer deleted.",
                 page="pages/customers.py",
             )
+    privacy_request(customer)
 
 with bought:
     if not purchases:

@@ -219,7 +219,11 @@ with st.expander("Suppressed addresses", icon=":material/block:"):
             {
                 "Id": s.id,
                 "Channel": s.channel,
-                "Address": s.address,
+                "Address": (
+                    "an erased customer's (kept as a hash)"
+                    if s.address.startswith(suppressions.HASHED)
+                    else s.address
+                ),
                 "Reason": s.reason,
                 "Since": when(s.created_at, zone, with_time=True),
             }

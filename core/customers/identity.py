@@ -1,7 +1,8 @@
 """Who a row of a file is: one identity rule for every import, in one file or many, in batches of
 any size.
 
-In order: our own id (`lastcall_id`, from a Last Call export) names exactly that customer; else
+In order: our own id (`lastcall_id`, from a Last Call export) names exactly that customer (unless
+they were erased: an old export does not bring a person back into their anonymous row); else
 the file's customer ID (even a deleted customer's: they are told to restore, not duplicated);
 else the oldest live customer with the same email; else with the same phone. A match never
 overwrites a *different* non-empty email or customer ID: that is another person.
@@ -52,7 +53,9 @@ def identify(session: Session, rows: pd.DataFrame) -> Matches:
 
     if "lastcall_id" in rows:
         ours = rows["lastcall_id"].astype("Int64")
-        known = bulk.lookup(session, c.id, [int(i) for i in ours.dropna()], [])
+        known = bulk.lookup(
+            session, c.id, [int(i) for i in ours.dropna()], [], c.erased_at.is_(None)
+        )
         found = ours.where(ours.isin(set(known["key"].tolist())))
 
     by_id = bulk.lookup(session, c.external_id, external.dropna().tolist(), [c.id])

@@ -287,6 +287,8 @@ def soft_delete(*, session: Session, actor: Actor, customer_ids: list[int], now:
 def restore(*, session: Session, actor: Actor, customer_id: int) -> Customer:
     authorize(actor, Permission.EDIT_DATA)
     customer = get_customer(session=session, customer_id=customer_id, include_deleted=True)
+    if customer.erased_at is not None:
+        raise Conflict(f"Customer #{customer_id} was erased at their request: nothing to restore.")
     if customer.deleted_at is None:
         return customer
     customer.deleted_at = None

@@ -7,17 +7,23 @@ another customer still never gets a message.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterable
+from contextlib import suppress as suppress_errors
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, exists, func, select, update
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.compliance import consent
 from core.customers.contact_details import normalize_email, normalize_phone
-from core.db import upsert
-from core.errors import NotFound
+from core.db import table_of, upsert
+from core.errors import NotFound, ValidationError
 from core.infra import audit, bulk, events
+from core.infra.setting_rows import read_setting, write_setting
 from core.models import Channel, ContactStatus, Customer, Suppression, SuppressionReason
 from core.permissions import Actor, Permission, authorize
 
@@ -53,10 +59,13 @@ def suppress(
 
 def sync_contact_status(*, session: Session, customer_ids: Iterable[int]) -> None:
     """Set each given customer's email and text status from the list: `suppressed` while their
-    address is on it, else `active` (after an import, or an edit of the address)."""
+    address is on it, else `active` (after an import, or an edit of the address). An address
+    that an erased customer had comes back onto the list in plain (see `suppress_erased`)."""
     if session.scalar(select(Suppression.id).limit(1)) is None:
         return  # nothing is suppressed: everyone is active already (the common case)
-    keys = bulk.key_set(session, list(customer_ids), Customer.id.type)
+    customer_ids = list(customer_ids)
+    keys = bulk.key_set(session, customer_ids, Customer.id.type)
+    _relist_erased_addresses(session, customer_ids)
     session.execute(
         update(Customer)
         .where(Customer.id.in_(keys))
@@ -88,18 +97,99 @@ def _sync_holders(session: Session, channel: Channel, address: str) -> None:
     )
 
 
-def lift(*, session: Session, channel: Channel | str, address: str) -> None:
-    """Take the address off the list (a START reply, a new written consent)."""
-    row = session.scalar(
+# --- erased customers' addresses ------------------------------------------------------------
+
+HASHED = "hmac:"
+"""Prefix of a suppressed address kept only as a keyed hash (an erased customer's)."""
+_ERASURE_KEY = "privacy_hash_key"
+
+
+class _ErasureKey(BaseModel):
+    """The store's own key for the hashes: without it a hash cannot be checked against a guess
+    (a copied list of hashes alone does not give the numbers back)."""
+
+    secret: str = ""
+
+
+def suppress_erased(*, session: Session, channel: Channel | str, address: str) -> None:
+    """Keep an erased customer's address on the list as a keyed hash only: it never gets
+    marketing again, and no one can read it off the list. Its plain entry, if any, goes."""
+    channel = Channel(channel)
+    plain = normalise(channel, address)
+    session.execute(
+        upsert(session)(Suppression)
+        .values(
+            channel=channel.value,
+            address=_hashed(_erasure_key(session), channel, plain),
+            reason=SuppressionReason.ERASED.value,
+            detail="erased at the customer's request",
+        )
+        .on_conflict_do_nothing()
+    )
+    entry = session.scalar(
         select(Suppression).where(
-            Suppression.channel == Channel(channel).value,
-            Suppression.address == normalise(channel, address),
+            Suppression.channel == channel.value, Suppression.address == plain
         )
     )
-    if row is not None:
-        session.delete(row)
+    if entry is not None:
+        session.delete(entry)
+
+
+def _relist_erased_addresses(session: Session, customer_ids: list[int]) -> None:
+    """Put back in plain the addresses of `customer_ids` that match an erased customer's hash
+    (the person was imported or typed in again)."""
+    erased = set(
+        session.scalars(select(Suppression.address).where(Suppression.address.startswith(HASHED)))
+    )
+    if not erased:
+        return
+    key = _erasure_key(session)
+    c = table_of(Customer).c
+    holders = bulk.lookup(session, c.id, customer_ids, [c.email, c.phone])
+    for channel, column in ((Channel.EMAIL, "email"), (Channel.SMS, "phone")):
+        for address in set(holders[column].dropna()):
+            if _hashed(key, channel, normalise(channel, address)) in erased:
+                suppress(
+                    session=session,
+                    channel=channel,
+                    address=address,
+                    reason=SuppressionReason.ERASED,
+                    detail="an erased customer's address, imported or entered again",
+                )
+
+
+def _hashed(key: bytes, channel: Channel, normalised_address: str) -> str:
+    digest = hmac.new(key, f"{channel.value}:{normalised_address}".encode(), hashlib.sha256)
+    return HASHED + digest.hexdigest()
+
+
+def _erasure_key(session: Session) -> bytes:
+    stored = read_setting(session, _ERASURE_KEY, _ErasureKey)
+    if not stored.secret:
+        stored = _ErasureKey(secret=secrets.token_hex(32))
+        write_setting(session, _ERASURE_KEY, stored)
         session.flush()
-        _sync_holders(session, Channel(channel), address)
+    return bytes.fromhex(stored.secret)
+
+
+def lift(*, session: Session, channel: Channel | str, address: str) -> None:
+    """Take the address off the list (a START reply, a new written consent), and its erased
+    hash with it: the person asked for messages again."""
+    channel = Channel(channel)
+    plain = normalise(channel, address)
+    listed = [plain]
+    if session.scalar(select(Suppression.id).where(Suppression.address.startswith(HASHED))):
+        listed.append(_hashed(_erasure_key(session), channel, plain))
+    rows = session.scalars(
+        select(Suppression).where(
+            Suppression.channel == channel.value, Suppression.address.in_(listed)
+        )
+    ).all()
+    for row in rows:
+        session.delete(row)
+    if rows:
+        session.flush()
+        _sync_holders(session, channel, address)
 
 
 def reasons_for(
@@ -166,13 +256,30 @@ def opt_out(
 def list_suppressions(
     *, session: Session, search: str = "", limit: int = 200
 ) -> tuple[list[Suppression], int]:
-    """The newest suppressions (matching `search` in the address), and how many there are."""
+    """The newest suppressions (matching `search` in the address, or, for an erased customer's
+    hashed entry, the whole address or number typed), and how many there are."""
     query = select(Suppression)
-    if search.strip():
-        query = query.where(Suppression.address.contains(search.strip().lower()))
+    if search := search.strip():
+        query = query.where(
+            or_(
+                Suppression.address.contains(search.lower()),
+                Suppression.address.in_(_hashes_of(session, search)),
+            )
+        )
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = session.scalars(query.order_by(Suppression.created_at.desc()).limit(limit)).all()
     return list(rows), total
+
+
+def _hashes_of(session: Session, typed: str) -> list[str]:
+    """The hashes `typed` would be listed under, were it an erased customer's address."""
+    if session.scalar(select(Suppression.id).where(Suppression.address.startswith(HASHED))) is None:
+        return []
+    key = _erasure_key(session)
+    found = [_hashed(key, Channel.EMAIL, normalise(Channel.EMAIL, typed))]
+    with suppress_errors(ValidationError):
+        found.append(_hashed(key, Channel.SMS, normalize_phone(typed)))
+    return found
 
 
 def add_by_hand(

@@ -100,6 +100,8 @@ class Customer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
     deleted_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
+    """Erased at the person's request: personal data gone, the row kept for its orders' sake."""
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     """Counts changes: an edit made from an older version is refused, not silently undone
     (SQLAlchemy checks it on every UPDATE; imports bump it too)."""

@@ -115,6 +115,8 @@ class SuppressionReason(StrEnum):
     COMPLAINT = "complaint"
     INVALID = "invalid"
     MANUAL = "manual"
+    ERASED = "erased"
+    """The person asked to be erased; the address is kept only as a keyed hash."""
 
 
 class Suppression(Base):

@@ -4,19 +4,21 @@ import io
 import json
 import subprocess
 import sys
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from core import demo, segments
+from core import customers, demo, segments
 from core.auth.users import password_matches
 from core.campaigns import planner
 from core.cli import main
 from core.db import session_scope, utc_now
 from core.infra import migration_runner
 from core.models import Customer, User
+from core.permissions import SYSTEM
 from core.segments import playbooks
 from tests.moments import NOW
 
@@ -148,6 +150,38 @@ def test_import_and_export(database: str, capsys: pytest.CaptureFixture[str], tm
     assert result["unused_columns"] == ["Name", "Cell"], "said, not silently dropped"
 
 
+@pytest.mark.both_databases
+def test_privacy_export_and_erase(
+    database: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with session_scope() as session:
+        ana = customers.create_customer(
+            session=session,
+            actor=SYSTEM,
+            now=NOW,
+            first_name="Ana",
+            email="ana@example.com",
+            phone="+13125550101",
+        ).id
+    out = tmp_path / "ana.json"
+    code, result = run(capsys, "privacy", "export", "--customer", str(ana), "--out", str(out))
+    assert code == 0 and result["out"] == str(out) and result["consents"] == 0
+    assert json.loads(out.read_text())["profile"]["first_name"] == "Ana"
+    code, result = run(
+        capsys, "privacy", "export", "--customer", str(ana), "--out", str(tmp_path / "ana.zip")
+    )
+    assert code == 0 and zipfile.is_zipfile(tmp_path / "ana.zip")
+
+    code, result = run(
+        capsys, "privacy", "erase", "--customer", str(ana), "--requested-on", "2026-11-20"
+    )
+    assert (code, result) == (0, {"customer_id": ana, "orders_kept": 0, "addresses_suppressed": 2})
+    code, error = run(capsys, "privacy", "erase", "--customer", str(ana))
+    assert code == 2 and "already erased" in error
+    with session_scope() as session:
+        assert session.get_one(Customer, ana).email is None
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -157,6 +191,8 @@ def test_import_and_export(database: str, capsys: pytest.CaptureFixture[str], tm
         (["import", "customers", "{empty}", "--mapping", "[nope"], "not valid JSON"),
         (["export", "customers", "--out", "/no/such/dir/x.csv"], "cannot write"),
         (["export", "customers", "--out", "{out}", "--segment", "42"], "no segment #42"),
+        (["privacy", "export", "--customer", "42", "--out", "{out}"], "no customer #42"),
+        (["privacy", "erase", "--customer", "42"], "no customer #42"),
     ],
 )
 def test_unusable_input_exits_non_zero(
@@ -195,7 +231,6 @@ def test_plan_and_actions_commands(database: str, capsys: pytest.CaptureFixture[
     from core import campaigns
     from core.campaigns import Details
     from core.db import utc_now
-    from core.permissions import SYSTEM
 
     run(capsys, "demo", "--customers", "200", "--seed", "3")
     code, planned = run(capsys, "plan", "--days", "7", "--json")

@@ -261,3 +261,31 @@ def test_a_one_visit_customer_is_not_called_certain_to_come_back() -> None:
         shown[name] = next(c.value for c in at.caption if c.value.startswith("Predicted"))
     assert "too early to say" in shown["Ana"] and "100%" not in shown["Ana"]
     assert "64% likely to still be a customer" in shown["Bob"]
+
+
+def test_an_admin_erases_a_customer_at_their_request() -> None:
+    ids = seed()
+    for role, downloads, erase in ((Role.VIEWER, 0, False), (Role.MARKETER, 2, False)):
+        at = signed_in(role)
+        at.query_params["id"] = str(ids["Ana"])
+        at.switch_page("pages/customer.py").run()
+        assert len(at.get("download_button")) == downloads, role
+        assert any(b.label == "Erase this customer" for b in at.button) is erase, role
+
+    at = signed_in(Role.ADMIN)
+    at.query_params["id"] = str(ids["Ana"])
+    at.switch_page("pages/customer.py").run()
+    button(at, "Erase this customer").click().run()
+    assert "cannot be undone" in texts(at)
+    with session_scope(read_only=True) as session:
+        assert session.get_one(Customer, ids["Ana"]).email == "ana@example.com", "not before yes"
+    button(at, "Yes, erase").click().run()
+    assert not at.exception
+    assert f"Customer #{ids['Ana']} erased" in texts(at)
+
+    at.query_params["id"] = str(ids["Ana"])
+    at.switch_page("pages/customer.py").run()
+    assert "erased at their request" in texts(at)
+    assert not any(b.label == "Restore this customer" for b in at.button)
+    with session_scope(read_only=True) as session:
+        assert session.get_one(Customer, ids["Ana"]).email is None
