@@ -127,6 +127,8 @@ with edit:
     problems = templates.check(draft)
     for problem in problems:
         st.warning(problem)
+    for caution in templates.warnings(draft):
+        st.info(caution, icon=":material/visibility:")
 
 with show:
     st.subheader("Preview")

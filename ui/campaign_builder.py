@@ -417,6 +417,11 @@ class Builder:
         assert campaign is not None
         with session_scope(read_only=True) as session:
             problems = campaigns.problems(session=session, campaign=campaign, step=4, now=utc_now())
+            cautions = [
+                str(finding)
+                for finding in campaigns.content_findings(session=session, campaign=campaign)
+                if finding.severity == "warn"
+            ]
             names = segments.names(session=session)
         start = campaign.starts_at.astimezone(self.zone) if campaign.starts_at else None
         st.markdown(
@@ -448,9 +453,10 @@ class Builder:
         figures[3].metric(
             "Budget", format_cents(campaign.budget_cents) if campaign.budget_cents else "none"
         )
-        if problems:
-            for problem in problems:
-                st.warning(problem)
+        for problem in problems:
+            st.warning(problem)
+        for caution in cautions:
+            st.info(caution, icon=":material/visibility:")
         now = utc_now()
         past = campaign.starts_at is not None and campaign.starts_at <= now
         if past:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.abtests.stats import detectable_effect, sample_size
 from core.campaigns.details import _require_editable, get_campaign
+from core.compliance import content
 from core.errors import NotFound, ValidationError
 from core.infra import audit
 from core.models import (
@@ -310,6 +311,8 @@ def _check(spec: TestSpec, variants: list[ABVariant], step: CampaignStep) -> Non
             )
         if variant.channel == Channel.SMS and variant.subject:
             raise ValidationError(f"{label}: a text message has no subject.")
+        if barred := content.blocking(content.lint_message(subject=variant.subject, where=label)):
+            raise ValidationError(" ".join(map(str, barred)))
     seen: dict[tuple[object, ...], str] = {}
     for variant in variants:
         sends = tuple(getattr(variant, name) for name in SENDS)

@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from core.campaigns.details import MAX_DAYS, audience_reach, get_campaign
 from core.campaigns.steps import campaign_days
+from core.compliance import content
 from core.errors import Conflict, NotFound, ValidationError
 from core.infra import audit, events
 from core.models import (
     ABTest,
+    ABVariant,
     Campaign,
     CampaignStatus,
     CampaignStep,
@@ -31,6 +33,7 @@ from core.models import (
     Message,
     MessageStatus,
     StepStatus,
+    Template,
     TestStatus,
 )
 from core.permissions import Actor, Permission, authorize
@@ -76,6 +79,9 @@ def problems(*, session: Session, campaign: Campaign, step: int, now: datetime) 
         outside = [s.position for s in campaign.steps if not start <= s.day <= end]
         if outside:
             found.append(f"Sends {outside} fall outside the campaign's dates: plan again.")
+    if step >= 4:
+        findings = content_findings(session=session, campaign=campaign)
+        found += [str(finding) for finding in content.blocking(findings)]
     emails = step >= 4 and Channel.EMAIL.value in campaign.channels
     if emails and not get_store_profile(session=session).is_complete:
         found.append(
@@ -83,6 +89,42 @@ def problems(*, session: Session, campaign: Campaign, step: int, now: datetime) 
             "email must show it."
         )
     return found
+
+
+def content_findings(*, session: Session, campaign: Campaign) -> list[content.Finding]:
+    """What the campaign's words say that an alcohol ad may not: each send's offer and angle
+    (the planner's wording), its template, and its A/B variants' subjects, offers and
+    templates (core.compliance.content)."""
+    found: list[content.Finding] = []
+    variants = {
+        test.step_id: test.variants
+        for test in session.scalars(select(ABTest).where(ABTest.campaign_id == campaign.id))
+    }
+    for step in campaign.steps:
+        sends: list[tuple[str, CampaignStep | ABVariant, str]] = [
+            (f"Send {step.position}", step, "")
+        ]
+        sends += [
+            (f"Send {step.position}, variant {v.name}", v, v.subject)
+            for v in variants.get(step.id, [])
+            if v.position > 0
+        ]
+        for where, send, subject in sends:
+            angle = send.angle if isinstance(send, CampaignStep) else ""
+            found += content.lint(
+                [(f"{where}, offer", send.offer_description), (f"{where}, angle", angle)]
+            )
+            found += content.lint_message(subject=subject, where=where)
+            template = session.get(Template, send.template_id) if send.template_id else None
+            if template is not None:
+                found += content.lint_message(
+                    subject=template.subject,
+                    preheader=template.preheader,
+                    html=template.body_html,
+                    text=template.body_text,
+                    where=f"{where}, template “{template.name}”",
+                )
+    return list(dict.fromkeys(found))
 
 
 def _detail_problems(campaign: Campaign) -> list[str]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.compliance import content
 from core.compliance.decision import reachable
 from core.compliance.policy import Policy, Window, strictest_sms_window
 from core.errors import ValidationError
@@ -223,6 +224,13 @@ def _check_send(
         )
         changes["template_id"] = None
     changes["offer_description"] = _offer_in_words(send.model_copy(update=changes), where, repairs)
+    if barred := content.blocking(content.lint([("angle", send.angle)])):
+        changes["angle"] = ""
+        repairs.append(
+            f"{where}: the angle “{send.angle[:80]}” dropped: "
+            + "; ".join(f'"{f.words}" {f.why}' for f in barred)
+            + " (not allowed in an alcohol ad)."
+        )
     reach = audience.reach.get(send.channel.value, 0)
     if reach == 0:
         repairs.append(f"{where} dropped: nobody in “{audience.name}” can get {send.channel}.")

@@ -27,6 +27,7 @@ from jinja2.sandbox import SecurityError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.compliance import content
 from core.errors import Conflict, NotFound, ValidationError
 from core.infra import audit
 from core.messaging import sandbox
@@ -133,7 +134,23 @@ def check(draft: Draft) -> list[str]:
         problems.extend(f"In the {part}: {p}" for p in _check_source(source))
     if not problems:
         problems.extend(_check_compliance(draft))
+    problems.extend(str(finding) for finding in content.blocking(lint(draft)))
     return problems
+
+
+def warnings(draft: Draft) -> list[str]:
+    """What a person should look at before the template is used (it can be saved)."""
+    return [str(finding) for finding in lint(draft) if finding.severity == content.Severity.WARN]
+
+
+def lint(template: Draft | Template) -> list[content.Finding]:
+    """What the template says that an alcohol ad may not (core.compliance.content)."""
+    return content.lint_message(
+        subject=template.subject,
+        preheader=template.preheader,
+        html=template.body_html,
+        text=template.body_text,
+    )
 
 
 def _check_source(source: str) -> list[str]:

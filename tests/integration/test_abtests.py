@@ -323,6 +323,10 @@ def test_a_test_is_checked_before_it_is_saved(database: str) -> None:
         ((abtests.VariantSpec(),), "A test has 2 to 4 variants"),
         ((abtests.VariantSpec(), abtests.VariantSpec(local_time="25:00")), "must be HH:MM"),
         ((abtests.VariantSpec(), abtests.VariantSpec(weight=0, subject="x")), "weight must be"),
+        (
+            (abtests.VariantSpec(), abtests.VariantSpec(subject="Spring break: bottomless rosé")),
+            'Variant B, subject: "Spring break" appeals to people under 21: not allowed',
+        ),
     ]
     for variants, error in cases:
         with pytest.raises(ValidationError, match=error), session_scope() as session:

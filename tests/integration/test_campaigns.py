@@ -34,6 +34,7 @@ from core.models import (
     Customer,
     Event,
     SegmentMember,
+    Template,
 )
 from core.permissions import SYSTEM, Actor, Role
 from core.segments import playbooks
@@ -265,6 +266,46 @@ def test_a_campaign_that_is_not_ready_cannot_be_scheduled(store: dict[str, int])
     with session_scope() as session:  # ... but it may start now
         campaigns.start_now(session=session, actor=MARKETER, campaign_id=past, now=NOW)
     assert status_of(past) == S.RUNNING
+
+
+@pytest.mark.both_databases
+def test_words_an_alcohol_ad_may_not_say_stop_the_schedule_with_the_reason(
+    store: dict[str, int],
+) -> None:
+    campaign_id = planned_campaign(store)
+    with session_scope() as session:
+        campaign = session.get_one(Campaign, campaign_id)
+        # Saved before the lint existed, or written straight into the database: still caught.
+        old = Template(name="Old text", channel="sms", body_text="Spring break sale! STOP to end")
+        session.add(old)
+        session.flush()
+        campaign.steps[0].offer_description = "Free shots for college nights"
+        campaign.steps[-1].template_id = old.id
+        campaign.steps[-1].angle = "A healthy pour for the kids' graduation"
+        last = campaign.steps[-1].position
+    with pytest.raises(ValidationError) as refused, session_scope() as session:
+        campaigns.transition(
+            session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED, now=NOW
+        )
+    reason = str(refused.value)
+    assert 'Send 1, offer: "Free shots" encourages drinking to excess' in reason
+    assert 'Send 1, offer: "college" appeals to people under 21' in reason
+    assert f'Send {last}, template “Old text”, text: "Spring break" appeals' in reason
+    assert "kids" not in reason, "a word that only warns does not stop the schedule"
+    with session_scope(read_only=True) as session:
+        cautions = [
+            (f.rule, f.words)
+            for f in campaigns.content_findings(
+                session=session, campaign=session.get_one(Campaign, campaign_id)
+            )
+            if f.severity == "warn"
+        ]
+    assert cautions == [
+        ("minors_maybe", "kids"),
+        ("minors_maybe", "graduation"),
+        ("health_maybe", "healthy"),
+    ]
+    assert status_of(campaign_id) == S.DRAFT
 
 
 @pytest.mark.both_databases

@@ -156,6 +156,7 @@ def test_rule_breaking_parts_are_repaired_and_said(
         "offer_value": 60,
         "offer_category": "wine",
         "offer_description": "60% off EVERYTHING",
+        "angle": "Free shots for college nights",
     }
     second |= {"segment_id": 999}
     third |= {"day": (END + timedelta(days=3)).isoformat()}
@@ -182,11 +183,16 @@ def test_rule_breaking_parts_are_repaired_and_said(
     assert "moved from 05:00 to 07:00" in said and "$500 off lowered" in said
     assert "$400 a gift worth lowered" in said
     assert "the offer text “60% off EVERYTHING” replaced by “25% off wine”" in said
+    assert (
+        'the angle “Free shots for college nights” dropped: "college" appeals to people under '
+        '21; "Free shots" encourages drinking to excess (not allowed in an alcohol ad).'
+    ) in said
     kept = outcome.plan.sends
     assert len(kept) == 3
     sms, gift = (s for s in kept if s.channel == "sms")
     assert sms.local_time == "19:00" and sms.offer_value == 25
     assert sms.offer_description == "25% off wine"  # what customers read matches the offer
+    assert sms.angle == "", "the AI's words an alcohol ad may not say never reach a customer"
     assert gift.offer_value < 400 and gift.offer_description == "a gift with wine purchase"
     assert all(s.offer_description.startswith("$") for s in kept if s.offer_kind == "amount_off")
 

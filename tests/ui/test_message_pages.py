@@ -151,6 +151,23 @@ def test_a_preview_shows_hostile_fields_as_text_inside_a_sandbox() -> None:
     assert "**Win** [here](https://evil.example) &lt;img" in heading
 
 
+def test_words_an_alcohol_ad_may_not_say_block_the_save_and_doubtful_ones_warn() -> None:
+    at = open_page("pages/templates.py", Role.MARKETER)
+    at.selectbox[0].set_value(0).run()  # a new template
+    next(r for r in at.radio if r.label == "Channel").set_value("sms").run()
+    next(t for t in at.text_input if t.label == "Name").input("Friday")
+    message = next(a for a in at.text_area if a.label == "Message")
+    message.input("{{ store.name }}: free shots for college nights! Reply STOP to opt out.").run()
+    assert any('"free shots" encourages drinking to excess' in w.value for w in at.warning)
+    assert next(b for b in at.button if b.label == "Save template").disabled
+
+    message = next(a for a in at.text_area if a.label == "Message")
+    message.input("{{ store.name }}: kids asleep? A Friday red. Reply STOP to opt out.").run()
+    assert not page_warnings(at)
+    assert any('"kids" may read as aimed at young people' in i.value for i in at.info)
+    assert not next(b for b in at.button if b.label == "Save template").disabled
+
+
 def test_a_text_template_shows_its_length_and_cost() -> None:
     at = open_page("pages/templates.py", Role.MARKETER)
     next(b for b in at.button if b.label == "Add the default templates").click().run()
