@@ -182,6 +182,22 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     return {"rows": rows, "out": str(out)}
 
 
+def cmd_preflight(args: argparse.Namespace) -> dict[str, Any]:
+    """Who a campaign will reach and who the compliance rules keep out, by rule."""
+    from core.campaigns import get_campaign
+    from core.campaigns.preflight import preflight
+    from core.store_profile import get_store_profile
+
+    migration_runner.ensure_current()
+    with session_scope(read_only=True) as session:
+        campaign = get_campaign(session=session, campaign_id=args.campaign)
+        today = utc_now().astimezone(get_store_profile(session=session).zone).date()
+        return {
+            "campaign_id": campaign.id,
+            **preflight(session=session, campaign=campaign, today=today).as_dict(),
+        }
+
+
 def cmd_privacy_export(args: argparse.Namespace) -> dict[str, Any]:
     """Everything about one customer: JSON, or a zip of CSVs when --out ends in .zip."""
     from core.customers import privacy
@@ -656,6 +672,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--campaign", type=int, help="messages: only this campaign's")
     export.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM for Excel")
     export.set_defaults(run=cmd_export)
+
+    check = commands.add_parser(
+        "preflight", help="a campaign's pre-flight: eligible, and excluded by compliance rule"
+    )
+    check.add_argument("--campaign", type=int, required=True)
+    check.add_argument("--json", action="store_true", help="JSON (the only output)")
+    check.set_defaults(run=cmd_preflight)
 
     privacy = commands.add_parser("privacy", help="a customer's privacy request")
     requests = privacy.add_subparsers(dest="verb", required=True)

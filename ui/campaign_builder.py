@@ -17,6 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 from core import campaigns, segments
 from core.campaigns import BUILDER_STEPS, TYPE_LABELS, Details, actions, planner
 from core.campaigns.plans import OfferKind, Plan
+from core.campaigns.preflight import preflight
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import DomainError
@@ -32,6 +33,7 @@ from ui.email_preview import show_email
 from ui.flash import flash
 from ui.formatting import md
 from ui.jobs import follow_job
+from ui.preflight import show_preflight
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -472,6 +474,10 @@ class Builder:
                 channels=campaign.channels,
                 today=now.astimezone(self.zone).date(),
             )
+            report = preflight(
+                session=session, campaign=campaign, today=now.astimezone(self.zone).date()
+            )
+        show_preflight(report)
         prepared = min(reach.reachable, actions.DEFAULT_LIMIT)
         who = (
             "only the customers you approve among them are messaged"

@@ -269,3 +269,11 @@ def test_plan_and_actions_commands(database: str, capsys: pytest.CaptureFixture[
     assert priorities == sorted(priorities, reverse=True)
     code, error = run(capsys, "actions", "--campaign", "999")
     assert code == 2 and "no campaign #999" in error
+
+    code, report = run(capsys, "preflight", "--campaign", str(campaign_id), "--json")
+    assert code == 0 and report["campaign_id"] == campaign_id
+    excluded = sum(report["excluded"].values())
+    assert report["members"] == report["eligible"] + excluded + report["left_out"]
+    assert report["summary"].startswith(f"{report['eligible']:,} eligible")
+    code, error = run(capsys, "preflight", "--campaign", "999")
+    assert code == 2 and "no campaign #999" in error

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from core import abtests, attribution, campaigns, demo, scoring
 from core.campaigns import Details, actions, planner
+from core.campaigns.preflight import preflight
 from core.db import session_scope, utc_now
 from core.infra import job_rows
 from core.models import Action, Campaign, CampaignStatus, JobStatus, TestStatus
@@ -89,7 +90,11 @@ def test_build_plan_and_schedule_a_campaign(store: list[int]) -> None:
     assert [m.label for m in at.metric][:2] == ["Sends", "Messages"]
     # Each send's message, rendered for a real recipient, and the real number of actions.
     sends = len(the_campaign().steps)
-    assert len(at.expander) == sends and texts(at).count("Template “") == sends
+    assert len(at.expander) == sends + 1 and texts(at).count("Template “") == sends
+    with session_scope(read_only=True) as session:
+        report = preflight(session=session, campaign=the_campaign(), today=TODAY)
+    assert f"**Pre-flight:** {report.sentence()}." in texts(at)
+    assert report.eligible > 0 and sum(report.excluded.values()) > 0, "the demo has both"
     assert "prioritized actions are prepared (the top of" in texts(at)
     button(at, "Schedule for").click().run()
     assert not at.exception
