@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from core import auth
 from core.config import get_settings
@@ -196,6 +196,43 @@ def cmd_preflight(args: argparse.Namespace) -> dict[str, Any]:
             "campaign_id": campaign.id,
             **preflight(session=session, campaign=campaign, today=today).as_dict(),
         }
+
+
+def cmd_consent_report(args: argparse.Namespace) -> dict[str, Any]:
+    """Every consent decision with its proof, for an audit (spreadsheet-safe CSV)."""
+    from core.compliance import consent
+
+    migration_runner.ensure_current()
+    with _writable(Path(args.out)) as out:
+        rows = consent.export_log(
+            unit_of_work=session_scope, actor=SYSTEM, out=out, search=args.search or ""
+        )
+    return {"rows": rows, "out": args.out}
+
+
+def cmd_suppressions(args: argparse.Namespace) -> dict[str, Any]:
+    """Export the suppression list, or add every address of a file to it."""
+    from core.messaging import suppressions
+
+    migration_runner.ensure_current()
+    if args.verb == "export":
+        with _writable(Path(args.out)) as out, session_scope() as session:
+            rows = suppressions.export_list(session=session, actor=SYSTEM, out=out)
+        return {"rows": rows, "out": args.out}
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {args.file}: {exc}") from exc
+    with session_scope() as session:
+        done = suppressions.import_list(session=session, actor=SYSTEM, text=text, now=utc_now())
+    return {"added": done.added, "already": done.already, "problems": done.problems}
+
+
+def _writable(path: Path) -> TextIO:
+    try:
+        return path.open("w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc}") from exc
 
 
 def cmd_privacy_export(args: argparse.Namespace) -> dict[str, Any]:
@@ -679,6 +716,27 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--campaign", type=int, required=True)
     check.add_argument("--json", action="store_true", help="JSON (the only output)")
     check.set_defaults(run=cmd_preflight)
+
+    consents = commands.add_parser(
+        "consent-report", help="every consent decision with its proof, as CSV, for an audit"
+    )
+    consents.add_argument("--out", required=True)
+    consents.add_argument("--search", help="only addresses containing this, or #customer")
+    consents.add_argument("--json", action="store_true", help="JSON summary (the only output)")
+    consents.set_defaults(run=cmd_consent_report)
+
+    suppressed = commands.add_parser("suppressions", help="the suppression list: export or import")
+    list_verbs = suppressed.add_subparsers(dest="verb", required=True)
+    dump = list_verbs.add_parser("export", help="the whole list as CSV")
+    dump.add_argument("--out", required=True)
+    dump.add_argument("--json", action="store_true", help="JSON summary (the only output)")
+    load_list = list_verbs.add_parser(
+        "import", help="suppress every email address or phone number of a file (first column)"
+    )
+    load_list.add_argument("file")
+    load_list.add_argument("--json", action="store_true", help="JSON summary (the only output)")
+    for verb in (dump, load_list):
+        verb.set_defaults(run=cmd_suppressions)
 
     privacy = commands.add_parser("privacy", help="a customer's privacy request")
     requests = privacy.add_subparsers(dest="verb", required=True)

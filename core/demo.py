@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from core import demo_history, maintenance
@@ -30,7 +30,16 @@ from core.infra import audit, events
 from core.infra.job_rows import Progress, no_progress, scaled
 from core.messaging import simulation
 from core.messaging.template_defaults import install_default_templates
-from core.models import Category, Customer, Order, OrderItem, Product, Setting
+from core.models import (
+    Category,
+    Channel,
+    ConsentRecord,
+    Customer,
+    Order,
+    OrderItem,
+    Product,
+    Setting,
+)
 from core.permissions import SYSTEM, Actor, Permission, authorize
 from core.segments import playbooks
 from core.store_profile import fill_in_profile, get_store_profile
@@ -214,6 +223,7 @@ def load_demo(
     with unit_of_work() as session:
         _insert_missing(session, Product, store.products, key="sku")
         _insert_missing(session, Customer, store.customers, key="external_id")
+        _record_consents(session)
     report(20, f"Writing {len(store.orders):,} orders")
     for start in range(0, len(store.orders), ORDER_CHUNK):
         with unit_of_work() as session:
@@ -322,6 +332,48 @@ def _ids_by_key(session: Session, column: Any, keys: list[str]) -> dict[str, int
         found = select(column, id_column).where(column.in_(keys[start : start + 5000]))
         ids |= dict(session.execute(found).all())
     return ids
+
+
+DEMO_CONSENT = {
+    "form": "demo store sign-up at the till",
+    "disclosure": "Yes, send me offers from Last Call Liquor. Not a condition of purchase.",
+    "version": "demo-1",
+}
+
+
+def _record_consents(session: Session) -> None:
+    """A consent record for every demo opt-in, as a real sign-up would leave (once)."""
+    c = table_of(Customer).c
+    log = table_of(ConsentRecord)
+    for channel, address, opted, at in (
+        (Channel.EMAIL, c.email, c.email_opt_in, c.email_opt_in_at),
+        (Channel.SMS, c.phone, c.sms_opt_in, c.sms_opt_in_at),
+    ):
+        recorded = exists().where(
+            log.c.customer_id == c.id, log.c.channel == channel.value, log.c.granted.is_(True)
+        )
+        session.execute(
+            insert(log).from_select(
+                [
+                    "customer_id",
+                    "channel",
+                    "granted",
+                    "address",
+                    "source",
+                    "recorded_at",
+                    "details",
+                ],
+                select(
+                    c.id,
+                    literal(channel.value),
+                    literal(True),
+                    address,
+                    literal(DEMO_SOURCE),
+                    at,
+                    literal(DEMO_CONSENT, type_=log.c.details.type),
+                ).where(c.source == DEMO_SOURCE, opted.is_(True), ~recorded),
+            )
+        )
 
 
 def _insert_missing(session: Session, model: type, rows: list[dict[str, Any]], *, key: str) -> int:

@@ -121,7 +121,13 @@ with session_scope(read_only=True) as session:
         duplicates = customers.possible_duplicates(session=session, customer_id=customer_id)
 
 if customer is None or customer.deleted_at is not None:
-    st.title("Customer not found")
+    st.title(
+        "Customer not found"
+        if customer is None
+        else "Customer erased"
+        if customer.erased_at
+        else "Customer deleted"
+    )
     if customer is None:
         st.warning(f"There is no customer #{customer_id}.")
     elif customer.erased_at is not None:

@@ -9,13 +9,13 @@ from core import campaigns
 from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.infra.money import format_cents
-from core.messaging import monitor, routing, suppressions
+from core.messaging import monitor, routing
 from core.messaging.monitor import MessageFilter
 from core.messaging.sender import render_again
 from core.models import Channel, MessageStatus
 from core.permissions import Permission
 from jobs import flows
-from ui.calls import attempt_flow, change, query_id
+from ui.calls import attempt_flow, query_id
 from ui.context import store_zone
 from ui.email_preview import show_email
 from ui.flash import flash, show_flash
@@ -207,59 +207,8 @@ def message_detail(row: monitor.Row) -> None:
 
 live_table(where)
 
-with st.expander("Suppressed addresses", icon=":material/block:"):
-    st.caption(
-        "Unsubscribes, STOP replies, bounces and complaints: these addresses and numbers "
-        "get no marketing, whoever they belong to."
-    )
-    search = st.text_input("Find an address", key="suppression_search")
-    with session_scope(read_only=True) as session:
-        listed, count = suppressions.list_suppressions(session=session, search=search)
-        shown = [
-            {
-                "Id": s.id,
-                "Channel": s.channel,
-                "Address": (
-                    "an erased customer's (kept as a hash)"
-                    if s.address.startswith(suppressions.HASHED)
-                    else s.address
-                ),
-                "Reason": s.reason,
-                "Since": when(s.created_at, zone, with_time=True),
-            }
-            for s in listed
-        ]
-    st.caption(f"{count:,} suppressed")
-    if shown:
-        st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch")
-    if can_run:
-        with st.form("suppress", clear_on_submit=True):
-            kind, address = st.columns([1, 3])
-            chosen_channel = kind.selectbox("Channel", list(Channel), format_func=str)
-            typed = address.text_input("Email address or phone number")
-            if st.form_submit_button("Suppress"):
-                change(
-                    lambda s: suppressions.add_by_hand(
-                        session=s,
-                        actor=actor,
-                        channel=chosen_channel,
-                        address=typed,
-                        now=utc_now(),
-                    ),
-                    "Suppressed: nothing more will be sent there.",
-                )
-    if actor.can(Permission.MANAGE_SETTINGS) and shown:
-        lift_id = st.selectbox(
-            "Lift a suppression (the person must consent again before anything is sent)",
-            [None, *(row["Id"] for row in shown)],
-            format_func=lambda i: (
-                "—"
-                if i is None
-                else next(f"{r['Address']} ({r['Reason']})" for r in shown if r["Id"] == i)
-            ),
-        )
-        if lift_id is not None and st.button("Lift it"):
-            change(
-                lambda s: suppressions.remove(session=s, actor=actor, suppression_id=lift_id),
-                "Suppression lifted.",
-            )
+st.page_link(
+    "pages/compliance.py",
+    label="Suppressed addresses, the consent log and the rules: Compliance",
+    icon=":material/gavel:",
+)

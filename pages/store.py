@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import attribution, compliance
+from core import attribution
 from core.analytics import weekly
 from core.config import get_settings
 from core.db import session_scope
@@ -79,32 +79,11 @@ if warnings := health.go_live_warnings():
     for warning in warnings:
         st.warning(warning, icon=":material/key:")
 
-st.subheader("How often")
-with session_scope(read_only=True) as session:
-    policy = compliance.get_policy(session=session)
-with st.form("frequency"):
-    st.caption(
-        "The most marketing messages one customer gets in any 7 days, across every campaign. "
-        "Checked when messages are written and again right before each is sent; the reply to "
-        "HELP quotes the texts figure."
-    )
-    overall, emails, texts = st.columns(3)
-    caps = {
-        "frequency_cap_per_week": overall.number_input(
-            "All channels", 1, 21, policy.frequency_cap_per_week
-        ),
-        "email_cap_per_week": emails.number_input("Emails", 1, 21, policy.email_cap_per_week),
-        "sms_cap_per_week": texts.number_input("Texts", 1, 21, policy.sms_cap_per_week),
-    }
-    if st.form_submit_button("Save limits") and attempt(
-        lambda s: compliance.save_policy(
-            session=s,
-            actor=actor,
-            policy=compliance.Policy.model_validate(policy.model_dump() | caps),
-        )
-    ):
-        flash("Limits saved.")
-        st.rerun()
+st.page_link(
+    "pages/compliance.py",
+    label="How often customers hear from you, legal hours and discount limits: Compliance",
+    icon=":material/gavel:",
+)
 
 st.subheader("Attribution")
 with session_scope(read_only=True) as session:

@@ -46,6 +46,7 @@ PAGES = (
     PageSpec("pages/messages.py", "Sends", ":material/mail:", "Messages"),
     PageSpec("pages/templates.py", "Templates", ":material/article:", "Messages"),
     PageSpec("pages/analytics.py", "Analytics", ":material/monitoring:", "Analytics"),
+    PageSpec("pages/compliance.py", "Compliance", ":material/gavel:", "Settings"),
     PageSpec("pages/jobs.py", "Background jobs", ":material/pending_actions:", "Settings"),
     PageSpec(
         "pages/store.py",

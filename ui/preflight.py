@@ -14,10 +14,11 @@ def show_preflight(report: Preflight) -> None:
     """The sentence, then each channel's eligible and excluded customers by rule."""
     st.markdown(f"**Pre-flight:** {report.sentence()}.")
     reasons = sorted({why for check in report.channels for why in check.excluded})
+    columns = {CHANNEL_NAMES[c.channel]: c for c in report.channels}
     rows = [
-        {"": "Eligible", **{CHANNEL_NAMES[c.channel]: c.eligible for c in report.channels}},
+        {"": "Eligible", **{name: f"{c.eligible:,}" for name, c in columns.items()}},
         *(
-            {"": why, **{CHANNEL_NAMES[c.channel]: c.excluded.get(why, 0) for c in report.channels}}
+            {"": why, **{name: f"{c.excluded.get(why, 0):,}" for name, c in columns.items()}}
             for why in reasons
         ),
     ]
@@ -25,7 +26,10 @@ def show_preflight(report: Preflight) -> None:
         rows.append(
             {
                 "": "Deferred past quiet hours (sent when their window opens)",
-                **{CHANNEL_NAMES[c.channel]: c.deferred for c in report.channels},
+                **{
+                    name: f"{c.deferred:,}" if c.channel == "sms" else "—"
+                    for name, c in columns.items()
+                },
             }
         )
     with st.expander("By channel and rule"):

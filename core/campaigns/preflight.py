@@ -113,7 +113,7 @@ def preflight(*, session: Session, campaign: Campaign, today: date) -> Preflight
         if ELIGIBLE in reasons:
             by_person[ELIGIBLE] += count
         else:
-            by_person[" / ".join(dict.fromkeys(reasons))] += count
+            by_person[" and ".join(dict.fromkeys(reasons))] += count
     eligible = by_person.pop(ELIGIBLE, 0)
     checks = []
     for channel in channels:

@@ -6,15 +6,20 @@ Alcohol SMS needs proof of age before consent: no SMS opt-in without a birth dat
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.compliance.age import is_adult
+from core.db import UnitOfWork
 from core.errors import ValidationError
-from core.models import Channel, ConsentRecord, Customer
+from core.infra import audit
+from core.infra.csv_safe import write_csv
+from core.models import Channel, ConsentRecord, Customer, User
+from core.permissions import Actor, Permission, authorize
 
 
 def set_consent(
@@ -73,3 +78,102 @@ def history(*, session: Session, customer_id: int) -> list[ConsentRecord]:
             .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
         )
     )
+
+
+# --- the log, for an audit --------------------------------------------------------------------
+
+REPORT_COLUMNS = (
+    "recorded_at",
+    "customer_id",
+    "channel",
+    "decision",
+    "address",
+    "source",
+    "recorded_by",
+    "import_id",
+    "details",
+)
+
+
+def search_log(
+    *, session: Session, search: str = "", limit: int = 200
+) -> tuple[list[ConsentRecord], int]:
+    """The newest consent decisions whose address contains `search` (or whose customer is
+    `#123`), and how many match."""
+    query = _matching(search)
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.scalars(
+        query.order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc()).limit(limit)
+    ).all()
+    return list(rows), total
+
+
+def export_log(
+    *,
+    unit_of_work: UnitOfWork,
+    actor: Actor,
+    out: TextIO,
+    search: str = "",
+    since: datetime | None = None,
+) -> int:
+    """The consent report for an audit, as spreadsheet-safe CSV, oldest first: every decision
+    with its address, source, who recorded it and the proof kept (disclosure text and version,
+    IP, user agent, keyword). Holds personal data, so only roles that may export can, and each
+    export is in the audit log. Returns the row count."""
+    authorize(actor, Permission.EXPORT_DATA)
+    query = _matching(search)
+    if since is not None:
+        query = query.where(ConsentRecord.recorded_at >= since)
+    with unit_of_work(read_only=True) as session:
+        users = {user_id: email for user_id, email in session.execute(select(User.id, User.email))}
+        records = session.scalars(
+            query.order_by(ConsentRecord.recorded_at, ConsentRecord.id).execution_options(
+                yield_per=5000
+            )
+        )
+        count = write_csv(
+            out,
+            REPORT_COLUMNS,
+            (
+                [
+                    r.recorded_at,
+                    r.customer_id,
+                    r.channel,
+                    "opt-in" if r.granted else "opt-out",
+                    r.address,
+                    r.source,
+                    users.get(r.user_id, "") if r.user_id else "",
+                    r.import_id,
+                    json.dumps(r.details, sort_keys=True) if r.details else "",
+                ]
+                for r in records
+            ),
+        )
+    with unit_of_work() as session:
+        audit.record(
+            session=session,
+            actor=actor,
+            action="consent_log.exported",
+            entity_type="consent_log",
+            changes={
+                "rows": count,
+                "search": search,
+                "since": since.isoformat() if since else None,
+            },
+        )
+    return count
+
+
+def _matching(search: str) -> Select[ConsentRecord]:
+    query = select(ConsentRecord)
+    search = search.strip()
+    if search.startswith("#") and search[1:].isdigit():
+        return query.where(ConsentRecord.customer_id == int(search[1:]))
+    if search:
+        query = query.where(
+            or_(
+                func.lower(ConsentRecord.address).contains(search.lower()),
+                ConsentRecord.source.contains(search.lower()),
+            )
+        )
+    return query

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from core.infra.setting_rows import read_setting, save_setting
@@ -57,8 +57,19 @@ class Window(BaseModel):
     start: time
     end: time
 
+    @model_validator(mode="after")
+    def _starts_before_it_ends(self) -> Window:
+        if self.start >= self.end:
+            raise ValueError(
+                f"a window must start before it ends (got {self.start:%H:%M}–{self.end:%H:%M})"
+            )
+        return self
+
     def narrowed(self, other: Window) -> Window:
-        return Window(start=max(self.start, other.start), end=min(self.end, other.end))
+        """The hours inside both (possibly none: an empty window allows no minute)."""
+        return Window.model_construct(
+            start=max(self.start, other.start), end=min(self.end, other.end)
+        )
 
     def __contains__(self, moment: time) -> bool:
         return self.start <= moment < self.end

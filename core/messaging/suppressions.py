@@ -7,12 +7,16 @@ another customer still never gets a message.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 import secrets
 from collections.abc import Iterable
 from contextlib import suppress as suppress_errors
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TextIO
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
@@ -23,6 +27,7 @@ from core.customers.contact_details import normalize_email, normalize_phone
 from core.db import table_of, upsert
 from core.errors import NotFound, ValidationError
 from core.infra import audit, bulk, events
+from core.infra.csv_safe import write_csv
 from core.infra.setting_rows import read_setting, write_setting
 from core.models import Channel, ContactStatus, Customer, Suppression, SuppressionReason
 from core.permissions import Actor, Permission, authorize
@@ -304,6 +309,132 @@ def add_by_hand(
         entity_type="suppression",
         changes={"channel": channel.value},
     )
+
+
+@dataclass(frozen=True)
+class ListImport:
+    added: int
+    already: int
+    problems: list[str]
+    """Lines that were not an address, by line number, with why."""
+
+    def summary(self) -> str:
+        said = f"{self.added:,} suppressed, {self.already:,} already were"
+        if self.problems:
+            shown = "; ".join(self.problems[:5])
+            more = f" (and {len(self.problems) - 5:,} more)" if len(self.problems) > 5 else ""
+            said += f"; {len(self.problems):,} lines skipped: {shown}{more}"
+        return said + "."
+
+
+MAX_IMPORT_LINES = 50_000
+
+
+def import_list(*, session: Session, actor: Actor, text: str, now: datetime) -> ListImport:
+    """Suppress every address in `text`: a CSV or plain list whose first column holds an email
+    address or a phone number on each line (a header line is skipped). Lines that are neither
+    are reported by number; the good ones are kept. Audited as one change."""
+    authorize(actor, Permission.RUN_CAMPAIGNS)
+    lines = list(csv.reader(io.StringIO(text)))
+    if len(lines) > MAX_IMPORT_LINES:
+        raise ValidationError(
+            f"The file has {len(lines):,} lines; import at most {MAX_IMPORT_LINES:,} at a time."
+        )
+    added = already = 0
+    problems: list[str] = []
+    listed = {
+        (str(channel), address)
+        for channel, address in session.execute(select(Suppression.channel, Suppression.address))
+    }
+    for number, cells in enumerate(lines, start=1):
+        raw = cells[0].strip() if cells else ""
+        if not raw or (number == 1 and _is_header(raw)):
+            continue
+        try:
+            channel, address = _address(raw)
+        except ValidationError as exc:
+            problems.append(f"line {number}: {exc}")
+            continue
+        if (channel.value, address) in listed:
+            already += 1
+            continue
+        opt_out(
+            session=session,
+            channel=channel,
+            address=address,
+            reason=SuppressionReason.MANUAL,
+            source=f"list imported by {actor.email}",
+            now=now,
+        )
+        listed.add((channel.value, address))
+        added += 1
+    audit.record(
+        session=session,
+        actor=actor,
+        action="suppression.import",
+        entity_type="suppression",
+        changes={"added": added, "already": already, "problems": len(problems)},
+    )
+    return ListImport(added, already, problems)
+
+
+def export_list(*, session: Session, actor: Actor, out: TextIO) -> int:
+    """The whole list as spreadsheet-safe CSV (an erased customer's entry shows as such, never
+    its hash); audited. Returns the row count."""
+    authorize(actor, Permission.EXPORT_DATA)
+    rows = session.execute(
+        select(
+            Suppression.channel,
+            Suppression.address,
+            Suppression.reason,
+            Suppression.detail,
+            Suppression.created_at,
+        ).order_by(Suppression.created_at, Suppression.id)
+    )
+    count = write_csv(
+        out,
+        ("channel", "address", "reason", "detail", "since"),
+        (
+            [
+                channel,
+                shown_address(address),
+                reason,
+                detail,
+                since,
+            ]
+            for channel, address, reason, detail, since in rows
+        ),
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        action="suppression.exported",
+        entity_type="suppression",
+        changes={"rows": count},
+    )
+    return count
+
+
+def shown_address(address: str) -> str:
+    """An address as a person may read it: an erased customer's is never shown (its hash says
+    nothing anyway)."""
+    return "an erased customer's (kept as a hash)" if address.startswith(HASHED) else address
+
+
+def _is_header(cell: str) -> bool:
+    return "@" not in cell and not any(ch.isdigit() for ch in cell)
+
+
+def _address(raw: str) -> tuple[Channel, str]:
+    """The channel and normalised address `raw` is, or ValidationError saying why neither."""
+    if "@" in raw:
+        return Channel.EMAIL, normalize_email(raw)
+    try:
+        return Channel.SMS, normalize_phone(raw)
+    except ValidationError:
+        raise ValidationError(
+            f"'{raw[:60]}' is neither an email address nor a phone number"
+        ) from None
 
 
 def remove(*, session: Session, actor: Actor, suppression_id: int) -> None:

@@ -133,16 +133,9 @@ def clicked_through(page: Any, target: Any, shows: Any, tries: int = 5) -> None:
     _until_shown(page, lambda: target.first.click(), shows, tries)
 
 
-def expanded(page: Any, label: str, shows: Any, tries: int = 5) -> None:
-    """Open the expander `label` until `shows` appears. A second click would close it again,
-    so the expander is clicked only while it is closed."""
-    details = page.locator("details", has=page.locator("summary", has_text=label)).first
-
-    def open_it() -> None:
-        if details.get_attribute("open") is None:
-            details.locator("summary").click()
-
-    _until_shown(page, open_it, shows, tries)
+def tab_opened(page: Any, label: str, shows: Any, tries: int = 5) -> None:
+    """Open the tab `label` until `shows` appears."""
+    _until_shown(page, lambda: page.get_by_role("tab", name=label).click(), shows, tries)
 
 
 def _until_shown(page: Any, act: Callable[[], None], shows: Any, tries: int) -> None:

@@ -10,11 +10,11 @@ import pytest
 
 from tests.e2e.conftest import (
     appears,
-    expanded,
     new_store,
     screenshot,
     screenshot_folder,
     signed_in,
+    tab_opened,
 )
 from tests.server import running_app
 
@@ -60,6 +60,9 @@ def test_unsubscribe_from_a_link_then_see_it_on_the_sends_page(
         page = signed_in(browser, base)
         page.goto(f"{base}/messages")
         appears(page.get_by_text("6 of 6 settled"))
-        expanded(page, "Suppressed addresses", page.get_by_text("1 suppressed", exact=True))
         screenshot(page, tmp_path, "sends.png")
+        page.get_by_role("link", name="Compliance").first.click()
+        appears(page.get_by_text("Alcohol marketing law, enforced"))
+        tab_opened(page, "Suppressions", page.get_by_text("1 suppressed", exact=True))
+        screenshot(page, tmp_path, "suppressions.png")
         page.close()

@@ -182,6 +182,23 @@ def test_privacy_export_and_erase(
         assert session.get_one(Customer, ana).email is None
 
 
+@pytest.mark.both_databases
+def test_consent_report_and_suppression_list(
+    database: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    listed = tmp_path / "list.csv"
+    listed.write_text("email\nzed@example.com\nnope\n")
+    code, result = run(capsys, "suppressions", "import", str(listed), "--json")
+    assert (code, result["added"], result["already"]) == (0, 1, 0)
+    assert result["problems"] == ["line 3: 'nope' is neither an email address nor a phone number"]
+    out = tmp_path / "out.csv"
+    code, result = run(capsys, "suppressions", "export", "--out", str(out))
+    assert (code, result["rows"]) == (0, 1) and "zed@example.com,manual" in out.read_text()
+    code, result = run(capsys, "consent-report", "--out", str(out), "--json")
+    assert (code, result["rows"]) == (0, 0)
+    assert out.read_text().startswith("recorded_at,customer_id,channel,decision")
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -193,6 +210,8 @@ def test_privacy_export_and_erase(
         (["export", "customers", "--out", "{out}", "--segment", "42"], "no segment #42"),
         (["privacy", "export", "--customer", "42", "--out", "{out}"], "no customer #42"),
         (["privacy", "erase", "--customer", "42"], "no customer #42"),
+        (["suppressions", "import", "/no/such/file.csv"], "cannot read"),
+        (["consent-report", "--out", "/no/such/dir/x.csv"], "cannot write"),
     ],
 )
 def test_unusable_input_exits_non_zero(

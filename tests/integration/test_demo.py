@@ -8,7 +8,7 @@ from core import demo
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import PermissionDenied
-from core.models import Customer, Event, Order, OrderItem, Product
+from core.models import ConsentRecord, Customer, Event, Order, OrderItem, Product
 from core.permissions import SYSTEM, Actor, Role
 from tests.crashes import dies_on_opening
 from tests.moments import NOW, TODAY
@@ -49,6 +49,18 @@ def test_small_demo_is_consistent_and_loaded_once(database: str) -> None:
         spent = session.scalar(select(func.sum(Customer.total_spent_cents)))
         assert spent == first.revenue_cents == session.scalar(select(func.sum(Order.total_cents)))
         assert session.scalar(select(func.sum(Customer.order_count))) == first.orders
+        # Every opt-in has its consent record, as a real sign-up would leave, written once.
+        opted = session.execute(
+            select(
+                func.count().filter(Customer.email_opt_in), func.count().filter(Customer.sms_opt_in)
+            )
+        ).one()
+        records = session.execute(
+            select(ConsentRecord.channel, func.count())
+            .where(ConsentRecord.granted, ConsentRecord.source == "demo")
+            .group_by(ConsentRecord.channel)
+        ).all()
+        assert dict(records) == {"email": opted[0], "sms": opted[1]} and min(opted) > 0
 
 
 def test_demo_customers_are_adults_with_safe_addresses(database: str) -> None:

@@ -91,9 +91,9 @@ def test_the_report_counts_everyone_once_by_the_first_rule_that_stops_them(
     assert report.excluded == {
         "unverified age": 1,
         "under 21": 1,
-        "suppressed / no US mobile number": 1,
-        "no email address / Washington: no recorded consent": 1,
-        "no email address / a Canadian number": 1,
+        "suppressed and no US mobile number": 1,
+        "no email address and Washington: no recorded consent": 1,
+        "no email address and a Canadian number": 1,
     }
     email, sms = report.channels
     assert (email.channel, email.eligible) == ("email", 2)
@@ -111,7 +111,7 @@ def test_the_report_counts_everyone_once_by_the_first_rule_that_stops_them(
         "Washington: no recorded consent": 1,
         "a Canadian number": 1,
     }
-    assert report.sentence().startswith("3 eligible; 5 excluded: 1 no email address / ")
+    assert report.sentence().startswith("3 eligible; 5 excluded: 1 no email address and ")
     assert "1 left out by the excluded segments; 1 texts deferred past quiet hours" in (
         report.sentence()
     )

@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select, update
 
-from core import compliance
 from core.customers.records import create_customer
 from core.db import session_scope
 from core.infra import job_rows
-from core.models import Message, MessageStatus, Suppression, Template
+from core.models import Message, MessageStatus, Template
 from core.permissions import SYSTEM, Role
 from jobs import queue
 from tests.integration.conftest import build_shop, providers, send_queued  # noqa: F401 - a fixture
@@ -62,20 +61,6 @@ def test_sends_show_status_and_failed_ones_can_be_retried(sent: dict[str, int]) 
     with session_scope(read_only=True) as session:  # no job left writing after the test
         sending = job_rows.recent_jobs(session=session, kind="messages.send", limit=1)
     queue.wait_for(sending[0].id, timeout=60)
-
-
-def test_suppressing_by_hand_and_viewers_only_read(sent: dict[str, int]) -> None:
-    at = open_page("pages/messages.py", Role.MARKETER)
-    form_input = next(t for t in at.text_input if t.label == "Email address or phone number")
-    form_input.input("Zed@Example.com")
-    next(b for b in at.button if b.label == "Suppress").click().run()
-    with session_scope(read_only=True) as session:
-        assert session.scalars(select(Suppression.address)).all() == ["zed@example.com"]
-
-    viewer = open_page("pages/messages.py", Role.VIEWER)
-    assert not viewer.exception
-    labels = [b.label for b in viewer.button]
-    assert not any(label.startswith(("Retry", "Suppress", "Lift")) for label in labels)
 
 
 def templates_count() -> int:
@@ -236,13 +221,3 @@ def test_the_store_page_shows_each_channel_and_sends_a_test(sent: dict[str, int]
         sending = job_rows.recent_jobs(session=session, kind="messages.send", limit=1)
     assert queue.wait_for(sending[0].id, timeout=60).status == "succeeded"
     assert test.channel == "email" and test.to_address.startswith("admin")
-
-
-def test_the_weekly_limits_are_store_settings(sent: dict[str, int]) -> None:
-    at = open_page("pages/store.py", Role.ADMIN)
-    next(n for n in at.number_input if n.label == "Texts").set_value(2)
-    next(b for b in at.button if b.label == "Save limits").click().run()
-    assert "Limits saved." in texts(at)
-    with session_scope(read_only=True) as session:
-        policy = compliance.get_policy(session=session)
-    assert (policy.sms_cap_per_week, policy.frequency_cap_per_week) == (2, 3)
