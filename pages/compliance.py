@@ -139,7 +139,9 @@ with policy_tab:
     right.markdown(
         f"**At most** {policy.frequency_cap_per_week} marketing messages a week per customer "
         f"({policy.email_cap_per_week} emails, {policy.sms_cap_per_week} texts), across "
-        f"every campaign; discounts at most {policy.max_discount_percent} % off."
+        f"every campaign, and {policy.same_subject_sms_cap} texts a day on one campaign in "
+        f"{', '.join(policy.same_subject_sms_states)}; discounts at most "
+        f"{policy.max_discount_percent} % off."
     )
     st.caption(
         "States with rules of their own; a state's rules apply when the customer's address or "

@@ -89,6 +89,10 @@ class Policy(BaseModel):
     email_cap_per_week: int = Field(default=3, ge=1, le=21)
     sms_cap_per_week: int = Field(default=3, ge=1, le=21)
     """Texts per customer per rolling 7 days (the number the HELP reply promises)."""
+    same_subject_sms_cap: int = Field(default=3, ge=1, le=10)
+    """Texts on the same subject (one campaign) per customer per rolling 24 hours, where a state
+    caps them (Florida's FTSA, Oklahoma's OTSA, Maryland's 2024 law)."""
+    same_subject_sms_states: tuple[str, ...] = ("FL", "OK", "MD")
     email_hours: Window = Window(start=time(7), end=time(21))
     """Not law: the hours an email is planned for, so it lands near the top of the inbox."""
     max_discount_percent: int = Field(default=30, ge=0, le=100)

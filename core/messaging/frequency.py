@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from core.compliance import Policy
-from core.models import Channel, Message, MessageStatus
+from core.compliance import Decision, Policy, Verdict, next_allowed_send, states_of
+from core.models import Channel, Customer, Message, MessageStatus
 
 WINDOW = timedelta(days=7)
 GOING_OUT = (MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED)
@@ -90,6 +91,63 @@ def over_cap(policy: Policy, counts: Counter[str], channel: str) -> str | None:
     if sum(counts.values()) >= policy.frequency_cap_per_week:
         return f"frequency cap: {sum(counts.values())} messages in 7 days already"
     return None
+
+
+# --- the same subject, where a state caps it ---------------------------------------------------
+
+SUBJECT_WINDOW = timedelta(hours=24)
+
+Subjects = dict[tuple[int, int], list[datetime]]
+"""When each customer was texted by each campaign (a campaign is one subject), by customer and
+campaign."""
+
+
+def texts_by_subject(
+    *, session: Session, customer_ids: Iterable[int], now: datetime, leaving_out: Iterable[int]
+) -> Subjects:
+    """Texts sent in the 24 hours before `now`, or being sent (counted as sent now), per
+    customer and campaign (`leaving_out`: the messages being decided on now)."""
+    wanted = sorted(set(customer_ids))
+    found: Subjects = {}
+    for start in range(0, len(wanted), 5_000):
+        rows = session.execute(
+            select(Message.customer_id, Message.campaign_id, Message.sent_at).where(
+                MARKETING,
+                Message.channel == Channel.SMS.value,
+                Message.customer_id.in_(wanted[start : start + 5_000]),
+                Message.id.not_in(list(leaving_out) or [-1]),
+                Message.status.in_(GOING_OUT),
+                or_(
+                    and_(Message.status == MessageStatus.SENDING, Message.provider.is_not(None)),
+                    Message.sent_at >= now - SUBJECT_WINDOW,
+                ),
+            )
+        )
+        for customer_id, campaign_id, sent_at in rows:
+            if customer_id is not None and campaign_id is not None:  # MARKETING: never None
+                found.setdefault((customer_id, campaign_id), []).append(sent_at or now)
+    return found
+
+
+def same_subject_deferral(
+    policy: Policy, customer: Customer, sent: list[datetime], now: datetime, zone: ZoneInfo
+) -> Decision | None:
+    """Where the customer's states cap texts on one subject, and `sent` (this campaign's texts
+    to them in the last 24 hours) fills the cap: wait until the oldest that counts is a day old,
+    then for the next minute their hours allow."""
+    states = states_of(customer.state, customer.phone)
+    capped = sorted(states & set(policy.same_subject_sms_states))
+    cap = policy.same_subject_sms_cap
+    if not capped or len(sent) < cap:
+        return None
+    frees_up = sorted(sent)[len(sent) - cap] + SUBJECT_WINDOW
+    at = next_allowed_send(max(frees_up, now), zone=zone, states=states, policy=policy)
+    return Decision(
+        Verdict.DEFER,
+        f"same-subject cap ({', '.join(capped)}): {len(sent)} texts on this campaign in 24 h; "
+        f"moved to {at.astimezone(zone):%a %H:%M} their time",
+        at,
+    )
 
 
 def _counts(

@@ -79,6 +79,10 @@ class BatchReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
+PASSED = "every rule passed right before sending: 21+, consent, not suppressed, legal hours, caps"
+"""The decision recorded with each message sent (the rules of compliance.decide and frequency)."""
+
+
 @dataclass
 class _Prepared:
     outgoing: list[Outgoing] = field(default_factory=list)
@@ -150,11 +154,20 @@ class Sender:
             .where(Message.id.in_(ids))
             .order_by(Message.id)
         ).all()
-        context = _SendContext.load(session, self.settings, [m for m, _ in rows])
+        context = _SendContext.load(
+            session,
+            self.settings,
+            [m for m, _ in rows],
+            [(m.channel, _address(m, c)) for m, c in rows if c is not None and _address(m, c)],
+        )
         customer_ids = [c.id for m, c in rows if c is not None and not outbox.is_test(m)]
         frequency.lock_customers(session=session, customer_ids=customer_ids)
         recent = frequency.sent_recently(
             session=session, customer_ids=customer_ids, now=now, leaving_out=ids
+        )
+        texted = [c.id for m, c in rows if c is not None and m.channel == Channel.SMS]
+        subjects = frequency.texts_by_subject(
+            session=session, customer_ids=texted, now=now, leaving_out=ids
         )
         prepared = _Prepared()
         for message, customer in rows:
@@ -167,22 +180,31 @@ class Sender:
                 self._settle(session, message, MessageStatus.SUPPRESSED, "the customer is gone")
                 prepared.report.suppressed += 1
                 continue
-            address = customer.email if message.channel == Channel.EMAIL else customer.phone
+            address = _address(message, customer)
             decision = compliance.decide(
                 customer=customer,
                 channel=message.channel,
                 now=now,
                 policy=context.policy,
                 zone=context.zone_of(customer),
-                suppressed=context.suppressed.get(
-                    suppressions.normalise(message.channel, address or "")
-                ),
+                suppressed=context.suppressed.get(suppressions.normalise(message.channel, address)),
             )
             counts = recent.setdefault(customer.id, Counter())
             if decision.verdict == compliance.Verdict.SEND and (
                 capped := frequency.over_cap(context.policy, counts, message.channel)
             ):
                 decision = compliance.Decision(compliance.Verdict.BLOCK, capped)
+            texts = subjects.setdefault((customer.id, message.campaign_id or -1), [])
+            if (
+                decision.verdict == compliance.Verdict.SEND
+                and message.channel == Channel.SMS
+                and (
+                    waiting := frequency.same_subject_deferral(
+                        context.policy, customer, texts, now, context.zone_of(customer)
+                    )
+                )
+            ):
+                decision = waiting
             if decision.verdict == compliance.Verdict.BLOCK:
                 self._settle(session, message, MessageStatus.SUPPRESSED, decision.reason)
                 prepared.report.suppressed += 1
@@ -191,11 +213,22 @@ class Sender:
                 message.status, message.send_after = MessageStatus.QUEUED, decision.send_at
                 message.attempts -= 1  # waiting for the legal hours is not a failed try
                 message.error, message.claimed_by = decision.reason, None
+                events.record(
+                    session=session,
+                    type="message.deferred",
+                    customer_id=message.customer_id,
+                    campaign_id=message.campaign_id,
+                    message_id=message.id,
+                    occurred_at=now,
+                    data={"reason": decision.reason, "until": decision.send_at.isoformat()},
+                )
                 prepared.report.deferred += 1
             else:
                 counts[message.channel] += 1
+                if message.channel == Channel.SMS:
+                    texts.append(now)
                 message.provider = self.providers[Channel(message.channel)].name  # on its way
-                message.to_address = address or ""
+                message.to_address = address
                 self._queue_for_sending(session, prepared, context, message, customer)
         return prepared
 
@@ -270,7 +303,11 @@ class Sender:
                     campaign_id=message.campaign_id,
                     message_id=message.id,
                     occurred_at=now,
-                    data={"channel": message.channel, "provider": provider.name},
+                    data={
+                        "channel": message.channel,
+                        "provider": provider.name,
+                        "reason": PASSED,
+                    },
                 )
                 if message.action_id is not None and message.provider == Sandbox.name:
                     actions.record_outcome(
@@ -323,6 +360,11 @@ class Sender:
             )
 
 
+def _address(message: Message, customer: Customer) -> str:
+    """Where the message goes now: the customer's current address on its channel."""
+    return (customer.email if message.channel == Channel.EMAIL else customer.phone) or ""
+
+
 def render_again(*, session: Session, settings: Settings, message_id: int) -> Outgoing | None:
     """A message as it was (or will be) sent, rendered the way the sender renders it, for its
     detail on the Sends page; None when it has no template left to render."""
@@ -359,7 +401,17 @@ class _SendContext:
     zones: dict[str | None, ZoneInfo]
 
     @classmethod
-    def load(cls, session: Session, settings: Settings, messages: list[Message]) -> _SendContext:
+    def load(
+        cls,
+        session: Session,
+        settings: Settings,
+        messages: list[Message],
+        addresses: Iterable[tuple[str, str]] = (),
+    ) -> _SendContext:
+        """What sending `messages` needs, read once; `addresses` ((channel, address) pairs: the
+        recipients' current ones, whatever the outbox row says) are looked up on the
+        suppression list."""
+
         def by_id(model: Any, ids: set[int | None]) -> dict[int, Any]:
             wanted = {i for i in ids if i is not None}
             rows: Iterable[Any] = (
@@ -369,11 +421,12 @@ class _SendContext:
 
         store = get_store_profile(session=session)
         suppressed: dict[str, str] = {}
-        for channel in {m.channel for m in messages}:
+        addresses = list(addresses)
+        for channel in {channel for channel, _ in addresses}:
             suppressed |= suppressions.reasons_for(
                 session=session,
                 channel=channel,
-                addresses=[m.to_address for m in messages if m.channel == channel],
+                addresses=[address for each, address in addresses if each == channel],
             )
         return cls(
             settings=settings,
