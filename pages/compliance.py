@@ -84,13 +84,25 @@ def hours(window: compliance.Window) -> str:
     return f"{window.start:%H:%M}–{window.end:%H:%M}"
 
 
-STATE_COLUMNS = ["State", "Texts from", "Texts until", "No texts on Sunday", "Deepest discount %"]
+STATE_COLUMNS = [
+    "State",
+    "Texts from",
+    "Texts until",
+    "No texts on Sunday",
+    "Deepest discount %",
+    "Offers not allowed",
+]
 
 
 def state_rules(policy: compliance.Policy) -> pd.DataFrame:
     """One row per state with a rule of its own (hours, Sundays, a discount cap)."""
     states = sorted(
-        {*policy.state_sms_windows, *policy.no_sunday_sms_states, *policy.state_discount_caps}
+        {
+            *policy.state_sms_windows,
+            *policy.no_sunday_sms_states,
+            *policy.state_discount_caps,
+            *policy.state_offer_bans,
+        }
     )
     windows = policy.state_sms_windows
     return pd.DataFrame(
@@ -101,6 +113,7 @@ def state_rules(policy: compliance.Policy) -> pd.DataFrame:
                 f"{windows[state].end:%H:%M}" if state in windows else "",
                 state in policy.no_sunday_sms_states,
                 policy.state_discount_caps.get(state),
+                ", ".join(policy.state_offer_bans.get(state, ())),
             ]
             for state in states
         ],
@@ -110,7 +123,7 @@ def state_rules(policy: compliance.Policy) -> pd.DataFrame:
 
 def with_state_rules(policy: dict, rows: pd.DataFrame) -> dict:
     """`policy` (dumped) with the states' rules as edited in the table."""
-    windows, no_sunday, caps = {}, [], {}
+    windows, no_sunday, caps, bans = {}, [], {}, {}
     for row in rows.dropna(subset=["State"]).to_dict("records"):
         state = str(row["State"]).strip().upper()
         if row["Texts from"] or row["Texts until"]:
@@ -122,10 +135,13 @@ def with_state_rules(policy: dict, rows: pd.DataFrame) -> dict:
             no_sunday.append(state)
         if pd.notna(row["Deepest discount %"]):
             caps[state] = int(row["Deepest discount %"])
+        if kinds := [k.strip() for k in str(row["Offers not allowed"] or "").split(",")]:
+            bans[state] = tuple(k for k in kinds if k)
     return policy | {
         "state_sms_windows": windows,
         "no_sunday_sms_states": tuple(no_sunday),
         "state_discount_caps": caps,
+        "state_offer_bans": {state: kinds for state, kinds in bans.items() if kinds},
     }
 
 
@@ -161,6 +177,10 @@ with policy_tab:
                     "Texts from": st.column_config.TextColumn(help="HH:MM, the state's own start"),
                     "Texts until": st.column_config.TextColumn(help="HH:MM, the state's own end"),
                     "Deepest discount %": st.column_config.NumberColumn(min_value=0, max_value=100),
+                    "Offers not allowed": st.column_config.TextColumn(
+                        help="Offer kinds, comma-separated: percent_off, amount_off, bundle, "
+                        "gift, early_access"
+                    ),
                 },
             )
             st.markdown("**The store's own limits** (a store may tighten the law, never loosen it)")

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from core import compliance
 from core.campaigns.details import MAX_DAYS, audience_reach, get_campaign
 from core.campaigns.steps import campaign_days
 from core.compliance import content
@@ -82,6 +83,7 @@ def problems(*, session: Session, campaign: Campaign, step: int, now: datetime) 
     if step >= 4:
         findings = content_findings(session=session, campaign=campaign)
         found += [str(finding) for finding in content.blocking(findings)]
+        found += _offer_problems(session, campaign)
     emails = step >= 4 and Channel.EMAIL.value in campaign.channels
     if emails and not get_store_profile(session=session).is_complete:
         found.append(
@@ -96,10 +98,7 @@ def content_findings(*, session: Session, campaign: Campaign) -> list[content.Fi
     (the planner's wording), its template, and its A/B variants' subjects, offers and
     templates (core.compliance.content)."""
     found: list[content.Finding] = []
-    variants = {
-        test.step_id: test.variants
-        for test in session.scalars(select(ABTest).where(ABTest.campaign_id == campaign.id))
-    }
+    variants = _challengers(session, campaign)
     for step in campaign.steps:
         sends: list[tuple[str, CampaignStep | ABVariant, str]] = [
             (f"Send {step.position}", step, "")
@@ -107,7 +106,6 @@ def content_findings(*, session: Session, campaign: Campaign) -> list[content.Fi
         sends += [
             (f"Send {step.position}, variant {v.name}", v, v.subject)
             for v in variants.get(step.id, [])
-            if v.position > 0
         ]
         for where, send, subject in sends:
             angle = send.angle if isinstance(send, CampaignStep) else ""
@@ -125,6 +123,32 @@ def content_findings(*, session: Session, campaign: Campaign) -> list[content.Fi
                     where=f"{where}, template “{template.name}”",
                 )
     return list(dict.fromkeys(found))
+
+
+def _challengers(session: Session, campaign: Campaign) -> dict[int, list[ABVariant]]:
+    """The A/B variants other than A (the step itself) of each tested step, by step id."""
+    return {
+        test.step_id: [v for v in test.variants if v.position > 0]
+        for test in session.scalars(select(ABTest).where(ABTest.campaign_id == campaign.id))
+    }
+
+
+def _offer_problems(session: Session, campaign: Campaign) -> list[str]:
+    """Offers the store's state forbids, on any send or A/B variant."""
+    policy = compliance.get_policy(session=session)
+    state = get_store_profile(session=session).state
+    variants = _challengers(session, campaign)
+    offers = [(f"Send {s.position}", s.offer_kind) for s in campaign.steps]
+    offers += [
+        (f"Send {s.position}, variant {v.name}", v.offer_kind)
+        for s in campaign.steps
+        for v in variants.get(s.id, [])
+    ]
+    return [
+        f"{where}: {why}; change its offer."
+        for where, kind in offers
+        if (why := compliance.banned_offer(policy, state, kind))
+    ]
 
 
 def _detail_problems(campaign: Campaign) -> list[str]:

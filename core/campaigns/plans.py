@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.compliance import content
 from core.compliance.decision import reachable
-from core.compliance.policy import Policy, Window, strictest_sms_window
+from core.compliance.policy import Policy, Window, banned_offer, strictest_sms_window
 from core.errors import ValidationError
 from core.models import Channel, Customer, SegmentMember
 
@@ -255,6 +255,14 @@ def _inside(local_time: str, hours: Window) -> str:
 def _offer_within_limits(
     send: PlannedSend, where: str, context: PlanContext, repairs: list[str]
 ) -> dict[str, Any]:
+    if why := banned_offer(context.policy, context.store_state, send.offer_kind):
+        repairs.append(f"{where}: its offer dropped: {why}.")
+        return {
+            "offer_kind": OfferKind.NONE,
+            "offer_value": 0.0,
+            "offer_category": None,
+            "offer_description": "",
+        }
     cap = context.max_discount_percent
     if send.offer_kind == OfferKind.PERCENT_OFF and send.offer_value > cap:
         repairs.append(f"{where}: {send.offer_value:g}% off lowered to the {cap}% limit.")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy.orm import Session
 
 from core.infra.setting_rows import read_setting, save_setting
@@ -49,6 +49,16 @@ STATE_SMS_HOURS = {
     "CT": (9, 21),
 }
 """Shipped defaults; CT and NV are less certain and kept editable."""
+
+
+OFFER_WORDS = {
+    "percent_off": "percent-off",
+    "amount_off": "dollars-off",
+    "bundle": "bundle (buy some, get one free)",
+    "gift": "free gift",
+    "early_access": "early access",
+}
+"""Offer kinds a state's promotion rules may forbid, in words."""
 
 
 class Window(BaseModel):
@@ -97,6 +107,22 @@ class Policy(BaseModel):
     """Not law: the hours an email is planned for, so it lands near the top of the inbox."""
     max_discount_percent: int = Field(default=30, ge=0, le=100)
     state_discount_caps: dict[str, int] = Field(default_factory=lambda: {"NC": 35})
+    state_offer_bans: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: {"IA": ("bundle",), "CT": ("percent_off", "amount_off")}
+    )
+    """Offer kinds a store in the state may not advertise: Iowa forbids "buy 2 get 1 free"
+    style bundles; Connecticut forbids sales and ads below the minimum retail price, which a
+    price cut cannot be shown to respect without the bottle's cost."""
+
+    @field_validator("state_offer_bans")
+    @classmethod
+    def _known_offer_kinds(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        unknown = sorted({kind for kinds in value.values() for kind in kinds} - set(OFFER_WORDS))
+        if unknown:
+            raise ValueError(
+                f"unknown offer kinds {', '.join(unknown)} (use {', '.join(OFFER_WORDS)})"
+            )
+        return value
 
     def cap_for(self, channel: str) -> int:
         """The most messages of `channel` a customer may get in 7 days."""
@@ -162,6 +188,13 @@ def next_allowed_send(
 
 
 # --- how deep ------------------------------------------------------------------------------
+
+
+def banned_offer(policy: Policy, store_state: str, kind: str) -> str | None:
+    """Why a store in `store_state` may not run an offer of `kind`, or None."""
+    if kind not in policy.state_offer_bans.get(store_state, ()):
+        return None
+    return f"{store_state}'s promotion rules forbid {OFFER_WORDS.get(kind, kind)} offers"
 
 
 def max_discount_percent(policy: Policy, store_state: str, campaign_max: int | None) -> int:

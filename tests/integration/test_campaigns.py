@@ -38,6 +38,7 @@ from core.models import (
 )
 from core.permissions import SYSTEM, Actor, Role
 from core.segments import playbooks
+from core.store_profile import update_store_profile
 from jobs import flows, queue
 from tests.conftest import forget_redis_keys
 from tests.moments import NOW, TODAY
@@ -306,6 +307,29 @@ def test_words_an_alcohol_ad_may_not_say_stop_the_schedule_with_the_reason(
         ("health_maybe", "healthy"),
     ]
     assert status_of(campaign_id) == S.DRAFT
+
+
+@pytest.mark.both_databases
+def test_an_offer_the_stores_state_forbids_stops_the_schedule(store: dict[str, int]) -> None:
+    campaign_id = planned_campaign(store)
+    with session_scope() as session:
+        update_store_profile(session=session, actor=SYSTEM, state="IA")
+        step = session.get_one(Campaign, campaign_id).steps[0]
+        step.offer_kind, step.offer_value = "bundle", 5.0
+    with pytest.raises(ValidationError) as refused, session_scope() as session:
+        campaigns.transition(
+            session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED, now=NOW
+        )
+    assert (
+        "Send 1: IA's promotion rules forbid bundle (buy some, get one free) offers; change its "
+        "offer."
+    ) in str(refused.value)
+    with session_scope() as session:
+        update_store_profile(session=session, actor=SYSTEM, state="IL")
+        campaigns.transition(
+            session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED, now=NOW
+        )
+    assert status_of(campaign_id) == S.SCHEDULED
 
 
 @pytest.mark.both_databases

@@ -413,3 +413,38 @@ def test_planning_runs_in_a_job_that_can_be_cancelled(
     assert finished.status == JobStatus.CANCELLED
     assert steps_of(dropped) == 0, "a cancelled plan is thrown away"
     assert not flows.cancel_job(actor=SYSTEM, job_id=job_id), "it cannot be cancelled twice"
+
+
+def test_an_offer_the_stores_state_forbids_is_dropped_and_said(store: dict[str, int]) -> None:
+    """An Iowa store may not advertise "buy 2 get 1 free" bundles (COMPLIANCE.md)."""
+    from dataclasses import replace
+
+    from core.campaigns.plans import OfferKind, check_plan
+
+    answer = Plan.model_validate_json(plan_json({"a": store["champions"]}))
+    bundle = answer.sends[0].model_copy(
+        update={
+            "offer_kind": OfferKind.BUNDLE,
+            "offer_value": 5.0,
+            "offer_category": "beer",
+            "offer_description": "",
+        }
+    )
+    with session_scope() as session:
+        iowa = check_plan(
+            session=session,
+            plan=Plan(summary="", sends=[bundle]),
+            context=replace(context(store), store_state="IA"),
+        )
+        illinois = check_plan(
+            session=session,
+            plan=Plan(summary="", sends=[bundle]),
+            context=replace(context(store), store_state="IL"),
+        )
+    assert iowa.repairs == [
+        "Send 1: its offer dropped: IA's promotion rules forbid bundle (buy some, get one free) "
+        "offers."
+    ]
+    kept = iowa.plan.sends[0]
+    assert (kept.offer_kind, kept.offer_value, kept.offer_description) == ("none", 0, "no offer")
+    assert illinois.plan.sends[0].offer_kind == "bundle" and illinois.repairs == []

@@ -65,6 +65,7 @@ def test_an_admin_tightens_the_policy_and_a_bad_window_is_refused(shop: dict[str
     assert policy.state_sms_windows == untouched.state_sms_windows
     assert policy.no_sunday_sms_states == ("AL", "RI")
     assert policy.state_discount_caps == {"NC": 35}
+    assert policy.state_offer_bans == untouched.state_offer_bans
 
     next(t for t in at.time_input if t.label == "Texts until").set_value(time(8))
     button(at, "Save policy").click().run()

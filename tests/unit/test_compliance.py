@@ -4,12 +4,14 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError as PydanticError
 
 from core.compliance import (
     Policy,
     Verdict,
     Window,
     area_code,
+    banned_offer,
     decide,
     max_discount_percent,
     next_allowed_send,
@@ -181,3 +183,16 @@ def test_a_late_text_is_deferred_never_dropped_and_email_is_not() -> None:
     assert text.reason == "quiet hours: moved to Wed 08:00 their time"
     email = decide(customer=person(), channel="email", now=late, policy=POLICY, zone=NEW_YORK)
     assert email.verdict == Verdict.SEND
+
+
+def test_a_policy_names_only_known_offer_kinds_and_windows_that_open() -> None:
+    with pytest.raises(PydanticError, match="unknown offer kinds bundel"):
+        Policy(state_offer_bans={"IA": ("bundel",)})
+    with pytest.raises(PydanticError, match="must start before it ends"):
+        Window(start=time(21), end=time(8))
+    policy = Policy()
+    assert banned_offer(policy, "IA", "bundle") == (
+        "IA's promotion rules forbid bundle (buy some, get one free) offers"
+    )
+    assert banned_offer(policy, "IL", "bundle") is None
+    assert banned_offer(policy, "CT", "percent_off") and not banned_offer(policy, "CT", "gift")
