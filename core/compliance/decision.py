@@ -81,12 +81,14 @@ def decide(
     policy: Policy,
     zone: ZoneInfo,
     suppressed: str | None = None,
+    phone_zone: ZoneInfo | None = None,
 ) -> Decision:
     """May this marketing message go to `customer` now? Checked by the sender right before
     every send, so a consent withdrawn or a birthday misread after planning still counts.
 
     `suppressed` is the reason the address is on the suppression list, if it is; `zone` is the
-    customer's own time zone (the store's when theirs is unknown).
+    customer's own time zone (the store's when theirs is unknown); `phone_zone` their number's
+    area code's, when known: a text must arrive inside the hours of both.
     """
     channel = Channel(channel)
     if customer.deleted_at is not None:
@@ -112,10 +114,16 @@ def decide(
     states = states_of(customer.state, customer.phone)
     if "WA" in states and customer.sms_opt_in_at is None:
         return Decision(Verdict.BLOCK, "Washington: no recorded advance consent")
-    allowed = next_allowed_send(now, zone=zone, states=states, policy=policy)
+    also_in = [phone_zone] if phone_zone is not None and phone_zone != zone else []
+    allowed = next_allowed_send(now, zone=zone, states=states, policy=policy, also_in=also_in)
     if allowed > now:
         local = allowed.astimezone(zone)
+        where = (
+            f" ({allowed.astimezone(also_in[0]):%H:%M} where their number is from)"
+            if also_in
+            else ""
+        )
         return Decision(
-            Verdict.DEFER, f"quiet hours: moved to {local:%a %H:%M} their time", allowed
+            Verdict.DEFER, f"quiet hours: moved to {local:%a %H:%M} their time{where}", allowed
         )
     return SEND

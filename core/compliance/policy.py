@@ -168,11 +168,30 @@ def strictest_sms_window(policy: Policy) -> Window:
 
 
 def next_allowed_send(
-    moment: datetime, *, zone: ZoneInfo, states: Iterable[str], policy: Policy
+    moment: datetime,
+    *,
+    zone: ZoneInfo,
+    states: Iterable[str],
+    policy: Policy,
+    also_in: Iterable[ZoneInfo] = (),
 ) -> datetime:
     """`moment` if a text may arrive then, else the next minute it may (never dropped).
-    DST-safe: the window is applied to local wall-clock times of the recipient's zone."""
+    DST-safe: the window is applied to local wall-clock times of the recipient's zone, and of
+    every zone in `also_in` too (their number's, when it differs from their address's: where
+    the two disagree, the stricter wins)."""
     states = set(states)
+    zones = [zone, *(z for z in also_in if z != zone)]
+    for _ in range(16):
+        later = max(_next_allowed_in(moment, z, states, policy) for z in zones)
+        if later == moment:
+            return moment
+        moment = later
+    raise ValueError("No allowed sending time within a week")  # only if a policy allows none
+
+
+def _next_allowed_in(
+    moment: datetime, zone: ZoneInfo, states: set[str], policy: Policy
+) -> datetime:
     window = sms_window(policy, states)
     no_sunday = bool(states & set(policy.no_sunday_sms_states))
     local = moment.astimezone(zone)

@@ -130,18 +130,29 @@ def texts_by_subject(
 
 
 def same_subject_deferral(
-    policy: Policy, customer: Customer, sent: list[datetime], now: datetime, zone: ZoneInfo
+    policy: Policy,
+    customer: Customer,
+    sent: list[datetime],
+    now: datetime,
+    zones: tuple[ZoneInfo, ZoneInfo | None],
 ) -> Decision | None:
     """Where the customer's states cap texts on one subject, and `sent` (this campaign's texts
     to them in the last 24 hours) fills the cap: wait until the oldest that counts is a day old,
-    then for the next minute their hours allow."""
+    then for the next minute their hours allow (in their zone and their number's)."""
     states = states_of(customer.state, customer.phone)
     capped = sorted(states & set(policy.same_subject_sms_states))
     cap = policy.same_subject_sms_cap
     if not capped or len(sent) < cap:
         return None
     frees_up = sorted(sent)[len(sent) - cap] + SUBJECT_WINDOW
-    at = next_allowed_send(max(frees_up, now), zone=zone, states=states, policy=policy)
+    zone, phone_zone = zones  # theirs, and their number's when known
+    at = next_allowed_send(
+        max(frees_up, now),
+        zone=zone,
+        states=states,
+        policy=policy,
+        also_in=[phone_zone] if phone_zone else [],
+    )
     return Decision(
         Verdict.DEFER,
         f"same-subject cap ({', '.join(capped)}): {len(sent)} texts on this campaign in 24 h; "

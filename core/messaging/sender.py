@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from core import compliance
 from core.campaigns import actions
 from core.config import Settings
+from core.customers.contact_details import phone_timezone
 from core.errors import NotFound
 from core.infra import events
 from core.messaging import frequency, links, offer_codes, outbox, suppressions, templates
@@ -200,7 +201,11 @@ class Sender:
                 and message.channel == Channel.SMS
                 and (
                     waiting := frequency.same_subject_deferral(
-                        context.policy, customer, texts, now, context.zone_of(customer)
+                        context.policy,
+                        customer,
+                        texts,
+                        now,
+                        (context.zone_of(customer), context.phone_zone_of(customer)),
                     )
                 )
             ):
@@ -444,7 +449,15 @@ class _SendContext:
         )
 
     def zone_of(self, customer: Customer) -> ZoneInfo:
-        name = customer.timezone
+        return self._zone_named(customer.timezone)
+
+    def phone_zone_of(self, customer: Customer) -> ZoneInfo | None:
+        """The zone of the customer's number's area code, when it has exactly one."""
+        name = phone_timezone(customer.phone) if customer.phone else None
+        return self._zone_named(name) if name else None
+
+    def _zone_named(self, name: str | None) -> ZoneInfo:
+        """The zone called `name` (the store's for none or an unknown name), read once."""
         if name not in self.zones:
             self.zones[name] = outbox.zone_or(name, self.store.zone)
         return self.zones[name]

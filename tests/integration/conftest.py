@@ -3,6 +3,7 @@ fakes of Mailgun and Twilio configured as the providers."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -224,6 +225,27 @@ def sending(now: datetime = NOON_CHICAGO) -> Iterator[tuple[Clock, Sender]]:
         yield clock, sender
     finally:
         sender.close()
+
+
+def send_with_workers(channel: Channel, *, workers: int = 4, batch: int = 2) -> None:
+    """Send everything due on `channel` with several senders at once, started together and
+    claiming small batches so their work interleaves."""
+    barrier = threading.Barrier(workers)
+
+    def worker() -> None:
+        sender = make_sender(Clock(NOON_CHICAGO))
+        barrier.wait()
+        try:
+            while sender.send_batch(channel, batch).claimed:
+                pass
+        finally:
+            sender.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def send_queued(now: datetime = NOON_CHICAGO) -> dict[str, int]:

@@ -4,7 +4,6 @@ the HELP reply quote the same numbers."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -17,11 +16,10 @@ from core.models import Campaign, CampaignStatus, Channel, Message, MessageStatu
 from core.permissions import SYSTEM
 from tests.integration.conftest import (
     NOON_CHICAGO,
-    Clock,
     by_customer,
-    make_sender,
     messages,
     send_queued,
+    send_with_workers,
 )
 
 
@@ -131,22 +129,7 @@ def test_workers_sending_at_once_never_break_the_cap(shop: dict[str, int]) -> No
         session.execute(
             update(Message).where(Message.key.like("burst:%")).values(template_id=template.id)
         )
-    barrier = threading.Barrier(4)
-
-    def worker() -> None:
-        sender = make_sender(Clock(NOON_CHICAGO))
-        barrier.wait()
-        try:  # two at a time, so the workers' batches interleave
-            while sender.send_batch(Channel.EMAIL, 2).claimed:
-                pass
-        finally:
-            sender.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    send_with_workers(Channel.EMAIL, batch=2)
     burst = [m for m in messages() if m.key.startswith("burst:")]
     assert {m.status for m in burst} <= {MessageStatus.SENT, MessageStatus.SUPPRESSED}
     for person in people:

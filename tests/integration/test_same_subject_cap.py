@@ -4,7 +4,6 @@ several workers at once never let a fourth through (COMPLIANCE.md checklist 3)."
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -22,7 +21,7 @@ from core.models import (
     SuppressionReason,
 )
 from core.permissions import SYSTEM
-from tests.integration.conftest import NOON_CHICAGO, Clock, make_sender, messages, send_queued
+from tests.integration.conftest import NOON_CHICAGO, messages, send_queued, send_with_workers
 
 HOURS_AGO = (20, 10, 2)
 
@@ -139,22 +138,7 @@ def test_workers_at_once_never_let_a_fourth_text_through(shop: dict[str, int]) -
                 for n in range(8)
             ],
         )
-    barrier = threading.Barrier(4)
-
-    def worker() -> None:
-        sender = make_sender(Clock(NOON_CHICAGO))
-        barrier.wait()
-        try:
-            while sender.send_batch(Channel.SMS, 1).claimed:
-                pass
-        finally:
-            sender.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    send_with_workers(Channel.SMS, batch=1)
     burst = [m for m in messages() if m.key.startswith("burst:")]
     assert sorted(m.status for m in burst).count(MessageStatus.SENT) == 3
     waiting = [m for m in burst if m.status == MessageStatus.QUEUED]

@@ -185,6 +185,30 @@ def test_a_late_text_is_deferred_never_dropped_and_email_is_not() -> None:
     assert email.verdict == Verdict.SEND
 
 
+def test_where_the_address_and_the_number_disagree_the_stricter_hours_win() -> None:
+    """A Californian with a New York number: 19:30 in Los Angeles is 22:30 in New York, so the
+    text waits for 08:00 in Los Angeles (11:00 in New York), when both allow it."""
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    evening = local(los_angeles, 2026, 11, 24, 19, 30)
+    californian = person(state="CA", phone="+12125550123")
+    alone = decide(
+        customer=californian, channel="sms", now=evening, policy=POLICY, zone=los_angeles
+    )
+    assert alone.verdict == Verdict.SEND
+    both = decide(
+        customer=californian,
+        channel="sms",
+        now=evening,
+        policy=POLICY,
+        zone=los_angeles,
+        phone_zone=NEW_YORK,
+    )
+    assert both.send_at == local(los_angeles, 2026, 11, 25, 8, 0)
+    assert both.reason == (
+        "quiet hours: moved to Wed 08:00 their time (11:00 where their number is from)"
+    )
+
+
 def test_a_policy_names_only_known_offer_kinds_and_windows_that_open() -> None:
     with pytest.raises(PydanticError, match="unknown offer kinds bundel"):
         Policy(state_offer_bans={"IA": ("bundel",)})
