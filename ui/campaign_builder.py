@@ -24,7 +24,7 @@ from core.errors import DomainError
 from core.infra.money import format_cents
 from core.messaging import templates, variables
 from core.models import Audience, Campaign, CampaignStatus, CampaignType, Channel
-from core.permissions import Actor
+from core.permissions import Actor, Permission
 from jobs import flows
 from ui import abtest
 from ui.calls import attempt, attempt_flow
@@ -154,6 +154,13 @@ class Builder:
             discount = right.slider(
                 "Deepest discount allowed (%)", 0, 50, current.max_discount_percent
             )
+            supplier = st.text_input(
+                "Paid for by a supplier (co-op)",
+                current.supplier,
+                placeholder="The brand or distributor paying for it, if one is",
+                help="A supplier paying for a retailer's advertising falls under the tied-house "
+                "rules: an admin signs such a campaign off before it is scheduled.",
+            )
             audiences = list(Audience)
             audience = st.radio(
                 "Who gets messages",
@@ -176,6 +183,7 @@ class Builder:
                     "budget_cents": round(budget * 100) or None,
                     "max_discount_percent": discount,
                     "audience": audience,
+                    "supplier": supplier,
                 }
             )
             campaign_id = self.save(details, 1)
@@ -490,6 +498,7 @@ class Builder:
             f"actions are prepared (the top of {reach.reachable:,} reachable customers); {who}."
         )
         abtest.tests_in_review(campaign)
+        self.supplier_sign_off(campaign)
         self.previews(campaign)
         left, right = st.columns(2)
         scheduled = left.button(
@@ -502,6 +511,35 @@ class Builder:
             self.launch(campaign, CampaignStatus.SCHEDULED)
         if started:
             self.launch(campaign, CampaignStatus.RUNNING)
+
+    def supplier_sign_off(self, campaign: Campaign) -> None:
+        """A supplier-funded campaign waits for an admin's sign-off (tied-house rules)."""
+        if not campaign.supplier:
+            return
+        if campaign.signed_off_at is not None:
+            st.success(
+                f"Paid for by {md(campaign.supplier)}: signed off on "
+                f"{campaign.signed_off_at.astimezone(self.zone):%b %d, %H:%M}.",
+                icon=":material/verified:",
+            )
+            return
+        st.info(
+            f"Paid for by {md(campaign.supplier)}. Before it is scheduled, an admin checks the "
+            "arrangement against the tied-house rules (27 CFR 6.51: a supplier may not pay a "
+            "retailer's advertising in exchange for favouring its products) and signs it off.",
+            icon=":material/gavel:",
+        )
+        if self.actor.can(Permission.MANAGE_SETTINGS) and st.button(
+            "Sign off: the arrangement is compliant", icon=":material/verified:"
+        ):
+            done = attempt(
+                lambda s: campaigns.sign_off(
+                    session=s, actor=self.actor, campaign_id=campaign.id, now=utc_now()
+                )
+            )
+            if done:
+                flash("Signed off.")
+                st.rerun()
 
     def previews(self, campaign: Campaign) -> None:
         """Each send's message as its first reachable recipient would get it."""

@@ -72,6 +72,8 @@ class Details:
     audience: Audience = Audience.SEGMENTS
     holdout_percent: int = DEFAULT_HOLDOUT_PERCENT
     """Share of the audience kept back, never messaged, to measure what the campaign added."""
+    supplier: str = ""
+    """The supplier paying for it (co-op), if one does."""
 
 
 def create_campaign(*, session: Session, actor: Actor, details: Details) -> Campaign:
@@ -139,10 +141,14 @@ def _apply(session: Session, campaign: Campaign, details: Details) -> None:
         raise ValidationError("The budget cannot be negative.", field="budget")
     if not 0 <= details.max_discount_percent <= 100:
         raise ValidationError("The discount limit is a percentage, 0 to 100.", field="discount")
+    if len(details.supplier.strip()) > 120:
+        raise ValidationError("Keep the supplier's name under 120 characters.", field="supplier")
     if not 0 <= details.holdout_percent <= MAX_HOLDOUT_PERCENT:
         raise ValidationError(
             f"The control group is 0 to {MAX_HOLDOUT_PERCENT} % of the audience.", field="holdout"
         )
+    if campaign.signed_off_at is not None and details != details_of(campaign):
+        campaign.void_sign_off()
     campaign.name = name
     campaign.type = CampaignType(details.type)
     campaign.goal = details.goal.strip()
@@ -154,6 +160,7 @@ def _apply(session: Session, campaign: Campaign, details: Details) -> None:
     campaign.max_discount_percent = details.max_discount_percent
     campaign.audience = Audience(details.audience)
     campaign.holdout_percent = details.holdout_percent
+    campaign.supplier = details.supplier.strip()
 
 
 def details_of(campaign: Campaign) -> Details:
@@ -170,6 +177,7 @@ def details_of(campaign: Campaign) -> Details:
         max_discount_percent=campaign.max_discount_percent,
         audience=Audience(campaign.audience),
         holdout_percent=campaign.holdout_percent,
+        supplier=campaign.supplier,
     )
 
 

@@ -84,6 +84,11 @@ def problems(*, session: Session, campaign: Campaign, step: int, now: datetime) 
         findings = content_findings(session=session, campaign=campaign)
         found += [str(finding) for finding in content.blocking(findings)]
         found += _offer_problems(session, campaign)
+    if step >= 4 and campaign.supplier and campaign.signed_off_at is None:
+        found.append(
+            f"{campaign.supplier} pays for this campaign: an admin must sign it off first "
+            "(tied-house rules, 27 CFR 6.51)."
+        )
     emails = step >= 4 and Channel.EMAIL.value in campaign.channels
     if emails and not get_store_profile(session=session).is_complete:
         found.append(
@@ -177,6 +182,27 @@ def _audience_problems(session: Session, campaign: Campaign, today: date) -> lis
     if reach.reachable == 0:
         return ["Nobody in these segments can be messaged on the chosen channels."]
     return []
+
+
+def sign_off(*, session: Session, actor: Actor, campaign_id: int, now: datetime) -> Campaign:
+    """An admin's compliance sign-off on a supplier-funded draft (the co-op arrangement checked
+    against the tied-house rules); audited. A later change to its details or plan voids it."""
+    authorize(actor, Permission.MANAGE_SETTINGS)
+    campaign = get_campaign(session=session, campaign_id=campaign_id)
+    if not campaign.supplier:
+        raise ValidationError(f"“{campaign.name}” is not paid for by a supplier: nothing to sign.")
+    if campaign.status != S.DRAFT:
+        raise Conflict(f"“{campaign.name}” is {campaign.status}: only a draft is signed off.")
+    campaign.signed_off_by, campaign.signed_off_at = actor.user_id, now
+    audit.record(
+        session=session,
+        actor=actor,
+        action="campaign.signed_off",
+        entity_type="campaign",
+        entity_id=campaign.id,
+        changes={"supplier": campaign.supplier},
+    )
+    return campaign
 
 
 def transition(

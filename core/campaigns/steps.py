@@ -133,6 +133,7 @@ def save_manual_plan(
 
 
 def _replace_steps(session: Session, campaign: Campaign, plan: Plan) -> None:
+    campaign.void_sign_off()
     campaign.steps.clear()
     session.flush()
     for position, send in enumerate(plan.sends, start=1):

@@ -96,6 +96,15 @@ class Campaign(Base):
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     archived_at: Mapped[datetime | None]
+    supplier: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    """The supplier paying for the campaign (co-op), if one does: tied-house rules (27 CFR 6.51)
+    then want an admin's sign-off before it is scheduled."""
+    signed_off_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    signed_off_at: Mapped[datetime | None]
+
+    def void_sign_off(self) -> None:
+        """A sign-off holds for the campaign as it was signed: a change asks for another."""
+        self.signed_off_at = self.signed_off_by = None
 
     @property
     def control_percent(self) -> int:

@@ -333,6 +333,45 @@ def test_an_offer_the_stores_state_forbids_stops_the_schedule(store: dict[str, i
 
 
 @pytest.mark.both_databases
+def test_a_supplier_funded_campaign_waits_for_an_admins_sign_off(store: dict[str, int]) -> None:
+    campaign_id = planned_campaign(store, supplier="Hill Country Distillers")
+
+    def schedule() -> None:
+        with session_scope() as session:
+            campaigns.transition(
+                session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED, now=NOW
+            )
+
+    with pytest.raises(ValidationError, match="Hill Country Distillers pays for this campaign"):
+        schedule()
+    with pytest.raises(PermissionDenied), session_scope() as session:
+        campaigns.sign_off(session=session, actor=MARKETER, campaign_id=campaign_id, now=NOW)
+    with session_scope() as session:
+        campaigns.sign_off(session=session, actor=SYSTEM, campaign_id=campaign_id, now=NOW)
+        changed = campaigns.details_of(session.get_one(Campaign, campaign_id))
+        campaigns.update_campaign(  # a change after the sign-off voids it
+            session=session,
+            actor=MARKETER,
+            campaign_id=campaign_id,
+            details=Details(**{**changed.__dict__, "goal": "Sell their bourbon"}),
+        )
+    with pytest.raises(ValidationError, match="an admin must sign it off first"):
+        schedule()
+    with session_scope() as session:
+        campaigns.sign_off(session=session, actor=SYSTEM, campaign_id=campaign_id, now=NOW)
+    schedule()
+    assert status_of(campaign_id) == S.SCHEDULED
+    with session_scope(read_only=True) as session:
+        signed = session.scalar(
+            select(func.count()).where(AuditEntry.action == "campaign.signed_off")
+        )
+    assert signed == 2
+    own = planned_campaign(store, name="Our own")
+    with pytest.raises(ValidationError, match="nothing to sign"), session_scope() as session:
+        campaigns.sign_off(session=session, actor=SYSTEM, campaign_id=own, now=NOW)
+
+
+@pytest.mark.both_databases
 def test_scheduled_campaigns_start_and_finish_by_themselves(store: dict[str, int]) -> None:
     campaign_id = planned_campaign(store)
     with session_scope() as session:

@@ -312,3 +312,39 @@ def test_a_send_is_ab_tested_from_the_builder_and_followed_on_its_page(store: li
         chosen = abtests.get_test(session=session, test_id=test_id)
         assert (chosen.status, chosen.winner) == (TestStatus.DECIDED, 1)
     assert "B chosen by marketer@example.com before the test reached" in texts(at)
+
+
+def test_an_admin_signs_off_a_supplier_funded_campaign_in_the_review(store: list[int]) -> None:
+    with session_scope() as session:
+        draft_id = campaigns.create_campaign(
+            session=session,
+            actor=SYSTEM,
+            details=Details(
+                name="Bourbon week",
+                segment_ids=(store[0],),
+                channels=("email",),
+                starts_at=NOW + timedelta(days=1),
+                ends_at=NOW + timedelta(days=7),
+                supplier="Hill Country Distillers",
+            ),
+        ).id
+    with session_scope() as session:
+        outcome = campaigns.propose_plan(
+            unit_of_work=session_scope, actor=SYSTEM, campaign_id=draft_id, use_ai=False, now=NOW
+        )
+        campaigns.save_plan(
+            session=session, actor=SYSTEM, campaign_id=draft_id, outcome=outcome, now=NOW
+        )
+    marketer = open_campaign(Role.MARKETER, draft_id)
+    button(marketer, "Continue to review").click().run()
+    assert "Paid for by Hill Country Distillers. Before it is scheduled" in texts(marketer)
+    assert "an admin must sign it off first" in texts(marketer)
+    assert not any(b.label.startswith("Sign off") for b in marketer.button)
+    assert button(marketer, "Schedule").disabled
+
+    admin = open_campaign(Role.ADMIN, draft_id)  # opens where the marketer left it: the review
+    button(admin, "Sign off").click().run()
+    assert not admin.exception and "Signed off." in texts(admin)
+    assert "Paid for by Hill Country Distillers: signed off on" in texts(admin)
+    assert not button(admin, "Schedule").disabled
+    assert the_campaign().signed_off_at is not None
