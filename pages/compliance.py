@@ -150,7 +150,8 @@ with policy_tab:
     left.markdown(
         f"**Texts arrive** {hours(policy.federal_sms_window)} in the recipient's time zone "
         "(federal), narrower where a state says so; deferred to the next allowed minute, never "
-        "dropped."
+        f"dropped. Texting {' or '.join(policy.sms_join_keywords)} signs a number up: date of "
+        "birth (21+), then the disclosure, then Y."
     )
     right.markdown(
         f"**At most** {policy.frequency_cap_per_week} marketing messages a week per customer "

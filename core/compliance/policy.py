@@ -103,6 +103,8 @@ class Policy(BaseModel):
     """Texts on the same subject (one campaign) per customer per rolling 24 hours, where a state
     caps them (Florida's FTSA, Oklahoma's OTSA, Maryland's 2024 law)."""
     same_subject_sms_states: tuple[str, ...] = ("FL", "OK", "MD")
+    sms_join_keywords: tuple[str, ...] = ("JOIN",)
+    """Words a number texts to sign up (then date of birth, then Y: double opt-in)."""
     email_hours: Window = Window(start=time(7), end=time(21))
     """Not law: the hours an email is planned for, so it lands near the top of the inbox."""
     max_discount_percent: int = Field(default=30, ge=0, le=100)

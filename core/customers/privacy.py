@@ -34,6 +34,7 @@ from core.models import (
     OrderItem,
     Segment,
     SegmentMember,
+    SmsSignup,
     Suppression,
     SuppressionReason,
 )
@@ -249,6 +250,8 @@ def erase_customer(
         else:
             suppressions.suppress_erased(session=session, channel=channel, address=address)
     _forget_history(session, customer_id)
+    if customer.phone:
+        session.execute(delete(SmsSignup).where(SmsSignup.number == customer.phone))
     for field, value in _ERASED_VALUES.items():
         setattr(customer, field, value)
     customer.deleted_at = customer.deleted_at or now

@@ -106,14 +106,16 @@ def create_customer(
     now: datetime,
     email_opt_in: bool = False,
     sms_opt_in: bool = False,
+    source: str = "manual",
     **fields: Any,
 ) -> Customer:
+    """A new customer from checked fields (`source`: how they came, e.g. an SMS sign-up)."""
     authorize(actor, Permission.EDIT_DATA)
     values = validate_fields(fields, today=now.date())
     if not (values.get("email") or values.get("phone") or values.get("external_id")):
         raise ValidationError("A customer needs an email, a phone number or a customer ID.")
     _check_external_id_free(session, values.get("external_id"), None)
-    customer = Customer(source="manual", **values)
+    customer = Customer(source=source, **values)
     if not customer.timezone:
         customer.timezone = timezone_for(
             zip_code=customer.zip, state=customer.state, phone=customer.phone

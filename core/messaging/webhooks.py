@@ -24,7 +24,7 @@ from core.compliance import consent
 from core.compliance.policy import get_policy
 from core.db import upsert
 from core.errors import ValidationError
-from core.messaging import links, suppressions
+from core.messaging import links, sms_signup, suppressions
 from core.messaging.providers import Twilio
 from core.models import (
     Campaign,
@@ -304,9 +304,10 @@ class Reply:
 
 def handle_inbound_sms(*, session: Session, params: dict[str, str], now: datetime) -> Reply:
     """A text a customer sent to our number. STOP words (and plain requests to stop) opt the
-    number out with one confirmation; HELP answers who we are; START opts back in."""
+    number out with one confirmation; HELP answers who we are; the join keyword starts a
+    sign-up (core.messaging.sms_signup); START opts back in."""
     store = get_store_profile(session=session)
-    frequency = f"up to {get_policy(session=session).cap_for(Channel.SMS)} msgs a week"
+    policy = get_policy(session=session)
     sid, number = params.get("MessageSid", ""), params.get("From", "")
     body = " ".join(params.get("Body", "").split())
     word = body.upper()
@@ -334,10 +335,15 @@ def handle_inbound_sms(*, session: Session, params: dict[str, str], now: datetim
     if word in HELP_WORDS:
         contact = " or ".join(c for c in (store.phone, store.email) if c) or "the store"
         return Reply(
-            f"{store.name} marketing texts: {frequency}. Help: {contact}. "
+            f"{store.name} marketing texts: {sms_signup.frequency_words(policy)}. Help: {contact}. "
             "Msg & data rates may apply. Reply STOP to cancel.",
             "help",
         )
+    signing_up = sms_signup.handle(
+        session=session, number=number, body=body, store=store, policy=policy, now=now
+    )
+    if signing_up is not None:
+        return Reply(signing_up, "sign-up")
     if word in START_WORDS:
         return Reply(_opt_back_in(session, number, store, now), "opt-in")
     return Reply(None, "message")

@@ -17,7 +17,13 @@ from core.models.campaigns import (
     StepStatus,
 )
 from core.models.catalog import Category, Product
-from core.models.customers import Channel, ConsentRecord, ContactStatus, Customer
+from core.models.customers import (
+    Channel,
+    ConsentRecord,
+    ContactStatus,
+    Customer,
+    SmsSignup,
+)
 from core.models.events import Event, WebhookToken
 from core.models.imports import Import, ImportKind, ImportProblem, ImportStatus
 from core.models.jobs import Job, JobStatus
@@ -72,6 +78,7 @@ __all__ = [
     "SegmentMember",
     "Setting",
     "SignInFailure",
+    "SmsSignup",
     "StepStatus",
     "Suppression",
     "SuppressionReason",

@@ -162,3 +162,18 @@ class ConsentRecord(Base):
     import_id: Mapped[str | None] = mapped_column(String(36))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Disclosure text and version, IP and user agent, keyword: whatever proves the decision."""
+
+
+class SmsSignup(Base):
+    """A number part-way through signing up for texts by keyword (double opt-in): it has
+    texted the keyword and, once its date of birth shows 21+, must still reply Y."""
+
+    __tablename__ = "sms_signups"
+
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    """E.164, as the provider reports it."""
+    stage: Mapped[str] = mapped_column(String(12))
+    """`birth_date` (waiting for it) or `confirm` (waiting for Y)."""
+    keyword: Mapped[str] = mapped_column(String(40))
+    birth_date: Mapped[date | None]
+    started_at: Mapped[datetime] = mapped_column(default=utc_now)
