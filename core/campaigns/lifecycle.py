@@ -139,21 +139,32 @@ def _challengers(session: Session, campaign: Campaign) -> dict[int, list[ABVaria
 
 
 def _offer_problems(session: Session, campaign: Campaign) -> list[str]:
-    """Offers the store's state forbids, on any send or A/B variant."""
+    """Offers the store's state forbids, and discounts deeper than the policy, the state or
+    the campaign allow, on any send or A/B variant (a plan is repaired; a hand edit is caught
+    here)."""
     policy = compliance.get_policy(session=session)
     state = get_store_profile(session=session).state
+    deepest = compliance.max_discount_percent(policy, state, campaign.max_discount_percent)
     variants = _challengers(session, campaign)
-    offers = [(f"Send {s.position}", s.offer_kind) for s in campaign.steps]
+    offers: list[tuple[str, CampaignStep | ABVariant]] = [
+        (f"Send {s.position}", s) for s in campaign.steps
+    ]
     offers += [
-        (f"Send {s.position}, variant {v.name}", v.offer_kind)
+        (f"Send {s.position}, variant {v.name}", v)
         for s in campaign.steps
         for v in variants.get(s.id, [])
     ]
-    return [
-        f"{where}: {why}; change its offer."
-        for where, kind in offers
-        if (why := compliance.banned_offer(policy, state, kind))
-    ]
+    found = []
+    for where, offer in offers:
+        if why := compliance.banned_offer(policy, state, offer.offer_kind):
+            found.append(f"{where}: {why}; change its offer.")
+        elif offer.offer_kind == "percent_off" and offer.offer_value > deepest:
+            found.append(
+                f"{where}: {offer.offer_value:g}% off is deeper than the {deepest}% allowed"
+                + (f" in {state}" if deepest == policy.state_discount_caps.get(state) else "")
+                + "."
+            )
+    return found
 
 
 def _detail_problems(campaign: Campaign) -> list[str]:

@@ -310,7 +310,9 @@ def test_words_an_alcohol_ad_may_not_say_stop_the_schedule_with_the_reason(
 
 
 @pytest.mark.both_databases
-def test_an_offer_the_stores_state_forbids_stops_the_schedule(store: dict[str, int]) -> None:
+def test_an_offer_or_discount_the_stores_state_forbids_stops_the_schedule(
+    store: dict[str, int],
+) -> None:
     campaign_id = planned_campaign(store)
     with session_scope() as session:
         update_store_profile(session=session, actor=SYSTEM, state="IA")
@@ -324,6 +326,23 @@ def test_an_offer_the_stores_state_forbids_stops_the_schedule(store: dict[str, i
         "Send 1: IA's promotion rules forbid bundle (buy some, get one free) offers; change its "
         "offer."
     ) in str(refused.value)
+    with session_scope() as session:  # North Carolina caps retail discounts at 35%
+        update_store_profile(session=session, actor=SYSTEM, state="NC")
+        compliance.save_policy(
+            session=session, actor=SYSTEM, policy=compliance.Policy(max_discount_percent=50)
+        )
+        session.get_one(Campaign, campaign_id).max_discount_percent = 50
+        step = session.get_one(Campaign, campaign_id).steps[0]
+        step.offer_kind, step.offer_value = "percent_off", 40.0
+    with (
+        pytest.raises(
+            ValidationError, match="Send 1: 40% off is deeper than the 35% allowed in NC"
+        ),
+        session_scope() as session,
+    ):
+        campaigns.transition(
+            session=session, actor=MARKETER, campaign_id=campaign_id, to=S.SCHEDULED, now=NOW
+        )
     with session_scope() as session:
         update_store_profile(session=session, actor=SYSTEM, state="IL")
         campaigns.transition(
