@@ -71,7 +71,9 @@ such as a webhook's recipient, IP or an inbound text's body, goes at erasure).""
 # --- export --------------------------------------------------------------------------------
 
 
-def personal_data(*, session: Session, actor: Actor, customer_id: int, now: datetime) -> dict:
+def personal_data(
+    *, session: Session, actor: Actor, customer_id: int, now: datetime
+) -> dict[str, Any]:
     """Everything held about one customer, JSON-ready, by section: profile, consents, orders
     with their lines, messages, events, segments, suppressions. Recorded in the audit log.
 
@@ -129,11 +131,11 @@ def personal_data(*, session: Session, actor: Actor, customer_id: int, now: date
     return json.loads(json.dumps(data, default=_plain))
 
 
-def as_json(data: dict) -> bytes:
+def as_json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, indent=2, ensure_ascii=False).encode()
 
 
-def as_csv_zip(data: dict) -> bytes:
+def as_csv_zip(data: dict[str, Any]) -> bytes:
     """One spreadsheet-safe CSV per section, in a zip: the profile as field/value pairs, the
     orders' lines in a file of their own."""
     tables: dict[str, tuple[list[str], list[list[Any]]]] = {
