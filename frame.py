@@ -30,8 +30,9 @@ else:
         with st.sidebar:
             st.markdown(f"### :material/liquor: {store_name}")
             st.caption(f"{user.name} · {user.role}")
-        page = st.navigation(
-            navigation.navigation_for(user.actor, must_change_password=user.must_change_password)
+        page = st.navigation(  # every section shown: Settings (Compliance, Store profile) too
+            navigation.navigation_for(user.actor, must_change_password=user.must_change_password),
+            expanded=True,
         )
         with st.sidebar:
             if st.button("Sign out", icon=":material/logout:", width="stretch"):

@@ -54,9 +54,9 @@ if can_edit:
             )
 
 SORTS = {
+    "Most recent order": (SortKey.LAST_ORDER, True),
     "Newest customers": (SortKey.CREATED, True),
     "Highest spend": (SortKey.SPENT, True),
-    "Most recent order": (SortKey.LAST_ORDER, True),
     "Longest since last order": (SortKey.LAST_ORDER, False),
     "Last name A–Z": (SortKey.NAME, False),
 }

@@ -1,5 +1,7 @@
 """The customer list, a profile and the import page, through the frame, on real data."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -289,3 +291,13 @@ def test_an_admin_erases_a_customer_at_their_request() -> None:
     assert not any(b.label == "Restore this customer" for b in at.button)
     with session_scope(read_only=True) as session:
         assert session.get_one(Customer, ids["Ana"]).email is None
+
+
+def test_the_list_opens_on_the_most_recent_buyers_and_never_buyers_last() -> None:
+    ids = seed()
+    with session_scope() as session:
+        for name, days_ago in (("Ana", 30), ("Cy", 2)):
+            session.get_one(Customer, ids[name]).last_order_at = NOW - timedelta(days=days_ago)
+    at = signed_in()
+    at.switch_page("pages/customers.py").run()
+    assert list(at.dataframe[0].value["Name"]) == ["Cy Lopez", "Ana Lopez", "Bob Stone"]
