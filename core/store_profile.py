@@ -29,6 +29,13 @@ def time_zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def us_time_zones() -> list[str]:
+    """The zones a US store can be in, for a picker."""
+    return sorted(
+        zone for zone in time_zone_names() if zone.startswith(("America/", "Pacific/Honolulu"))
+    )
+
+
 class StoreProfile(BaseModel):
     name: str
     address: str = ""

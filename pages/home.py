@@ -43,6 +43,12 @@ def load_weekly(database_url: str, today: date, zone: str) -> pd.DataFrame:
         return analytics.weekly_revenue(session=session, today=today, zone=ZoneInfo(zone))
 
 
+if not has_customers and st.session_state.get("demo_job"):
+    st.caption(
+        "Loading the demo store: customers, a year of orders, then scores and segments. "
+        "This page shows it when it is ready."
+    )
+    st.stop()
 if not has_customers:
     st.subheader("Let's get your store going")
     st.write(
@@ -58,10 +64,9 @@ if not has_customers:
             "Demo addresses are on example.com, so nothing can reach a real person."
         )
         if actor.can(Permission.EDIT_DATA):
-            if st.button(
-                "Load demo store", type="primary", disabled="demo_job" in st.session_state
-            ):
+            if st.button("Load demo store", type="primary"):
                 st.session_state["demo_job"] = flows.load_demo(user_id=actor.user_id)
+                st.rerun()
         else:
             st.info("Ask a marketer or administrator to load data.")
     with right, st.container(border=True):

@@ -10,7 +10,7 @@ from core.infra import health
 from core.messaging import routing
 from core.models import Channel
 from core.permissions import Permission
-from core.store_profile import get_store_profile, time_zone_names, update_store_profile
+from core.store_profile import get_store_profile, update_store_profile, us_time_zones
 from jobs import flows
 from ui.calls import attempt, attempt_flow
 from ui.flash import flash, show_flash
@@ -30,9 +30,7 @@ show_flash()
 with session_scope(read_only=True) as session:
     profile = get_store_profile(session=session)
 
-US_ZONES = sorted(
-    z for z in time_zone_names() if z.startswith("America/") or z.startswith("Pacific/Honolulu")
-)
+US_ZONES = us_time_zones()
 
 with st.form("store_profile"):
     name = st.text_input("Store name", profile.name)

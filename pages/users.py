@@ -5,9 +5,12 @@ import streamlit as st
 
 from core import auth
 from core.db import session_scope, utc_now
+from core.models import User
 from core.permissions import ROLE_DESCRIPTIONS, Permission, Role
 from ui.calls import attempt, change
+from ui.context import store_zone
 from ui.flash import show_flash
+from ui.formatting import when
 from ui.guard import require
 
 actor = require(Permission.MANAGE_USERS)
@@ -15,6 +18,7 @@ st.title("Users")
 show_flash()
 
 ROLES = list(Role)
+zone = store_zone()
 
 
 def role_label(role: Role) -> str:
@@ -29,18 +33,42 @@ with session_scope(read_only=True) as session:
             "Email": u.email,
             "Role": u.role,
             "Active": u.is_active,
-            "Last sign-in": u.last_login_at,
+            "Last sign-in": when(u.last_login_at, zone, with_time=True)
+            if u.last_login_at
+            else "Never",
             "Locked until": u.locked_until,
+            "Locked": when(u.locked_until, zone, with_time=True)
+            if u.locked_until and u.locked_until > utc_now()
+            else "No",
         }
         for u in auth.list_users(session=session, actor=actor)
     ]
 
 st.dataframe(
-    pd.DataFrame(users).drop(columns="id"),
+    pd.DataFrame(users).drop(columns=["id", "Locked until"]),
     hide_index=True,
     width="stretch",
-    column_config={"Last sign-in": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+    column_config={
+        "Locked": st.column_config.TextColumn(help="Locked until, after failed sign-ins")
+    },
 )
+st.caption(f"Times are the store's ({zone.key}).")
+
+
+def show_temporary_password(password: str) -> None:
+    """In a code block, so it has a copy button and a font where every character is clear."""
+    st.success(
+        "Give them this temporary password; they choose their own at first sign-in. "
+        "It is shown only once."
+    )
+    st.code(password, language=None)
+
+
+def added(made: tuple[User, str | None]) -> str:
+    """Keep the temporary password for the next run, which shows it once."""
+    st.session_state["new_password"] = made[1]
+    return f"Added {made[0].email}."
+
 
 adding, changing = st.tabs(["Add a user", "Change a user"])
 
@@ -53,11 +81,10 @@ with adding, st.form("add_user", clear_on_submit=True):
     if st.form_submit_button("Add user", type="primary"):
         change(
             lambda s: auth.create_user(session=s, actor=actor, email=email, name=name, role=role),
-            lambda made: (
-                f"Added {made[0].email}. Give them this temporary password; they choose their "
-                f"own at first sign-in. It is shown only once: `{made[1]}`"
-            ),
+            added,
         )
+if new_password := st.session_state.pop("new_password", None):
+    show_temporary_password(new_password)
 
 with changing:
     by_label = {f"{u['Name']} <{u['Email']}>": u for u in users}
@@ -95,7 +122,7 @@ with changing:
                 )
             )
         ):
-            st.success(f"New temporary password (shown once): `{reset.value}`")
+            show_temporary_password(reset.value)
         locked_until = target["Locked until"]
         if locked_until is not None and locked_until > utc_now():
             st.warning("This account is locked after too many failed sign-ins.")

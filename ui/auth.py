@@ -17,6 +17,7 @@ from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.permissions import Actor
+from core.store_profile import get_store_profile, update_store_profile, us_time_zones
 from jobs import flows
 
 SESSION = "session_id"
@@ -166,6 +167,7 @@ def setup_page() -> None:
             "Password", type="password", help=f"At least {auth.MIN_PASSWORD_LENGTH} characters."
         )
         confirm = st.text_input("Repeat the password", type="password")
+        store = store_fields()
         token = None
         if auth.needs_setup_token(settings=get_settings(), client=direct_address()):
             token = st.text_input(
@@ -196,6 +198,8 @@ def setup_page() -> None:
                 client=direct_address(),
                 setup_token=token,
             )
+            # In the same transaction: a store field refused leaves no administrator behind.
+            update_store_profile(session=session, actor=auth.actor_for(user), **store)
             signed_in = auth.open_session(
                 session=session, user=user, client=client_address(), now=now
             )
@@ -207,6 +211,31 @@ def setup_page() -> None:
     if with_demo:
         st.session_state["demo_job"] = flows.load_demo(user_id=signed_in.user_id)
     st.rerun()
+
+
+def store_fields() -> dict[str, str]:
+    """The store's name, postal address, phone and time zone: every email's legal footer and
+    every quiet hour depend on them, so setup asks before anything can be sent. Blank fields
+    stay blank (Store profile asks again); the demo fills only what is left blank."""
+    with session_scope(read_only=True) as session:
+        profile = get_store_profile(session=session)
+    st.markdown("#### Your store")
+    st.caption("Every email carries this address (CAN-SPAM); you can finish it later.")
+    fields = {"name": st.text_input("Store name", profile.name)}
+    fields["address"] = st.text_input("Street address", profile.address)
+    city, state, zip_code = st.columns([3, 1, 2])
+    fields["city"] = city.text_input("City", profile.city)
+    fields["state"] = state.text_input("State", profile.state, max_chars=2, help="e.g. IL")
+    fields["zip"] = zip_code.text_input("ZIP", profile.zip, max_chars=10)
+    phone, zone = st.columns(2)
+    fields["phone"] = phone.text_input("Store phone", profile.phone)
+    zones = us_time_zones()
+    fields["timezone"] = zone.selectbox(
+        "Time zone",
+        zones,
+        index=zones.index(profile.timezone) if profile.timezone in zones else 0,
+    )
+    return {key: value.strip() for key, value in fields.items() if value.strip()}
 
 
 def _brand_header(subtitle: str) -> None:

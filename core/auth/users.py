@@ -80,8 +80,17 @@ def check_password_strength(password: str, *, email: str = "") -> None:
         raise ValidationError("Password must not be the email address.", field="password")
 
 
+# No letters or digits that read alike (l, I, 1, O, 0): the password is read off a screen and
+# typed by another person.
+TEMPORARY_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY346789"  # noqa: S105
+
+
 def generate_temporary_password() -> str:
-    return secrets.token_urlsafe(12)
+    """Four groups of four (about 90 bits), e.g. `k7Tq-…`, easy to read aloud and type."""
+    groups = (
+        "".join(secrets.choice(TEMPORARY_PASSWORD_ALPHABET) for _ in range(4)) for _ in range(4)
+    )
+    return "-".join(groups)
 
 
 def has_users(*, session: Session) -> bool:

@@ -9,6 +9,7 @@ from core import auth
 from core.db import reset_engines, session_scope
 from core.models import User, UserSession
 from core.permissions import Role
+from core.store_profile import get_store_profile
 from tests.moments import NOW
 from tests.ui.conftest import PASSWORD, frame, make_user, page, sign_in, texts
 from ui.navigation import PAGES
@@ -33,6 +34,13 @@ def test_first_run_creates_the_administrator(monkeypatch: pytest.MonkeyPatch) ->
     fields["Email (you sign in with it)"].input("Olive@Example.com")
     fields["Password"].input(PASSWORD)
     fields["Repeat the password"].input(PASSWORD)
+    fields["Store name"].input("Corner Cellar")
+    fields["Street address"].input("1200 N Milwaukee Ave")
+    fields["City"].input("Chicago")
+    fields["State"].input("il")
+    fields["ZIP"].input("60622")
+    fields["Store phone"].input("(312) 555-0100")
+    next(s for s in at.selectbox if s.label == "Time zone").select("America/Denver")
     at.checkbox[0].uncheck()
 
     def submit(token: str) -> None:
@@ -50,6 +58,14 @@ def test_first_run_creates_the_administrator(monkeypatch: pytest.MonkeyPatch) ->
         user = session.scalars(select(User)).one()
     assert (user.email, user.role) == ("olive@example.com", Role.ADMIN)
     assert user.last_login_at is not None, "signed in by the setup: the Users page says when"
+    with session_scope() as session:
+        store = get_store_profile(session=session)
+    assert store.is_complete and store.postal_address == "1200 N Milwaukee Ave, Chicago, IL 60622"
+    assert (store.name, store.phone, store.timezone) == (
+        "Corner Cellar",
+        "(312) 555-0100",
+        "America/Denver",
+    )
     assert "Let's get your store going" in texts(at)  # signed in, on the empty home page
     assert [b.label for b in at.button if b.label == "Sign out"]
 
@@ -67,6 +83,20 @@ def test_setup_refuses_bad_passwords(password: str, repeat: str, message: str) -
     fields["Repeat the password"].input(repeat)
     at.button[0].click().run()
     assert message in texts(at)
+    with session_scope() as session:
+        assert not auth.has_users(session=session)
+
+
+def test_setup_refuses_a_bad_store_field_and_keeps_no_administrator() -> None:
+    at = frame().run()
+    fields = {t.label: t for t in at.text_input}
+    fields["Your name"].input("O")
+    fields["Email (you sign in with it)"].input("o@example.com")
+    fields["Password"].input(PASSWORD)
+    fields["Repeat the password"].input(PASSWORD)
+    fields["State"].input("I1")
+    at.button[0].click().run()
+    assert "two-letter state code" in texts(at)
     with session_scope() as session:
         assert not auth.has_users(session=session)
 

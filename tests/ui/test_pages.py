@@ -1,5 +1,6 @@
 """Each page through the frame, signed in, on real data."""
 
+import re
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -8,6 +9,7 @@ from sqlalchemy import select
 
 from core import attribution, auth, demo
 from core.analytics import weekly
+from core.auth.users import password_matches
 from core.config import get_settings
 from core.db import session_scope
 from core.models import JobStatus, User
@@ -70,9 +72,17 @@ def test_users_page_adds_and_changes_users() -> None:
     fields["Email"].input("mona@example.com")
     next(b for b in at.button if b.label == "Add user").click().run()
     assert "temporary password" in texts(at)
+    [password] = [c.value for c in at.code]  # a code block: a copy button, a clear font
+    assert re.fullmatch(r"([a-zA-Z0-9]{4}-){3}[a-zA-Z0-9]{4}", password)
+    assert not set(password) & set("lI1O0"), "no characters that read alike"
     with session_scope() as session:
         mona = session.scalars(select(User).where(User.email == "mona@example.com")).one()
         assert mona.role == Role.MARKETER and mona.must_change_password
+        assert password_matches(password, mona.password_hash)
+    table = at.dataframe[0].value.set_index("Email")
+    assert table.loc["mona@example.com", "Last sign-in"] == "Never"
+    assert table.loc["mona@example.com", "Locked"] == "No"
+    assert table.loc["admin@example.com", "Last sign-in"] not in ("Never", "None", "—")
 
     user_picker = next(s for s in at.selectbox if s.label == "User")
     user_picker.select(next(o for o in user_picker.options if "mona@" in o)).run()
