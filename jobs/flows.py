@@ -229,10 +229,14 @@ def load_demo(*, user_id: int | None) -> str:
     return queue.enqueue(tasks.load_demo, created_by=user_id)
 
 
-def rescore(*, actor: Actor, as_of: date, horizon_days: int) -> str:
-    """Score every customer from the orders up to `as_of`, then refresh the segments, in a job."""
+def rescore(*, actor: Actor, as_of: date | None, horizon_days: int) -> str:
+    """Score every customer from the orders up to `as_of` (None: the latest order day), then
+    refresh the segments, in a job."""
     return queue.enqueue(
-        tasks.score, created_by=actor.user_id, as_of=as_of.isoformat(), horizon_days=horizon_days
+        tasks.score,
+        created_by=actor.user_id,
+        as_of=as_of.isoformat() if as_of else None,
+        horizon_days=horizon_days,
     )
 
 

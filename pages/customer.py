@@ -1,9 +1,11 @@
 """One customer: who they are, what they bought, what we sent them, and what they agreed to."""
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
-from core import customers, segments
+from core import customers, scoring, segments
 from core.compliance import consent
 from core.compliance.consent import Channel
 from core.customers import privacy
@@ -29,6 +31,7 @@ if customer_id is None:
     st.stop()
 
 store = context.store()
+PURCHASES_SHOWN = 200
 
 
 def personal_data_file(customer_id: int, *, as_zip: bool) -> bytes:
@@ -104,6 +107,30 @@ def privacy_request(customer: Customer) -> None:
             )
 
 
+def outlook(customer: Customer, model: scoring.ScoringSummary | None, today: date) -> str:
+    """What the scores predict, and on what grounds: the purchase model for customers who came
+    back; for one purchase, only how long ago it was (the model calls everyone without a repeat
+    certainly still a customer, which is no news)."""
+    if not customer.order_count:
+        return "No purchase yet: nothing to predict from."
+    if customer.scored_at is None:
+        return "Not scored yet: scores are made after every import and each night."
+    said = []
+    if customer.predicted_clv_cents is not None:
+        value = format_cents(customer.predicted_clv_cents, whole=True)
+        said.append(f"Predicted to spend {value} in the next year")
+    if customer.days_between_orders is not None and customer.p_alive is not None:
+        said.append(f"{customer.p_alive:.0%} likely to still be a customer")
+    elif customer.last_order_at is not None:
+        gone = (today - customer.last_order_at.astimezone(store.zone).date()).days
+        gap = model.typical_gap_days if model else None
+        said.append(
+            f"one purchase so far, {gone:,} days ago"
+            + (f"; repeat customers come back about every {gap:.0f} days" if gap else "")
+        )
+    return " · ".join(said)
+
+
 with session_scope(read_only=True) as session:
     try:
         customer = customers.get_customer(
@@ -112,12 +139,15 @@ with session_scope(read_only=True) as session:
     except NotFound:
         customer = None
     if customer is not None:
-        purchases = customers.purchase_history(session=session, customer_id=customer_id)
+        purchases = customers.purchase_history(
+            session=session, customer_id=customer_id, limit=PURCHASES_SHOWN
+        )
         events = customers.timeline(session=session, customer_id=customer_id)
         consents = consent.history(session=session, customer_id=customer_id)
         memberships = [
-            s.name for s in segments.segments_of(session=session, customer_id=customer_id)
+            (s.id, s.name) for s in segments.segments_of(session=session, customer_id=customer_id)
         ]
+        model = scoring.last_model(session=session)
         duplicates = customers.possible_duplicates(session=session, customer_id=customer_id)
 
 if customer is None or customer.deleted_at is not None:
@@ -151,6 +181,7 @@ if customer is None or customer.deleted_at is not None:
     st.stop()
 
 today = context.store_today()
+st.page_link("pages/customers.py", label="All customers", icon=":material/arrow_back:")
 st.title(md(customer.full_name or customer.email or customer.phone or f"Customer #{customer.id}"))
 show_flash()
 badges = [
@@ -173,19 +204,7 @@ columns[2].metric(
     help=None if customer.order_count else "No orders yet: there is no average to show.",
 )
 columns[3].metric("Last order", when(customer.last_order_at, store.zone))
-if customer.predicted_clv_cents is not None:
-    # The model calls everyone with a single purchase day certainly still a customer: true to
-    # its assumptions, but not news a marketer can use, so it is not shown as a figure.
-    repeat_buyer = customer.days_between_orders is not None
-    alive = (
-        f"{customer.p_alive:.0%} likely to still be a customer"
-        if repeat_buyer and customer.p_alive is not None
-        else "one visit so far: too early to say whether they will be back"
-    )
-    st.caption(
-        f"Predicted to spend {format_cents(customer.predicted_clv_cents, whole=True)} in the next "
-        f"year · {alive}"
-    )
+st.caption(outlook(customer, model, today))
 
 details, bought, history, agreed, groups = st.tabs(
     ["Details", "Purchases", "Timeline", "Consent", "Segments"]
@@ -203,7 +222,7 @@ with details:
                 "first_name": left.text_input("First name", customer.first_name),
                 "last_name": right.text_input("Last name", customer.last_name),
                 "email": left.text_input("Email", customer.email or ""),
-                "phone": right.text_input("Phone", customer.phone or ""),
+                "phone": right.text_input("Phone", phone(customer.phone)),
                 "birth_date": left.date_input(
                     "Date of birth", customer.birth_date, min_value=pd.Timestamp("1900-01-01")
                 ),
@@ -280,32 +299,55 @@ with details:
 with bought:
     if not purchases:
         st.info("No purchases yet.")
-    for purchase in purchases[:50]:
-        title = (
-            f"{when(purchase.ordered_at, store.zone, with_time=True)} · "
-            f"{format_cents(purchase.total_cents)} · {purchase.channel.replace('_', ' ')}"
+    else:
+        orders_table = pd.DataFrame(
+            [
+                {
+                    "When": when(p.ordered_at, store.zone, with_time=True),
+                    "Items": ", ".join(
+                        f"{line.quantity}× {line.category or line.sku}" for line in p.lines
+                    )
+                    or "—",
+                    "Total": format_cents(p.total_cents),
+                    "Discount": format_cents(p.discount_cents) if p.discount_cents else "",
+                    "Channel": p.channel.replace("_", " "),
+                }
+                for p in purchases
+            ]
         )
-        with st.expander(title):
-            if purchase.lines:
-                st.dataframe(
-                    pd.DataFrame(
-                        [
-                            {
-                                "SKU": line.sku,
-                                "Category": line.category,
-                                "Qty": line.quantity,
-                                "Price": format_cents(line.unit_price_cents),
-                                "Total": format_cents(line.line_total_cents),
-                            }
-                            for line in purchase.lines
-                        ]
-                    ),
-                    hide_index=True,
-                )
-            if purchase.discount_cents:
-                st.caption(f"Discount {format_cents(purchase.discount_cents)}")
-    if len(purchases) > 50:
-        st.caption(f"Showing the latest 50 of {len(purchases)} orders loaded.")
+        picked = st.dataframe(
+            orders_table,
+            hide_index=True,
+            width="stretch",
+            on_select="rerun",
+            selection_mode="single-row",
+            key="purchase_table",
+            column_config={"Items": st.column_config.TextColumn(width="large")},
+        )
+        shown = purchases[picked.selection.rows[0]] if picked.selection.rows else None
+        more = customer.order_count > len(purchases)
+        st.caption(
+            f"{customer.order_count:,} orders, newest first"
+            + (f" (the latest {len(purchases):,} shown)" if more else "")
+            + ". Tick an order to see what was in it."
+        )
+        if shown is not None and shown.lines:
+            st.markdown(f"**Order of {when(shown.ordered_at, store.zone, with_time=True)}**")
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "SKU": line.sku,
+                            "Category": line.category,
+                            "Qty": line.quantity,
+                            "Price": format_cents(line.unit_price_cents),
+                            "Total": format_cents(line.line_total_cents),
+                        }
+                        for line in shown.lines
+                    ]
+                ),
+                hide_index=True,
+            )
 
 with history:
     if not events:
@@ -317,7 +359,7 @@ with history:
                     {
                         "When": when(e.at, store.zone, with_time=True),
                         "What": e.kind,
-                        "": e.title,
+                        "Summary": e.title,
                         "Details": e.detail,
                     }
                     for e in events
@@ -371,7 +413,12 @@ with agreed:
         st.caption("No consent decisions recorded.")
 
 with groups:
-    if memberships:
-        st.markdown("\n".join(f"- {md(name)}" for name in memberships))
-    else:
+    for segment_id, name in memberships:
+        st.page_link(
+            "pages/segment.py",
+            label=name,
+            icon=":material/filter_alt:",
+            query_params={"id": str(segment_id)},
+        )
+    if not memberships:
         st.info("Not in any segment.")

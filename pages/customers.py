@@ -13,7 +13,7 @@ from ui.calls import ask_before, attempt, change, confirmed
 from ui.context import store_zone
 from ui.flash import show_flash
 from ui.guard import require
-from ui.tables import customer_table, customers_csv
+from ui.tables import customer_table, customers_csv, show_customers
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -151,15 +151,10 @@ st.caption(
     f"{count} customer{'s' if page.total != 1 else ''}{' found' if search else ''}"
     f" · page {page.page} {of_pages}".rstrip()
 )
-selection = st.dataframe(
-    table.drop(columns="id"),
-    hide_index=True,
-    width="stretch",
-    on_select="rerun",
-    selection_mode="multi-row",
-    key="customer_table",
+chosen = show_customers(table, key="customer_table", pick_rows=True)
+st.caption(
+    "Click a name to open the profile; tick rows to export, delete or add them to a segment."
 )
-chosen = [int(table.iloc[i]["id"]) for i in selection.selection.rows]
 
 previous, label, following = st.columns([1, 2, 1])
 if previous.button("◀ Previous", disabled=page.page <= 1, width="stretch"):
@@ -171,10 +166,6 @@ label.markdown(
 if following.button("Next ▶", disabled=not page.has_next, width="stretch"):
     st.session_state["customer_page"] = page.page + 1
     st.rerun()
-
-if len(chosen) == 1 and st.button("Open profile", type="primary", icon=":material/person:"):
-    st.switch_page("pages/customer.py", query_params={"id": str(chosen[0])})
-
 
 with st.container(border=True):
     st.markdown(f"**{len(chosen)} selected**" if chosen else "**Export or act on customers**")

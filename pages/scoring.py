@@ -1,6 +1,7 @@
 """Scores: how customers are scored, how good the predictions are, and a rescore button."""
 
-from datetime import timedelta
+from datetime import date
+from typing import Any
 
 import plotly.express as px
 import streamlit as st
@@ -15,12 +16,33 @@ from ui.flash import show_flash
 from ui.guard import require
 from ui.jobs import follow_job
 
+
+def model_in_words(h: dict[str, Any]) -> str:
+    """The holdout check as a marketer reads it."""
+    said = (
+        f"**Predicts next year's spend within {h['revenue_error']:.0%}** on the last "
+        f"{h['days']} days: fitted without them, it expected "
+        f"{format_cents(h['predicted_revenue_cents'], whole=True)} from {h['customers']:,} "
+        f"customers, who spent {format_cents(h['actual_revenue_cents'], whole=True)}."
+    )
+    if h.get("per_customer_mae_cents") is not None:
+        off = format_cents(h["per_customer_mae_cents"], whole=True)
+        said += f" For a single customer it is off by {off} on average"
+        if h.get("spend_correlation") is not None:
+            said += (
+                f"; predicted and actual spend go together (correlation "
+                f"{h['spend_correlation']:.2f}, where 1 is perfect)"
+            )
+        said += "."
+    return said + " The models: BG/NBD for purchases, Gamma-Gamma for spend."
+
+
 actor = require(Permission.VIEW)
 st.title("Customer scores")
 st.caption(
-    "Every customer gets RFM scores (recency, frequency, spend: 1–5 each) and a named segment; "
-    "where there is enough history, a purchase model (BG/NBD) estimates the chance they are "
-    "still a customer and a spend model (Gamma-Gamma) their value over the next year."
+    "Every customer gets a name from how recently, how often and how much they buy (RFM), a "
+    "churn risk, and a prediction of what they will spend next year, learned from your own "
+    "orders."
 )
 show_flash()
 follow_job("scoring_job", done_message="Scores refreshed.")
@@ -33,38 +55,33 @@ zone = context.store_zone()
 if model is None:
     st.info("Customers have not been scored yet.")
 else:
-    columns = st.columns(4)
-    columns[0].metric("Scored as of", model.as_of)
+    h = model.holdout
+    error = h.get("revenue_error") if h else None
+    columns = st.columns(3)
+    columns[0].metric(
+        "Scored as of",
+        f"{date.fromisoformat(model.as_of):%b %d, %Y}",
+        help="The day of the latest order the scores include.",
+    )
     columns[1].metric("Customers scored", f"{model.customers_scored:,}")
-    columns[2].metric("Model", model.model)
-    error = model.holdout.get("revenue_error") if model.holdout else None
-    columns[3].metric(
-        f"Error on the last {scoring.HOLDOUT_DAYS} days",
-        "—" if error is None else f"{error:.1%}",
-        help="Fitted without the last 90 days, the model predicted that period's revenue; this "
-        "is how far off it was. Under 20% is good.",
+    columns[2].metric(
+        "Spend predicted within",
+        "—" if error is None else f"{error:.0%}",
+        help=f"Fitted without the last {scoring.HOLDOUT_DAYS} days, the predictions were checked "
+        "against what customers really spent then. Under 20% is good.",
     )
     if model.note:
         st.warning(model.note)
-    if model.model != "rfm only" and (doubt := scoring.too_little_history(model.holdout)):
+    if model.model != "rfm only" and (doubt := scoring.too_little_history(h)):
         st.info(f"Take the predictions with care: {doubt}")
-    if model.holdout:
-        h = model.holdout
-        predicted = format_cents(h["predicted_revenue_cents"], whole=True)
-        actual = format_cents(h["actual_revenue_cents"], whole=True)
-        per_customer = []
-        if h.get("per_customer_mae_cents") is not None:
-            mae = format_cents(h["per_customer_mae_cents"])
-            per_customer.append(f"off by {mae} per customer on average")
-        if h.get("spend_correlation") is not None:
-            per_customer.append(
-                f"correlation of predicted and actual spend {h['spend_correlation']:.2f}"
-            )
+    if error is not None:
+        st.markdown(model_in_words(h))
+    if model.typical_gap_days:
         st.caption(
-            f"Holdout: predicted {predicted} from {h['customers']:,} customers, actual {actual}; "
-            f"{h['predicted_purchase_days']:,.0f} purchase days predicted, "
-            f"{h['actual_purchase_days']:,} actual"
-            + (f"; {', '.join(per_customer)}." if per_customer else ".")
+            f"Churn risk: for customers who came back at least once, the purchase model's chance "
+            f"they have stopped buying; for one-time buyers, how long they have been gone against "
+            f"the {model.typical_gap_days:.0f} days repeat customers usually take. A customer's "
+            "RFM name bounds it: “Lost” is always high risk, a recent buyer never is."
         )
 
     segments = spread["rfm_segment"]
@@ -114,9 +131,13 @@ else:
 if actor.can(Permission.EDIT_DATA):
     with st.form("rescore"):
         st.markdown("#### Rescore")
-        yesterday = context.store_today() - timedelta(days=1)
         left, right = st.columns(2)
-        as_of = left.date_input("Use orders up to", value=yesterday, max_value=yesterday)
+        as_of = left.date_input(
+            "Use orders up to",
+            value=None,
+            max_value=context.store_today(),
+            help="Blank: up to the latest order.",
+        )
         horizon = right.number_input("Predict value for (days)", 30, 1095, scoring.HORIZON_DAYS, 30)
         if st.form_submit_button(
             "Rescore now", type="primary", disabled="scoring_job" in st.session_state

@@ -18,7 +18,7 @@ from ui.flash import flash, show_flash
 from ui.formatting import md
 from ui.guard import require
 from ui.rule_builder import RuleBuilder, clean, tagged
-from ui.tables import customer_table, customers_csv
+from ui.tables import customer_table, customers_csv, show_customers
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -177,8 +177,7 @@ def members(segment: Segment) -> None:
     if table.empty:
         st.info("No members right now.")
         return
-    shown = ["Name", "Email", "Phone", "Orders", "Spent", "Last order", "Churn risk"]
-    st.dataframe(table[shown], hide_index=True, width="stretch")
+    show_customers(table, key=f"members_{segment.id}")
     previous, label, following = st.columns([1, 2, 1])
     if previous.button("◀ Previous", disabled=page.page <= 1, key="members_previous"):
         st.session_state[page_key] = page.page - 1

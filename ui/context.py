@@ -33,6 +33,12 @@ def store_today() -> date:
     return utc_now().astimezone(store_zone()).date()
 
 
+def on_phone() -> bool:
+    """Whether the browser says it is a phone (the page cannot see the screen's width; the
+    browser's User-Agent says "Mobile" on phones, not on tablets or desktops)."""
+    return "Mobile" in st.context.headers.get("User-Agent", "")
+
+
 CHANNEL_WORDS = {"email": "email", "sms": "texts"}
 
 

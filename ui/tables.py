@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import streamlit as st
 
 from core.customers import CustomerFilter
 from core.customers.exports import export_customers
@@ -14,47 +16,82 @@ from core.db import session_scope, utc_now
 from core.infra.money import format_cents
 from core.models import Customer
 from core.permissions import Actor
+from ui.context import on_phone
 from ui.formatting import phone, when
 
 
 def customer_table(rows: Iterable[Customer], zone: ZoneInfo) -> pd.DataFrame:
     """One row per customer with the id (hide it, use it for selections) and what a marketer
-    scans for: contact, spend, risk and whether they can be reached."""
+    scans for: recency, spend, risk, whether they can be reached, and how."""
     return pd.DataFrame(
         [
             {
                 "id": c.id,
-                "Name": c.full_name or "—",
+                "Name": c.full_name or c.email or phone(c.phone) or f"Customer #{c.id}",
+                "Last order": when(c.last_order_at, zone),
+                "Orders": c.order_count,
+                "Spent": format_cents(c.total_spent_cents, whole=True),
+                "Churn risk": (c.churn_risk or "—").title(),
+                "Can reach": reach(c),
                 "Email": c.email or "",
                 "Phone": phone(c.phone),
                 "City": c.city,
                 "ZIP": c.zip,
-                "Orders": c.order_count,
-                "Spent": format_cents(c.total_spent_cents, whole=True),
-                "Last order": when(c.last_order_at, zone),
-                "Churn risk": (c.churn_risk or "—").title(),
-                "Email ok": c.can_email,
-                "SMS ok": c.can_text,
                 "Customer since": when(c.created_at, zone),
             }
             for c in rows
         ],
-        columns=[
-            "id",
-            "Name",
-            "Email",
-            "Phone",
-            "City",
-            "ZIP",
-            "Orders",
-            "Spent",
-            "Last order",
-            "Churn risk",
-            "Email ok",
-            "SMS ok",
-            "Customer since",
-        ],
+        columns=["id", *CUSTOMER_COLUMNS],
     )
+
+
+def reach(customer: Customer) -> str:
+    """The channels marketing may use: consent given and the address not suppressed."""
+    channels = [
+        name for name, ok in (("Email", customer.can_email), ("SMS", customer.can_text)) if ok
+    ]
+    return " · ".join(channels) or "—"
+
+
+CUSTOMER_COLUMNS: dict[str, Any] = {
+    "Name": st.column_config.TextColumn(
+        width=170, pinned=True, help="Click a name to open the customer's profile"
+    ),
+    "Last order": st.column_config.TextColumn(width=105),
+    "Orders": st.column_config.NumberColumn(width=65),
+    "Spent": st.column_config.TextColumn(width=80),
+    "Churn risk": st.column_config.TextColumn(width=85),
+    "Can reach": st.column_config.TextColumn(
+        width=95, help="Consent given and the address not on the suppression list"
+    ),
+    "Email": st.column_config.TextColumn(width=240),
+    "Phone": st.column_config.TextColumn(width=125),
+    "City": st.column_config.TextColumn(width=110),
+    "ZIP": st.column_config.TextColumn(width=60),
+    "Customer since": st.column_config.TextColumn(width=110),
+}
+PHONE_COLUMNS = ["Name", "Last order", "Spent"]
+"""What fits a phone's width: who, how recently, how much."""
+
+
+def show_customers(table: pd.DataFrame, *, key: str, pick_rows: bool = False) -> list[int]:
+    """The customers of `table` (from `customer_table`): a click on a name opens the profile;
+    with `pick_rows`, rows can be ticked, and the ticked customers' ids are returned."""
+    picked = st.dataframe(
+        table,
+        column_order=PHONE_COLUMNS if on_phone() else list(CUSTOMER_COLUMNS),
+        column_config=CUSTOMER_COLUMNS,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode=["multi-row", "single-cell"] if pick_rows else "single-cell",
+        key=key,
+    )
+    for row, column in picked.selection.cells:
+        if column == "Name":
+            opened = str(table.iloc[row]["id"])
+            st.switch_page("pages/customer.py", query_params={"id": opened})
+    return [int(table.iloc[row]["id"]) for row in picked.selection.rows]
 
 
 def customers_csv(

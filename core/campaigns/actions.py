@@ -245,8 +245,10 @@ def _reasons(row: Any) -> list[str]:
         ),
         "responsiveness": f"expected to order {row.expected_orders or 0:.1f} times next year",
     }
+    if pd.isna(row.clv) or not row.clv:
+        del said["value"]  # no purchase yet, or nothing predicted: no value to speak of
     top = sorted(row.contributions.items(), key=lambda item: -item[1])
-    return [said[name] for name, weight in top[:3] if weight > 0]
+    return [said[name] for name, weight in top if weight > 0 and name in said][:3]
 
 
 def _action(

@@ -1,6 +1,7 @@
 """Scoring every customer: RFM segments, the BG/NBD and Gamma-Gamma models, churn risk,
 predicted value and rhythm."""
 
+from core.scoring.churn import CHURN_BANDS, RFM_BOUNDS, churn_risk, typical_gap_days
 from core.scoring.rfm import (
     NO_PURCHASES,
     RFM_SEGMENT_NAMES,
@@ -9,7 +10,6 @@ from core.scoring.rfm import (
     rfm_segment,
 )
 from core.scoring.run import (
-    CHURN_BANDS,
     FIT_SAMPLE,
     HOLDOUT_DAYS,
     HORIZON_DAYS,
@@ -36,10 +36,12 @@ __all__ = [
     "HORIZON_DAYS",
     "MODEL_KEY",
     "NO_PURCHASES",
+    "RFM_BOUNDS",
     "RFM_SEGMENTS",
     "RFM_SEGMENT_NAMES",
     "WRITE_BATCH",
     "ScoringSummary",
+    "churn_risk",
     "customer_summary",
     "distribution",
     "fit_models",
@@ -53,4 +55,5 @@ __all__ = [
     "rhythm",
     "score_customers",
     "too_little_history",
+    "typical_gap_days",
 ]

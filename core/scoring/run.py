@@ -13,6 +13,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,7 @@ from core.infra.sql import day_bucket
 from core.models import Customer, Order, OrderItem, Setting
 from core.permissions import Actor, Permission, authorize
 from core.scoring import clv
+from core.scoring.churn import churn_risk, typical_gap_days
 from core.scoring.rfm import NO_PURCHASES, rfm_scores
 from core.store_profile import get_store_profile
 
@@ -50,8 +52,6 @@ FIT_SAMPLE = 50_000
 """Customers the models are fitted on; the fit is then applied to everyone."""
 WRITE_BATCH = 50_000
 MODEL_KEY = "scoring_model"
-CHURN_BANDS = ((0.35, "low"), (0.65, "medium"))
-"""1 − P(alive) below 0.35 is low risk, below 0.65 medium, else high."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,9 @@ class ScoringSummary:
     bgnbd: dict[str, float] = field(default_factory=dict)
     gamma_gamma: dict[str, float] = field(default_factory=dict)
     holdout: dict[str, Any] = field(default_factory=dict)
+    typical_gap_days: float | None = None
+    """Median days between purchase days of repeat buyers: what a one-time buyer's absence is
+    judged against."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,8 +82,8 @@ def score_customers(
     horizon_days: int = HORIZON_DAYS,
     progress: Progress | None = None,
 ) -> ScoringSummary:
-    """Score every customer from the orders on or before `as_of` (default: the day before
-    `now` in the store's time zone, so a day is scored once it is complete)."""
+    """Score every customer from the orders on or before `as_of` (default: the day of the
+    latest order up to `now`, in the store's time zone: scores are as fresh as the data)."""
     authorize(actor, Permission.EDIT_DATA)
     if horizon_days < 1:
         raise ValidationError("The horizon must be at least one day.", field="horizon_days")
@@ -90,7 +93,7 @@ def score_customers(
     report(5, "Summarising orders")
     with unit_of_work() as session:
         zone = get_store_profile(session=session).zone
-        as_of = as_of or (now.astimezone(zone).date() - timedelta(days=1))
+        as_of = as_of or latest_order_day(session=session, now=now, zone=zone)
         end = datetime.combine(as_of + timedelta(days=1), time.min, zone).astimezone(UTC)
         summary = customer_summary(session=session, until=end)
         categories = preferred_categories(session=session, until=end)
@@ -110,6 +113,8 @@ def score_customers(
         report(50, "Checking the model on the last 90 days")
         with unit_of_work() as session:
             holdout = holdout_check(session=session, until=end)
+    churn = churn_risk(summary, scores["rfm_segment"], end, p_alive=scores.get("p_alive"))
+    scores = scores.drop(columns="p_alive", errors="ignore").join(churn)
     scores = scores.join(rhythm(summary, end)).join(categories)
 
     report(70, f"Saving scores for {len(scores):,} customers")
@@ -128,6 +133,7 @@ def score_customers(
         bgnbd=fitted["bgnbd"].as_dict() if fitted else {},
         gamma_gamma=fitted["gamma_gamma"].as_dict() if fitted else {},
         holdout=holdout,
+        typical_gap_days=typical_gap_days(summary),
     )
     with unit_of_work() as session:
         _remember(session, result)
@@ -148,6 +154,12 @@ def score_customers(
     report(100, "Scores ready")
     log.info("customers scored", extra={"scoring": result.as_dict()})
     return result
+
+
+def latest_order_day(*, session: Session, now: datetime, zone: ZoneInfo) -> date:
+    """The store-local day of the newest order placed by `now`; yesterday when there is none."""
+    newest = session.scalar(select(func.max(Order.ordered_at)).where(Order.ordered_at <= now))
+    return (newest or now - timedelta(days=1)).astimezone(zone).date()
 
 
 def last_model(*, session: Session) -> ScoringSummary | None:
@@ -288,10 +300,6 @@ def predict(
     alive = clv.p_alive(fitted["bgnbd"], x, t_x, T)
     orders = clv.expected_purchases(fitted["bgnbd"], days, x, t_x, T)
     value = clv.expected_order_value(fitted["gamma_gamma"], x, m)
-    risk = 1 - alive
-    band = np.select(
-        [risk < limit for limit, _ in CHURN_BANDS], [name for _, name in CHURN_BANDS], "high"
-    )
     spend = orders * value  # expected purchase days × expected spend per purchase day
     # A figure the arithmetic could not give (an overflow far past the data) is left empty
     # rather than stored as a made-up number.
@@ -299,7 +307,6 @@ def predict(
     return pd.DataFrame(
         {
             "p_alive": alive,
-            "churn_risk": band,
             "expected_orders": np.where(np.isfinite(orders), orders, np.nan),
             "predicted_clv_cents": pd.array(np.where(sane, np.round(spend), np.nan), dtype="Int64"),
         },

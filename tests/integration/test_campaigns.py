@@ -520,6 +520,8 @@ def test_actions_are_the_top_reachable_customers_once_each(store: dict[str, int]
     for action in rows:
         customer = customers[action.customer_id]
         assert action.step_id in step_ids and action.reasons
+        if not customer.predicted_clv_cents:
+            assert not any(r.startswith("worth $0") for r in action.reasons), action.reasons
         assert action.channel in campaign.channels
         if action.channel == "sms":
             assert customer.sms_opt_in

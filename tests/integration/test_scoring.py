@@ -3,7 +3,7 @@
 import csv
 import io
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +14,7 @@ from core.db import session_scope
 from core.errors import PermissionDenied, ValidationError
 from core.models import Customer, Event, Order
 from core.permissions import SYSTEM, Actor, Role
+from core.store_profile import get_store_profile
 from tests.moments import NOW, TODAY
 
 
@@ -53,9 +54,19 @@ def test_scores_every_customer_and_checks_itself(demo_store: str) -> None:
         )
         assert {c.rfm_segment for c in buyers} <= set(scoring.RFM_SEGMENT_NAMES)
         assert {c.rfm_segment for c in rows if not c.order_count} <= {scoring.NO_PURCHASES}
+        assert all(c.churn_risk in ("low", "medium", "high") for c in buyers)
+        # P(alive) is the model's for repeat buyers; for one purchase day it says nothing.
         assert all(
-            0 <= c.p_alive <= 1 and c.churn_risk in ("low", "medium", "high") for c in buyers
+            (0 <= c.p_alive <= 1) if c.days_between_orders is not None else c.p_alive is None
+            for c in buyers
         )
+        # The churn band never contradicts the RFM name on one profile.
+        for c in buyers:
+            lowest, highest = scoring.RFM_BOUNDS.get(c.rfm_segment, ("low", "high"))
+            bands = ("low", "medium", "high")
+            assert bands.index(lowest) <= bands.index(c.churn_risk) <= bands.index(highest), c
+        assert {c.churn_risk for c in buyers if c.rfm_segment == "Lost"} <= {"high"}
+        assert result.typical_gap_days and 5 < result.typical_gap_days < 120
         assert all(c.predicted_clv_cents >= 0 and c.preferred_category for c in buyers)
         repeaters = [c for c in buyers if c.order_count > 3]
         assert all(c.days_between_orders > 0 and c.next_order_expected_on for c in repeaters)
@@ -136,3 +147,13 @@ def test_export_carries_the_scores(demo_store: str) -> None:
     for column in ("rfm_segment", "p_alive", "churn_risk", "expected_orders", "predicted_clv"):
         assert column in rows[0]
     assert any(row["churn_risk"] == "high" for row in rows) or any(row["p_alive"] for row in rows)
+
+
+@pytest.mark.both_databases
+def test_scores_are_as_of_the_latest_order_day_by_default(demo_store: str) -> None:
+    with session_scope() as session:
+        newest = session.scalar(select(func.max(Order.ordered_at)))
+        zone = get_store_profile(session=session).zone
+    later = newest + timedelta(days=3)
+    result = scoring.score_customers(unit_of_work=session_scope, actor=SYSTEM, now=later)
+    assert result.as_of == newest.astimezone(zone).date().isoformat()

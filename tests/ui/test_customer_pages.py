@@ -50,6 +50,18 @@ def test_search_select_and_open_a_profile() -> None:
     table = at.dataframe[0].value
     assert sorted(table["Name"]) == ["Ana Lopez", "Cy Lopez"]
     assert "2 customers found" in texts(at)
+    row = list(table["Name"]).index("Cy Lopez")
+    at.session_state["customer_table"] = {
+        "selection": {"rows": [], "columns": [], "cells": [(row, "Email")]}
+    }
+    at.run()
+    assert at.title[0].value == "Customers", "a click on another cell does not leave the list"
+    at.session_state["customer_table"] = {
+        "selection": {"rows": [], "columns": [], "cells": [(row, "Name")]}
+    }
+    at.run()
+    assert at.title[0].value == "Cy Lopez", "a click on a name opens that customer's profile"
+    assert at.query_params["id"] == str(ids["Cy"])
 
     profile = frame()
     profile = sign_in(profile, make_user(Role.VIEWER))
@@ -100,7 +112,7 @@ def test_bulk_delete_asks_and_cancel_keeps_everyone() -> None:
     ids = seed()
     at = signed_in()
     at.switch_page("pages/customers.py").run()
-    at.session_state["customer_table"] = {"selection": {"rows": [0, 1], "columns": []}}
+    at.session_state["customer_table"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
     at.run()
     button(at, "Delete selected").click().run()
     assert "Delete 2 customers?" in texts(at)
@@ -252,17 +264,22 @@ def test_a_one_visit_customer_is_not_called_certain_to_come_back() -> None:
     ids = seed()
     with session_scope() as session:
         once, twice = session.get(Customer, ids["Ana"]), session.get(Customer, ids["Bob"])
-        for customer, gap in ((once, None), (twice, 21.0)):
+        for customer, gap, orders in ((once, None, 1), (twice, 21.0, 3)):
             customer.predicted_clv_cents, customer.days_between_orders = 12_000, gap
+            customer.order_count, customer.scored_at = orders, NOW
+            customer.last_order_at = NOW - timedelta(days=40)
         once.p_alive, twice.p_alive = 1.0, 0.64  # BG/NBD's 1.0 for a single purchase day
     shown = {}
     at = signed_in(Role.VIEWER)
-    for name in ("Ana", "Bob"):
+    for name in ("Ana", "Bob", "Cy"):
         at.query_params["id"] = str(ids[name])
         at.switch_page("pages/customer.py").run()
-        shown[name] = next(c.value for c in at.caption if c.value.startswith("Predicted"))
-    assert "too early to say" in shown["Ana"] and "100%" not in shown["Ana"]
+        shown[name] = at.caption[0].value
+    assert "one purchase so far, 40 days ago" in shown["Ana"] and "100%" not in shown["Ana"]
+    assert "Predicted to spend $120" in shown["Bob"]
     assert "64% likely to still be a customer" in shown["Bob"]
+    assert shown["Cy"] == "No purchase yet: nothing to predict from."
+    assert "$0" not in shown["Cy"]
 
 
 def test_an_admin_erases_a_customer_at_their_request() -> None:
