@@ -1,5 +1,6 @@
 """One customer: who they are, what they bought, what we sent them, and what they agreed to."""
 
+from collections import Counter
 from datetime import date
 
 import pandas as pd
@@ -129,6 +130,14 @@ def outlook(customer: Customer, model: scoring.ScoringSummary | None, today: dat
             + (f"; repeat customers come back about every {gap:.0f} days" if gap else "")
         )
     return " · ".join(said)
+
+
+def items_in(purchase: customers.Purchase) -> str:
+    """'3× beer, 1× spirits': the quantity per category, the largest first."""
+    counted: Counter[str] = Counter()
+    for line in purchase.lines:
+        counted[line.category or line.sku] += line.quantity
+    return ", ".join(f"{quantity}× {what}" for what, quantity in counted.most_common()) or "—"
 
 
 with session_scope(read_only=True) as session:
@@ -304,10 +313,7 @@ with bought:
             [
                 {
                     "When": when(p.ordered_at, store.zone, with_time=True),
-                    "Items": ", ".join(
-                        f"{line.quantity}× {line.category or line.sku}" for line in p.lines
-                    )
-                    or "—",
+                    "Items": items_in(p),
                     "Total": format_cents(p.total_cents),
                     "Discount": format_cents(p.discount_cents) if p.discount_cents else "",
                     "Channel": p.channel.replace("_", " "),

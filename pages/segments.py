@@ -15,7 +15,7 @@ from ui.calls import attempt, change
 from ui.charts import venn_figure
 from ui.context import store_zone
 from ui.flash import show_flash
-from ui.formatting import when
+from ui.formatting import md, when
 from ui.guard import require
 
 actor = require(Permission.VIEW)
@@ -44,36 +44,9 @@ if can_edit:
         "pages/segment.py", label="New segment", icon=":material/add:", query_params={"new": "1"}
     )
 
-mine, ready, advanced = st.tabs(["Your segments", "Playbooks", "Clusters, lookalikes, overlap"])
 
-with mine:
-    if not rows:
-        st.info("No segments yet. Start from a playbook, or build your own.")
-    else:
-        table = pd.DataFrame(rows)
-        picked = st.dataframe(
-            table.drop(columns="id"),
-            hide_index=True,
-            width="stretch",
-            on_select="rerun",
-            selection_mode="single-row",
-            key="segment_table",
-        )
-        if picked.selection.rows:
-            chosen = table.iloc[picked.selection.rows[0]]
-            st.page_link(
-                "pages/segment.py",
-                label=f"Open “{chosen['Segment']}”",
-                icon=":material/open_in_new:",
-                query_params={"id": str(chosen["id"])},
-            )
-        if can_edit and st.button("Refresh all rule-based segments", icon=":material/refresh:"):
-            change(
-                lambda s: len(segments.refresh_all(session=s, actor=actor, now=utc_now())),
-                lambda result: f"Refreshed {result} segments.",
-            )
-
-with ready:
+def playbook_list() -> None:
+    """Ready-made audiences, created with one click."""
     st.caption("Ready-made liquor-store audiences, each with the offer and timing that suit it.")
     for playbook in playbooks.PLAYBOOKS:
         with st.container(border=True):
@@ -98,23 +71,48 @@ with ready:
                 )
 
 
-@st.cache_data(ttl=600, show_spinner="Looking for audiences…")
-def audience_analysis(
-    database_url: str, stamp: str
-) -> tuple[list[audiences.Suggestion], audiences.Clustering | str]:
-    """Suggestions and clusters (k-means over every buying customer), computed again only when
-    the segments change — and they change with every rescoring — or after ten minutes."""
-    with session_scope(read_only=True) as session:
-        try:
-            clustering = audiences.rfm_clusters(session=session, now=utc_now())
-        except DomainError as exc:
-            return audiences.suggestions(session=session, now=utc_now()), str(exc)
-        return audiences.suggestions(
-            session=session, clustering=clustering, now=utc_now()
-        ), clustering
+def your_segments() -> None:
+    """The store's segments, one click from each."""
+    if not rows:
+        st.info("No segments yet. Start from a playbook below, or build your own.")
+        playbook_list()
+    else:
+        table = pd.DataFrame(rows)
+        picked = st.dataframe(
+            table.drop(columns="id"),
+            hide_index=True,
+            width="stretch",
+            on_select="rerun",
+            selection_mode=["single-row", "single-cell"],
+            key="segment_table",
+            column_config={
+                "Segment": st.column_config.TextColumn(help="Click a name to open the segment"),
+                "About": st.column_config.TextColumn(width="large"),
+            },
+        )
+        for row, column in picked.selection.cells:
+            if column == "Segment":
+                opened = str(table.iloc[row]["id"])
+                st.switch_page("pages/segment.py", query_params={"id": opened})
+        if picked.selection.rows:
+            chosen = table.iloc[picked.selection.rows[0]]
+            if chosen["About"]:
+                st.caption(md(chosen["About"]))
+            st.page_link(
+                "pages/segment.py",
+                label=f"Open “{chosen['Segment']}”",
+                icon=":material/open_in_new:",
+                query_params={"id": str(chosen["id"])},
+            )
+        if can_edit and st.button("Refresh all rule-based segments", icon=":material/refresh:"):
+            change(
+                lambda s: len(segments.refresh_all(session=s, actor=actor, now=utc_now())),
+                lambda result: f"Refreshed {result} segments.",
+            )
 
 
-with advanced:
+def audience_tools() -> None:
+    """Suggestions, natural clusters, overlaps and lookalikes."""
     st.markdown("#### Suggested audiences")
     stamp = repr([(r["id"], r["Customers"], r["Refreshed"]) for r in rows])
     ideas, clustering = audience_analysis(get_settings().database_url, stamp)
@@ -152,8 +150,9 @@ with advanced:
         st.caption(clustering)
     else:
         st.caption(
-            f"k-means on recency, frequency and spend found {clustering.k} groups "
-            f"(silhouette {clustering.silhouette:.2f})."
+            f"Customers fall into {clustering.k} natural groups by how recently, how often and "
+            f"how much they buy (k-means; the groups separate {clustering.silhouette:.2f} on a "
+            "scale where 1 is perfectly apart). The same data gives the same groups."
         )
         st.dataframe(
             pd.DataFrame(
@@ -207,8 +206,47 @@ with advanced:
             change(
                 lambda s: (
                     audiences.save_lookalike(
-                        session=s, actor=actor, seed_segment_id=seed_id, size=wanted, now=utc_now()
+                        session=s,
+                        actor=actor,
+                        seed_segment_id=seed_id,
+                        size=wanted,
+                        now=utc_now(),
                     ).name
                 ),
                 lambda result: f"Created “{result}”.",
             )
+
+
+# Only the open tab runs: clusters and suggestions are the slow part, and wait to be asked for.
+mine, ready, advanced = st.tabs(
+    ["Your segments", "Playbooks", "Clusters, lookalikes, overlap"],
+    key="segments_tab",
+    on_change="rerun",
+)
+
+
+@st.cache_data(ttl=600, show_spinner="Looking for audiences…")
+def audience_analysis(
+    database_url: str, stamp: str
+) -> tuple[list[audiences.Suggestion], audiences.Clustering | str]:
+    """Suggestions and clusters (k-means over every buying customer), computed again only when
+    the segments change — and they change with every rescoring — or after ten minutes."""
+    with session_scope(read_only=True) as session:
+        try:
+            clustering = audiences.rfm_clusters(session=session, now=utc_now())
+        except DomainError as exc:
+            return audiences.suggestions(session=session, now=utc_now()), str(exc)
+        return audiences.suggestions(
+            session=session, clustering=clustering, now=utc_now()
+        ), clustering
+
+
+if mine.open:
+    with mine:
+        your_segments()
+if ready.open:
+    with ready:
+        playbook_list()
+if advanced.open:
+    with advanced:
+        audience_tools()

@@ -2,57 +2,117 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from datetime import date, datetime, time
 
+import numpy as np
 import plotly.graph_objects as go
 
 from core.models import CampaignStep
 from core.segments import Overlap
 
 PALETTE = ("#8A1538", "#1F6F8B", "#B36B00")
-CIRCLES = {
-    2: ((-0.55, 0.0), (0.55, 0.0)),
-    3: ((-0.55, 0.35), (0.55, 0.35), (0.0, -0.55)),
-}
-"""Circle centres (radius 1) for two and three sets."""
+
+
+def lens_area(r1: float, r2: float, d: float) -> float:
+    """The area two circles of radii r1, r2 with centres d apart have in common."""
+    if d >= r1 + r2:
+        return 0.0
+    if d <= abs(r1 - r2):
+        return math.pi * min(r1, r2) ** 2
+    a1 = r1**2 * math.acos((d**2 + r1**2 - r2**2) / (2 * d * r1))
+    a2 = r2**2 * math.acos((d**2 + r2**2 - r1**2) / (2 * d * r2))
+    corner = 0.5 * math.sqrt((-d + r1 + r2) * (d + r1 - r2) * (d - r1 + r2) * (d + r1 + r2))
+    return a1 + a2 - corner
+
+
+def distance_for(r1: float, r2: float, shared: float) -> float:
+    """The centre distance at which the circles share `shared` area (bisection: the shared
+    area only falls as they move apart)."""
+    low, high = abs(r1 - r2), r1 + r2
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if lens_area(r1, r2, middle) > shared else (low, middle)
+    return (low + high) / 2
+
+
+def venn_layout(overlap: Overlap) -> list[tuple[float, float, float]]:
+    """(x, y, radius) per set: each circle's area is its set's size and each pair of circles
+    overlaps by the customers the two sets share (exactly for two sets; for three, the pairs
+    are exact and the middle is as close as three circles allow). The largest radius is 1."""
+    n = len(overlap.names)
+    sizes = [overlap.total(i) for i in range(n)]
+    largest = max(max(sizes), 1)
+    radii = [math.sqrt(size / largest) for size in sizes]
+
+    def apart(i: int, j: int) -> float:
+        shared = sum(count for key, count in overlap.counts.items() if key[i] and key[j])
+        return distance_for(radii[i], radii[j], math.pi * shared / largest)
+
+    centres = [(0.0, 0.0), (apart(0, 1), 0.0)]
+    if n == 3:
+        ab, ac, bc = centres[1][0], apart(0, 2), apart(1, 2)
+        x = (ac**2 - bc**2 + ab**2) / (2 * ab) if ab else 0.0
+        centres.append((x, -math.sqrt(max(ac**2 - x**2, 0.0))))
+    middle_x = sum(x for x, _ in centres) / n
+    middle_y = sum(y for _, y in centres) / n
+    return [(x - middle_x, y - middle_y, r) for (x, y), r in zip(centres, radii, strict=True)]
+
+
+def region_middles(
+    circles: list[tuple[float, float, float]], steps: int = 160
+) -> dict[tuple[bool, ...], tuple[float, float]]:
+    """The middle of each region (which circles a point is in), from a grid of points: where
+    its label goes. A region too small to hold a grid point gets no label."""
+    reach = max(max(abs(x) + r, abs(y) + r) for x, y, r in circles)
+    grid = np.linspace(-reach, reach, steps)
+    xs, ys = np.meshgrid(grid, grid)
+    inside = [(xs - x) ** 2 + (ys - y) ** 2 <= r**2 for x, y, r in circles]
+    middles = {}
+    for key in itertools.product((True, False), repeat=len(circles)):
+        if not any(key):
+            continue
+        region = np.logical_and.reduce(
+            [mask if member else ~mask for mask, member in zip(inside, key, strict=True)]
+        )
+        if region.any():
+            middles[key] = (float(xs[region].mean()), float(ys[region].mean()))
+    return middles
 
 
 def venn_figure(overlap: Overlap) -> go.Figure:
-    """Overlapping circles, each region labelled with its customer count."""
-    n = len(overlap.names)
-    centres = CIRCLES[n]
+    """Overlapping circles sized by their sets, each region labelled with its customer count
+    at the middle of the region."""
+    circles = venn_layout(overlap)
     figure = go.Figure()
-    for (x, y), name, colour in zip(centres, overlap.names, PALETTE, strict=False):
+    for (x, y, r), name, colour in zip(circles, overlap.names, PALETTE, strict=False):
         figure.add_shape(
             type="circle",
-            x0=x - 1,
-            y0=y - 1,
-            x1=x + 1,
-            y1=y + 1,
+            x0=x - r,
+            y0=y - r,
+            x1=x + r,
+            y1=y + r,
             fillcolor=colour,
-            opacity=0.25,
+            opacity=0.3,
             line={"color": colour, "width": 2},
         )
         total = overlap.total(overlap.names.index(name))
         figure.add_annotation(
-            x=x + (x * 0.9),
-            y=y + (1.15 if y >= 0 else -1.15),
-            text=f"<b>{name}</b><br>{total:,}",
+            x=x,
+            y=y + r + 0.12,
+            text=f"<b>{name}</b> · {total:,}",
             showarrow=False,
-            font={"color": colour},
+            font={"color": colour, "size": 14},
         )
-    for key, count in overlap.counts.items():
-        inside = [centres[i] for i, member in enumerate(key) if member]
-        outside = [centres[i] for i, member in enumerate(key) if not member]
-        x = sum(c[0] for c in inside) / len(inside) - 0.35 * sum(c[0] for c in outside) / max(
-            len(outside), 1
+    for key, (x, y) in region_middles(circles).items():
+        count = overlap.counts.get(key, 0)
+        figure.add_annotation(
+            x=x, y=y, text=f"<b>{count:,}</b>", showarrow=False, font={"size": 15, "color": "#222"}
         )
-        y = sum(c[1] for c in inside) / len(inside) - 0.35 * sum(c[1] for c in outside) / max(
-            len(outside), 1
-        )
-        figure.add_annotation(x=x, y=y, text=f"{count:,}", showarrow=False, font={"size": 15})
-    figure.update_xaxes(visible=False, range=[-2.4, 2.4])
-    figure.update_yaxes(visible=False, range=[-2.0, 2.0], scaleanchor="x")
+    reach = max(max(abs(x) + r, abs(y) + r) for x, y, r in circles) + 0.3
+    figure.update_xaxes(visible=False, range=[-reach * 1.3, reach * 1.3])
+    figure.update_yaxes(visible=False, range=[-reach, reach], scaleanchor="x")
     figure.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False)
     return figure
 

@@ -50,7 +50,9 @@ def behaviour(session: Session, *, now: datetime, category_shares: bool = True) 
                     Customer.total_spent_cents,
                     Customer.p_alive,
                     Customer.predicted_clv_cents,
-                ).where(baseline(now.date()), Customer.order_count > 0)
+                )
+                .where(baseline(now.date()), Customer.order_count > 0)
+                .order_by(Customer.id)
             )
         ],
         columns=["customer_id", "last_order", "orders", "spent", "p_alive", "clv"],
@@ -58,7 +60,10 @@ def behaviour(session: Session, *, now: datetime, category_shares: bool = True) 
     if customers.empty:
         return customers
     last = pd.to_datetime(customers["last_order"], utc=True, format="mixed")
-    customers["recency_days"] = (pd.Timestamp(now) - last).dt.days.clip(lower=0)
+    # Counted from the start of the day, so the same data gives the same figures all day long
+    # (clusters that shift between two visits an hour apart look broken).
+    today = pd.Timestamp(now).normalize()
+    customers["recency_days"] = (today - last).dt.days.clip(lower=0)
     if not category_shares:
         return customers.fillna({"p_alive": 1.0, "clv": 0}).fillna(0)
     shares = pd.DataFrame(

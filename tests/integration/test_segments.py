@@ -414,6 +414,12 @@ def test_clusters_cover_every_buyer_and_save_as_segments(store: str) -> None:
         clustering = audiences.rfm_clusters(session=session, now=NOW)
         buyers = matched(all_of({"field": "order_count", "op": "gte", "value": 1}))
     assert 3 <= clustering.k <= 8 and clustering.silhouette > 0.2
+    # Two visits hours apart on the same day see the same groups.
+    with session_scope(read_only=True) as session:
+        later = audiences.rfm_clusters(session=session, now=NOW.replace(hour=23, minute=59))
+    assert [(c.name, c.customers) for c in later.clusters] == [
+        (c.name, c.customers) for c in clustering.clusters
+    ]
     assert set(clustering.labels.index) == buyers
     assert sum(c.customers for c in clustering.clusters) == len(buyers)
     values = [c.predicted_value_cents for c in clustering.clusters]
