@@ -97,12 +97,17 @@ def venn_figure(overlap: Overlap) -> go.Figure:
             opacity=0.3,
             line={"color": colour, "width": 2},
         )
+        # The name sits outside the circle, away from the others (the layout is centred).
+        length = math.hypot(x, y)
+        ux, uy = (x / length, y / length) if length > 1e-6 else (0.0, 1.0)
         total = overlap.total(overlap.names.index(name))
         figure.add_annotation(
-            x=x,
-            y=y + r + 0.12,
-            text=f"<b>{name}</b> · {total:,}",
+            x=x + ux * (r + 0.08),
+            y=y + uy * (r + 0.08),
+            text=f"<b>{name}</b><br>{total:,}",
             showarrow=False,
+            xanchor="left" if ux > 0.3 else "right" if ux < -0.3 else "center",
+            yanchor="bottom" if uy > 0.3 else "top" if uy < -0.3 else "middle",
             font={"color": colour, "size": 14},
         )
     for key, (x, y) in region_middles(circles).items():
@@ -110,8 +115,8 @@ def venn_figure(overlap: Overlap) -> go.Figure:
         figure.add_annotation(
             x=x, y=y, text=f"<b>{count:,}</b>", showarrow=False, font={"size": 15, "color": "#222"}
         )
-    reach = max(max(abs(x) + r, abs(y) + r) for x, y, r in circles) + 0.3
-    figure.update_xaxes(visible=False, range=[-reach * 1.3, reach * 1.3])
+    reach = max(max(abs(x) + r, abs(y) + r) for x, y, r in circles) + 0.4
+    figure.update_xaxes(visible=False, range=[-reach * 1.6, reach * 1.6])
     figure.update_yaxes(visible=False, range=[-reach, reach], scaleanchor="x")
     figure.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False)
     return figure

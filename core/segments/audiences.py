@@ -29,7 +29,9 @@ from core.segments import playbooks
 from core.segments.rules import baseline
 
 CLUSTER_SAMPLE = 50_000
-SILHOUETTE_SAMPLE = 5_000
+SILHOUETTE_SAMPLE = 2_000
+"""Customers the number of clusters is chosen on: the score costs the square of it, and 2,000
+choose as 5,000 do on the demo store in a fifth of the time."""
 K_RANGE = range(3, 9)
 NON_MEMBER_SAMPLE = 20_000
 SEED = 11
