@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 
+from core.customers import zip_codes
 from core.customers.contact_details import (
     STATE_CODES,
     STATE_NAMES,
@@ -249,21 +250,37 @@ def state(series: pd.Series) -> Cleaned:
 
 
 def zip_code(series: pd.Series) -> Cleaned:
-    """'60622-1234' → '60622'; '2134' (Excel dropped the zero) → '02134'."""
+    """'60622-1234' → '60622'. Five digits, except that a 3- or 4-digit code that is a real ZIP
+    once padded ('2134' → '02134') is one whose leading zeros a spreadsheet dropped."""
     first = series.str.replace(r"[ \t]*-.*$", "", regex=True).str.replace(" ", "", regex=False)
-    ok = first.str.fullmatch(r"[0-9]{3,5}")
-    bad = (first != "") & ~ok
-    return Cleaned(
-        first.str.pad(5, side="left", fillchar="0").where(ok, ""),
-        _errors_where(bad, series, "not a US ZIP code"),
+    padded = first.str.pad(5, side="left", fillchar="0")
+    ok = first.str.fullmatch(r"[0-9]{5}") | (
+        first.str.fullmatch(r"[0-9]{3,4}") & zip_codes.is_known(padded)
     )
+    bad = (first != "") & ~ok
+    errors = _errors_where(bad, series, "not a US ZIP code")
+    errors[bad & first.str.fullmatch(r"[0-9]{1,4}")] = "not a 5-digit US ZIP code"
+    return Cleaned(padded.where(ok, ""), errors)
 
 
-def time_zones(zips: pd.Series, states: pd.Series, phones: pd.Series) -> pd.Series:
-    """The IANA zone per row from ZIP, else state (from the ZIP when missing), else phone."""
+def places(zips: pd.Series) -> pd.DataFrame:
+    """city, state and timezone per five-digit ZIP (None where the ZIP is blank or unknown)."""
+    table = zip_codes.zip_places()
+    found = table.reindex(zips.where(zips != "").to_numpy())
+    found.index = zips.index
+    return found.astype(object).where(found.notna(), None)
+
+
+def time_zones(
+    zips: pd.Series, states: pd.Series, phones: pd.Series, by_zip: pd.Series | None = None
+) -> pd.Series:
+    """The IANA zone per row: the ZIP table's (`by_zip`), else the ZIP's state, else the
+    state's, else the phone's area code."""
     prefix = zips.str[:3]
     by_state = states.where(states != "", prefix.map(ZIP3_STATE)).map(STATE_ZONES)
     zones = prefix.map(ZIP_ZONE_EXCEPTIONS).fillna(by_state)
+    if by_zip is not None:
+        zones = by_zip.where(by_zip.notna(), zones)
     missing = zones.isna() & phones.notna()
     if missing.any():
         zones[missing] = phones[missing].map(phone_timezone)

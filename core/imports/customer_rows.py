@@ -102,7 +102,14 @@ def clean_customers(frame: pd.DataFrame, context: ImportContext) -> CleanBatch:
         clean[name] = values[name][good].astype("boolean")
     if "age_verified" not in context.mapping and context.options.get("birth_dates_verified"):
         clean["age_verified"] = clean["birth_date"].notna().astype("boolean")
-    clean["timezone"] = cleaning.time_zones(clean["zip"], clean["state"], clean["phone"])
+    place = cleaning.places(clean["zip"])
+    clean["zip_city"], clean["zip_state"] = place["city"], place["state"]
+    clean["timezone"] = cleaning.time_zones(
+        clean["zip"],
+        clean["state"].where(clean["state"] != "", place["state"].fillna("")),
+        clean["phone"],
+        place["timezone"],
+    )
     warnings = _consent_warnings(clean, context)
     return CleanBatch(clean, problems + warnings, int(bad.sum()), len(warnings))
 
@@ -298,6 +305,8 @@ def _update_existing(session: Session, rows: pd.DataFrame, context: ImportContex
         mapped |= {"first_name", "last_name"}
     if mapped & {"zip", "state", "phone"}:
         mapped.add("timezone")
+    if "zip" in mapped:
+        mapped |= {"zip_city", "zip_state"}
     staged = [col for col in _staged() if col.name in (mapped | BASE_STAGE)]
     scratch = bulk.temp_table(session, "customer_updates", *staged)
     bulk.insert_frame(session, scratch, rows[[col.name for col in staged]])
@@ -317,6 +326,11 @@ def _update_existing(session: Session, rows: pd.DataFrame, context: ImportContex
         if n in mapped and n != "external_id"
     ]
     values: dict[str, Any] = {name: func.coalesce(s[name], c[name]) for name in plain}
+    if "zip" in mapped:
+        # A city or state the file or the record gives wins; the ZIP's fills a blank.
+        for name in ("city", "state"):
+            given = [s[name]] if name in mapped else []
+            values[name] = func.coalesce(*given, func.nullif(c[name], ""), s[f"zip_{name}"], "")
     values["external_id"] = func.coalesce(c.external_id, s.external_id)
     if "customer_since" in mapped:
         values["created_at"] = func.coalesce(s.customer_since, c.created_at)
@@ -357,8 +371,8 @@ def new_customer_rows(new: pd.DataFrame, context: ImportContext) -> pd.DataFrame
             "birth_date": new["birth_date"],
             "age_verified": new["age_verified"].fillna(False).astype(bool),
             "address": new["address"].fillna(""),
-            "city": new["city"].fillna(""),
-            "state": new["state"].fillna(""),
+            "city": filled_from_zip(new, "city"),
+            "state": filled_from_zip(new, "state"),
             "zip": new["zip"].fillna(""),
             "timezone": new["timezone"],
             "email_opt_in": email_yes,
@@ -377,6 +391,14 @@ def new_customer_rows(new: pd.DataFrame, context: ImportContext) -> pd.DataFrame
         }
     )
     return out
+
+
+def filled_from_zip(rows: pd.DataFrame, name: str) -> pd.Series:
+    """The row's own city or state, else its ZIP code's, else blank."""
+    given = rows[name].replace("", None)
+    if f"zip_{name}" in rows:
+        given = given.fillna(rows[f"zip_{name}"])
+    return given.fillna("")
 
 
 BASE_STAGE = {"row_number", "customer_id", "external_id"}
@@ -398,6 +420,8 @@ def _staged() -> tuple[Column[Any], ...]:
         Column("city", String),
         Column("state", String),
         Column("zip", String),
+        Column("zip_city", String),
+        Column("zip_state", String),
         Column("timezone", String),
         Column("email_opt_in", Boolean),
         Column("sms_opt_in", Boolean),

@@ -40,6 +40,35 @@ C5,Fay,Kim,fay@example.com,312-555-0105,2099-01-01,60622,yes,no
 """
 
 
+@pytest.mark.both_databases
+def test_city_state_and_time_zone_come_from_the_zip(database: str, tmp_path: Path) -> None:
+    """A file with only ZIP codes fills city, state and zone from the ZIP table; a city the
+    file or the record already has wins; a ZIP that cannot be one is refused by name."""
+    load(tmp_path, "Customer ID,Email,City\nZ1,kept@example.com,Lincoln Park\n", name="a.csv")
+    summary, found = load(
+        tmp_path,
+        "Customer ID,Email,ZIP\n"
+        "Z1,kept@example.com,60614\n"
+        "Z2,pen@example.com,32501\n"
+        "Z3,bos@example.com,2134\n"
+        "Z4,bad@example.com,1234\n"
+        "Z5,new@example.com,99999\n",
+        name="b.csv",
+    )
+    assert (summary.inserted, summary.updated, summary.failed) == (3, 1, 1)
+    assert (5, "error", "ZIP code", "not a 5-digit US ZIP code") in found
+    with session_scope() as session:
+        by_id = customers(session)
+        placed = {k: (c.city, c.state, c.zip, c.timezone) for k, c in by_id.items()}
+    assert placed == {
+        "Z1": ("Lincoln Park", "IL", "60614", "America/Chicago"),  # the city it had stays
+        "Z2": ("Pensacola", "FL", "32501", "America/Chicago"),  # the panhandle is Central
+        "Z3": ("Allston", "MA", "02134", "America/New_York"),  # the lost leading zero
+        # A code the table does not know fills no city; its first digits still say Alaska.
+        "Z5": ("", "", "99999", "America/Anchorage"),
+    }
+
+
 def customers(session: Session) -> dict[str, Customer]:
     return {c.external_id: c for c in session.scalars(select(Customer))}
 

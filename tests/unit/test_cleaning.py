@@ -90,9 +90,11 @@ def test_flags_states_zips_and_whole_numbers() -> None:
     assert flags.errors[2] == "not yes or no"
     states = cleaning.state(series("il", "Illinois", "Narnia", ""))
     assert list(states.values) == ["IL", "IL", "", ""] and states.errors[2] == "not a US state"
-    zips = cleaning.zip_code(series("60622-1234", "2134", "abc", "", " 60622 "))
-    assert list(zips.values) == ["60622", "02134", "", "", "60622"]
-    assert zips.errors[2] == "not a US ZIP code"
+    zips = cleaning.zip_code(series("60622-1234", "2134", "abc", "", " 60622 ", "1234", "123456"))
+    assert list(zips.values) == ["60622", "02134", "", "", "60622", "", ""]
+    assert zips.errors[2] == "not a US ZIP code" and zips.errors[6] == "not a US ZIP code"
+    # 2134 is Allston's 02134 without its leading zero; 01234 is no ZIP code at all.
+    assert zips.errors[5] == "not a 5-digit US ZIP code"
     numbers = cleaning.whole_number(series("2", "0", "1.5", "", "x"), minimum=1)
     assert as_list(numbers.values) == [2, None, None, None, None]
     assert list(numbers.errors != "") == [False, True, True, False, True]
@@ -117,6 +119,13 @@ def test_time_zones_from_zip_state_or_phone() -> None:
         "America/New_York",  # a Miami number
         "America/Denver",  # El Paso
     ]
+
+
+def test_places_from_the_zip_table() -> None:
+    found = cleaning.places(series("60201", "32501", "", "99999"))
+    assert list(found["city"]) == ["Evanston", "Pensacola", None, None]
+    assert list(found["state"]) == ["IL", "FL", None, None]
+    assert list(found["timezone"]) == ["America/Chicago", "America/Chicago", None, None]
 
 
 def test_split_full_name() -> None:
