@@ -10,6 +10,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import timezone as phone_zones
 
+from core.customers import zip_codes
 from core.errors import ValidationError
 
 DEFAULT_PHONE_REGION = "US"
@@ -251,12 +252,15 @@ def normalize_state(value: str) -> str:
 
 
 def normalize_zip(value: str) -> str:
-    """'60622-1234' → '60622'; '2134' (Excel ate the zero) → '02134'. Raises ValidationError."""
+    """'60622-1234' → '60622'; '2134' (a spreadsheet ate the zero) → '02134' when that is a real
+    ZIP code. Raises ValidationError."""
     digits = value.strip().split("-")[0].replace(" ", "")
     if not digits:
         return ""
-    if not digits.isdigit() or not 3 <= len(digits) <= 5:
+    if not digits.isdigit() or len(digits) > 5:
         raise ValidationError(f"'{value}' is not a US ZIP code", field="zip")
+    if len(digits) < 5 and zip_codes.place_of(digits.zfill(5)) is None:
+        raise ValidationError(f"'{value}' is not a 5-digit US ZIP code", field="zip")
     return digits.zfill(5)
 
 
@@ -264,6 +268,9 @@ def timezone_for(
     *, zip_code: str | None = "", state: str | None = "", phone: str | None = None
 ) -> str | None:
     """The IANA zone for an address (ZIP, else state), else for a phone's area code."""
+    place = zip_codes.place_of(zip_code)
+    if place and place.timezone:
+        return place.timezone
     prefix = (zip_code or "")[:3]
     if prefix in ZIP_ZONE_EXCEPTIONS:
         return ZIP_ZONE_EXCEPTIONS[prefix]

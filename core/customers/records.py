@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from core.compliance import consent
 from core.compliance.consent import Channel
+from core.customers import zip_codes
 from core.customers.contact_details import (
     normalize_email,
     normalize_phone,
@@ -99,6 +100,17 @@ def _birth_date(value: Any, today: date) -> date | None:
     return value
 
 
+def fill_from_zip(customer: Customer) -> dict[str, list[str]]:
+    """Fill a blank city or state from the customer's ZIP code; the changes made."""
+    place = zip_codes.place_of(customer.zip)
+    filled: dict[str, list[str]] = {}
+    for name in ("city", "state"):
+        if place and not getattr(customer, name):
+            filled[name] = ["", getattr(place, name)]
+            setattr(customer, name, getattr(place, name))
+    return filled
+
+
 def create_customer(
     *,
     session: Session,
@@ -116,6 +128,7 @@ def create_customer(
         raise ValidationError("A customer needs an email, a phone number or a customer ID.")
     _check_external_id_free(session, values.get("external_id"), None)
     customer = Customer(source=source, **values)
+    fill_from_zip(customer)
     if not customer.timezone:
         customer.timezone = timezone_for(
             zip_code=customer.zip, state=customer.state, phone=customer.phone
@@ -180,6 +193,8 @@ def update_customer(
         return customer
     for name, value in values.items():
         setattr(customer, name, value)
+    if "zip" in changes:
+        changes |= fill_from_zip(customer)
     address_moved = {"zip", "state", "phone"} & set(changes)
     if address_moved and "timezone" not in values:
         zone = timezone_for(zip_code=customer.zip, state=customer.state, phone=customer.phone)

@@ -73,6 +73,11 @@ def test_get_unknown_and_deleted(session: Session) -> None:
 @pytest.mark.both_databases
 def test_update_is_audited_and_moves_the_time_zone(session: Session) -> None:
     cy = add(session, email="cy@example.com", zip="60622", email_opt_in=True)
+    assert (cy.city, cy.state) == ("Chicago", "IL"), "filled from the ZIP code"
+    with pytest.raises(ValidationError, match="not a 5-digit US ZIP code"):
+        customers.update_customer(
+            session=session, actor=SYSTEM, customer_id=cy.id, zip="1234", now=NOW
+        )
     customers.update_customer(
         session=session, actor=SYSTEM, customer_id=cy.id, zip="98101", first_name="Cy", now=NOW
     )
@@ -209,7 +214,7 @@ def test_list_filters_sorts_and_pages(session: Session) -> None:
     assert only(consent=ConsentFilter.EMAIL) == ["Ana"]
     assert only(consent=ConsentFilter.SMS) == ["Sam"]
     assert only(consent=ConsentFilter.NONE) == ["Anabel", "Zoë"]
-    assert only(city="chicago") == ["Ana"]
+    assert only(city="chicago") == ["Ana", "Anabel"]  # Anabel's city comes from her ZIP
     assert only(zip_prefix="606") == ["Ana", "Anabel"]
     segment = segments.create_static_segment(session=session, actor=SYSTEM, name="VIP")
     segments.add_members(
