@@ -28,6 +28,12 @@ st.caption(
 )
 show_flash()
 NOT_IN_FILE = "— not in this file —"
+STATUS_WORDS = {
+    ImportStatus.READY: "waiting to start",
+    ImportStatus.RUNNING: "loading",
+    ImportStatus.SUCCEEDED: "finished",
+    ImportStatus.FAILED: "stopped",
+}
 
 follow_job("import_job", done_message="Import finished.")
 zone = store_zone()
@@ -79,10 +85,17 @@ if last := st.session_state.get("last_import"):
         counts = imports.problem_counts(session=session, import_id=last)
         sample = imports.problems(session=session, import_id=last, limit=200)
         report = imports.problems_csv(session=session, import_id=last) if sample else ""
+    finished = row.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
     with st.container(border=True):
-        st.markdown(f"#### {md(row.filename)} — {row.status}")
+        st.markdown(f"#### {md(row.filename)} — {STATUS_WORDS[row.status]}")
         if row.status == ImportStatus.FAILED:
             st.error(row.error or "The import failed.")
+        if not finished:
+            st.caption(
+                f"{row.processed_rows:,} rows read so far. What was added, updated and refused "
+                "shows here when it is done; you can leave this page meanwhile."
+            )
+            st.stop()
         columns = st.columns(5)
         for column, (label, value) in zip(
             columns,
@@ -102,6 +115,7 @@ if last := st.session_state.get("last_import"):
                     [
                         {
                             "Row": p.row_number,
+                            "About": p.who,
                             "Kind": p.severity,
                             "Field": p.field,
                             "Value": p.value,
@@ -133,6 +147,16 @@ kind = st.radio(
 )
 upload = st.file_uploader("File", type=["csv", "txt", "tsv", "xlsx"])
 if upload is None:
+    sample_name, sample = imports.sample_file(kind)
+    st.download_button(
+        f"Download a sample {'customer' if kind == ImportKind.CUSTOMERS else 'order'} file",
+        data=sample,
+        file_name=sample_name,
+        mime="text/csv",
+        icon=":material/download:",
+        help="The columns Last Call understands, with a few example rows: fill it in, or "
+        "compare it with your point-of-sale's export.",
+    )
     st.stop()
 
 # Keep one stored copy per uploaded file, however often the page reruns.
@@ -203,15 +227,19 @@ with session_scope(read_only=True) as session:
         session=session, kind=kind, path=Path(path), mapping=mapping, options=options, now=utc_now()
     )
 
+checked = (
+    f"all {findings.rows:,} rows" if findings.whole_file else f"the first {findings.rows:,} rows"
+)
 st.markdown("#### Check")
-if findings:
+if findings.problems:
+    st.caption(f"Checked {checked} of the file without loading anything:")
     st.dataframe(
-        pd.DataFrame([{"Problem in the first rows": k, "Rows": v} for k, v in findings.items()]),
+        pd.DataFrame([{"Problem": k, "Rows": v} for k, v in findings.problems.items()]),
         hide_index=True,
         width="stretch",
     )
 else:
-    st.success("The first rows look good.")
+    st.success(f"Checked {checked}: they look good.")
 
 if st.button("Start import", type="primary", disabled="import_job" in st.session_state):
     prepared = attempt(

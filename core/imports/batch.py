@@ -100,6 +100,24 @@ class ImportContext:
         return problems, bad
 
 
+def row_labels(frame: pd.DataFrame, context: ImportContext) -> pd.Series:
+    """Whom each row is about, as the file names them, by row number: 'Ana Lopez', else an
+    email, phone or ID; for orders 'order 1042 · ana@example.com'."""
+
+    def cell(field_name: str) -> pd.Series:
+        return context.column(frame, field_name).fillna("").astype(str).str.strip()
+
+    name = (cell("first_name") + " " + cell("last_name")).str.strip()
+    name = name.where(name != "", cell("full_name"))
+    for fallback in ("email", "phone", "external_id", "customer_email", "customer_phone"):
+        name = name.where(name != "", cell(fallback))
+    customer = name.where(name != "", cell("customer_id"))
+    if context.kind == ImportKind.ORDERS:
+        order = ("order " + cell("order_id")).where(cell("order_id") != "", "")
+        customer = (order + " · " + customer).str.strip(" ·")
+    return pd.Series(customer.str.slice(0, 120).to_numpy(), index=frame["_row"].to_numpy())
+
+
 @dataclass
 class BatchResult:
     inserted: int = 0

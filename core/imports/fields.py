@@ -3,6 +3,8 @@ and the check of a column mapping."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass
 
@@ -318,3 +320,97 @@ def check_mapping(kind: ImportKind, mapping: dict[str, str], header: list[str]) 
             )
         if not {"total", "unit_price", "line_total"} & set(mapping):
             raise ValidationError("Map the order total (or the line prices).")
+
+
+EXAMPLE_ROWS: dict[ImportKind, tuple[dict[str, str], ...]] = {
+    ImportKind.CUSTOMERS: (
+        {
+            "external_id": "C-1001",
+            "first_name": "Ana",
+            "last_name": "Lopez",
+            "email": "ana.lopez@example.com",
+            "phone": "(312) 555-0101",
+            "birth_date": "1985-03-02",
+            "age_verified": "yes",
+            "address": "1200 N Milwaukee Ave",
+            "city": "Chicago",
+            "state": "IL",
+            "zip": "60622",
+            "email_opt_in": "yes",
+            "sms_opt_in": "no",
+            "customer_since": "2024-05-18",
+        },
+        {
+            "external_id": "C-1002",
+            "first_name": "Bob",
+            "last_name": "Stone",
+            "email": "bob.stone@example.com",
+            "birth_date": "1978-11-30",
+            "age_verified": "no",
+            "zip": "60201",
+            "email_opt_in": "yes",
+            "sms_opt_in": "no",
+        },
+        {
+            "external_id": "C-1003",
+            "first_name": "Cy",
+            "last_name": "Young",
+            "phone": "773-555-0103",
+            "birth_date": "1990-07-04",
+            "age_verified": "yes",
+            "zip": "60614",
+            "email_opt_in": "no",
+            "sms_opt_in": "yes",
+        },
+    ),
+    ImportKind.ORDERS: (
+        {
+            "order_id": "R-5001",
+            "customer_id": "C-1001",
+            "ordered_at": "2026-11-20 18:30",
+            "sku": "W-NAPA-CAB",
+            "product_name": "Napa Cabernet 750ml",
+            "category": "Wine",
+            "quantity": "2",
+            "unit_price": "34.99",
+            "channel": "in store",
+        },
+        {
+            "order_id": "R-5001",
+            "customer_id": "C-1001",
+            "ordered_at": "2026-11-20 18:30",
+            "sku": "B-IPA-6",
+            "product_name": "Local IPA 6-pack",
+            "category": "Beer",
+            "quantity": "1",
+            "unit_price": "11.99",
+            "channel": "in store",
+        },
+        {
+            "order_id": "R-5002",
+            "customer_id": "C-1003",
+            "ordered_at": "2026-11-22 12:05",
+            "sku": "S-BOURBON",
+            "product_name": "Kentucky Bourbon 750ml",
+            "category": "Spirits",
+            "quantity": "1",
+            "unit_price": "32.99",
+            "discount": "3.30",
+            "promo_code": "THANKS10",
+            "channel": "online",
+        },
+    ),
+}
+"""A few made-up rows per kind, on example.com, for the sample files."""
+
+
+def sample_file(kind: ImportKind) -> tuple[str, bytes]:
+    """A CSV with every column the importer understands for `kind` (headed by the labels the
+    Import page shows) and a few example rows: (file name, contents)."""
+    rows = EXAMPLE_ROWS[kind]
+    fields = [f for f in FIELDS[kind] if any(f.name in row for row in rows)]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([f.label for f in fields])
+    writer.writerows([row.get(f.name, "") for f in fields] for row in rows)
+    return f"sample-{kind}.csv", out.getvalue().encode()

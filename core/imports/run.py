@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.errors import DomainError, NotFound, ValidationError
-from core.imports.batch import BatchResult, ImportContext, Loader
+from core.imports.batch import BatchResult, ImportContext, Loader, row_labels
 from core.imports.customer_rows import CustomerLoader
 from core.imports.fields import check_mapping, suggest_mapping
 from core.imports.files import (
@@ -274,6 +274,10 @@ def run_import(
                 continue
             with unit_of_work() as session:
                 result = loader.load(session, frame, context)
+                if result.problems:
+                    who = row_labels(frame, context)
+                    for problem in result.problems:
+                        problem["who"] = who.get(problem["row_number"], "")
                 _record_batch(session, import_id, result, last_row, len(frame))
             report(
                 min(99, int(100 * done / max(total, 1))),
@@ -370,17 +374,30 @@ def problem_counts(*, session: Session, import_id: str) -> dict[tuple[str, str],
 
 
 def problems_csv(*, session: Session, import_id: str) -> str:
-    """The problem rows as CSV (row, severity, field, value, reason), safe for Excel."""
+    """The problem rows as CSV (row, whom it is about, severity, field, value, reason), safe
+    for Excel."""
     out = io.StringIO()
     write_csv(
         out,
-        ["row", "severity", "field", "value", "reason"],
+        ["row", "about", "severity", "field", "value", "reason"],
         (
-            [p.row_number, p.severity, p.field, p.value, p.message]
+            [p.row_number, p.who, p.severity, p.field, p.value, p.message]
             for p in problems(session=session, import_id=import_id)
         ),
     )
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class SampleCheck:
+    """What the check before an import found, for the preview."""
+
+    rows: int
+    """How many rows were checked."""
+    whole_file: bool
+    """Whether those were all the file's rows."""
+    problems: dict[str, int]
+    """How many rows have each problem."""
 
 
 def validate_sample(
@@ -392,15 +409,16 @@ def validate_sample(
     now: datetime,
     options: dict[str, Any] | None = None,
     rows: int = SAMPLE_ROWS,
-) -> dict[str, int]:
-    """Clean the first rows without writing anything: how many of each problem, for the
+) -> SampleCheck:
+    """Clean the first `rows` rows without writing anything: how many of each problem, for the
     preview. Raises UnusableFile when the file cannot be read."""
     context = _context(session, kind=kind, mapping=mapping, options=options or {}, now=now)
-    frame = next(read_batches(path, inspect_file(path), rows), None)
+    batches = read_batches(path, inspect_file(path), rows)
+    frame = next(batches, None)
     if frame is None:
-        return {}
+        return SampleCheck(0, True, {})
     counts: dict[str, int] = {}
     for problem in LOADERS[kind].check(frame, context):
         key = f"{problem['severity']}: {problem['field'] or 'row'} — {problem['message']}"
         counts[key] = counts.get(key, 0) + 1
-    return counts
+    return SampleCheck(len(frame), next(batches, None) is None, counts)

@@ -74,3 +74,5 @@ class ImportProblem(Base):
     value: Mapped[str] = mapped_column(String(200), default="")
     message: Mapped[str] = mapped_column(String(300))
     severity: Mapped[str] = mapped_column(String(10), default="error")
+    who: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    """Whom the row is about, in the file's words: a name, email, phone or ID."""

@@ -35,10 +35,14 @@ def test_import_a_csv_in_the_browser(browser: Any, tmp_path: Path) -> None:
             page.get_by_role("link", name="Import data"),
             page.get_by_text("What is in the file?"),
         )
+        assert page.get_by_role("button", name="Download a sample customer file").is_visible()
         page.locator('input[type="file"]').set_input_files(str(csv))
         appears(page.get_by_role("button", name="Start import"))
+        assert page.get_by_text("Checked all 3 rows of the file").is_visible()
         page.get_by_role("button", name="Start import").click()
-        appears(page.get_by_text("pos-export.csv — succeeded"), 60_000)
+        appears(page.get_by_text("Import finished."), 60_000)
+        # The card says so too: no "running" with zeros beside "finished".
+        assert page.get_by_text("pos-export.csv — finished").is_visible()
         settle(page)
         screenshot(page, tmp_path, "import.png")
         added = page.locator('[data-testid="stMetric"]', has_text="Added")

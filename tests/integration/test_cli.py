@@ -127,7 +127,7 @@ def test_import_and_export(database: str, capsys: pytest.CaptureFixture[str], tm
     assert code == 0 and (result["inserted"], result["failed"]) == (1, 1)
     report = result["errors_csv"]
     assert report.endswith("customers.errors.csv")
-    assert "3,error,Email,not-an-email,not a valid email address" in Path(report).read_text()
+    assert "3,Bo Bo,error,Email,not-an-email,not a valid email address" in Path(report).read_text()
 
     orders_csv = tmp_path / "orders.csv"
     orders_csv.write_text(

@@ -539,3 +539,32 @@ def test_customer_totals_are_right_after_an_orders_import_resumes(
         f"C{i}": (5, sum((10 + n) * 100 for n in range(30) if n % 6 == i)) for i in range(6)
     }
     assert totals == expected
+
+
+@pytest.mark.both_databases
+def test_the_sample_files_import_cleanly(database: str, tmp_path: Path) -> None:
+    for kind, added in ((ImportKind.CUSTOMERS, 3), (ImportKind.ORDERS, 2)):
+        name, content = imports.sample_file(kind)
+        summary, found = load(tmp_path, content, kind, name)
+        assert (summary.inserted, summary.failed, summary.warnings) == (added, 0, 0), found
+    with session_scope() as session:
+        ana = customers(session)["C-1001"]
+        assert (ana.order_count, ana.total_spent_cents) == (1, 2 * 3499 + 1199)
+
+
+@pytest.mark.both_databases
+def test_problem_rows_name_whom_they_are_about(database: str, tmp_path: Path) -> None:
+    load(tmp_path, CUSTOMERS_CSV)
+    with session_scope() as session:
+        [import_id] = session.scalars(select(Import.id)).all()
+        about = {
+            p.row_number: p.who for p in imports.problems(session=session, import_id=import_id)
+        }
+        report = imports.problems_csv(session=session, import_id=import_id)
+    assert about[3] == "Bob Stone" and about[8] == "Fay Kim"
+    assert report.splitlines()[0] == "row,about,severity,field,value,reason"
+    load(tmp_path, ORDERS_CSV, ImportKind.ORDERS, "orders.csv")
+    with session_scope() as session:
+        latest = session.scalars(select(Import.id).where(Import.kind == ImportKind.ORDERS)).one()
+        about = {p.row_number: p.who for p in imports.problems(session=session, import_id=latest)}
+    assert about[5] == "order R3 · C9"
