@@ -77,35 +77,52 @@ if not has_customers:
 
 url = get_settings().database_url
 overview = load_overview(url, today, store.timezone)
-columns = st.columns(4)
 change = overview.revenue_change
-columns[0].metric(
-    f"Revenue, last {overview.days} days",
-    format_cents(overview.revenue_cents, whole=True),
-    delta=None if change is None else f"{change:+.1%} vs previous {overview.days} days",
-)
-columns[1].metric(
-    f"Orders, last {overview.days} days",
-    f"{overview.orders:,}",
-    delta=f"{overview.orders - overview.orders_before:+,}",
-)
 average_change = overview.average_order_change
-columns[2].metric(
-    "Average order",
-    format_cents(overview.average_order_cents),
-    delta=None
-    if average_change is None
-    else f"{average_change:+.1%} vs previous {overview.days} days",
-)
-columns[3].metric(
-    "Customers",
-    f"{overview.customers:,}",
-    delta=f"{overview.new_customers:+,} new",
-)
-columns = st.columns(4)
-columns[0].metric(f"Shoppers, last {overview.days} days", f"{overview.active_customers:,}")
-columns[1].metric("Reachable by email", f"{overview.email_reachable:,}")
-columns[2].metric("Reachable by text", f"{overview.sms_reachable:,}")
+versus = f"vs previous {overview.days} days"
+figures = [  # label, value, change, what the change is against
+    (
+        f"Revenue, last {overview.days} days",
+        format_cents(overview.revenue_cents, whole=True),
+        None if change is None else f"{change:+.1%}",
+        versus,
+    ),
+    (
+        f"Orders, last {overview.days} days",
+        f"{overview.orders:,}",
+        f"{overview.orders - overview.orders_before:+,}",
+        versus,
+    ),
+    (
+        "Average order",
+        format_cents(overview.average_order_cents) if overview.orders else "—",
+        None if average_change is None else f"{average_change:+.1%}",
+        versus,
+    ),
+    (
+        "Customers",
+        f"{overview.customers:,}",
+        f"{overview.new_customers:+,} new",
+        f"in the last {overview.days} days",
+    ),
+    (f"Shoppers, last {overview.days} days", f"{overview.active_customers:,}", None, None),
+    ("Reachable by email", f"{overview.email_reachable:,}", None, None),
+    ("Reachable by text", f"{overview.sms_reachable:,}", None, None),
+]
+if context.on_phone():
+    # Two figures a row, the chart right after them (columns would stack all seven).
+    with st.container(horizontal=True, gap="small"):
+        for label, value, delta, _against in figures:
+            st.metric(label, value, delta=delta, width=165)
+    st.caption(
+        f"Changes are against the previous {overview.days} days; new customers joined in the last {overview.days}."
+    )
+else:
+    for start in range(0, len(figures), 4):
+        for column, (label, value, delta, against) in zip(
+            st.columns(4), figures[start : start + 4], strict=False
+        ):
+            column.metric(label, value, delta=delta, delta_description=against)
 
 weekly = load_weekly(url, today, store.timezone)
 if not weekly.empty:
@@ -118,5 +135,25 @@ if not weekly.empty:
         labels={"week": "Week starting", "revenue": "Revenue ($)", "category": "Category"},
         color_discrete_sequence=px.colors.qualitative.Safe,
     )
-    figure.update_layout(legend_title_text="", margin={"t": 60, "l": 10, "r": 10, "b": 10})
+    figure.update_layout(
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0, "title_text": ""},
+        margin={"t": 60, "l": 10, "r": 10, "b": 10},
+    )
     st.plotly_chart(figure, width="stretch")
+    # Small categories are slivers in the bars: their year in figures.
+    year = weekly.groupby("category", as_index=False)["revenue"].sum()
+    year = year.sort_values("revenue", ascending=False)
+    year["share"] = year["revenue"] / year["revenue"].sum()
+    year["revenue"] = year["revenue"].round()
+    st.dataframe(
+        year,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "category": "Category",
+            "revenue": st.column_config.NumberColumn("Revenue, 12 months", format="$%,.0f"),
+            "share": st.column_config.ProgressColumn(
+                "Share", format="percent", min_value=0, max_value=1
+            ),
+        },
+    )

@@ -54,9 +54,7 @@ def reach(customer: Customer) -> str:
 
 
 CUSTOMER_COLUMNS: dict[str, Any] = {
-    "Name": st.column_config.TextColumn(
-        width=170, pinned=True, help="Click a name to open the customer's profile"
-    ),
+    "Name": st.column_config.TextColumn(width=170, help="Click a name to open the profile"),
     "Last order": st.column_config.TextColumn(width=105),
     "Orders": st.column_config.NumberColumn(width=65),
     "Spent": st.column_config.TextColumn(width=80),
