@@ -115,7 +115,8 @@ if context.on_phone():
         for label, value, delta, _against in figures:
             st.metric(label, value, delta=delta, width=165)
     st.caption(
-        f"Changes are against the previous {overview.days} days; new customers joined in the last {overview.days}."
+        f"Changes are against the previous {overview.days} days; new customers joined in "
+        f"the last {overview.days}."
     )
 else:
     for start in range(0, len(figures), 4):
