@@ -13,9 +13,21 @@ from ui.flash import show_flash
 from ui.formatting import when
 from ui.guard import require
 
+
+def show_temporary_password(password: str) -> None:
+    """In a code block, so it has a copy button and a font where every character is clear."""
+    st.success(
+        "Give them this temporary password; they choose their own at first sign-in. "
+        "It is shown only once."
+    )
+    st.code(password, language=None)
+
+
 actor = require(Permission.MANAGE_USERS)
 st.title("Users")
 show_flash()
+if new_password := st.session_state.pop("new_password", None):
+    show_temporary_password(new_password)
 
 ROLES = list(Role)
 zone = store_zone()
@@ -55,15 +67,6 @@ st.dataframe(
 st.caption(f"Times are the store's ({zone.key}).")
 
 
-def show_temporary_password(password: str) -> None:
-    """In a code block, so it has a copy button and a font where every character is clear."""
-    st.success(
-        "Give them this temporary password; they choose their own at first sign-in. "
-        "It is shown only once."
-    )
-    st.code(password, language=None)
-
-
 def added(made: tuple[User, str | None]) -> str:
     """Keep the temporary password for the next run, which shows it once."""
     st.session_state["new_password"] = made[1]
@@ -83,8 +86,6 @@ with adding, st.form("add_user", clear_on_submit=True):
             lambda s: auth.create_user(session=s, actor=actor, email=email, name=name, role=role),
             added,
         )
-if new_password := st.session_state.pop("new_password", None):
-    show_temporary_password(new_password)
 
 with changing:
     by_label = {f"{u['Name']} <{u['Email']}>": u for u in users}
