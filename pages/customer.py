@@ -6,8 +6,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from core import customers, scoring, segments
+from core import compliance, customers, scoring, segments
 from core.compliance import consent
+from core.compliance.age import is_adult
 from core.compliance.consent import Channel
 from core.customers import privacy
 from core.db import session_scope, utc_now
@@ -132,6 +133,20 @@ def outlook(customer: Customer, model: scoring.ScoringSummary | None, today: dat
     return " · ".join(said)
 
 
+def channel_badge(customer: Customer, channel: Channel, reachable: bool, today: date) -> str:
+    """'Email ok' when marketing may go there (the rule campaigns use), else why not."""
+    name = "Email" if channel == Channel.EMAIL else "SMS"
+    consented = customer.can_email if channel == Channel.EMAIL else customer.can_text
+    if reachable:
+        return f":green-badge[{name} ok]"
+    if not consented:
+        return f":gray-badge[No {'email' if channel == Channel.EMAIL else 'SMS'} consent]"
+    if not is_adult(customer.birth_date, today):
+        return f":orange-badge[{name} consent, but no proof of 21+]"
+    blocked = "address suppressed" if channel == Channel.EMAIL else "not a US number, or suppressed"
+    return f":orange-badge[{name} consent, but {blocked}]"
+
+
 def items_in(purchase: customers.Purchase) -> str:
     """'3× beer, 1× spirits': the quantity per category, the largest first."""
     counted: Counter[str] = Counter()
@@ -158,6 +173,9 @@ with session_scope(read_only=True) as session:
         ]
         model = scoring.last_model(session=session)
         duplicates = customers.possible_duplicates(session=session, customer_id=customer_id)
+        reach = compliance.reachable_channels(
+            session=session, customer_ids=[customer_id], today=context.store_today()
+        ).get(customer_id, [])
 
 if customer is None or customer.deleted_at is not None:
     st.title(
@@ -197,8 +215,7 @@ badges = [
     age_badge(customer.birth_date, customer.age_verified, today),
     risk_badge(customer.churn_risk),
     f":blue-badge[{customer.rfm_segment}]" if customer.rfm_segment else "",
-    ":green-badge[Email ok]" if customer.can_email else ":gray-badge[No email consent]",
-    ":green-badge[SMS ok]" if customer.can_text else ":gray-badge[No SMS consent]",
+    *(channel_badge(customer, channel, channel in reach, today) for channel in Channel),
 ]
 st.markdown(" ".join(b for b in badges if b))
 

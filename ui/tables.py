@@ -14,15 +14,18 @@ from core.customers import CustomerFilter
 from core.customers.exports import export_customers
 from core.db import session_scope, utc_now
 from core.infra.money import format_cents
-from core.models import Customer
+from core.models import Channel, Customer
 from core.permissions import Actor
 from ui.context import on_phone
 from ui.formatting import phone, when
 
 
-def customer_table(rows: Iterable[Customer], zone: ZoneInfo) -> pd.DataFrame:
+def customer_table(
+    rows: Iterable[Customer], zone: ZoneInfo, reach: dict[int, list[Channel]]
+) -> pd.DataFrame:
     """One row per customer with the id (hide it, use it for selections) and what a marketer
-    scans for: recency, spend, risk, whether they can be reached, and how."""
+    scans for: recency, spend, risk, whether they can be reached (`reach`, from
+    core.compliance.reachable_channels), and how."""
     return pd.DataFrame(
         [
             {
@@ -32,7 +35,7 @@ def customer_table(rows: Iterable[Customer], zone: ZoneInfo) -> pd.DataFrame:
                 "Orders": c.order_count,
                 "Spent": format_cents(c.total_spent_cents, whole=True),
                 "Churn risk": (c.churn_risk or "—").title(),
-                "Can reach": reach(c),
+                "Can reach": " · ".join(CHANNEL_NAMES[ch] for ch in reach.get(c.id, [])) or "—",
                 "Email": c.email or "",
                 "Phone": phone(c.phone),
                 "City": c.city,
@@ -45,12 +48,7 @@ def customer_table(rows: Iterable[Customer], zone: ZoneInfo) -> pd.DataFrame:
     )
 
 
-def reach(customer: Customer) -> str:
-    """The channels marketing may use: consent given and the address not suppressed."""
-    channels = [
-        name for name, ok in (("Email", customer.can_email), ("SMS", customer.can_text)) if ok
-    ]
-    return " · ".join(channels) or "—"
+CHANNEL_NAMES = {Channel.EMAIL: "Email", Channel.SMS: "SMS"}
 
 
 CUSTOMER_COLUMNS: dict[str, Any] = {
@@ -60,7 +58,7 @@ CUSTOMER_COLUMNS: dict[str, Any] = {
     "Spent": st.column_config.TextColumn(width=80),
     "Churn risk": st.column_config.TextColumn(width=85),
     "Can reach": st.column_config.TextColumn(
-        width=95, help="Consent given and the address not on the suppression list"
+        width=95, help="Marketing may go to them: 21+, consent given, not suppressed"
     ),
     "Email": st.column_config.TextColumn(width=240),
     "Phone": st.column_config.TextColumn(width=125),

@@ -8,6 +8,7 @@ from core.compliance.decision import (
     decide,
     reachable,
     reachable_anyhow,
+    reachable_channels,
 )
 from core.compliance.policy import (
     AREA_CODE_STATES,
@@ -45,6 +46,7 @@ __all__ = [
     "next_allowed_send",
     "reachable",
     "reachable_anyhow",
+    "reachable_channels",
     "save_policy",
     "sms_window",
     "states_of",

@@ -9,7 +9,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, func, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
 
 from core.compliance.age import adult_birth_cutoff
 from core.compliance.policy import (
@@ -49,6 +50,23 @@ def reachable(channel: Channel | str, today: date) -> ColumnElement[bool]:
 
 def reachable_anyhow(channels: Iterable[Channel | str], today: date) -> ColumnElement[bool]:
     return or_(*(reachable(channel, today) for channel in channels))
+
+
+def reachable_channels(
+    *, session: Session, customer_ids: Iterable[int], today: date
+) -> dict[int, list[Channel]]:
+    """The channels marketing may use for each of these customers today: the same rule
+    campaigns and the dashboard count by, for a page of customers."""
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            Customer.id,
+            *(reachable(channel, today).label(channel.value) for channel in Channel),
+        ).where(Customer.id.in_(ids))
+    )
+    return {row.id: [channel for channel in Channel if getattr(row, channel.value)] for row in rows}
 
 
 # --- this message, now ---------------------------------------------------------------------

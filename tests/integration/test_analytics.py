@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from core import analytics
-from core.models import ContactStatus, Customer, Order, OrderItem
+from core import analytics, compliance
+from core.models import Channel, ContactStatus, Customer, Order, OrderItem
 
 CHICAGO = ZoneInfo("America/Chicago")
 TODAY = date(2026, 11, 26)  # a Thursday
@@ -45,7 +45,7 @@ def test_overview_counts_the_window_in_store_time(session: Session) -> None:
         birth_date=adult,
         created_at=datetime(2026, 11, 20, tzinfo=UTC),
     )
-    customer(
+    c = customer(
         session,
         email="c@example.com",
         email_opt_in=True,
@@ -53,7 +53,7 @@ def test_overview_counts_the_window_in_store_time(session: Session) -> None:
         email_status=ContactStatus.SUPPRESSED,
     )
     # Opted in, but 20: reachable by nobody, as the campaign builder counts it.
-    customer(session, email="d@example.com", email_opt_in=True, birth_date=date(2006, 6, 1))
+    d = customer(session, email="d@example.com", email_opt_in=True, birth_date=date(2006, 6, 1))
     customer(session, deleted_at=datetime(2026, 11, 1, tzinfo=UTC))
     # 23:30 in Chicago on Nov 26 is 05:30 UTC on Nov 27: still "today" for the store.
     add_order(session, a, datetime(2026, 11, 27, 5, 30, tzinfo=UTC), 5000)
@@ -71,6 +71,9 @@ def test_overview_counts_the_window_in_store_time(session: Session) -> None:
     assert o.average_order_change == pytest.approx(3000 / 700 - 1)
     assert round(o.revenue_change, 4) == round(9000 / 700 - 1, 4)
     assert (o.customers, o.new_customers, o.email_reachable, o.sms_reachable) == (4, 1, 1, 1)
+    # The customer list and profile say "Email ok" by the very same rule.
+    reach = compliance.reachable_channels(session=session, customer_ids=[a, b, c, d], today=TODAY)
+    assert reach == {a: [Channel.EMAIL], b: [Channel.SMS], c: [], d: []}
 
 
 @pytest.mark.both_databases
