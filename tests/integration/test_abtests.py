@@ -380,8 +380,10 @@ def test_the_command_line_shows_the_results_and_chooses_the_winner(
     [shown] = json.loads(capsys.readouterr().out)
     a, b = shown["variants"]
     assert (shown["status"], shown["winner"], shown["test_percent"]) == ("running", None, 50)
+    # Results count the messages sent (one the fake provider was too slow for, on a loaded
+    # machine, waits for its retry and is not a recipient yet).
     assert a["recipients"] + b["recipients"] == len(
-        [m for m in written_messages() if m.variant is not None]
+        [m for m in written_messages() if m.variant is not None and m.sent_at is not None]
     )
     assert b["clicks"] == round(b["recipients"] * 0.3)
     assert shown["against_a"][0]["name"] == "B" and shown["against_a"][0]["p_value"] < 0.05
