@@ -611,7 +611,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="score customers (RFM, churn risk, predicted value), refresh segments",
         description="Only orders on or before --as-of count; the horizon starts the day after.",
     )
-    score.add_argument("--as-of", help="last day of history to use (default: yesterday)")
+    score.add_argument(
+        "--as-of", help="last day of history to use (default: the day of the latest order)"
+    )
     score.add_argument("--horizon-days", type=int, default=365, help="days of value to predict")
     score.set_defaults(run=cmd_score)
 

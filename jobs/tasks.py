@@ -130,7 +130,7 @@ def score(
 
 @task("nightly.refresh", "Nightly rescoring")
 def nightly(*, actor: Actor, progress: Progress) -> dict[str, Any]:
-    """Rescore everyone with yesterday's orders and refresh segments ("last 30 days" moves on);
+    """Rescore everyone up to the latest order and refresh segments ("last 30 days" moves on);
     delete uploads kept past their retention."""
     scored = score(actor=actor, progress=progress)
     with session_scope() as session:
