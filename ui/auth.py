@@ -221,14 +221,15 @@ def store_fields() -> dict[str, str]:
         profile = get_store_profile(session=session)
     st.markdown("#### Your store")
     st.caption("Every email carries this address (CAN-SPAM); you can finish it later.")
-    fields = {"name": st.text_input("Store name", profile.name)}
-    fields["address"] = st.text_input("Street address", profile.address)
-    city, state, zip_code = st.columns([3, 1, 2])
+    name, phone = st.columns(2)
+    fields = {"name": name.text_input("Store name", profile.name)}
+    fields["phone"] = phone.text_input("Store phone", profile.phone)
+    address, city = st.columns(2)
+    fields["address"] = address.text_input("Street address", profile.address)
     fields["city"] = city.text_input("City", profile.city)
+    state, zip_code, zone = st.columns([1, 1, 2])
     fields["state"] = state.text_input("State", profile.state, max_chars=2, help="e.g. IL")
     fields["zip"] = zip_code.text_input("ZIP", profile.zip, max_chars=10)
-    phone, zone = st.columns(2)
-    fields["phone"] = phone.text_input("Store phone", profile.phone)
     zones = us_time_zones()
     fields["timezone"] = zone.selectbox(
         "Time zone",

@@ -55,8 +55,9 @@ def test_city_state_and_time_zone_come_from_the_zip(database: str, tmp_path: Pat
         "Z5,new@example.com,99999\n",
         name="b.csv",
     )
-    assert (summary.inserted, summary.updated, summary.failed) == (3, 1, 1)
+    assert (summary.inserted, summary.updated, summary.failed, summary.warnings) == (3, 1, 1, 1)
     assert (5, "error", "ZIP code", "not a 5-digit US ZIP code") in found
+    assert (4, "warning", "ZIP code", "read as 02134 (a leading zero lost?): check it") in found
     with session_scope() as session:
         by_id = customers(session)
         placed = {k: (c.city, c.state, c.zip, c.timezone) for k, c in by_id.items()}
