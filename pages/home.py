@@ -1,6 +1,6 @@
 """Home: the store at a glance, or the first steps when the store is empty."""
 
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -141,6 +141,9 @@ if not weekly.empty:
         margin={"t": 60, "l": 10, "r": 10, "b": 10},
     )
     st.plotly_chart(figure, width="stretch")
+    this_week = today - timedelta(days=today.weekday())
+    if pd.Timestamp(weekly["week"].max()) == pd.Timestamp(this_week):
+        st.caption(f"The last bar is this week so far (since Monday, {this_week:%b %d}).")
     # Small categories are slivers in the bars: their year in figures.
     year = weekly.groupby("category", as_index=False)["revenue"].sum()
     year = year.sort_values("revenue", ascending=False)

@@ -1,6 +1,7 @@
 """Each page through the frame, signed in, on real data."""
 
 import re
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -16,7 +17,7 @@ from core.models import JobStatus, User
 from core.permissions import SYSTEM, Role
 from core.store_profile import get_store_profile
 from jobs import queue, tasks
-from tests.moments import NOW
+from tests.moments import NOW, TODAY
 from tests.ui.conftest import frame, make_user, sign_in, texts
 from ui.navigation import PAGES
 
@@ -43,6 +44,8 @@ def test_home_shows_the_store_numbers_and_chart() -> None:
     revenue = next(m for m in at.metric if m.label == "Revenue, last 30 days")
     assert revenue.value.startswith("$") and revenue.value != "$0"
     assert at.get("plotly_chart"), "weekly revenue chart"
+    monday = TODAY - timedelta(days=TODAY.weekday())  # the demo's orders run up to now
+    assert f"The last bar is this week so far (since Monday, {monday:%b %d})." in texts(at)
 
 
 def test_loading_the_demo_from_the_home_page(monkeypatch: pytest.MonkeyPatch) -> None:
