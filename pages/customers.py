@@ -5,12 +5,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from core import compliance, customers, segments
+from core import customers, segments
 from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
 from core.db import session_scope, utc_now
 from core.permissions import Permission
 from ui.calls import ask_before, attempt, change, confirmed
-from ui.context import store_today, store_zone
+from ui.context import store_zone
 from ui.flash import show_flash
 from ui.guard import require
 from ui.tables import customer_table, customers_csv, show_customers
@@ -126,10 +126,7 @@ def listed(session: "Session") -> tuple[customers.CustomerPage, pd.DataFrame]:
         descending=descending,
         page=st.session_state.get("customer_page", 1),
     )
-    reach = compliance.reachable_channels(
-        session=session, customer_ids=[c.id for c in found.customers], today=store_today()
-    )
-    return found, customer_table(found.customers, store_zone(), reach)
+    return found, customer_table(session, found.customers, store_zone())
 
 
 shown = attempt(listed, read_only=True)

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from core import compliance, customers, segments
+from core import customers, segments
 from core.config import get_settings
 from core.customers import CustomerFilter
 from core.db import session_scope, utc_now
@@ -13,7 +13,7 @@ from core.errors import DomainError, NotFound
 from core.models import Segment
 from core.permissions import Permission
 from ui.calls import ask_before, attempt, change, confirmed, not_found, query_id
-from ui.context import store_today, store_zone
+from ui.context import store_zone
 from ui.flash import flash, show_flash
 from ui.formatting import md
 from ui.guard import require
@@ -173,10 +173,7 @@ def members(segment: Segment) -> None:
         page = customers.list_customers(
             session=session, filters=filters, page=st.session_state.get(page_key, 1)
         )
-        reach = compliance.reachable_channels(
-            session=session, customer_ids=[c.id for c in page.customers], today=store_today()
-        )
-        table = customer_table(page.customers, zone, reach)
+        table = customer_table(session, page.customers, zone)
     if table.empty:
         st.info("No members right now.")
         return

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.orm import Session
 
+from core import compliance
 from core.customers import CustomerFilter
 from core.customers.exports import export_customers
 from core.db import session_scope, utc_now
@@ -20,12 +22,13 @@ from ui.context import on_phone
 from ui.formatting import phone, when
 
 
-def customer_table(
-    rows: Iterable[Customer], zone: ZoneInfo, reach: dict[int, list[Channel]]
-) -> pd.DataFrame:
+def customer_table(session: Session, rows: Sequence[Customer], zone: ZoneInfo) -> pd.DataFrame:
     """One row per customer with the id (hide it, use it for selections) and what a marketer
-    scans for: recency, spend, risk, whether they can be reached (`reach`, from
-    core.compliance.reachable_channels), and how."""
+    scans for: recency, spend, risk, whether they can be reached (by the rule campaigns use),
+    and how."""
+    reach = compliance.reachable_channels(
+        session=session, customer_ids=[c.id for c in rows], today=utc_now().astimezone(zone).date()
+    )
     return pd.DataFrame(
         [
             {

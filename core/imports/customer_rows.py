@@ -117,13 +117,14 @@ def clean_customers(frame: pd.DataFrame, context: ImportContext) -> CleanBatch:
 def _zip_warnings(given: pd.Series, clean: pd.DataFrame, context: ImportContext) -> list[Problem]:
     """A 3- or 4-digit ZIP code taken as a real one with its leading zeros back ('2134' →
     02134) is loaded, and said: it may as well be a mistyped five-digit code."""
-    short = given[clean.index].str.fullmatch(r"[0-9]{3,4}") & clean["zip"].ne("")
+    given = given[clean.index]
+    short = given.str.fullmatch(r"[0-9]{3,4}") & clean["zip"].ne("")
     return [
         context.problem(
             r, "zip", raw, f"read as {zip_code} (a leading zero lost?): check it", "warning"
         )
         for r, raw, zip_code in zip(
-            clean["row_number"][short], given[clean.index][short], clean["zip"][short], strict=True
+            clean["row_number"][short], given[short], clean["zip"][short], strict=True
         )
     ]
 

@@ -42,14 +42,17 @@ RFM_BOUNDS: dict[str, tuple[str, str]] = {
 }
 
 
+def days_between_purchases(summary: pd.DataFrame) -> pd.Series:
+    """Each customer's average days between purchase days (empty for a single purchase day)."""
+    gap = (summary["last"] - summary["first"]).dt.total_seconds() / 86400 / (summary["days"] - 1)
+    return gap.where(summary["days"] > 1)
+
+
 def typical_gap_days(summary: pd.DataFrame) -> float | None:
     """The median number of days between purchase days among repeat buyers (None without
     any): how long a customer who comes back usually takes."""
-    repeat = summary[summary["days"] > 1]
-    if repeat.empty:
-        return None
-    gaps = (repeat["last"] - repeat["first"]).dt.total_seconds() / 86400 / (repeat["days"] - 1)
-    return float(gaps.median())
+    gaps = days_between_purchases(summary).dropna()
+    return float(gaps.median()) if not gaps.empty else None
 
 
 def band_of(risk: np.ndarray | pd.Series) -> np.ndarray:
@@ -67,13 +70,14 @@ def churn_risk(
     until: datetime,
     *,
     p_alive: pd.Series | None,
+    gap: float | None,
 ) -> pd.DataFrame:
-    """`churn_risk` and `p_alive` per customer of `summary` (indexed alike). Without a fitted
-    model (`p_alive` None) repeat buyers are judged like one-time buyers, by their absence
-    against the typical gap (their own rhythm is not trusted on so little history)."""
+    """`churn_risk` and `p_alive` per customer of `summary` (indexed alike), one-time buyers
+    judged against `gap` (`typical_gap_days`). Without a fitted model (`p_alive` None) repeat
+    buyers are judged like one-time buyers, by their absence against the typical gap (their
+    own rhythm is not trusted on so little history)."""
     repeat = summary["days"] > 1
     gone_days = (pd.Timestamp(until) - summary["last"]).dt.total_seconds() / 86400
-    gap = typical_gap_days(summary)
     if gap:
         by_absence = np.select(
             [gone_days < times * gap for times, _ in ONE_TIME_GAPS],

@@ -40,7 +40,7 @@ from core.infra.sql import day_bucket
 from core.models import Customer, Order, OrderItem, Setting
 from core.permissions import Actor, Permission, authorize
 from core.scoring import clv
-from core.scoring.churn import churn_risk, typical_gap_days
+from core.scoring.churn import churn_risk, days_between_purchases, typical_gap_days
 from core.scoring.rfm import NO_PURCHASES, rfm_scores
 from core.store_profile import get_store_profile
 
@@ -113,7 +113,8 @@ def score_customers(
         report(50, "Checking the model on the last 90 days")
         with unit_of_work() as session:
             holdout = holdout_check(session=session, until=end)
-    churn = churn_risk(summary, scores["rfm_segment"], end, p_alive=scores.get("p_alive"))
+    gap = typical_gap_days(summary)
+    churn = churn_risk(summary, scores["rfm_segment"], end, p_alive=scores.get("p_alive"), gap=gap)
     scores = scores.drop(columns="p_alive", errors="ignore").join(churn)
     scores = scores.join(rhythm(summary, end)).join(categories)
 
@@ -133,7 +134,7 @@ def score_customers(
         bgnbd=fitted["bgnbd"].as_dict() if fitted else {},
         gamma_gamma=fitted["gamma_gamma"].as_dict() if fitted else {},
         holdout=holdout,
-        typical_gap_days=typical_gap_days(summary),
+        typical_gap_days=gap,
     )
     with unit_of_work() as session:
         _remember(session, result)
@@ -316,8 +317,7 @@ def predict(
 
 def rhythm(summary: pd.DataFrame, until: datetime) -> pd.DataFrame:
     """Average order, average days between purchase days, and the next purchase day expected."""
-    gap = (summary["last"] - summary["first"]).dt.total_seconds() / 86400 / (summary["days"] - 1)
-    gap = gap.where(summary["days"] > 1)
+    gap = days_between_purchases(summary)
     next_day = (summary["last"] + pd.to_timedelta(gap, unit="D")).dt.date
     return pd.DataFrame(
         {
