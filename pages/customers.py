@@ -126,7 +126,7 @@ def listed(session: "Session") -> tuple[customers.CustomerPage, pd.DataFrame]:
         descending=descending,
         page=st.session_state.get("customer_page", 1),
     )
-    return found, customer_table(session, found.customers, store_zone())
+    return found, customer_table(found.customers, store_zone())
 
 
 shown = attempt(listed, read_only=True)

@@ -173,7 +173,7 @@ def members(segment: Segment) -> None:
         page = customers.list_customers(
             session=session, filters=filters, page=st.session_state.get(page_key, 1)
         )
-        table = customer_table(session, page.customers, zone)
+        table = customer_table(page.customers, zone)
     if table.empty:
         st.info("No members right now.")
         return

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from core import compliance
 from core.customers import CustomerFilter
@@ -22,13 +21,16 @@ from ui.context import on_phone
 from ui.formatting import phone, when
 
 
-def customer_table(session: Session, rows: Sequence[Customer], zone: ZoneInfo) -> pd.DataFrame:
+def customer_table(rows: Sequence[Customer], zone: ZoneInfo) -> pd.DataFrame:
     """One row per customer with the id (hide it, use it for selections) and what a marketer
     scans for: recency, spend, risk, whether they can be reached (by the rule campaigns use),
     and how."""
-    reach = compliance.reachable_channels(
-        session=session, customer_ids=[c.id for c in rows], today=utc_now().astimezone(zone).date()
-    )
+    with session_scope(read_only=True) as session:
+        reach = compliance.reachable_channels(
+            session=session,
+            customer_ids=[c.id for c in rows],
+            today=utc_now().astimezone(zone).date(),
+        )
     return pd.DataFrame(
         [
             {
