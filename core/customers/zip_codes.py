@@ -42,4 +42,11 @@ def place_of(zip_code: str | None) -> ZipPlace | None:
 
 def is_known(zips: pd.Series) -> pd.Series:
     """Per value: a ZIP code the table knows."""
-    return zips.isin(zip_places().index)
+    known = _known_zips()
+    return pd.Series([z in known for z in zips], index=zips.index, dtype=bool)
+
+
+@cache
+def _known_zips() -> frozenset[str]:
+    # A set, not `isin` on the index: pandas re-reads all 42,800 codes on every call.
+    return frozenset(zip_places().index)
