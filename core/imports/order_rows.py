@@ -292,7 +292,7 @@ class OrderLoader:
         orders = orders[~unknown]
         items = items[items["order_key"].isin(set(orders["order_key"]))]
         result.inserted, result.updated = _write_orders(session, orders, context)
-        _write_items(session, items, orders)
+        _write_items(session, items, orders, context)
         customer_ids = sorted({int(i) for i in orders["customer_id"]})
         context.touched.update(customer_ids)
         result.customer_ids = customer_ids
@@ -426,7 +426,9 @@ def _write_orders(
     return len(fresh), int((~changed["seen_before"]).sum())
 
 
-def _write_items(session: Session, items: pd.DataFrame, orders: pd.DataFrame) -> None:
+def _write_items(
+    session: Session, items: pd.DataFrame, orders: pd.DataFrame, context: ImportContext
+) -> None:
     """Order lines, with products created for SKUs the catalog does not know yet."""
     if items.empty:
         return
@@ -448,7 +450,7 @@ def _write_items(session: Session, items: pd.DataFrame, orders: pd.DataFrame) ->
                     "subcategory": "",
                     "price_cents": unknown["unit_price_cents"].fillna(0).astype("int64"),
                     "is_active": True,
-                    "created_at": pd.Timestamp.now(tz="UTC"),
+                    "created_at": pd.Timestamp(context.now),
                 }
             ),
         )
