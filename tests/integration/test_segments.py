@@ -274,7 +274,9 @@ def test_create_refresh_update_and_audit(store: str) -> None:
         )
         assert updated.member_count == len(matched(RULES["big spenders"]))
         actions = session.scalars(
-            select(AuditEntry.action).where(AuditEntry.entity_type == "segment")
+            select(AuditEntry.action)
+            .where(AuditEntry.entity_type == "segment")
+            .order_by(AuditEntry.id)
         ).all()
         assert actions == ["segment.create", "segment.update"]
 
