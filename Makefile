@@ -1,7 +1,7 @@
 # Everyday commands. PYTHON defaults to the active interpreter (use a virtual environment).
 PYTHON ?= python
 
-.PHONY: install dev run worker test lint format demo migrate
+.PHONY: install dev run worker test e2e lint format demo migrate
 
 install:
 	$(PYTHON) -m pip install -r requirements.txt
@@ -17,6 +17,9 @@ worker:
 
 test: dev
 	$(PYTHON) -m pytest
+
+e2e: dev
+	$(PYTHON) -m pytest -n 0 -m e2e
 
 lint:
 	$(PYTHON) -m ruff check .
