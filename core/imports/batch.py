@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -17,6 +17,8 @@ from core.models import ImportKind
 
 Problem = dict[str, Any]
 """One row of an import's problem report (the columns of ImportProblem)."""
+Batch = TypeVar("Batch")
+"""What a loader's `clean` makes of a batch of rows."""
 
 
 @dataclass
@@ -137,15 +139,21 @@ def first_rows(keys: pd.Series, rows: pd.Series, seen: dict[Any, int]) -> pd.Ser
     return pd.Series(first, index=rows.index)
 
 
-class Loader(Protocol):
+class Loader(Protocol[Batch]):
+    """How one kind of file loads. `clean` touches no database, so the next batch can be
+    cleaned while this one is written."""
+
+    def clean(self, frame: pd.DataFrame, context: ImportContext) -> Batch:
+        """The batch checked and normalised: its good rows and its problems."""
+
     def check(self, frame: pd.DataFrame, context: ImportContext) -> list[Problem]:
         """The problems of a batch, writing nothing (the preview's check of the first rows)."""
 
-    def remember(self, frame: pd.DataFrame, context: ImportContext) -> None:
+    def remember(self, batch: Batch, context: ImportContext) -> None:
         """Note the keys of an already-committed batch (when resuming after a restart)."""
 
-    def load(self, session: Session, frame: pd.DataFrame, context: ImportContext) -> BatchResult:
-        """Clean, stage and upsert one batch inside the caller's transaction."""
+    def load(self, session: Session, batch: Batch, context: ImportContext) -> BatchResult:
+        """Stage and upsert one cleaned batch inside the caller's transaction."""
 
     def finish(self, session: Session, context: ImportContext) -> None:
         """Work done once after the last batch (in its own transaction)."""

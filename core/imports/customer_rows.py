@@ -172,15 +172,16 @@ def customer_key(clean: pd.DataFrame) -> pd.Series:
 
 
 class CustomerLoader:
+    def clean(self, frame: pd.DataFrame, context: ImportContext) -> CleanBatch:
+        return clean_customers(frame, context)
+
     def check(self, frame: pd.DataFrame, context: ImportContext) -> list[Problem]:
         return clean_customers(frame, context).problems
 
-    def remember(self, frame: pd.DataFrame, context: ImportContext) -> None:
-        batch = clean_customers(frame, context)
+    def remember(self, batch: CleanBatch, context: ImportContext) -> None:
         first_rows(customer_key(batch.rows), batch.rows["row_number"], context.seen)
 
-    def load(self, session: Session, frame: pd.DataFrame, context: ImportContext) -> BatchResult:
-        batch = clean_customers(frame, context)
+    def load(self, session: Session, batch: CleanBatch, context: ImportContext) -> BatchResult:
         rows = batch.rows
         keys = customer_key(rows)
         first = first_rows(keys, rows["row_number"], context.seen)

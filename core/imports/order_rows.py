@@ -254,18 +254,19 @@ def group_orders(
 
 
 class OrderLoader:
+    def clean(self, frame: pd.DataFrame, context: ImportContext) -> CleanOrders:
+        return clean_orders(frame, context)
+
     def check(self, frame: pd.DataFrame, context: ImportContext) -> list[Problem]:
         return clean_orders(frame, context).problems
 
-    def remember(self, frame: pd.DataFrame, context: ImportContext) -> None:
-        batch = clean_orders(frame, context)
+    def remember(self, batch: CleanOrders, context: ImportContext) -> None:
         lines = batch.lines
         first_rows("row:" + lines["row_key"], lines["row_number"], context.seen)
         orders, _, _ = group_orders(lines, batch.line_level, context)
         first_rows("order:" + orders["order_key"], orders["row_number"], context.seen)
 
-    def load(self, session: Session, frame: pd.DataFrame, context: ImportContext) -> BatchResult:
-        batch = clean_orders(frame, context)
+    def load(self, session: Session, batch: CleanOrders, context: ImportContext) -> BatchResult:
         lines = batch.lines
         result = BatchResult(failed=batch.failed, problems=list(batch.problems))
         first = first_rows("row:" + lines["row_key"], lines["row_number"], context.seen)

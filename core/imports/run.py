@@ -16,11 +16,14 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -54,6 +57,7 @@ CHUNK_ROWS = 50_000
 """Rows per batch and transaction: big enough for set-based speed, small enough that a SQLite
 reader waits at most a moment and memory stays bounded."""
 SAMPLE_ROWS = 1000
+T = TypeVar("T")
 
 
 def upload_folder(settings: Settings | None = None) -> Path:
@@ -197,7 +201,7 @@ class ImportSummary:
         return asdict(self)
 
 
-LOADERS: dict[ImportKind, Loader] = {
+LOADERS: dict[ImportKind, Loader[Any]] = {
     ImportKind.CUSTOMERS: CustomerLoader(),
     ImportKind.ORDERS: OrderLoader(),
 }
@@ -266,14 +270,15 @@ def run_import(
                 "(IMPORT_MAX_ROWS). Split it and import the parts one after another."
             )
         done = 0
-        for frame in read_batches(path, shape, chunk_rows):
+        batches = read_batches(path, shape, chunk_rows)
+        for frame, batch in _cleaned_ahead(batches, lambda f: loader.clean(f, context)):
             last_row = int(frame["_row"].iloc[-1])
             done += len(frame)
             if last_row <= checkpoint:
-                loader.remember(frame, context)
+                loader.remember(batch, context)
                 continue
             with unit_of_work() as session:
-                result = loader.load(session, frame, context)
+                result = loader.load(session, batch, context)
                 if result.problems:
                     who = row_labels(frame, context)
                     for problem in result.problems:
@@ -318,6 +323,24 @@ def run_import(
     report(100, "Import finished")
     log.info("import finished", extra={"import": summary.as_dict()})
     return summary
+
+
+def _cleaned_ahead(
+    frames: Iterator[pd.DataFrame], clean: Callable[[pd.DataFrame], T]
+) -> Iterator[tuple[pd.DataFrame, T]]:
+    """Each batch of the file with what `clean` makes of it. The next batch is read and cleaned
+    in a thread while the caller writes this one: the database works (on PostgreSQL in a
+    process of its own) while pandas, pyarrow and the file reader work beside it."""
+
+    def read_and_clean() -> tuple[pd.DataFrame, T] | None:
+        frame = next(frames, None)
+        return None if frame is None else (frame, clean(frame))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-clean") as pool:
+        pending = pool.submit(read_and_clean)
+        while (ready := pending.result()) is not None:
+            pending = pool.submit(read_and_clean)
+            yield ready
 
 
 def _record_batch(
