@@ -92,7 +92,7 @@ def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
         actor=SYSTEM,
         now=utc_now(),
         customers=args.customers,
-        seed=args.seed,
+        seed=demo.DEFAULT_SEED if args.seed is None else args.seed,
     )
 
 
@@ -577,11 +577,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     user.set_defaults(run=cmd_create_user)
 
-    from core.demo import DEFAULT_SEED
-
     demo = commands.add_parser("demo", help="load the scored demo store with a few segments (once)")
     demo.add_argument("--customers", type=int, default=get_settings().demo_customers)
-    demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    # No default here: core.demo (and the statistics it imports) loads only when it runs.
+    demo.add_argument("--seed", type=int, help="another demo store (default: the usual one)")
     demo.set_defaults(run=cmd_demo)
 
     load = commands.add_parser(
