@@ -1,7 +1,5 @@
 """Customers: search, filter, sort, page through, act on a selection, export."""
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 import streamlit as st
 
@@ -14,9 +12,6 @@ from ui.context import store_zone
 from ui.flash import show_flash
 from ui.guard import require
 from ui.tables import customer_table, customers_csv, show_customers
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 actor = require(Permission.VIEW)
 can_edit = actor.can(Permission.EDIT_DATA)
@@ -118,21 +113,20 @@ if st.session_state.get("customer_filters") != filters:
 sort, descending = SORTS[sort_label]
 
 
-def listed(session: "Session") -> tuple[customers.CustomerPage, pd.DataFrame]:
-    found = customers.list_customers(
-        session=session,
+listed = attempt(
+    lambda s: customers.list_customers(
+        session=s,
         filters=filters,
         sort=sort,
         descending=descending,
         page=st.session_state.get("customer_page", 1),
-    )
-    return found, customer_table(found.customers, store_zone())
-
-
-shown = attempt(listed, read_only=True)
-if shown is None:
+    ),
+    read_only=True,
+)
+if listed is None:
     st.stop()
-page, table = shown.value
+page = listed.value
+table = customer_table(page.customers, store_zone())
 
 if table.empty:
     if filters == CustomerFilter():
@@ -214,23 +208,17 @@ with st.container(border=True):
             )
             new_name = st.text_input("New segment name (when creating one)")
             if st.form_submit_button("Add to segment"):
-
-                def add_to_segment(session: "Session") -> int:
-                    segment_id = (
-                        target
-                        or segments.create_static_segment(
-                            session=session, actor=actor, name=new_name
-                        ).id
-                    )
-                    return segments.add_members(
-                        session=session,
+                change(
+                    lambda s: segments.add_to_static_segment(
+                        session=s,
                         actor=actor,
-                        segment_id=segment_id,
+                        segment_id=target,
+                        new_name=new_name,
                         customer_ids=chosen,
                         now=utc_now(),
-                    )
-
-                change(add_to_segment, lambda added: f"Added {added} customers to the segment.")
+                    ),
+                    lambda added: f"Added {added} customers to the segment.",
+                )
 
 with st.expander("Possible duplicates (same email or phone)"):
     with session_scope(read_only=True) as session:

@@ -1,7 +1,6 @@
 """One segment: the visual rule builder with a live count, its members, and where it is used."""
 
 import json
-from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -12,16 +11,13 @@ from core.db import session_scope, utc_now
 from core.errors import DomainError, NotFound
 from core.models import Segment
 from core.permissions import Permission
-from ui.calls import ask_before, attempt, change, confirmed, not_found, query_id
+from ui.calls import Done, ask_before, attempt, change, confirmed, not_found, query_id
 from ui.context import store_zone
 from ui.flash import flash, show_flash
 from ui.formatting import md
 from ui.guard import require
 from ui.rule_builder import RuleBuilder, clean, tagged
 from ui.tables import customer_table, customers_csv, show_customers
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 STARTER = {"match": "all", "conditions": [{"field": "churn_risk", "op": "in", "value": ["high"]}]}
 
@@ -105,19 +101,19 @@ def json_tools() -> None:
             st.rerun()
 
 
-def save(session: "Session") -> tuple[int, int]:
-    """Create or update the segment from the draft: its id and how many customers it has."""
-    common = {"name": draft["name"], "description": draft["description"], "now": utc_now()}
-    if segment is None:
-        saved = segments.create_segment(
-            session=session, actor=actor, rules=clean(draft["rules"]), **common
+def save() -> Done[Segment] | None:
+    """Create or update the segment from the draft."""
+    return attempt(
+        lambda s: segments.save_segment(
+            session=s,
+            actor=actor,
+            segment_id=None if segment is None else segment.id,
+            name=draft["name"],
+            description=draft["description"],
+            rules=clean(draft["rules"]) if dynamic else None,
+            now=utc_now(),
         )
-    else:
-        rules = clean(draft["rules"]) if dynamic else None
-        saved = segments.update_segment(
-            session=session, actor=actor, segment_id=segment.id, rules=rules, **common
-        )
-    return saved.id, saved.member_count
+    )
 
 
 def editor() -> None:
@@ -138,11 +134,10 @@ def editor() -> None:
     with st.form("segment_details"):
         draft["name"] = st.text_input("Name", draft["name"])
         draft["description"] = st.text_area("Description", draft["description"], height=80)
-        if st.form_submit_button("Save segment", type="primary") and (saved := attempt(save)):
+        if st.form_submit_button("Save segment", type="primary") and (saved := save()):
             st.session_state.pop(STATE, None)  # the draft is the segment now
-            saved_id, members = saved.value
-            flash(f"Saved, with {members:,} customers.")
-            st.switch_page("pages/segment.py", query_params={"id": str(saved_id)})
+            flash(f"Saved, with {saved.value.member_count:,} customers.")
+            st.switch_page("pages/segment.py", query_params={"id": str(saved.value.id)})
     if segment is None:
         return
     refresh, remove = st.columns(2)

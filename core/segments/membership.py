@@ -122,6 +122,24 @@ def add_members(
     return added
 
 
+def add_to_static_segment(
+    *,
+    session: Session,
+    actor: Actor,
+    segment_id: int | None,
+    new_name: str,
+    customer_ids: Iterable[int],
+    now: datetime,
+) -> int:
+    """Add customers to the hand-picked segment `segment_id`, or to a new one named `new_name`
+    when there is none yet; how many were added (as `add_members`)."""
+    if segment_id is None:
+        segment_id = create_static_segment(session=session, actor=actor, name=new_name).id
+    return add_members(
+        session=session, actor=actor, segment_id=segment_id, customer_ids=customer_ids, now=now
+    )
+
+
 def refresh_count(*, session: Session, segment_id: int, now: datetime) -> int:
     count = session.execute(
         select(func.count()).where(SegmentMember.segment_id == segment_id)
@@ -234,6 +252,35 @@ def create_segment(
         changes={"name": name, "rules": segment.rules},
     )
     return segment
+
+
+def save_segment(
+    *,
+    session: Session,
+    actor: Actor,
+    segment_id: int | None,
+    name: str,
+    description: str,
+    rules: dict[str, Any] | None,
+    now: datetime,
+) -> Segment:
+    """Create a rule-based segment (`segment_id` None; `rules` required) or update one; `rules`
+    None leaves a segment's rules (or a hand-picked segment's members) as they are."""
+    if segment_id is None:
+        if rules is None:
+            raise ValidationError("A new segment needs its rules.")
+        return create_segment(
+            session=session, actor=actor, name=name, description=description, rules=rules, now=now
+        )
+    return update_segment(
+        session=session,
+        actor=actor,
+        segment_id=segment_id,
+        name=name,
+        description=description,
+        rules=rules,
+        now=now,
+    )
 
 
 def update_segment(

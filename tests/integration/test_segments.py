@@ -472,3 +472,62 @@ def test_scoring_job_refreshes_rule_based_segments(store: str) -> None:
         count = session.get(Segment, made.id).member_count
     assert result["segments"] == {"Risky": count}
     assert count == len(matched(RULES["high risk"])) > 0
+
+
+def test_a_page_saves_a_segment_or_a_selection_in_one_call(store: str) -> None:
+    """save_segment creates (no id) or updates; add_to_static_segment picks or creates the
+    hand-picked segment, then adds: what the segment and customers pages call."""
+    with session_scope() as session:
+        made = segments.save_segment(
+            session=session,
+            actor=MARKETER,
+            segment_id=None,
+            name="Busy",
+            description="3+ orders",
+            rules=RULES["busy quarter"],
+            now=NOW,
+        )
+        assert made.member_count == len(matched(RULES["busy quarter"])) > 0
+        renamed = segments.save_segment(
+            session=session,
+            actor=MARKETER,
+            segment_id=made.id,
+            name="Busy quarter",
+            description="",
+            rules=None,
+            now=NOW,
+        )
+        assert (renamed.id, renamed.name, renamed.rules) == (made.id, "Busy quarter", made.rules)
+        with pytest.raises(ValidationError, match="needs its rules"):
+            segments.save_segment(
+                session=session,
+                actor=MARKETER,
+                segment_id=None,
+                name="Empty",
+                description="",
+                rules=None,
+                now=NOW,
+            )
+        some = session.scalars(select(Customer.id).order_by(Customer.id).limit(4)).all()
+        added = segments.add_to_static_segment(
+            session=session,
+            actor=MARKETER,
+            segment_id=None,
+            new_name="Picked",
+            customer_ids=some[:3],
+            now=NOW,
+        )
+        picked = session.scalars(select(Segment).where(Segment.name == "Picked")).one()
+        assert (added, picked.kind) == (3, segments.SegmentKind.STATIC)
+        assert (
+            segments.add_to_static_segment(
+                session=session,
+                actor=MARKETER,
+                segment_id=picked.id,
+                new_name="",
+                customer_ids=some,
+                now=NOW,
+            )
+            == 1
+        )
+        assert picked.member_count == 4
