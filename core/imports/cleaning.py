@@ -254,8 +254,8 @@ def zip_code(series: pd.Series) -> Cleaned:
     once padded ('2134' → '02134') is one whose leading zeros a spreadsheet dropped."""
     first = series.str.replace(r"[ \t]*-.*$", "", regex=True).str.replace(" ", "", regex=False)
     padded = first.str.pad(5, side="left", fillchar="0")
+    ok = first.str.fullmatch(r"[0-9]{5}").fillna(False)
     short = first.str.fullmatch(r"[0-9]{3,4}").fillna(False)
-    ok = first.str.fullmatch(r"[0-9]{5}") | short
     ok[short] = zip_codes.is_known(padded[short])  # only the few short ones are looked up
     bad = (first != "") & ~ok
     errors = _errors_where(bad, series, "not a US ZIP code")
