@@ -113,8 +113,8 @@ class QuietServer(ThreadingHTTPServer):
 def serving(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterator[str]:
     """Serve `handler` on `port` (a free one by default) in a thread; yields the base URL.
 
-    Under libfaketime (CI's shifted-clock run) changing the environment while this thread runs
-    can crash the process: a test that puts the URL in the environment picks the port first
+    C's setenv is not thread-safe (a thread reading the environment while another changes it can
+    crash the process): a test that puts the URL in the environment picks the port first
     (`tests.server.free_port`), sets the environment, then starts the fake on it."""
     server = QuietServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
@@ -296,8 +296,7 @@ class FakeMailbox:
 @contextmanager
 def fake_mailbox(port: int | None = None) -> Iterator[FakeMailbox]:
     """An SMTP server in a thread. Set whatever environment the test needs before starting it
-    (pass `port`): changing the environment while its loop reads the clock can crash the
-    process under libfaketime (CI's shifted-clock run)."""
+    (pass `port`): C's setenv is not thread-safe, see `serving`."""
     from email import message_from_bytes, policy
 
     from aiosmtpd.controller import Controller
