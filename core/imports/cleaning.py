@@ -32,6 +32,8 @@ class Cleaned:
     values: pd.Series
     errors: pd.Series
     """One message per row; '' where the value is fine or blank."""
+    doubts: pd.Series | None = None
+    """Where a value was taken but may be wrong, why; '' elsewhere (None: no such case)."""
 
 
 def _no_errors(series: pd.Series) -> pd.Series:
@@ -260,7 +262,10 @@ def zip_code(series: pd.Series) -> Cleaned:
     bad = (first != "") & ~ok
     errors = _errors_where(bad, series, "not a US ZIP code")
     errors[bad & first.str.fullmatch(r"[0-9]{1,4}")] = "not a 5-digit US ZIP code"
-    return Cleaned(padded.where(ok, ""), errors)
+    doubts = _no_errors(series)
+    restored = short & ok
+    doubts[restored] = "read as " + padded[restored] + " (a leading zero lost?): check it"
+    return Cleaned(padded.where(ok, ""), errors, doubts)
 
 
 def places(zips: pd.Series) -> pd.DataFrame:

@@ -110,21 +110,32 @@ def clean_customers(frame: pd.DataFrame, context: ImportContext) -> CleanBatch:
         clean["phone"],
         place["timezone"],
     )
-    warnings = _consent_warnings(clean, context) + _zip_warnings(column("zip"), clean, context)
+    warnings = _consent_warnings(clean, context) + _doubts(
+        "zip", column("zip"), results["zip"], clean, context
+    )
     return CleanBatch(clean, problems + warnings, int(bad.sum()), len(warnings))
 
 
-def _zip_warnings(given: pd.Series, clean: pd.DataFrame, context: ImportContext) -> list[Problem]:
-    """A 3- or 4-digit ZIP code taken as a real one with its leading zeros back ('2134' →
-    02134) is loaded, and said: it may as well be a mistyped five-digit code."""
-    given = given[clean.index]
-    short = given.str.fullmatch(r"[0-9]{3,4}") & clean["zip"].ne("")
+def _doubts(
+    name: str,
+    given: pd.Series,
+    result: cleaning.Cleaned,
+    clean: pd.DataFrame,
+    context: ImportContext,
+) -> list[Problem]:
+    """Values loaded but said, as they may be wrong: a 3- or 4-digit ZIP code taken as a real
+    one with its leading zeros back ('2134' → 02134) may as well be a mistyped five-digit code."""
+    if result.doubts is None:
+        return []
+    doubts = result.doubts[clean.index]
+    doubtful = doubts != ""
     return [
-        context.problem(
-            r, "zip", raw, f"read as {zip_code} (a leading zero lost?): check it", "warning"
-        )
-        for r, raw, zip_code in zip(
-            clean["row_number"][short], given[short], clean["zip"][short], strict=True
+        context.problem(r, name, raw, message, "warning")
+        for r, raw, message in zip(
+            clean["row_number"][doubtful],
+            given[clean.index][doubtful],
+            doubts[doubtful],
+            strict=True,
         )
     ]
 

@@ -90,8 +90,14 @@ def test_flags_states_zips_and_whole_numbers() -> None:
     assert flags.errors[2] == "not yes or no"
     states = cleaning.state(series("il", "Illinois", "Narnia", ""))
     assert list(states.values) == ["IL", "IL", "", ""] and states.errors[2] == "not a US state"
-    zips = cleaning.zip_code(series("60622-1234", "2134", "abc", "", " 60622 ", "1234", "123456"))
-    assert list(zips.values) == ["60622", "02134", "", "", "60622", "", ""]
+    zips = cleaning.zip_code(
+        series("60622-1234", "2134", "abc", "", " 60622 ", "1234", "123456", "2134-1234")
+    )
+    assert list(zips.values) == ["60622", "02134", "", "", "60622", "", "", "02134"]
+    # A restored leading zero is loaded and said, with or without the +4 suffix.
+    doubt = "read as 02134 (a leading zero lost?): check it"
+    assert zips.doubts is not None
+    assert list(zips.doubts) == ["", doubt, "", "", "", "", "", doubt]
     assert zips.errors[2] == "not a US ZIP code" and zips.errors[6] == "not a US ZIP code"
     # 2134 is Allston's 02134 without its leading zero; 01234 is no ZIP code at all.
     assert zips.errors[5] == "not a 5-digit US ZIP code"
