@@ -227,7 +227,7 @@ def group_orders(
         context.problem(r, "discount", d, "the discount is larger than the order")
         for r, d in zip(orders["row_number"][over], orders["discount_cents"][over], strict=True)
     ]
-    items = lines[~lines["order_key"].isin(set(orders.index[over]))]
+    items = lines[~bulk.is_in(lines["order_key"], orders.index[over])]
     orders = orders[~over]
     if not line_level:
         # One row per order: a single line for its category, when the file says it.
@@ -291,7 +291,7 @@ class OrderLoader:
         unknown = orders["customer_id"].isna()
         result.failed += self._report_unknown(orders[unknown], lines[~repeated], result, context)
         orders = orders[~unknown]
-        items = items[items["order_key"].isin(set(orders["order_key"]))]
+        items = items[bulk.is_in(items["order_key"], orders["order_key"])]
         result.inserted, result.updated = _write_orders(session, orders, context)
         _write_items(session, items, orders, context)
         customer_ids = sorted({int(i) for i in orders["customer_id"]})
@@ -313,7 +313,7 @@ class OrderLoader:
         orders: pd.DataFrame, items: pd.DataFrame, result: BatchResult, context: ImportContext
     ) -> int:
         by_key = orders.set_index("order_key")
-        unmatched = items[items["order_key"].isin(set(orders["order_key"]))]
+        unmatched = items[bulk.is_in(items["order_key"], orders["order_key"])]
         for row_number, key in zip(unmatched["row_number"], unmatched["order_key"], strict=True):
             ref = by_key.loc[key]
             who = (
@@ -436,7 +436,7 @@ def _write_items(
     p = table_of(Product)
     skus = items[items["sku"].notna()].drop_duplicates("sku")
     known = bulk.lookup(session, p.c.sku, skus["sku"].tolist(), [p.c.id, p.c.category])
-    unknown = skus[~skus["sku"].isin(set(known["key"]))]
+    unknown = skus[~bulk.is_in(skus["sku"], known["key"])]
     if not unknown.empty:
         ids = bulk.reserve_ids(session, p, len(unknown))
         bulk.insert_frame(
