@@ -81,6 +81,24 @@ class ImportContext:
                 bad |= hit
         return problems, bad
 
+    def field_doubts(
+        self, frame: pd.DataFrame, results: dict[str, Cleaned], loaded: pd.Series
+    ) -> list[Problem]:
+        """A warning for every value its cleaner took but doubts (`Cleaned.doubts`), on the
+        rows that are `loaded`, showing the file's own cell."""
+        rows = frame["_row"]
+        warnings: list[Problem] = []
+        for name, result in results.items():
+            if result.doubts is None:
+                continue
+            hit = (result.doubts != "") & loaded
+            cells = self.column(frame, name)
+            warnings += [
+                self.problem(rows[i], name, cells[i], result.doubts[i], "warning")
+                for i in frame.index[hit]
+            ]
+        return warnings
+
     def row_problems(
         self,
         frame: pd.DataFrame,

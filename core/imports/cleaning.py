@@ -181,17 +181,27 @@ def dates(series: pd.Series, *, today: date, allow_future: bool = False) -> Clea
 
 
 def moments(series: pd.Series, *, zone: ZoneInfo, now: pd.Timestamp) -> Cleaned:
-    """Date-times in UTC. Times without a zone are read as the store's local time."""
+    """Date-times in UTC. Times without a zone are read as the store's local time.
+
+    A local time the clocks passed twice (the hour they go back) is read as the first, and
+    said; one they skipped (the hour they spring forward) as the moment after the jump."""
     parsed, unreadable = timestamps(series)
-    local = parsed.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+    first = np.ones(len(parsed), dtype=bool)  # True: the daylight-saving reading, the earlier
+    local = parsed.dt.tz_localize(zone, ambiguous=first, nonexistent="shift_forward")
+    twice = (
+        parsed.notna()
+        & parsed.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward").isna()
+    )
     utc = local.dt.tz_convert("UTC")
     future = utc.notna() & (utc > now + pd.Timedelta(days=1))
     errors = _no_errors(series)
-    errors[unreadable | (parsed.notna() & local.isna())] = (
-        "not a date we can read (e.g. 2024-03-31 18:30 or 3/31/2024)"
-    )
+    errors[unreadable] = "not a date we can read (e.g. 2024-03-31 18:30 or 3/31/2024)"
     errors[future] = "is in the future"
-    return Cleaned(utc.where(errors == ""), errors)
+    doubts = _no_errors(series)
+    doubts[twice & (errors == "")] = (
+        "this time came twice that night (the clocks went back): read as the first"
+    )
+    return Cleaned(utc.where(errors == ""), errors, doubts)
 
 
 def money(series: pd.Series, *, allow_negative: bool = False) -> Cleaned:

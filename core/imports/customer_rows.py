@@ -110,34 +110,8 @@ def clean_customers(frame: pd.DataFrame, context: ImportContext) -> CleanBatch:
         clean["phone"],
         place["timezone"],
     )
-    warnings = _consent_warnings(clean, context) + _doubts(
-        "zip", column("zip"), results["zip"], clean, context
-    )
+    warnings = _consent_warnings(clean, context) + context.field_doubts(frame, results, good)
     return CleanBatch(clean, problems + warnings, int(bad.sum()), len(warnings))
-
-
-def _doubts(
-    name: str,
-    given: pd.Series,
-    result: cleaning.Cleaned,
-    clean: pd.DataFrame,
-    context: ImportContext,
-) -> list[Problem]:
-    """Values loaded but said, as they may be wrong: a 3- or 4-digit ZIP code taken as a real
-    one with its leading zeros back ('2134' → 02134) may as well be a mistyped five-digit code."""
-    if result.doubts is None:
-        return []
-    doubts = result.doubts[clean.index]
-    doubtful = doubts != ""
-    return [
-        context.problem(r, name, raw, message, "warning")
-        for r, raw, message in zip(
-            clean["row_number"][doubtful],
-            given[clean.index][doubtful],
-            doubts[doubtful],
-            strict=True,
-        )
-    ]
 
 
 def _consent_warnings(clean: pd.DataFrame, context: ImportContext) -> list[Problem]:

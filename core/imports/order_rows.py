@@ -89,6 +89,7 @@ class CleanOrders:
     problems: list[Problem] = field(default_factory=list)
     failed: int = 0
     line_level: bool = False
+    warnings: int = 0
 
 
 def _category(series: pd.Series) -> pd.Series:
@@ -194,7 +195,8 @@ def clean_orders(frame: pd.DataFrame, context: ImportContext) -> CleanOrders:
         }
     )[good]
     lines["row_key"] = row_keys
-    return CleanOrders(lines, problems, int(bad.sum()), line_level)
+    doubts = context.field_doubts(frame, results, good)
+    return CleanOrders(lines, problems + doubts, int(bad.sum()), line_level, len(doubts))
 
 
 def group_orders(
@@ -268,7 +270,9 @@ class OrderLoader:
 
     def load(self, session: Session, batch: CleanOrders, context: ImportContext) -> BatchResult:
         lines = batch.lines
-        result = BatchResult(failed=batch.failed, problems=list(batch.problems))
+        result = BatchResult(
+            failed=batch.failed, warnings=batch.warnings, problems=list(batch.problems)
+        )
         first = first_rows("row:" + lines["row_key"], lines["row_number"], context.seen)
         repeated = first != lines["row_number"]
         result.problems += [

@@ -325,6 +325,32 @@ def test_orders_link_to_customers_and_update_their_totals(database: str, tmp_pat
         assert customers(session)["C1"].order_count == 1
 
 
+def test_an_order_in_the_hour_that_came_twice_is_loaded_and_said(
+    database: str, tmp_path: Path
+) -> None:
+    """A bar open past 1 a.m. on the night the clocks go back rings up 1:30 twice: the order
+    is loaded (read as the first 1:30), with a warning, not refused as unreadable."""
+    load(tmp_path, CUSTOMERS_CSV)
+    summary, found = load(
+        tmp_path,
+        "Order,Customer ID,Date,Total\nL1,C1,2025-11-02 01:30,20.00\n",
+        ImportKind.ORDERS,
+        "late.csv",
+    )
+    assert (summary.inserted, summary.failed, summary.warnings) == (1, 0, 1)
+    assert found == [
+        (
+            2,
+            "warning",
+            "Order date",
+            "this time came twice that night (the clocks went back): read as the first",
+        )
+    ]
+    with session_scope() as session:
+        late = session.scalars(select(Order).where(Order.external_id == "L1")).one()
+        assert late.ordered_at.isoformat() == "2025-11-02T06:30:00+00:00"
+
+
 @pytest.mark.both_databases
 def test_unknown_customers_can_be_created(database: str, tmp_path: Path) -> None:
     content = (

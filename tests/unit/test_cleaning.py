@@ -78,6 +78,28 @@ def test_moments_are_store_local_times_stored_in_utc() -> None:
     assert pd.isna(values[3]) and result.errors[3] == ""
 
 
+def test_local_times_the_clocks_passed_twice_or_skipped_are_kept() -> None:
+    """Chicago's clocks went back at 2:00 on 2025-11-02 (1:30 came twice) and sprang forward
+    at 2:00 on 2026-03-08 (2:30 never came)."""
+    result = cleaning.moments(
+        series("2025-11-02 01:30", "2026-03-08 02:30", "2025-11-02 03:30"),
+        zone=ZoneInfo("America/Chicago"),
+        now=pd.Timestamp("2026-11-26 12:00", tz="UTC"),
+    )
+    assert list(result.values) == [
+        pd.Timestamp("2025-11-02 06:30", tz="UTC"),  # the first 1:30, still CDT (UTC−5)
+        pd.Timestamp("2026-03-08 08:00", tz="UTC"),  # 3:00 CDT, the moment after the jump
+        pd.Timestamp("2025-11-02 09:30", tz="UTC"),
+    ]
+    assert list(result.errors) == ["", "", ""]
+    assert result.doubts is not None
+    assert list(result.doubts) == [
+        "this time came twice that night (the clocks went back): read as the first",
+        "",
+        "",
+    ]
+
+
 def test_money() -> None:
     result = cleaning.money(series("$1,234.50", "(12.00)", "abc", "", "-3", "7"))
     assert as_list(result.values) == [123450, None, None, None, None, 700]
