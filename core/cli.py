@@ -154,6 +154,8 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     from core.customers.exports import export_customers
     from core.customers.search import CustomerFilter
     from core.messaging.exports import export_messages
+    from core.segments.membership import get_segment
+    from core.store_profile import get_store_profile
 
     migration_runner.ensure_current()
     out = Path(args.out)
@@ -167,17 +169,17 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
                 unit_of_work=session_scope, actor=SYSTEM, out=handle, campaign_id=args.campaign
             )
             return {"rows": rows, "out": str(out)}
-        if args.segment is not None:
-            from core.segments.membership import get_segment
-
-            with session_scope(read_only=True) as session:
+        with session_scope(read_only=True) as session:
+            if args.segment is not None:
                 get_segment(session=session, segment_id=args.segment)
+            # Ages as of the store's day, not UTC's (evenings in America are tomorrow in UTC).
+            today = utc_now().astimezone(get_store_profile(session=session).zone).date()
         rows = export_customers(
             unit_of_work=session_scope,
             actor=SYSTEM,
             out=handle,
             filters=CustomerFilter(segment_id=args.segment),
-            today=utc_now().date(),
+            today=today,
         )
     return {"rows": rows, "out": str(out)}
 

@@ -231,7 +231,7 @@ class Builder:
                 tuple(chosen),
                 tuple(excluded),
                 channels,
-                utc_now().date(),
+                utc_now().astimezone(self.zone).date(),  # 21 or not by the store's day
             )
             figures = st.columns(4)
             figures[0].metric("In these segments", f"{reach.members:,}")

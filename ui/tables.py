@@ -17,7 +17,7 @@ from core.db import session_scope, utc_now
 from core.infra.money import format_cents
 from core.models import Channel, Customer
 from core.permissions import Actor
-from ui.context import on_phone
+from ui.context import on_phone, store_today
 from ui.formatting import phone, when
 
 
@@ -111,6 +111,6 @@ def customers_csv(
         out=buffer,
         filters=filters,
         customer_ids=customer_ids,
-        today=utc_now().date(),
+        today=store_today(),  # ages as of the store's day, not UTC's
     )
     return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode()

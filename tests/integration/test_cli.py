@@ -1,14 +1,16 @@
 """`python -m core`: each command works, prints JSON, and fails clearly on bad input."""
 
+import csv
 import io
 import json
 import subprocess
 import sys
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from core import customers, demo, segments
@@ -148,6 +150,22 @@ def test_import_and_export(database: str, capsys: pytest.CaptureFixture[str], tm
     assert code == 0 and result["updated"] == 1
     assert result["mapping"] == {"external_id": "Customer #", "email": "E-mail"}
     assert result["unused_columns"] == ["Name", "Cell"], "said, not silently dropped"
+
+
+def test_export_ages_count_by_the_stores_day(
+    database: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """At 9 p.m. in Chicago (the store's zone) it is already tomorrow in UTC: a customer whose
+    21st birthday is tomorrow is still 20 in the export."""
+    customers_csv = tmp_path / "customers.csv"
+    customers_csv.write_text("Customer #,E-mail,DOB\nP1,p1@example.com,2005-12-02\n")
+    out = tmp_path / "out.csv"
+    with time_machine.travel(datetime(2026, 12, 2, 3, 0, tzinfo=UTC), tick=False):
+        assert run(capsys, "import", "customers", str(customers_csv))[0] == 0
+        code, _ = run(capsys, "export", "customers", "--out", str(out))
+    assert code == 0
+    with out.open(newline="", encoding="utf-8") as handle:
+        assert [row["age"] for row in csv.DictReader(handle)] == ["20"]
 
 
 @pytest.mark.both_databases
