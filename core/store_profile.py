@@ -7,6 +7,7 @@ Store page; marketing law needs it in every message footer.
 from __future__ import annotations
 
 import functools
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -64,6 +65,11 @@ class StoreProfile(BaseModel):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def today(self, now: datetime) -> date:
+        """The store's date at `now` (9 p.m. in Chicago is already tomorrow in UTC): the day
+        ages are counted by."""
+        return now.astimezone(self.zone).date()
 
     @property
     def postal_address(self) -> str:

@@ -20,6 +20,7 @@ from core.infra import audit
 from core.infra.csv_safe import write_csv
 from core.models import Channel, ConsentRecord, Customer, User
 from core.permissions import Actor, Permission, authorize
+from core.store_profile import get_store_profile
 
 
 def set_consent(
@@ -44,7 +45,11 @@ def set_consent(
     address = customer.email if channel == Channel.EMAIL else customer.phone
     if granted and not address:
         raise ValidationError(f"There is no {channel} address to consent for.", field=channel)
-    if granted and channel == Channel.SMS and not is_adult(customer.birth_date, now.date()):
+    if (
+        granted
+        and channel == Channel.SMS
+        and not is_adult(customer.birth_date, get_store_profile(session=session).today(now))
+    ):
         raise ValidationError(
             "SMS consent needs a full date of birth showing the customer is 21 or older.",
             field="sms_opt_in",

@@ -66,7 +66,7 @@ def _start(
         return f"{store.name}: our texts go to US mobile numbers only."
     known = _holder(session, number)
     born = known.birth_date if known is not None else None
-    if born is not None and not is_adult(born, now.date()):
+    if born is not None and not is_adult(born, store.today(now)):
         return f"{store.name}: sorry, our texts are for adults 21 and older."
     signup = session.get(SmsSignup, number) or SmsSignup(number=number)
     signup.keyword, signup.started_at, signup.birth_date = keyword, now, born
@@ -86,7 +86,7 @@ def _birth_date(
     born = _parse_date(body)
     if born is None:
         return f"{store.name}: please reply with your date of birth like 05/17/1980."
-    if not is_adult(born, signup.started_at.date()):
+    if not is_adult(born, store.today(signup.started_at)):
         session.delete(signup)
         return f"{store.name}: sorry, our texts are for adults 21 and older."
     signup.birth_date, signup.stage = born, "confirm"

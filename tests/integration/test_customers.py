@@ -10,7 +10,7 @@ from core import customers, segments
 from core.compliance.consent import Channel
 from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from core.models import AuditEntry, Customer, Event, Order, OrderItem
+from core.models import AuditEntry, ConsentRecord, Customer, Event, Order, OrderItem
 from core.permissions import SYSTEM, Actor, Role
 from tests.moments import NOW
 
@@ -50,7 +50,7 @@ def test_create_validates_and_normalises(session: Session) -> None:
         add(
             session,
             phone="3125550199",
-            birth_date=str(date.today().replace(year=2015)),
+            birth_date="2015-01-01",
             sms_opt_in=True,
         )
     with pytest.raises(PermissionDenied):
@@ -104,53 +104,43 @@ def test_update_is_audited_and_moves_the_time_zone(session: Session) -> None:
         )
 
 
+def grant_sms(session: Session, customer: Customer, now: datetime = NOW) -> ConsentRecord | None:
+    return customers.change_consent(
+        session=session,
+        actor=SYSTEM,
+        customer_id=customer.id,
+        channel=Channel.SMS,
+        granted=True,
+        now=now,
+    )
+
+
+def test_sms_consent_counts_21_by_the_stores_day(session: Session) -> None:
+    """At 9 p.m. in Chicago (the store's zone) it is already tomorrow in UTC: consent from
+    someone whose 21st birthday is tomorrow is refused until the store's day comes."""
+    evening = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 2026-12-01 21:00 in Chicago
+    eve = add(session, phone="3125550112", birth_date="2005-12-02")
+    with pytest.raises(ValidationError, match="21 or older"):
+        grant_sms(session, eve, evening)
+    assert grant_sms(session, eve, evening + timedelta(hours=4))  # 1 a.m. on the birthday
+
+
 @pytest.mark.both_databases
 def test_consent_needs_an_address_and_proof_of_age(session: Session) -> None:
     dee = add(session, email="dee@example.com")
     with pytest.raises(ValidationError, match="no sms address"):
-        customers.change_consent(
-            session=session,
-            actor=SYSTEM,
-            customer_id=dee.id,
-            channel=Channel.SMS,
-            granted=True,
-            now=NOW,
-        )
+        grant_sms(session, dee)
     customers.update_customer(
         session=session, actor=SYSTEM, customer_id=dee.id, phone="3125550111", now=NOW
     )
     with pytest.raises(ValidationError, match="date of birth"):
-        customers.change_consent(
-            session=session,
-            actor=SYSTEM,
-            customer_id=dee.id,
-            channel=Channel.SMS,
-            granted=True,
-            now=NOW,
-        )
+        grant_sms(session, dee)
     customers.update_customer(
         session=session, actor=SYSTEM, customer_id=dee.id, birth_date=ADULT, now=NOW
     )
-    record = customers.change_consent(
-        session=session,
-        actor=SYSTEM,
-        customer_id=dee.id,
-        channel=Channel.SMS,
-        granted=True,
-        now=NOW,
-    )
+    record = grant_sms(session, dee)
     assert record.address == "+13125550111" and dee.sms_opt_in
-    assert (
-        customers.change_consent(
-            session=session,
-            actor=SYSTEM,
-            customer_id=dee.id,
-            channel=Channel.SMS,
-            granted=True,
-            now=NOW,
-        )
-        is None
-    )
+    assert grant_sms(session, dee) is None
 
 
 def seed(session: Session) -> dict[str, Customer]:

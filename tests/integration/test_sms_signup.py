@@ -4,7 +4,7 @@ disclosure, and consent only on Y (double opt-in), with its proof recorded."""
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -64,6 +64,16 @@ def test_under_21_is_refused_and_nothing_is_kept(database: str) -> None:
     with session_scope(read_only=True) as session:
         assert session.scalars(select(Customer)).all() == []
         assert session.scalars(select(SmsSignup)).all() == []
+
+
+def test_twenty_one_counts_by_the_stores_day(database: str) -> None:
+    """At 9 p.m. in Chicago (the store's zone) it is already tomorrow in UTC: someone whose 21st
+    birthday is tomorrow is refused, and only tomorrow signed up."""
+    evening = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 2026-12-01 21:00 in Chicago
+    texted("JOIN", now=evening)
+    assert "21 and older" in (texted("12/02/2005", now=evening) or "")
+    texted("JOIN", now=evening + timedelta(hours=4))  # 1 a.m. on the birthday
+    assert "reply Y" in (texted("12/02/2005", now=evening + timedelta(hours=4)) or "")
 
 
 @pytest.mark.both_databases
