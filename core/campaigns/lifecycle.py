@@ -72,7 +72,9 @@ def problems(*, session: Session, campaign: Campaign, step: int, now: datetime) 
     if step >= 1:
         found += _detail_problems(campaign)
     if step >= 2:
-        found += _audience_problems(session, campaign, now.date())
+        found += _audience_problems(
+            session, campaign, get_store_profile(session=session).today(now)
+        )
     if step >= 3 and not campaign.steps:
         found.append("Make a plan: ask the planner, or add sends by hand.")
     if step >= 4 and campaign.steps:

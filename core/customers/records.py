@@ -25,6 +25,7 @@ from core.infra import audit
 from core.messaging import suppressions
 from core.models import AuditEntry, ConsentRecord, Customer
 from core.permissions import Actor, Permission, authorize
+from core.store_profile import get_store_profile
 
 
 def get_customer(*, session: Session, customer_id: int, include_deleted: bool = False) -> Customer:
@@ -123,7 +124,7 @@ def create_customer(
 ) -> Customer:
     """A new customer from checked fields (`source`: how they came, e.g. an SMS sign-up)."""
     authorize(actor, Permission.EDIT_DATA)
-    values = validate_fields(fields, today=now.date())
+    values = validate_fields(fields, today=get_store_profile(session=session).today(now))
     if not (values.get("email") or values.get("phone") or values.get("external_id")):
         raise ValidationError("A customer needs an email, a phone number or a customer ID.")
     _check_external_id_free(session, values.get("external_id"), None)
@@ -181,7 +182,7 @@ def update_customer(
     customer = get_customer(session=session, customer_id=customer_id)
     if expected_version is not None and customer.version != expected_version:
         raise _changed_meanwhile(session, customer)
-    values = validate_fields(fields, today=now.date())
+    values = validate_fields(fields, today=get_store_profile(session=session).today(now))
     if "external_id" in values:
         _check_external_id_free(session, values["external_id"], customer.id)
     changes = {

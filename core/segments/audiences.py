@@ -27,6 +27,7 @@ from core.models import Category, Customer, Order, OrderItem, Segment
 from core.permissions import Actor
 from core.segments import playbooks
 from core.segments.rules import baseline
+from core.store_profile import get_store_profile
 
 CLUSTER_SAMPLE = 50_000
 SILHOUETTE_SAMPLE = 2_000
@@ -53,7 +54,10 @@ def behaviour(session: Session, *, now: datetime, category_shares: bool = True) 
                     Customer.p_alive,
                     Customer.predicted_clv_cents,
                 )
-                .where(baseline(now.date()), Customer.order_count > 0)
+                .where(
+                    baseline(get_store_profile(session=session).today(now)),
+                    Customer.order_count > 0,
+                )
                 .order_by(Customer.id)
             )
         ],
@@ -308,7 +312,7 @@ def suggestions(
         if playbook.key in taken:
             continue
         group = segments.check_rules(session=session, rules=playbook.rules)
-        ids = segments.matching(group, now=now).subquery()
+        ids = segments.matching(session, group, now=now).subquery()
         size, value = session.execute(
             select(func.count(), func.coalesce(func.sum(Customer.predicted_clv_cents), 0))
             .select_from(Customer)

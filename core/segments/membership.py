@@ -29,6 +29,7 @@ from core.segments.rules import (
     parse_rules,
     referenced_segments,
 )
+from core.store_profile import get_store_profile
 
 
 def list_segments(*, session: Session) -> list[Segment]:
@@ -203,16 +204,18 @@ def _reaches(graph: dict[int, set[int]], start: int, target: int) -> bool:
     return False
 
 
-def matching(group: Group, *, now: datetime) -> Select[int]:
-    """The ids of customers a rule selects as of `now` (baseline included)."""
-    return select(Customer.id).where(baseline(now.date()), compile_rules(group, now=now))
+def matching(session: Session, group: Group, *, now: datetime) -> Select[int]:
+    """The ids of customers a rule selects as of `now` (baseline included). Ages count by the
+    store's day: at 9 p.m. in Chicago it is already tomorrow in UTC."""
+    today = get_store_profile(session=session).today(now)
+    return select(Customer.id).where(baseline(today), compile_rules(group, now=now, today=today))
 
 
 def count_matching(*, session: Session, rules: dict[str, Any] | str, now: datetime) -> int:
     """How many customers a rule would select now (for the live count while editing)."""
     group = check_rules(session=session, rules=rules)
     return session.execute(
-        select(func.count()).select_from(matching(group, now=now).subquery())
+        select(func.count()).select_from(matching(session, group, now=now).subquery())
     ).scalar_one()
 
 
@@ -370,7 +373,7 @@ def refresh_segment(*, session: Session, actor: Actor, segment_id: int, now: dat
     assert segment.rules is not None  # a rule-based segment has its rule
     group = parse_rules(segment.rules)
     session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id))
-    members = matching(group, now=now).subquery()
+    members = matching(session, group, now=now).subquery()
     session.execute(
         insert(SegmentMember).from_select(
             ["segment_id", "customer_id", "added_at"],

@@ -419,10 +419,13 @@ def baseline(today: date) -> ColumnElement[bool]:
     )
 
 
-def compile_rules(group: Group, *, now: datetime) -> ColumnElement[bool]:
-    """The SQL condition for a checked rule tree, as of `now` (for "last N days" and ages)."""
+def compile_rules(group: Group, *, now: datetime, today: date) -> ColumnElement[bool]:
+    """The SQL condition for a checked rule tree, as of `now` (for "last N days") and the
+    store's `today` (for ages)."""
     parts = [
-        compile_rules(item, now=now) if isinstance(item, Group) else _compile(item, now)
+        compile_rules(item, now=now, today=today)
+        if isinstance(item, Group)
+        else _compile(item, now, today)
         for item in group.conditions
     ]
     return and_(*parts) if group.match == "all" else or_(*parts)
@@ -453,7 +456,7 @@ def _cents(value: Any) -> Any:
     return [round(v * 100) for v in value] if isinstance(value, list) else round(value * 100)
 
 
-def _compile(c: Condition, now: datetime) -> SQLColumnExpression[bool]:
+def _compile(c: Condition, now: datetime, today: date) -> SQLColumnExpression[bool]:
     spec = FIELDS[c.field]
     column = unindexed(spec.column) if spec.column is not None else None
     if spec.kind == Kind.MONEY:
@@ -468,7 +471,7 @@ def _compile(c: Condition, now: datetime) -> SQLColumnExpression[bool]:
     if spec.kind == Kind.DATE:
         return _compile_date(column, c, now)
     if c.field == "age":
-        return _compile_age(c, now.date())
+        return _compile_age(c, today)
     if c.field == "birthday_month":
         return _compare(extract("month", Customer.birth_date), c.op, c.value)
     if spec.kind == Kind.ACTIVITY:

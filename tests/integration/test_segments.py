@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 
-from core import demo, scoring, segments
+from core import customers, demo, scoring, segments
 from core.compliance.age import years_ago
 from core.db import session_scope
 from core.errors import Conflict, PermissionDenied, ValidationError
@@ -169,7 +169,7 @@ def reference(rules: dict[str, Any]) -> set[int]:
 
 def matched(rules: dict[str, Any]) -> set[int]:
     with session_scope(read_only=True) as session:
-        return set(session.scalars(segments.matching(parse_rules(rules), now=NOW)))
+        return set(session.scalars(segments.matching(session, parse_rules(rules), now=NOW)))
 
 
 def all_of(*conditions: dict[str, Any]) -> dict[str, Any]:
@@ -242,6 +242,29 @@ def test_deleted_and_under_21_customers_never_match(store: str) -> None:
         )
     everyone = matched(all_of({"field": "order_count", "op": "gte", "value": 0}))
     assert deleted not in everyone and minor not in everyone
+
+
+def test_ages_count_by_the_stores_day(database: str) -> None:
+    """At 9 p.m. in Chicago (the store's zone) it is already tomorrow in UTC: someone whose 21st
+    birthday is tomorrow is in no segment, by age rule or any other, until the store's day."""
+    evening = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 2026-12-01 21:00 in Chicago
+    after_midnight = evening + timedelta(hours=4)
+    with session_scope() as session:
+        eve = customers.create_customer(
+            session=session,
+            actor=SYSTEM,
+            email="eve@example.com",
+            birth_date="2005-12-02",
+            now=evening,
+        )
+        for rules in (
+            all_of({"field": "order_count", "op": "gte", "value": 0}),
+            all_of({"field": "age", "op": "between", "value": [21, 22]}),
+        ):
+            group = parse_rules(rules)
+            assert list(session.scalars(segments.matching(session, group, now=evening))) == []
+            found = session.scalars(segments.matching(session, group, now=after_midnight))
+            assert list(found) == [eve.id]
 
 
 # --- rule-based segments --------------------------------------------------------------------
