@@ -8,7 +8,7 @@ from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
 from core.db import session_scope, utc_now
 from core.permissions import Permission
 from ui.calls import ask_before, attempt, change, confirmed
-from ui.context import store_zone
+from ui.context import store_today, store_zone
 from ui.flash import show_flash
 from ui.guard import require
 from ui.tables import customer_table, customers_csv, show_customers
@@ -120,13 +120,14 @@ listed = attempt(
         sort=sort,
         descending=descending,
         page=st.session_state.get("customer_page", 1),
+        today=store_today(),
     ),
     read_only=True,
 )
 if listed is None:
     st.stop()
 page = listed.value
-table = customer_table(page.customers, store_zone())
+table = customer_table(page, store_zone())
 
 if table.empty:
     if filters == CustomerFilter():

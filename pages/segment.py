@@ -12,7 +12,7 @@ from core.errors import DomainError, NotFound
 from core.models import Segment
 from core.permissions import Permission
 from ui.calls import Done, ask_before, attempt, change, confirmed, not_found, query_id
-from ui.context import store_zone
+from ui.context import store_today, store_zone
 from ui.flash import flash, show_flash
 from ui.formatting import md
 from ui.guard import require
@@ -166,9 +166,12 @@ def members(segment: Segment) -> None:
     filters = CustomerFilter(segment_id=segment.id)
     with session_scope(read_only=True) as session:
         page = customers.list_customers(
-            session=session, filters=filters, page=st.session_state.get(page_key, 1)
+            session=session,
+            filters=filters,
+            page=st.session_state.get(page_key, 1),
+            today=store_today(),
         )
-        table = customer_table(page.customers, zone)
+        table = customer_table(page, zone)
     if table.empty:
         st.info("No members right now.")
         return

@@ -3,34 +3,26 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
-from core import compliance
-from core.customers import CustomerFilter
+from core.customers import CustomerFilter, CustomerPage
 from core.customers.exports import export_customers
-from core.db import session_scope, utc_now
+from core.db import session_scope
 from core.infra.money import format_cents
-from core.models import Channel, Customer
+from core.models import Channel
 from core.permissions import Actor
 from ui.context import on_phone, store_today
 from ui.formatting import phone, when
 
 
-def customer_table(rows: Sequence[Customer], zone: ZoneInfo) -> pd.DataFrame:
-    """One row per customer with the id (hide it, use it for selections) and what a marketer
-    scans for: recency, spend, risk, whether they can be reached (by the rule campaigns use),
-    and how."""
-    with session_scope(read_only=True) as session:
-        reach = compliance.reachable_channels(
-            session=session,
-            customer_ids=[c.id for c in rows],
-            today=utc_now().astimezone(zone).date(),
-        )
+def customer_table(page: CustomerPage, zone: ZoneInfo) -> pd.DataFrame:
+    """One row per customer of `page` with the id (hide it, use it for selections) and what a
+    marketer scans for: recency, spend, risk, whether they can be reached (by the rule campaigns
+    use), and how."""
     return pd.DataFrame(
         [
             {
@@ -40,14 +32,15 @@ def customer_table(rows: Sequence[Customer], zone: ZoneInfo) -> pd.DataFrame:
                 "Orders": c.order_count,
                 "Spent": format_cents(c.total_spent_cents, whole=True),
                 "Churn risk": (c.churn_risk or "—").title(),
-                "Can reach": " · ".join(CHANNEL_NAMES[ch] for ch in reach.get(c.id, [])) or "—",
+                "Can reach": " · ".join(CHANNEL_NAMES[ch] for ch in page.reach.get(c.id, []))
+                or "—",
                 "Email": c.email or "",
                 "Phone": phone(c.phone),
                 "City": c.city,
                 "ZIP": c.zip,
                 "Customer since": when(c.created_at, zone),
             }
-            for c in rows
+            for c in page.customers
         ],
         columns=["id", *CUSTOMER_COLUMNS],
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -22,8 +23,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from core.compliance import reachable_channels
 from core.errors import ValidationError
-from core.models import Customer, SegmentMember
+from core.models import Channel, Customer, SegmentMember
 
 PAGE_SIZE = 50
 COUNT_LIMIT = 10_000
@@ -86,6 +88,8 @@ class CustomerPage:
     page: int
     page_size: int
     exact: bool = True
+    reach: dict[int, list[Channel]] = field(default_factory=dict)
+    """The channels marketing may use for each customer on the page, by the campaigns' rule."""
 
     @property
     def pages(self) -> int:
@@ -124,8 +128,10 @@ def list_customers(
     descending: bool = True,
     page: int = 1,
     page_size: int = PAGE_SIZE,
+    today: date,
 ) -> CustomerPage:
-    """One page of customers. With a search, the most relevant come first."""
+    """One page of customers, with whom marketing may reach on `today` (the store's day). With
+    a search, the most relevant come first."""
     conditions = _conditions(filters, _dialect(session))
     counted = select(Customer.id).where(*conditions).limit(COUNT_LIMIT + 1).subquery()
     total = session.execute(select(func.count()).select_from(counted)).scalar_one()
@@ -144,8 +150,9 @@ def list_customers(
             # PostgreSQL cannot serve DESC NULLS LAST from a plain index.)
             order = order.nulls_last()
         query = query.order_by(order, Customer.id.desc() if descending else Customer.id.asc())
-    rows = session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
-    return CustomerPage(list(rows), total, page, page_size, exact)
+    rows = list(session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
+    reach = reachable_channels(session=session, customer_ids=[c.id for c in rows], today=today)
+    return CustomerPage(rows, total, page, page_size, exact, reach)
 
 
 def _conditions(filters: CustomerFilter, dialect: str) -> list[SQLColumnExpression[bool]]:

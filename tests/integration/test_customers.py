@@ -16,6 +16,7 @@ from tests.moments import NOW
 
 VIEWER = Actor(user_id=None, email="v@example.com", role=Role.VIEWER)
 ADULT = date(1980, 5, 17)
+TODAY = NOW.date()
 
 
 def add(session: Session, **fields: object) -> Customer:
@@ -187,16 +188,23 @@ def names(page: customers.CustomerPage) -> list[str]:
 @pytest.mark.both_databases
 def test_list_filters_sorts_and_pages(session: Session) -> None:
     people = seed(session)
-    listed = customers.list_customers(session=session)
+    listed = customers.list_customers(session=session, today=TODAY)
     assert names(listed) == ["Zoë", "Sam", "Anabel", "Ana"] and listed.total == 4
-    by_spend = customers.list_customers(session=session, sort=SortKey.SPENT)
+    # Who marketing may reach comes with the page, by the campaigns' rule.
+    assert listed.reach[people["sam"].id] == [Channel.SMS], "21+ and opted in to texts"
+    assert listed.reach[people["ana"].id] == [], "opted in, but nothing shows she is 21"
+    by_spend = customers.list_customers(session=session, today=TODAY, sort=SortKey.SPENT)
     assert names(by_spend)[:2] == ["Sam", "Ana"]
-    by_last = customers.list_customers(session=session, sort=SortKey.LAST_ORDER)
+    by_last = customers.list_customers(session=session, today=TODAY, sort=SortKey.LAST_ORDER)
     assert names(by_last)[0] == "Sam", "customers who never ordered come last"
 
     def only(**kwargs: object) -> list[str]:
         return sorted(
-            names(customers.list_customers(session=session, filters=CustomerFilter(**kwargs)))
+            names(
+                customers.list_customers(
+                    session=session, today=TODAY, filters=CustomerFilter(**kwargs)
+                )
+            )
         )
 
     assert only(churn_risk=(ChurnRisk.HIGH,)) == ["Ana"]
@@ -219,9 +227,9 @@ def test_list_filters_sorts_and_pages(session: Session) -> None:
     assert only(segment_id=segment.id) == ["Sam"]
     assert only(deleted=True) == ["Zoë"]
 
-    paged = customers.list_customers(session=session, page=2, page_size=2)
+    paged = customers.list_customers(session=session, today=TODAY, page=2, page_size=2)
     assert (paged.page, paged.pages, names(paged)) == (2, 2, ["Ana"])  # Zoë is deleted
-    beyond = customers.list_customers(session=session, page=99, page_size=2)
+    beyond = customers.list_customers(session=session, today=TODAY, page=99, page_size=2)
     assert beyond.page == 2
 
 
@@ -243,7 +251,9 @@ def test_search_finds_names_emails_and_phones(
     session: Session, query: str, expected: list[str]
 ) -> None:
     seed(session)
-    found = customers.list_customers(session=session, filters=CustomerFilter(search=query))
+    found = customers.list_customers(
+        session=session, today=TODAY, filters=CustomerFilter(search=query)
+    )
     assert sorted(names(found)) == sorted(expected)
 
 
@@ -257,22 +267,28 @@ def test_a_search_longer_than_any_name_is_refused_with_the_reason(
     """Each word is another index scan: a pasted paragraph kept the database busy for 39 s."""
     seed(session)
     with pytest.raises(ValidationError, match="at most 6 words and 100 characters") as error:
-        customers.list_customers(session=session, filters=CustomerFilter(search=query))
+        customers.list_customers(session=session, today=TODAY, filters=CustomerFilter(search=query))
     assert error.value.field == "search"
-    found = customers.list_customers(session=session, filters=CustomerFilter(search="a b c d e f"))
+    found = customers.list_customers(
+        session=session, today=TODAY, filters=CustomerFilter(search="a b c d e f")
+    )
     assert names(found) == []
 
 
 @pytest.mark.both_databases
 def test_search_ranks_exact_and_last_name_hits_first(session: Session) -> None:
     seed(session)
-    found = customers.list_customers(session=session, filters=CustomerFilter(search="and"))
+    found = customers.list_customers(
+        session=session, today=TODAY, filters=CustomerFilter(search="and")
+    )
     assert names(found) == ["Sam"]
     exact = customers.list_customers(
-        session=session, filters=CustomerFilter(search="ana@example.com")
+        session=session, today=TODAY, filters=CustomerFilter(search="ana@example.com")
     )
     assert names(exact) == ["Ana"]
-    ranked = customers.list_customers(session=session, filters=CustomerFilter(search="an"))
+    ranked = customers.list_customers(
+        session=session, today=TODAY, filters=CustomerFilter(search="an")
+    )
     assert names(ranked)[0] == "Sam", "Anderson: a last name starting with the query ranks first"
 
 
@@ -327,9 +343,9 @@ def test_big_lists_count_up_to_a_limit(session: Session, monkeypatch: pytest.Mon
     monkeypatch.setattr(customers.search, "COUNT_LIMIT", 3)
     seed(session)
     add(session, email="e@example.com")
-    first = customers.list_customers(session=session, page_size=2)
+    first = customers.list_customers(session=session, today=TODAY, page_size=2)
     assert (first.total, first.exact, first.pages, first.has_next) == (3, False, 2, True)
-    last = customers.list_customers(session=session, page=3, page_size=2)
+    last = customers.list_customers(session=session, today=TODAY, page=3, page_size=2)
     assert (len(last.customers), last.has_next) == (1, False)
 
 
