@@ -173,7 +173,7 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
             if args.segment is not None:
                 get_segment(session=session, segment_id=args.segment)
             # Ages as of the store's day, not UTC's (evenings in America are tomorrow in UTC).
-            today = utc_now().astimezone(get_store_profile(session=session).zone).date()
+            today = get_store_profile(session=session).today(utc_now())
         rows = export_customers(
             unit_of_work=session_scope,
             actor=SYSTEM,
@@ -193,7 +193,7 @@ def cmd_preflight(args: argparse.Namespace) -> dict[str, Any]:
     migration_runner.ensure_current()
     with session_scope(read_only=True) as session:
         campaign = get_campaign(session=session, campaign_id=args.campaign)
-        today = utc_now().astimezone(get_store_profile(session=session).zone).date()
+        today = get_store_profile(session=session).today(utc_now())
         return {
             "campaign_id": campaign.id,
             **preflight(session=session, campaign=campaign, today=today).as_dict(),
@@ -385,7 +385,7 @@ def cmd_report(args: argparse.Namespace) -> dict[str, Any]:
     now = utc_now()
     with session_scope(read_only=True) as session:
         store = get_store_profile(session=session)
-        last = report.parse_day(args.to, "--to") if args.to else now.astimezone(store.zone).date()
+        last = report.parse_day(args.to, "--to") if args.to else store.today(now)
         first = report.parse_day(args.since, "--from") if args.since else None
         period = Period(first, last) if first else Period.last_days(30, today=last)
         found = report.gather_report(
@@ -420,7 +420,7 @@ def cmd_weekly_report(args: argparse.Namespace) -> dict[str, Any]:
             weekly.save_weekly_settings(session=session, actor=SYSTEM, settings=chosen)
         said: dict[str, Any] = chosen.model_dump(mode="json")
         if args.send:
-            today = now.astimezone(get_store_profile(session=session).zone).date()
+            today = get_store_profile(session=session).today(now)
             said["sent"] = weekly.send_weekly_report(
                 session=session, period=weekly.last_week(today), now=now, settings=get_settings()
             )

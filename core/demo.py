@@ -216,7 +216,7 @@ def load_demo(
     with unit_of_work() as session:
         if demo_loaded(session=session):
             return _summary(session, created=False)
-        today = today or now.astimezone(get_store_profile(session=session).zone).date()
+        today = today or get_store_profile(session=session).today(now)
 
     report(2, f"Imagining {customers:,} customers and a year of shopping")
     store = generate(today=today, customers=customers, seed=seed, now=now)
@@ -295,7 +295,7 @@ def load_demo_store(
             if key not in taken:
                 playbooks.create_from_playbook(session=session, actor=actor, key=key, now=now)
     with unit_of_work() as session:
-        today = now.astimezone(get_store_profile(session=session).zone).date()
+        today = get_store_profile(session=session).today(now)
         result["campaign_history_messages"] = demo_history.add_campaign_history(
             session=session, seed=seed, today=today, now=now
         )

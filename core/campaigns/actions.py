@@ -83,7 +83,7 @@ def generate_actions(
         raise ValidationError(f"“{campaign.name}” has no plan yet: plan it first.")
     store = get_store_profile(session=session)
     policy = compliance.get_policy(session=session)
-    today = now.astimezone(store.zone).date()
+    today = store.today(now)
     audience = _audience(session, campaign, today)
     run_id = str(uuid.uuid4())
     if audience.empty:

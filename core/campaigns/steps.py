@@ -48,7 +48,7 @@ def plan_context(*, session: Session, campaign: Campaign, now: datetime) -> Plan
         excluded_segment_ids=tuple(campaign.excluded_segment_ids),
         budget_cents=campaign.budget_cents,
         max_discount_percent=campaign.max_discount_percent,
-        today=now.astimezone(get_store_profile(session=session).zone).date(),
+        today=get_store_profile(session=session).today(now),
     )
 
 
