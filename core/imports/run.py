@@ -10,26 +10,25 @@ restarts after its last committed batch and never loads a row twice.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.errors import DomainError, NotFound, ValidationError
+from core.imports.ahead import PROCESS_FROM_ROWS, cleaned_batches
 from core.imports.batch import BatchResult, ImportContext, Loader, row_labels
 from core.imports.customer_rows import CustomerLoader
 from core.imports.fields import check_mapping, suggest_mapping
@@ -57,7 +56,6 @@ CHUNK_ROWS = 50_000
 """Rows per batch and transaction: big enough for set-based speed, small enough that a SQLite
 reader waits at most a moment and memory stays bounded."""
 SAMPLE_ROWS = 1000
-T = TypeVar("T")
 
 
 def upload_folder(settings: Settings | None = None) -> Path:
@@ -238,10 +236,13 @@ def run_import(
     now: datetime,
     progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    clean_in_process: bool | None = None,
 ) -> ImportSummary:
     """Load the file of a prepared import, resuming after its checkpoint if it ran before.
 
-    `now` is when the import runs: it stamps the rows and judges ages and future dates."""
+    `now` is when the import runs: it stamps the rows and judges ages and future dates.
+    `clean_in_process` says where the batches are cleaned (`core.imports.ahead`); by default in
+    a process of their own from `PROCESS_FROM_ROWS` rows."""
     authorize(actor, Permission.EDIT_DATA)
     report = progress or no_progress
     with unit_of_work() as session:
@@ -270,24 +271,30 @@ def run_import(
                 "(IMPORT_MAX_ROWS). Split it and import the parts one after another."
             )
         done = 0
-        batches = read_batches(path, shape, chunk_rows)
-        for frame, batch in _cleaned_ahead(batches, lambda f: loader.clean(f, context)):
-            last_row = int(frame["_row"].iloc[-1])
-            done += len(frame)
-            if last_row <= checkpoint:
-                loader.remember(batch, context)
-                continue
-            with unit_of_work() as session:
-                result = loader.load(session, batch, context)
-                if result.problems:
-                    who = row_labels(frame, context)
-                    for problem in result.problems:
-                        problem["who"] = who.get(problem["row_number"], "")
-                _record_batch(session, import_id, result, last_row, len(frame))
-            report(
-                min(99, int(100 * done / max(total, 1))),
-                f"Loaded {done:,} of {total:,} rows",
-            )
+        if clean_in_process is None:
+            clean_in_process = total >= PROCESS_FROM_ROWS
+        batches = cleaned_batches(
+            path, shape, chunk_rows, loader, context, in_process=clean_in_process
+        )
+        # Closed here, not whenever it is collected: a cleaning process stops with the import.
+        with contextlib.closing(batches):
+            for frame, batch in batches:
+                last_row = int(frame["_row"].iloc[-1])
+                done += len(frame)
+                if last_row <= checkpoint:
+                    loader.remember(batch, context)
+                    continue
+                with unit_of_work() as session:
+                    result = loader.load(session, batch, context)
+                    if result.problems:
+                        who = row_labels(frame, context)
+                        for problem in result.problems:
+                            problem["who"] = who.get(problem["row_number"], "")
+                    _record_batch(session, import_id, result, last_row, len(frame))
+                report(
+                    min(99, int(100 * done / max(total, 1))),
+                    f"Loaded {done:,} of {total:,} rows",
+                )
         report(99, "Bringing customer totals up to date")
         with unit_of_work() as session:
             loader.finish(session, context)
@@ -323,24 +330,6 @@ def run_import(
     report(100, "Import finished")
     log.info("import finished", extra={"import": summary.as_dict()})
     return summary
-
-
-def _cleaned_ahead(
-    frames: Iterator[pd.DataFrame], clean: Callable[[pd.DataFrame], T]
-) -> Iterator[tuple[pd.DataFrame, T]]:
-    """Each batch of the file with what `clean` makes of it. The next batch is read and cleaned
-    in a thread while the caller writes this one: the database works (on PostgreSQL in a
-    process of its own) while pandas, pyarrow and the file reader work beside it."""
-
-    def read_and_clean() -> tuple[pd.DataFrame, T] | None:
-        frame = next(frames, None)
-        return None if frame is None else (frame, clean(frame))
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-clean") as pool:
-        pending = pool.submit(read_and_clean)
-        while (ready := pending.result()) is not None:
-            pending = pool.submit(read_and_clean)
-            yield ready
 
 
 def _record_batch(

@@ -240,7 +240,10 @@ def test_viewers_cannot_import(database: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.both_databases
-def test_an_import_killed_midway_resumes_without_duplicates(database: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("clean_in_process", [False, True])
+def test_an_import_killed_midway_resumes_without_duplicates(
+    database: str, tmp_path: Path, clean_in_process: bool
+) -> None:
     rows = "\n".join(
         f"K{i},k{i}@example.com,1990-01-0{1 + i % 9},{'yes' if i % 2 else 'no'}" for i in range(25)
     )
@@ -258,7 +261,9 @@ def test_an_import_killed_midway_resumes_without_duplicates(database: str, tmp_p
             import_id=import_id,
             chunk_rows=10,
             now=NOW,
+            clean_in_process=clean_in_process,
         )
+    assert not child_processes()  # a cleaning process is stopped with the import
     with session_scope() as session:
         row = session.get(Import, import_id)
         assert (row.status, row.checkpoint_row, row.inserted) == (ImportStatus.FAILED, 21, 20)
@@ -447,6 +452,41 @@ def test_old_uploads_are_purged_unless_an_import_still_needs_them(
     with session_scope() as session:
         assert imports.purge_uploads(session=session, now=NOW, folder=tmp_path) == 1
     assert waiting.exists() and fresh.exists() and not abandoned.parent.exists()
+
+
+def child_processes() -> list[str]:
+    """The pids of this process's children (Linux)."""
+    pid = os.getpid()
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
+@pytest.mark.parametrize("clean_in_process", [False, True])
+def test_a_file_unreadable_past_its_start_fails_saying_why_and_keeps_the_rows_before(
+    database: str, tmp_path: Path, clean_in_process: bool
+) -> None:
+    """The file is read as it is loaded: a bad byte far in fails the import with the reader's
+    reason, whichever process read it, and the batches before it stay loaded."""
+    good = "".join(f"R{i:05d},r{i}@example.com\n" for i in range(12_000))  # past the sample
+    path = tmp_path / "late.csv"
+    path.write_bytes(b"Customer #,E-mail\n" + good.encode() + b"R99999,caf\xe9@example.com\n")
+    with session_scope() as session:
+        import_id = imports.prepare_import(
+            session=session, actor=SYSTEM, kind=ImportKind.CUSTOMERS, path=path, filename="l.csv"
+        ).id
+    with pytest.raises(UnusableFile, match="not valid utf-8"):
+        imports.run_import(
+            unit_of_work=session_scope,
+            actor=SYSTEM,
+            import_id=import_id,
+            chunk_rows=1000,
+            now=NOW,
+            clean_in_process=clean_in_process,
+        )
+    with session_scope() as session:
+        row = session.get(Import, import_id)
+        assert row.status == ImportStatus.FAILED
+        assert row.error.startswith("Part of the file is not valid utf-8")
+        assert session.scalar(select(func.count(Customer.id))) == row.inserted > 0
 
 
 HOUSEHOLD_ROWS = [
