@@ -72,7 +72,8 @@ def _from_process(
     # A fresh interpreter, not a fork (the parent may be a web server or worker with threads of
     # its own) and not multiprocessing's spawn (which re-runs the parent's main script).
     project = str(Path(__file__).resolve().parents[2])
-    env = os.environ | {"PYTHONPATH": os.pathsep.join([project, os.environ.get("PYTHONPATH", "")])}
+    paths = [project, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(paths)}
     worker = subprocess.Popen(
         [sys.executable, "-c", "from core.imports.ahead import serve; serve()"],
         stdin=subprocess.PIPE,
@@ -84,7 +85,7 @@ def _from_process(
     # clean the next one while this one is written instead of waiting to be read.
     received: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
     taker = threading.Thread(
-        target=_take_messages, args=(worker.stdout, received), name="import-clean", daemon=True
+        target=_take_messages, args=(worker.stdout, received), name="import-take", daemon=True
     )
     try:
         pickle.dump((path, shape, rows, loader, context), worker.stdin)
@@ -126,7 +127,8 @@ def serve() -> None:
 
     def send(message: Any) -> None:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        out.write(LENGTH.pack(len(data)) + data)
+        out.write(LENGTH.pack(len(data)))
+        out.write(data)
         out.flush()
 
     path, shape, rows, loader, context = pickle.load(sys.stdin.buffer)  # noqa: S301 - our parent
