@@ -67,17 +67,14 @@ class ImportContext:
         """A problem for every value its cleaner refused, showing the file's own cell (of the
         column `shown` names instead, for fields derived from another one), and which rows had
         any."""
-        rows, shown = frame["_row"], shown or {}
+        shown = shown or {}
         problems: list[Problem] = []
         bad = pd.Series(False, index=frame.index)
         for name, result in results.items():
             hit = result.errors != ""
             if hit.any():
                 cells = self.column(frame, shown.get(name, name))
-                problems += [
-                    self.problem(rows[i], name, cells[i], result.errors[i])
-                    for i in frame.index[hit]
-                ]
+                problems += self._cell_problems(frame, hit, name, cells, result.errors, "error")
                 bad |= hit
         return problems, bad
 
@@ -86,18 +83,28 @@ class ImportContext:
     ) -> list[Problem]:
         """A warning for every value its cleaner took but doubts (`Cleaned.doubts`), on the
         rows that are `loaded`, showing the file's own cell."""
-        rows = frame["_row"]
         warnings: list[Problem] = []
         for name, result in results.items():
-            if result.doubts is None:
-                continue
-            hit = (result.doubts != "") & loaded
-            cells = self.column(frame, name)
-            warnings += [
-                self.problem(rows[i], name, cells[i], result.doubts[i], "warning")
-                for i in frame.index[hit]
-            ]
+            if result.doubts is not None:
+                hit = (result.doubts != "") & loaded
+                cells = self.column(frame, name)
+                warnings += self._cell_problems(frame, hit, name, cells, result.doubts, "warning")
         return warnings
+
+    def _cell_problems(
+        self,
+        frame: pd.DataFrame,
+        hit: pd.Series,
+        name: str,
+        cells: pd.Series,
+        messages: pd.Series,
+        severity: str,
+    ) -> list[Problem]:
+        """One problem with field `name` for every row where `hit` holds, with its message."""
+        rows = frame["_row"]
+        return [
+            self.problem(rows[i], name, cells[i], messages[i], severity) for i in frame.index[hit]
+        ]
 
     def row_problems(
         self,
