@@ -62,6 +62,10 @@ class Builder:
         self.zone = zone
         self.key = f"builder_step_{campaign.id if campaign else 'new'}"
 
+    def today(self) -> date:
+        """The store's date now: the first day a campaign can start, the day ages count by."""
+        return utc_now().astimezone(self.zone).date()
+
     # --- navigation ---------------------------------------------------------------------
 
     def show(self) -> None:
@@ -122,7 +126,7 @@ class Builder:
 
     def details(self) -> None:
         current = self.details_now()
-        tomorrow = utc_now().astimezone(self.zone).date() + timedelta(days=1)
+        tomorrow = self.today() + timedelta(days=1)
         start = current.starts_at.astimezone(self.zone) if current.starts_at else None
         end = current.ends_at.astimezone(self.zone) if current.ends_at else None
         types = list(CampaignType)
@@ -231,7 +235,7 @@ class Builder:
                 tuple(chosen),
                 tuple(excluded),
                 channels,
-                utc_now().astimezone(self.zone).date(),  # 21 or not by the store's day
+                self.today(),  # 21 or not by the store's day
             )
             figures = st.columns(4)
             figures[0].metric("In these segments", f"{reach.members:,}")
@@ -474,17 +478,16 @@ class Builder:
                 f"The start ({start:%a %b %d, %H:%M}) has passed: start it now, or go back to "
                 "Details for a later start."
             )
+        today = now.astimezone(self.zone).date()
         with session_scope(read_only=True) as session:
             reach = campaigns.audience_reach(
                 session=session,
                 segment_ids=campaign.segment_ids,
                 excluded_segment_ids=campaign.excluded_segment_ids,
                 channels=campaign.channels,
-                today=now.astimezone(self.zone).date(),
+                today=today,
             )
-            report = preflight(
-                session=session, campaign=campaign, today=now.astimezone(self.zone).date()
-            )
+            report = preflight(session=session, campaign=campaign, today=today)
         show_preflight(report)
         prepared = min(reach.reachable, actions.DEFAULT_LIMIT)
         who = (
@@ -545,7 +548,7 @@ class Builder:
         """Each send's message as its first reachable recipient would get it."""
         with session_scope(read_only=True) as session:
             names = segments.names(session=session)
-            today = utc_now().astimezone(self.zone).date()
+            today = self.today()
             shown = [
                 (
                     step,
