@@ -1,7 +1,11 @@
+import io
 import json
 import logging
+import sys
 
-from core.infra.logs import JsonFormatter, bound, job_id, request_id
+import pytest
+
+from core.infra.logs import JsonFormatter, _StderrHandler, bound, job_id, request_id
 from core.infra.money import format_cents
 
 
@@ -44,3 +48,17 @@ def test_exceptions_are_kept_in_one_line() -> None:
     line = JsonFormatter().format(record)
     assert "\n" not in line
     assert "RuntimeError: boom" in json.loads(line)["exc"]
+
+
+def test_lines_go_to_the_stderr_of_the_moment_not_the_one_logging_was_set_up_with(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A job thread may log after the stream it started beside was closed (a test's capture)."""
+    first, later = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    handler = _StderrHandler()
+    handler.setFormatter(JsonFormatter())
+    first.close()
+    monkeypatch.setattr(sys, "stderr", later)
+    handler.handle(logging.makeLogRecord({"name": "jobs", "msg": "job failed", "levelno": 40}))
+    assert json.loads(later.getvalue())["msg"] == "job failed"
