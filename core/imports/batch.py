@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 import pandas as pd
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from core.imports.cleaning import Cleaned
@@ -167,6 +168,9 @@ def first_rows(keys: pd.Series, rows: pd.Series, seen: dict[Any, int]) -> pd.Ser
 class Loader(Protocol[Batch]):
     """How one kind of file loads. `clean` touches no database, so the next batch can be
     cleaned while this one is written."""
+
+    grows: tuple[Table, ...]
+    """The tables its batches write and look rows up in (`bulk.keep_statistics`)."""
 
     def clean(self, frame: pd.DataFrame, context: ImportContext) -> Batch:
         """The batch checked and normalised: its good rows and its problems."""

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     Integer,
     String,
+    Table,
     and_,
     case,
     func,
@@ -157,6 +158,8 @@ def customer_key(clean: pd.DataFrame) -> pd.Series:
 
 
 class CustomerLoader:
+    grows: tuple[Table, ...] = (CUSTOMERS,)
+
     def clean(self, frame: pd.DataFrame, context: ImportContext) -> CleanBatch:
         return clean_customers(frame, context)
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     String,
+    Table,
     case,
     delete,
     select,
@@ -256,6 +257,8 @@ def group_orders(
 
 
 class OrderLoader:
+    grows: tuple[Table, ...] = (ORDERS, ITEMS, CUSTOMERS)
+
     def clean(self, frame: pd.DataFrame, context: ImportContext) -> CleanOrders:
         return clean_orders(frame, context)
 

@@ -41,7 +41,7 @@ from core.imports.files import (
     read_batches,
 )
 from core.imports.order_rows import OrderLoader
-from core.infra import audit, events
+from core.infra import audit, bulk, events
 from core.infra.csv_safe import write_csv
 from core.infra.job_rows import Progress, no_progress
 from core.models import Import, ImportKind, ImportProblem, ImportStatus
@@ -285,6 +285,7 @@ def run_import(
                     loader.remember(batch, context)
                     continue
                 with unit_of_work() as session:
+                    bulk.keep_statistics(session, *loader.grows)
                     result = loader.load(session, batch, context)
                     if result.problems:
                         who = row_labels(frame, context)

@@ -8,6 +8,7 @@
   they exist.
 - `temp_table` makes a per-transaction scratch table for set-based UPDATE … FROM.
 - `is_in` asks which values of a column are among a batch's keys.
+- `keep_statistics` re-analyzes tables an import is filling, so its lookups stay on the indexes.
 """
 
 from __future__ import annotations
@@ -102,6 +103,33 @@ def is_in(series: pd.Series, values: Iterable[Any]) -> pd.Series:
     """`series.isin(values)`, without the slow path of pandas' pyarrow strings, whose `isin`
     makes a pyarrow scalar of every value asked about (a tenth of a second per 50,000 keys)."""
     return series.astype(object).isin(set(values))
+
+
+GROWTH_WORTH_ANALYZING = 10_000
+"""Rows written since a table's statistics were taken below which they are left as they are."""
+
+
+def keep_statistics(session: Session, *tables: Table) -> None:
+    """ANALYZE, on PostgreSQL, each of `tables` that has had more rows written since its
+    statistics were taken than it had then (and at least `GROWTH_WORTH_ANALYZING`).
+
+    A table an import fills from empty is otherwise planned as the empty table it was: a
+    lookup of 50,000 keys then scans every row instead of probing the index (0.47 s against
+    0.08 s at 1M customers), and the import slows as it grows. Autovacuum analyzes too, but
+    only between its naps. Doubling keeps this to a few ANALYZEs of a sample each per import.
+    """
+    if dialect(session) != "postgresql":
+        return  # SQLite plans lookups by their index without statistics
+    stale = session.scalars(
+        text(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(:names)"
+            " AND n_mod_since_analyze >= :least"
+            " AND n_mod_since_analyze > n_live_tup - n_mod_since_analyze"
+        ),
+        {"names": [table.name for table in tables], "least": GROWTH_WORTH_ANALYZING},
+    ).all()
+    for name in stale:  # names from pg_stat_user_tables, matched against our own tables
+        session.execute(text(f'ANALYZE "{name}"'))
 
 
 def temp_table(session: Session, name: str, *columns: Column[Any]) -> Table:
