@@ -10,6 +10,12 @@ def format_cents(cents: int, *, whole: bool = False) -> str:
     return f"{sign}${dollars:,.0f}" if whole else f"{sign}${dollars:,.2f}"
 
 
+CENTS_SHOWN_BELOW = 1_000
+"""Amounts under $10 keep their cents: a campaign that cost 9 cents did not cost "$0"."""
+
+
 def format_dollars(cents: float) -> str:
-    """A measured amount (possibly fractional cents) in whole dollars: `123456.4` → `$1,235`."""
-    return format_cents(round(cents), whole=True)
+    """A measured amount (possibly fractional cents) in whole dollars, `123456.4` → `$1,235`,
+    or to the cent when under $10 and not nothing: `9` → `$0.09`, `0` → `$0`."""
+    rounded = round(cents)
+    return format_cents(rounded, whole=not 0 < abs(rounded) < CENTS_SHOWN_BELOW)

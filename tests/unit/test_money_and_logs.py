@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from core.infra.logs import JsonFormatter, _StderrHandler, bound, job_id, request_id
-from core.infra.money import format_cents
+from core.infra.money import format_cents, format_dollars
 
 
 def test_format_cents() -> None:
@@ -14,6 +14,15 @@ def test_format_cents() -> None:
     assert format_cents(123456, whole=True) == "$1,235"
     assert format_cents(-5) == "-$0.05"
     assert format_cents(0) == "$0.00"
+
+
+def test_measured_amounts_are_whole_dollars_unless_cents_are_all_there_is() -> None:
+    assert format_dollars(123456.4) == "$1,235"
+    assert format_dollars(1000) == "$10"
+    assert format_dollars(999) == "$9.99"
+    assert format_dollars(9.4) == "$0.09"
+    assert format_dollars(-450) == "-$4.50"
+    assert format_dollars(0.3) == "$0"
 
 
 def _record(message: str, **extra: object) -> logging.LogRecord:
