@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import imports
+from core.config import get_settings
 from core.db import session_scope, utc_now
 from core.errors import DomainError
 from core.imports.files import UnusableFile, inspect_file
@@ -145,7 +146,11 @@ kind = st.radio(
     format_func=lambda k: "Customers" if k == ImportKind.CUSTOMERS else "Orders",
     horizontal=True,
 )
-upload = st.file_uploader("File", type=["csv", "txt", "tsv", "xlsx"])
+upload = st.file_uploader(
+    "File",
+    type=["csv", "txt", "tsv", "xlsx"],
+    max_upload_size=get_settings().import_max_upload_mb,  # the cap the import keeps, shown
+)
 if upload is None:
     sample_name, sample = imports.sample_file(kind)
     st.download_button(

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core import customers
+from core.config import get_settings
 from core.db import session_scope
 from core.models import Customer, JobStatus
 from core.permissions import SYSTEM, Role
@@ -168,6 +169,15 @@ def test_import_page_uploads_maps_and_loads() -> None:
     assert (shown["Added"], shown["Failed"]) == ("1", "1")
     with session_scope() as session:
         assert session.scalar(select(func.count(Customer.id))) == 1
+
+
+def test_the_uploader_offers_the_size_the_import_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IMPORT_MAX_UPLOAD_MB, not Streamlit's own 200 MB, is the limit the page shows."""
+    monkeypatch.setenv("IMPORT_MAX_UPLOAD_MB", "25")
+    get_settings.cache_clear()
+    at = signed_in()
+    at.switch_page("pages/imports.py").run()
+    assert at.file_uploader[0].proto.max_upload_size_mb == 25
 
 
 def test_import_page_explains_an_unusable_file() -> None:
