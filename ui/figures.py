@@ -64,10 +64,11 @@ def orders_text(orders: float) -> str:
 
 def incremental_text(results: Results) -> str:
     """What the campaign added, "$4,120 ±$1,300", or why that is not measured."""
-    incremental = results.lift.incremental if results.lift else None
-    if incremental is None:
-        return "no control group" if results.lift is None else "too few kept back"
-    return incremental.in_dollars()
+    lift = results.lift
+    if lift is None:
+        return "no control group"
+    incremental = lift.incremental
+    return incremental.in_dollars() if incremental else lift.unmeasured or ""
 
 
 def results_line(results: Results) -> str | None:

@@ -255,7 +255,7 @@ def key_figures(current: Kpis, previous: Kpis) -> list[Figure]:
             "What those campaigns made beyond their control groups (never messaged).",
             lambda k: (
                 _why_no_campaigns(k)
-                or "No campaign that started in the period kept a control group large enough."
+                or "No campaign that started in the period has a measured lift yet."
             ),
         ),
         figure(

@@ -47,7 +47,8 @@ def welch_interval(
     treated: np.ndarray, control: np.ndarray, confidence: float = CONFIDENCE
 ) -> Interval | None:
     """The difference of the means and its interval (Welch–Satterthwaite degrees of freedom);
-    None when either group is too small to have a spread."""
+    None when either group is too small to have a spread, or neither has one (nobody in either
+    bought: "$0 ±$0" would claim a certainty that a few dozen customers cannot give)."""
     if len(treated) < MIN_GROUP or len(control) < MIN_GROUP:
         return None
     difference = float(treated.mean() - control.mean())
@@ -55,7 +56,7 @@ def welch_interval(
     v_control = control.var(ddof=1) / len(control)
     error = math.sqrt(v_treated + v_control)
     if error == 0:
-        return Interval(difference, difference, difference)
+        return None
     freedom = (v_treated + v_control) ** 2 / (
         v_treated**2 / (len(treated) - 1) + v_control**2 / (len(control) - 1)
     )
@@ -96,13 +97,30 @@ class Lift:
         p = self.per_customer
         return Interval(p.difference * n, p.low * n, p.high * n)
 
+    @property
+    def unmeasured(self) -> str | None:
+        """Why there is no incremental figure, in a few words; None when there is one."""
+        if self.per_customer is not None:
+            return None
+        if self.control < MIN_GROUP:
+            return "too few kept back"
+        if self.treated < MIN_GROUP:
+            return "too few messaged"
+        return "no purchases in either group"
+
     def sentence(self) -> str:
         """The result in a manager's words."""
         whole = self.incremental
         if whole is None:
+            if self.control < MIN_GROUP or self.treated < MIN_GROUP:
+                return (
+                    f"Not measurable yet: the control group has {self.control} customer"
+                    f"{'' if self.control == 1 else 's'} and {self.treated:,} were messaged "
+                    f"(at least {MIN_GROUP} are needed in each)."
+                )
             return (
-                f"Not measurable yet: the control group has {self.control} customer"
-                f"{'' if self.control == 1 else 's'} (at least {MIN_GROUP} are needed)."
+                "Not measurable yet: nobody in either group has bought in the window, so there "
+                "is no difference to measure" + ("." if self.complete else " (still measuring).")
             )
         amount = format_dollars(abs(whole.difference))
         margin = format_dollars(whole.margin)

@@ -262,7 +262,27 @@ def test_a_campaign_without_control_group_has_no_lift_and_a_small_one_says_so(
             session=session, campaign_id=small, settings=settings, now=NOW
         )
     assert lift is not None and lift.incremental is None
-    assert "control group has 1 customer (at least 2" in lift.sentence()
+    assert lift.unmeasured == "too few kept back"
+    assert "control group has 1 customer and 2 were messaged (at least 2" in lift.sentence()
+
+
+def test_nobody_buying_in_either_group_is_not_a_lift_of_zero_plus_or_minus_zero(
+    database: str,
+) -> None:
+    """No spread in either group gives no interval, not "$0 ±$0": a certainty that a few
+    customers who bought nothing cannot give."""
+    quiet = build_holdout([0, 0, 0, 0], [0, 0])
+    with session_scope(read_only=True) as session:
+        lift = attribution.campaign_lift(
+            session=session, campaign_id=quiet, settings=AttributionSettings(), now=NOW
+        )
+    assert lift is not None and (lift.treated, lift.control) == (4, 2)
+    assert lift.per_customer is None and lift.incremental is None
+    assert lift.unmeasured == "no purchases in either group"
+    assert lift.sentence() == (
+        "Not measurable yet: nobody in either group has bought in the window, so there is no "
+        "difference to measure."
+    )
 
 
 @pytest.mark.both_databases
