@@ -129,7 +129,12 @@ class PostgresServer:
         )
 
     def url_of(self, name: str) -> str:
-        return self.url.set(database=name).render_as_string(hide_password=False)
+        """The URL of database `name`. A statement of a test that waits on a lock for a minute,
+        or runs for two, fails saying so (and which statement) instead of hanging until the
+        test's own timeout with only a stack to show for it."""
+        waits = "-c lock_timeout=60s -c statement_timeout=120s"
+        url = self.url.set(database=name).update_query_dict({"options": waits})
+        return url.render_as_string(hide_password=False)
 
     def execute(self, sql: str) -> None:
         with self.admin.connect() as connection:
