@@ -25,6 +25,8 @@ from core.models import Message, MessageStatus, Order
 CONFIDENCE = 0.95
 MIN_GROUP = 2
 """Fewer customers than this on either side and there is no spread to measure."""
+NO_PURCHASES = "no purchases in either group"
+"""Why groups large enough have no lift: nobody in either bought, so neither has a spread."""
 
 
 @dataclass(frozen=True)
@@ -106,28 +108,29 @@ class Lift:
             return "too few kept back"
         if self.treated < MIN_GROUP:
             return "too few messaged"
-        return "no purchases in either group"
+        return NO_PURCHASES
 
     def sentence(self) -> str:
         """The result in a manager's words."""
         whole = self.incremental
-        if whole is None:
-            if self.control < MIN_GROUP or self.treated < MIN_GROUP:
-                return (
-                    f"Not measurable yet: the control group has {self.control} customer"
-                    f"{'' if self.control == 1 else 's'} and {self.treated:,} were messaged "
-                    f"(at least {MIN_GROUP} are needed in each)."
-                )
+        if whole is None and self.unmeasured != NO_PURCHASES:
             return (
-                "Not measurable yet: nobody in either group has bought in the window, so there "
-                "is no difference to measure" + ("." if self.complete else " (still measuring).")
+                f"Not measurable yet: the control group has {self.control} customer"
+                f"{'' if self.control == 1 else 's'} and {self.treated:,} were messaged "
+                f"(at least {MIN_GROUP} are needed in each)."
             )
-        amount = format_dollars(abs(whole.difference))
-        margin = format_dollars(whole.margin)
-        direction = "more" if whole.difference >= 0 else "less"
-        said = f"Made {amount} {direction} than doing nothing, ±{margin}"
-        if whole.low <= 0 <= whole.high:
-            said += " — not distinguishable from no effect yet"
+        if whole is None:
+            said = (
+                "Not measurable yet: nobody in either group has bought in the window, so there "
+                "is no difference to measure"
+            )
+        else:
+            amount = format_dollars(abs(whole.difference))
+            margin = format_dollars(whole.margin)
+            direction = "more" if whole.difference >= 0 else "less"
+            said = f"Made {amount} {direction} than doing nothing, ±{margin}"
+            if whole.low <= 0 <= whole.high:
+                said += " — not distinguishable from no effect yet"
         return said + ("." if self.complete else " (still measuring).")
 
 
