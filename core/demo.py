@@ -26,7 +26,7 @@ from core.campaigns.retail_calendar import demand_by_day, retail_moments
 from core.config import DATA_DIR
 from core.customers.totals import refresh_customer_totals
 from core.db import UnitOfWork, table_of
-from core.infra import audit, events
+from core.infra import audit, bulk, events
 from core.infra.job_rows import Progress, no_progress, scaled
 from core.messaging import simulation
 from core.messaging.template_defaults import install_default_templates
@@ -233,6 +233,9 @@ def load_demo(
 
     report(92, "Totalling each customer")
     with unit_of_work() as session:
+        # The totals and the summary below read tables this load filled: planned by statistics
+        # taken before it, they are planned for tables unlike the ones they read.
+        bulk.keep_statistics(session, *(table_of(m) for m in (Customer, Order, OrderItem)))
         demo_customers = select(Customer.id).where(Customer.source == DEMO_SOURCE)
         refresh_customer_totals(session=session, customer_ids=session.scalars(demo_customers))
         summary = _summary(session, created=True)
