@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest, app_test
 from core import auth
 from core.db import session_scope
 from core.permissions import SYSTEM, Role
+from jobs import queue
 from tests.moments import NOW
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,3 +106,16 @@ def texts(at: AppTest) -> str:
     parts += [e.value for e in (*at.error, *at.warning, *at.info, *at.success)]
     parts += [m.label for m in at.metric]
     return re.sub(r"\\([^\w\s])", r"\1", "\n".join(str(p) for p in parts))
+
+
+def see_job_through(at: AppTest, state_key: str, *, timeout: float = 60.0) -> None:
+    """Wait for the job the page follows under `state_key`, then rerun the page so it shows how
+    the job ended.
+
+    Jobs run in a thread of their own here, so a short one can end before the rerun that follows
+    the click: the page has then shown the end already and dropped the key.
+    """
+    if state_key in at.session_state:
+        queue.wait_for(at.session_state[state_key], timeout=timeout)
+        at.run()
+    assert state_key not in at.session_state, "the page still follows a job that has ended"

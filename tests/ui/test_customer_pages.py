@@ -8,12 +8,11 @@ from sqlalchemy import func, select
 from core import customers
 from core.config import get_settings
 from core.db import session_scope
-from core.models import Customer, JobStatus
+from core.models import Customer
 from core.permissions import SYSTEM, Role
-from jobs import queue
 from tests.crashes import dies_on_opening
 from tests.moments import NOW
-from tests.ui.conftest import frame, make_user, sign_in, texts
+from tests.ui.conftest import frame, make_user, see_job_through, sign_in, texts
 
 
 def signed_in(role: Role = Role.MARKETER):
@@ -162,9 +161,7 @@ def test_import_page_uploads_maps_and_loads() -> None:
     at.selectbox(key="map_customers_first_name").set_value("First Name").run()
     assert "not a valid email address" in str(at.dataframe[1].value.iloc[0, 0])
     next(b for b in at.button if b.label == "Start import").click().run()
-    job_id = at.session_state["import_job"]
-    assert queue.wait_for(job_id, timeout=60).status == JobStatus.SUCCEEDED
-    at.run()
+    see_job_through(at, "import_job")
     shown = {m.label: m.value for m in at.metric}
     assert (shown["Added"], shown["Failed"]) == ("1", "1")
     with session_scope() as session:
@@ -263,10 +260,9 @@ def test_a_stopped_import_resumes_from_the_imports_page() -> None:
     at.switch_page("pages/imports.py").run()
     assert "stopped at row 11" in texts(at) and "database connection lost" in texts(at)
     next(b for b in at.button if b.label == "Resume").click().run()
-    assert queue.wait_for(at.session_state["import_job"], timeout=60).status == "succeeded"
+    see_job_through(at, "import_job")
     with session_scope() as session:
         assert session.scalar(select(func.count(Customer.id))) == 30
-    at.run()
     assert "Resume" not in [b.label for b in at.button]
 
 

@@ -13,12 +13,12 @@ from core.analytics import weekly
 from core.auth.users import password_matches
 from core.config import get_settings
 from core.db import session_scope
-from core.models import JobStatus, User
+from core.models import User
 from core.permissions import SYSTEM, Role
 from core.store_profile import get_store_profile
 from jobs import queue, tasks
 from tests.moments import NOW, TODAY
-from tests.ui.conftest import frame, make_user, sign_in, texts
+from tests.ui.conftest import frame, make_user, see_job_through, sign_in, texts
 from ui.navigation import PAGES
 
 
@@ -54,9 +54,7 @@ def test_loading_the_demo_from_the_home_page(monkeypatch: pytest.MonkeyPatch) ->
     at = signed_in(Role.MARKETER)
     assert "Let's get your store going" in texts(at)
     next(b for b in at.button if b.label == "Load demo store").click().run()
-    job_id = at.session_state["demo_job"]
-    assert queue.wait_for(job_id, timeout=120).status == JobStatus.SUCCEEDED
-    at.run()  # the progress panel sees the end and reruns the page with the numbers
+    see_job_through(at, "demo_job", timeout=120)
     assert "The demo store is ready." in texts(at)
     assert next(m for m in at.metric if m.label == "Customers").value == "300"
 

@@ -1,10 +1,8 @@
 from core import demo, scoring
 from core.db import session_scope
-from core.models import JobStatus
 from core.permissions import SYSTEM, Role
-from jobs import queue
 from tests.moments import NOW, TODAY
-from tests.ui.conftest import frame, make_user, sign_in, texts
+from tests.ui.conftest import frame, make_user, see_job_through, sign_in, texts
 
 
 def test_scores_page_before_and_after_scoring() -> None:
@@ -13,8 +11,7 @@ def test_scores_page_before_and_after_scoring() -> None:
     assert "not been scored yet" in texts(at)
     demo.load_demo(unit_of_work=session_scope, actor=SYSTEM, customers=300, seed=9, now=NOW)
     next(b for b in at.button if b.label == "Rescore now").click().run()
-    assert queue.wait_for(at.session_state["scoring_job"], timeout=60).status == JobStatus.SUCCEEDED
-    at.run()
+    see_job_through(at, "scoring_job")
     assert "Scores refreshed." in texts(at)
     labels = [m.label for m in at.metric]
     assert labels == ["Scored as of", "Customers scored", "Spend predicted within"]
