@@ -34,8 +34,8 @@ def orders_version(session: Session) -> int:
 def refresh_customer_totals(*, session: Session, customer_ids: Iterable[int]) -> int:
     """Recompute order count, total spent and first/last order from the orders table.
 
-    One aggregate over the orders of the given customers (indexed by customer_id) applied with
-    UPDATE … FROM; customers left without orders are reset by a second statement.
+    One statement: the given customers outer-joined to their orders and aggregated, applied
+    with UPDATE … FROM, so a customer left without orders gets zeros in the same pass.
 
     Returns:
         The number of customers updated.
@@ -44,17 +44,17 @@ def refresh_customer_totals(*, session: Session, customer_ids: Iterable[int]) ->
     if not ids:
         return 0
     note_orders_changed(session)
-    keys = bulk.key_set(session, ids, Customer.id.type)
+    keys = bulk.key_set(session, ids, Customer.id.type).subquery("keys")
     totals = (
         select(
-            Order.customer_id.label("customer_id"),
+            keys.c.value.label("customer_id"),
             func.count(Order.id).label("orders"),
-            func.sum(Order.total_cents).label("spent"),
+            func.coalesce(func.sum(Order.total_cents), 0).label("spent"),
             func.min(Order.ordered_at).label("first"),
             func.max(Order.ordered_at).label("last"),
         )
-        .where(Order.customer_id.in_(keys))
-        .group_by(Order.customer_id)
+        .select_from(keys.outerjoin(Order, Order.customer_id == keys.c.value))
+        .group_by(keys.c.value)
         .subquery()
     )
     changed = or_(
@@ -65,7 +65,7 @@ def refresh_customer_totals(*, session: Session, customer_ids: Iterable[int]) ->
     )
     # Rows whose totals stand are left alone: on PostgreSQL every rewritten row costs an entry
     # in each of the table's indexes.
-    updated = rowcount(
+    return rowcount(
         session.execute(
             update(Customer)
             .where(Customer.id == totals.c.customer_id, changed)
@@ -78,13 +78,3 @@ def refresh_customer_totals(*, session: Session, customer_ids: Iterable[int]) ->
             .execution_options(synchronize_session=False)
         )
     )
-    session.execute(
-        update(Customer)
-        .where(
-            Customer.id.in_(keys),
-            ~select(Order.id).where(Order.customer_id == Customer.id).exists(),
-        )
-        .values(order_count=0, total_spent_cents=0, first_order_at=None, last_order_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    return updated

@@ -3,12 +3,13 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core import customers, segments
 from core.compliance.consent import Channel
 from core.customers import ChurnRisk, ConsentFilter, CustomerFilter, SortKey
+from core.customers.totals import refresh_customer_totals
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.models import AuditEntry, ConsentRecord, Customer, Event, Order, OrderItem
 from core.permissions import SYSTEM, Actor, Role
@@ -433,3 +434,32 @@ def test_a_save_from_an_outdated_form_is_refused_with_who_changed_it(database: s
         )
     with session_scope(read_only=True) as session:
         assert session.get(Customer, ana_id).city == "Oak Park"
+
+
+@pytest.mark.both_databases
+def test_totals_follow_the_orders_and_fall_to_zero_without_them(session: Session) -> None:
+    ana, ben = add(session, email="ana@example.com"), add(session, email="ben@example.com")
+    first, last = NOW - timedelta(days=30), NOW - timedelta(days=2)
+    session.add_all(
+        Order(customer_id=ana.id, ordered_at=at, total_cents=cents, channel="in_store")
+        for at, cents in ((first, 2500), (last, 4000))
+    )
+    session.add(Order(customer_id=ben.id, ordered_at=last, total_cents=999, channel="in_store"))
+    session.flush()
+    assert refresh_customer_totals(session=session, customer_ids=[ana.id, ben.id]) == 2
+    session.expire_all()
+    assert (ana.order_count, ana.total_spent_cents) == (2, 6500)
+    assert (ana.first_order_at, ana.last_order_at) == (first, last)
+    assert refresh_customer_totals(session=session, customer_ids=[ana.id, ben.id]) == 0, (
+        "totals that stand are not rewritten"
+    )
+    session.execute(delete(Order).where(Order.customer_id == ben.id))
+    assert refresh_customer_totals(session=session, customer_ids=[ana.id, ben.id]) == 1
+    session.expire_all()
+    assert (ben.order_count, ben.total_spent_cents, ben.first_order_at, ben.last_order_at) == (
+        0,
+        0,
+        None,
+        None,
+    )
+    assert ana.order_count == 2
