@@ -64,8 +64,8 @@ def lookup(
     """Rows whose `key` is one of `values`, as a DataFrame of `columns` (plus `key` as 'key').
 
     The table is joined to the keys in their sorted order: the database probes `key`'s index
-    in order, and reads rows stored in that order page by page (a third faster at 50,000
-    keys than `key IN (keys)`, which visits them in hash order)."""
+    in order, and reads rows stored in that order page by page (50,000 keys among a million
+    rows: 0.28 s on PostgreSQL, 0.43 s as `key IN (keys)`, which visits them in hash order)."""
     names = ["key", *(c.name for c in columns)]
     keys, value = _keys(session, values, key.type)
     query = select(key.label("key"), *columns).join_from(keys, key.table, key == value)
