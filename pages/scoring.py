@@ -63,7 +63,19 @@ else:
         f"{date.fromisoformat(model.as_of):%b %d, %Y}",
         help="The day of the latest order the scores include.",
     )
-    columns[1].metric("Customers scored", f"{model.customers_scored:,}")
+    segments = spread["rfm_segment"]
+    waiting = segments.loc[segments["rfm_segment"] == scoring.NO_PURCHASES, "customers"].sum()
+    columns[1].metric(
+        "Customers scored",
+        f"{model.customers_scored:,}",
+        help="Customers with an order up to that day"
+        + (
+            f"; the {waiting:,} who have not bought yet are under “{scoring.NO_PURCHASES}”, "
+            "with no prediction."
+            if waiting
+            else "."
+        ),
+    )
     columns[2].metric(
         "Spend predicted within",
         "—" if error is None else f"{error:.0%}",
@@ -84,7 +96,6 @@ else:
             "RFM name bounds it: “Lost” is always high risk, a recent buyer never is."
         )
 
-    segments = spread["rfm_segment"]
     if not segments.empty:
         segments["Predicted value"] = segments["predicted_value_cents"] / 100
         order = [

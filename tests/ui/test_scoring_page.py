@@ -15,6 +15,8 @@ def test_scores_page_before_and_after_scoring() -> None:
     assert "Scores refreshed." in texts(at)
     labels = [m.label for m in at.metric]
     assert labels == ["Scored as of", "Customers scored", "Spend predicted within"]
+    # Customers without an order are charted under "No purchases yet" but not counted as scored.
+    assert "who have not bought yet are under “No purchases yet”" in at.metric[1].proto.help
     assert len(at.get("plotly_chart")) == 3
     shown = texts(at)
     assert "Predicts next year's spend within" in shown and "off by $" in shown
