@@ -90,7 +90,7 @@ if overview.open:
             for column, figure in zip(row, board.figures[start : start + 4], strict=False):
                 column.metric(
                     figure.label,
-                    figure.text(figure.value),
+                    figure.value_text(),
                     figure.change_text(),
                     delta_color="inverse" if figure.lower_is_better else "normal",
                     help=f"{figure.help} Previous period: {figure.text(figure.previous)}."

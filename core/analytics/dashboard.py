@@ -44,6 +44,9 @@ class Figure:
     comparable: bool = True
     """False for a figure whose change means nothing as a number (a return on cost swings
     by thousands of points on a few dollars of cost): it is shown beside, not subtracted."""
+    margin: float | None = None
+    """For an estimate (incremental revenue), the 95 % margin of `value`: shown with it, since
+    "$249" alone claims a certainty that "$249 ±$267" does not."""
 
     @property
     def change(self) -> float | None:
@@ -68,6 +71,13 @@ class Figure:
             return f"{value:.1%}"
         return f"{value:,.0f}"
 
+    def value_text(self) -> str:
+        """The figure's value as a card shows it, with its margin when it is an estimate."""
+        shown = self.text(self.value)
+        if self.value is None or self.margin is None:
+            return shown
+        return f"{shown} ±{self.text(self.margin)}"
+
     def change_text(self) -> str | None:
         """ "+12.5%", or "+0.7 pts" for a rate; None without a change to show."""
         change = self.change
@@ -83,6 +93,7 @@ class Figure:
             "label": self.label,
             "unit": self.unit.value,
             "value": _rounded(self.value),
+            "margin": _rounded(self.margin),
             "previous": _rounded(self.previous),
             "change": _rounded(self.change, 4),
             "why": self.why,
@@ -163,6 +174,7 @@ def key_figures(current: Kpis, previous: Kpis) -> list[Figure]:
         why: Callable[[Kpis], str] = lambda _: "",
         lower_is_better: bool = False,
         comparable: bool = True,
+        margin: Measure | None = None,
     ) -> Figure:
         value = measure(current)
         return Figure(
@@ -175,6 +187,7 @@ def key_figures(current: Kpis, previous: Kpis) -> list[Figure]:
             why(current) if value is None else "",
             lower_is_better,
             comparable,
+            margin(current) if margin and value is not None else None,
         )
 
     return [
@@ -252,11 +265,13 @@ def key_figures(current: Kpis, previous: Kpis) -> list[Figure]:
             "Incremental revenue",
             Unit.CENTS,
             lambda k: k.incremental_cents,
-            "What those campaigns made beyond their control groups (never messaged).",
+            "What those campaigns made beyond their control groups (never messaged), with its "
+            "95 % margin: a margin wider than the figure means it may be nothing.",
             lambda k: (
                 _why_no_campaigns(k)
                 or "No campaign that started in the period has a measured lift yet."
             ),
+            margin=lambda k: k.incremental_margin_cents,
         ),
         figure(
             "cost",
@@ -311,6 +326,7 @@ def write_figures_csv(out: TextIO, board: Dashboard) -> int:
             f"{previous.first} to {previous.last}",
             "change",
             "why missing",
+            "margin (95 %)",
         ],
         (
             [
@@ -320,6 +336,7 @@ def write_figures_csv(out: TextIO, board: Dashboard) -> int:
                 shown(f, f.previous),
                 "" if f.change is None else round(f.change, 4),
                 f.why,
+                shown(f, f.margin),
             ]
             for f in board.figures
         ),

@@ -207,7 +207,7 @@ def write_report_pdf(out: BinaryIO, report: Report, *, render: Render = render_p
             table.row(
                 [
                     figure.label,
-                    figure.text(figure.value),
+                    figure.value_text(),
                     figure.text(figure.previous),
                     figure.change_text() or "—",
                 ]

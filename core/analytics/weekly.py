@@ -98,7 +98,7 @@ def weekly_email(board: Dashboard, *, store_name: str, link: str | None) -> Week
     link to the dashboard when the app's address is known."""
     period = board.period
     measured = [f for f in board.figures if f.value is not None]
-    rows = [(f.label, f.text(f.value), f.change_text() or "") for f in measured]
+    rows = [(f.label, f.value_text(), f.change_text() or "") for f in measured]
     lines = [
         f"{label}: {value}" + (f" ({change} vs the week before)" if change else "")
         for label, value, change in rows

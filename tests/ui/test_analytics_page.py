@@ -50,6 +50,12 @@ def test_the_dashboard_shows_the_stores_own_figures(
             assert shown[f.label] == "—" and f.why in texts(at)
         else:
             assert shown[f.label] != "—"
+    # An estimate shows its margin: incremental revenue is the holdout's, give or take.
+    incremental = figure["incremental_revenue"]
+    assert incremental.margin is not None and incremental.value is not None
+    assert shown["Incremental revenue"] == (
+        f"{incremental.text(incremental.value)} ±{incremental.text(incremental.margin)}"
+    )
     assert len(at.get("plotly_chart")) == 2, "the trend and the categories: the open tab only"
 
     # Every campaign's revenue, whatever the dates.
