@@ -310,15 +310,8 @@ def test_the_report_as_csv_from_the_command_line(
     assert figures["incremental_revenue"]["why"].startswith("No campaign that started")
     rows = list(csv.reader(out.open(encoding="utf-8")))
     assert rows[0][2:4] == ["2026-11-11 to 2026-11-20", "2026-11-01 to 2026-11-10"]
-    assert rows[1] == [
-        "Revenue",
-        "dollars",
-        "180.0",
-        "30.0",
-        "5.0",
-        "",
-        "",
-    ]  # measured, not estimated: no margin
+    # Revenue is measured, not estimated: no margin in the last column.
+    assert rows[1] == ["Revenue", "dollars", "180.0", "30.0", "5.0", "", ""]
     day = rows.index(["day", "revenue", "orders"])
     assert rows[day + 1] == ["2026-11-11", "40.0", "1"]
     assert len([r for r in rows[day + 1 :] if r and r[0].startswith("2026-")]) == 10
