@@ -375,7 +375,7 @@ def _write_orders(
     orders.loc[new, "order_id"] = bulk.reserve_ids(session, ORDERS, int(new.sum()))
     now = pd.Timestamp(context.now)
     # In customer order, the foreign-key check of each row finds its customer near the last
-    # one's (a tenth off a 1M-order import on PostgreSQL, whose check also locks that row).
+    # one's (on PostgreSQL the check also locks that row).
     fresh = orders[new].sort_values("customer_id", kind="stable")
     bulk.insert_frame(
         session,
