@@ -168,6 +168,7 @@ def sent_short_of_its_sample() -> dict[str, int]:
     return ids
 
 
+@pytest.mark.slow
 @pytest.mark.both_databases
 def test_a_tested_step_splits_its_audience_and_sends_each_variant_its_own(
     database: str, providers: tuple[Any, Any]
@@ -200,6 +201,7 @@ def test_a_tested_step_splits_its_audience_and_sends_each_variant_its_own(
     assert [(m.id, m.variant) for m in written_messages()] == [(m.id, m.variant) for m in written]
 
 
+@pytest.mark.slow
 @pytest.mark.both_databases
 def test_results_are_measured_and_judged_only_at_the_horizon(
     database: str, providers: tuple[Any, Any]
@@ -240,6 +242,7 @@ def test_results_are_measured_and_judged_only_at_the_horizon(
         assert test.decision.endswith("(p < 0.001; an over 99% chance it is really better).")
 
 
+@pytest.mark.slow
 def test_no_winner_is_declared_from_noise_or_before_the_sample(
     database: str, providers: tuple[Any, Any]
 ) -> None:
@@ -260,6 +263,7 @@ def test_no_winner_is_declared_from_noise_or_before_the_sample(
         assert test.decision.startswith("No winner at 95% confidence: B against A")
 
 
+@pytest.mark.slow
 @pytest.mark.both_databases
 def test_the_winner_reaches_the_rest_once_though_workers_die_on_the_way(
     database: str, providers: tuple[Any, Any]
@@ -403,6 +407,7 @@ def test_the_command_line_shows_the_results_and_chooses_the_winner(
     assert main(["abtest-choose", "--test", str(ids["test"]), "--variant", "7"]) == 2
 
 
+@pytest.mark.slow
 def test_a_test_cut_short_by_its_campaigns_end_names_no_winner(
     database: str, providers: tuple[Any, Any]
 ) -> None:
@@ -418,6 +423,7 @@ def test_a_test_cut_short_by_its_campaigns_end_names_no_winner(
         assert test.decision.startswith("No winner: the campaign ended with ")
 
 
+@pytest.mark.slow
 def test_the_clock_starts_the_job_that_decides_tests(
     database: str, providers: tuple[Any, Any]
 ) -> None:
@@ -432,6 +438,7 @@ def test_the_clock_starts_the_job_that_decides_tests(
         assert abtests.get_test(session=session, test_id=ids["test"]).status == "inconclusive"
 
 
+@pytest.mark.slow
 def test_on_the_demo_a_test_runs_in_test_mode_with_simulated_engagement_to_a_winner(
     database: str,
 ) -> None:

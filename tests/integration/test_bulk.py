@@ -35,6 +35,7 @@ def analyzed_empty_after(database: str) -> Iterator[str]:
         session.execute(text("ANALYZE customers"))
 
 
+@pytest.mark.slow
 @pytest.mark.postgresql_only
 def test_a_table_filled_from_empty_is_analyzed_once_it_has_doubled(
     analyzed_empty_after: str,

@@ -665,6 +665,7 @@ def redis_queue(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     forget_redis_keys(redis_url)
 
 
+@pytest.mark.slow
 @pytest.mark.postgresql_only
 def test_rq_scheduler_starts_a_campaign_at_its_time(
     store: dict[str, int], redis_queue: str, database: str

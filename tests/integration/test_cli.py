@@ -118,6 +118,7 @@ def test_demo_loads_once(database: str, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 2 and "at least 1" in error
 
 
+@pytest.mark.slow
 def test_import_and_export(database: str, capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     customers_csv = tmp_path / "customers.csv"
     customers_csv.write_text(

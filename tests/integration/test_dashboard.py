@@ -321,6 +321,7 @@ def test_the_report_as_csv_from_the_command_line(
     assert "--from: '11/01/2026' is not a date like 2026-11-30" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_pdf_report_has_its_charts(database: str) -> None:
     if not shutil.which("chromium"):
         if services_required():
@@ -369,6 +370,7 @@ def test_kept_figures_follow_an_order_import(database: str, tmp_path: Path) -> N
     assert found.sizes.set_index("cohort").loc[date(2026, 11, 1), "revenue_cents"] == 118_400
 
 
+@pytest.mark.slow
 @pytest.mark.both_databases
 def test_campaign_results_are_kept_until_the_data_moves(database: str, tmp_path: Path) -> None:
     ids = build_store()

@@ -117,6 +117,7 @@ def test_viewers_cannot_load_data(database: str) -> None:
         assert session.scalar(select(func.count(Product.id))) == 0
 
 
+@pytest.mark.slow
 def test_full_demo_looks_like_a_liquor_store(database: str) -> None:
     """The default demo (5,000 customers) has the shape the issue asks for."""
     summary = load(customers=get_settings().demo_customers)
@@ -156,6 +157,7 @@ def test_the_demo_store_has_a_postal_address_for_its_emails(database: str) -> No
     assert profile.is_complete and profile.city == "Chicago"
 
 
+@pytest.mark.slow
 @pytest.mark.both_databases
 def test_the_demo_store_comes_with_six_months_of_campaigns(database: str) -> None:
     from core import attribution

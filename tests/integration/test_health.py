@@ -44,6 +44,7 @@ def test_check_fails_when_the_database_does_not_answer(monkeypatch: pytest.Monke
     reset_engines()
 
 
+@pytest.mark.slow
 def test_the_served_app_answers_healthz_and_the_page(tmp_path: Path) -> None:
     with running_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}) as base:
         response = requests.get(f"{base}/healthz", timeout=5)
@@ -60,6 +61,7 @@ def test_the_served_app_answers_healthz_and_the_page(tmp_path: Path) -> None:
         assert f"setup token, it is {auth.setup_token()}" in log_of(base)
 
 
+@pytest.mark.slow
 def test_the_served_app_says_503_without_its_database(tmp_path: Path) -> None:
     with running_app({"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none"}) as base:
         response = requests.get(f"{base}/healthz", timeout=10)
@@ -67,6 +69,7 @@ def test_the_served_app_says_503_without_its_database(tmp_path: Path) -> None:
         assert response.json()["status"] == "down"
 
 
+@pytest.mark.slow
 def test_the_app_refuses_to_start_with_a_placeholder_secret_key(tmp_path: Path) -> None:
     environment = os.environ | {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",

@@ -239,6 +239,7 @@ def test_viewers_cannot_import(database: str, tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.slow
 @pytest.mark.both_databases
 @pytest.mark.parametrize("clean_in_process", [False, True])
 def test_an_import_killed_midway_resumes_without_duplicates(
@@ -393,6 +394,7 @@ def test_an_order_split_across_batches_keeps_all_its_lines(database: str, tmp_pa
         assert (order.total_cents, len(order.items)) == (5000, 5)
 
 
+@pytest.mark.slow
 def test_a_large_file_streams_in_batches(database: str, tmp_path: Path) -> None:
     """A 13 MB export (wide rows, long notes; three batches of it) loads whole."""
     note = "x" * 190
@@ -460,6 +462,7 @@ def child_processes() -> list[str]:
     return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("clean_in_process", [False, True])
 def test_a_file_unreadable_past_its_start_fails_saying_why_and_keeps_the_rows_before(
     database: str, tmp_path: Path, clean_in_process: bool
@@ -507,6 +510,7 @@ def people(session: Session) -> list[tuple[str | None, str | None, str | None]]:
     return sorted((tuple(r) for r in rows), key=lambda r: tuple(v or "" for v in r))
 
 
+@pytest.mark.slow
 @pytest.mark.both_databases
 @pytest.mark.parametrize("chunk_rows", [1, 7, 50_000])
 def test_one_identity_rule_whatever_the_batch_size(

@@ -97,6 +97,7 @@ def redis_queue(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     forget_redis_keys(redis_url)
 
 
+@pytest.mark.slow
 @pytest.mark.postgresql_only
 def test_job_through_real_redis_and_a_real_worker_process(database: str, redis_queue: str) -> None:
     marketer = make_user(Role.MARKETER)

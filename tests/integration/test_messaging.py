@@ -398,6 +398,7 @@ def test_messages_still_waiting_at_the_end_are_cancelled(shop: dict[str, int]) -
     assert {m.status for m in messages()} == {MessageStatus.CANCELLED}
 
 
+@pytest.mark.slow
 @pytest.mark.both_databases
 def test_a_big_step_is_written_out_whole(shop: dict[str, int]) -> None:
     """Thousands of recipients at once stay under each driver's limit of query parameters."""

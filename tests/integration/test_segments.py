@@ -220,6 +220,7 @@ RULES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.both_databases
 def test_rules_select_exactly_who_they_say(store: str) -> None:
     """Every rule in RULES, on one store (loading it per rule would be slow, not stronger)."""
@@ -419,6 +420,7 @@ def test_overlap_counts_every_combination(store: str) -> None:
 # --- playbooks, clusters, lookalikes --------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.both_databases
 def test_every_playbook_becomes_a_segment_once(store: str) -> None:
     with session_scope() as session:
@@ -434,6 +436,7 @@ def test_every_playbook_becomes_a_segment_once(store: str) -> None:
         playbooks.create_from_playbook(session=session, actor=MARKETER, key="champions", now=NOW)
 
 
+@pytest.mark.slow
 def test_clusters_cover_every_buyer_and_save_as_segments(store: str) -> None:
     with session_scope(read_only=True) as session:
         clustering = audiences.rfm_clusters(session=session, now=NOW)

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import date
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from core import analytics
 from core.analytics import Period
 from core.db import session_scope
@@ -26,6 +28,7 @@ def cards(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+@pytest.mark.slow
 def test_the_dashboard_shows_the_stores_own_figures(
     built_store: Callable[..., dict[str, int]],
 ) -> None:

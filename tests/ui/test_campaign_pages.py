@@ -103,6 +103,7 @@ def test_build_plan_and_schedule_a_campaign(store: list[int]) -> None:
     assert ":blue-badge[Scheduled]" in texts(at)
 
 
+@pytest.mark.slow
 def test_a_step_that_is_not_complete_says_why_and_keeps_the_draft(store: list[int]) -> None:
     at = open_campaign(Role.MARKETER)
     at.text_input[0].input("Backwards")
@@ -227,6 +228,7 @@ def results_of(campaign_id: int) -> attribution.Results:
         ]
 
 
+@pytest.mark.slow
 def test_past_campaigns_show_what_they_earned(
     built_store: Callable[..., dict[str, int]],
 ) -> None:
@@ -251,6 +253,7 @@ def test_past_campaigns_show_what_they_earned(
     assert by_segment["Revenue by code"].sum() * 100 == pytest.approx(results.revenue.code_cents)
 
 
+@pytest.mark.slow
 def test_a_send_is_ab_tested_from_the_builder_and_followed_on_its_page(store: list[int]) -> None:
     with session_scope() as session:
         draft = campaigns.create_campaign(

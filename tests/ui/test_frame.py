@@ -106,6 +106,7 @@ def test_a_signed_out_visitor_sees_no_page() -> None:
     assert "Sign out" not in [b.label for b in at.button]
 
 
+@pytest.mark.slow
 def test_pages_refuse_a_visitor_who_is_not_signed_in() -> None:
     make_user(Role.ADMIN)
     for spec in PAGES:

@@ -68,6 +68,7 @@ def templates_count() -> int:
         return session.scalar(select(func.count()).select_from(Template))
 
 
+@pytest.mark.slow
 def test_templates_start_from_defaults_and_new_ones_are_checked() -> None:
     at = open_page("pages/templates.py", Role.MARKETER)
     next(b for b in at.button if b.label == "Add the default templates").click().run()

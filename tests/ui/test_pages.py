@@ -48,6 +48,7 @@ def test_home_shows_the_store_numbers_and_chart() -> None:
     assert f"The last bar is this week so far (since Monday, {monday:%b %d})." in texts(at)
 
 
+@pytest.mark.slow
 def test_loading_the_demo_from_the_home_page(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEMO_CUSTOMERS", "300")  # the full-size demo loads in the browser test
     get_settings.cache_clear()

@@ -1,3 +1,5 @@
+import pytest
+
 from core import demo, scoring
 from core.db import session_scope
 from core.permissions import SYSTEM, Role
@@ -5,6 +7,7 @@ from tests.moments import NOW, TODAY
 from tests.ui.conftest import frame, make_user, see_job_through, sign_in, texts
 
 
+@pytest.mark.slow
 def test_scores_page_before_and_after_scoring() -> None:
     at = sign_in(frame(), make_user(Role.MARKETER))
     at.switch_page("pages/scoring.py").run()

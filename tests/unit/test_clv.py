@@ -102,6 +102,7 @@ def test_too_little_history_is_refused() -> None:
         clv.fit_gamma_gamma(np.zeros(5), np.ones(5))
 
 
+@pytest.mark.slow
 def test_both_models_recover_their_parameters_and_predict_the_holdout() -> None:
     """20,000 customers who buy by the BG/NBD story and spend by the Gamma-Gamma one: fitted
     as the scoring run fits them (repeat purchase days, mean spend per repeat day), the models
