@@ -6,14 +6,22 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core import customers
 from core.compliance import consent
 from core.db import session_scope
 from core.errors import PermissionDenied
 from core.messaging import suppressions
-from core.models import AuditEntry, Channel, ConsentRecord, Customer, Suppression
+from core.models import (
+    AuditEntry,
+    Channel,
+    ConsentRecord,
+    ContactStatus,
+    Customer,
+    Suppression,
+    SuppressionReason,
+)
 from core.permissions import SYSTEM, Actor, Role
 from tests.moments import NOW
 
@@ -114,3 +122,31 @@ def test_a_list_is_imported_keeping_the_good_lines_and_naming_the_bad(database: 
         out = io.StringIO()
         assert suppressions.export_list(session=session, actor=MARKETER, out=out) == 3
     assert {r["reason"] for r in rows(out.getvalue())} == {"manual", "hard_bounce"}
+
+
+@pytest.mark.both_databases
+def test_statuses_follow_the_list_and_only_changed_ones_are_written(database: str) -> None:
+    with session_scope() as session:
+        people = [
+            customers.create_customer(
+                session=session, actor=SYSTEM, now=NOW, email=f"p{n}@example.com"
+            ).id
+            for n in range(5)
+        ]
+        suppressions.suppress(
+            session=session,
+            channel=Channel.EMAIL,
+            address="P3@Example.com",
+            reason=SuppressionReason.UNSUBSCRIBED,
+        )
+    with session_scope() as session:
+        assert suppressions.sync_contact_status(session=session, customer_ids=people) == 0
+        statuses = {i: s for i, s in session.execute(select(Customer.id, Customer.email_status))}
+        assert [statuses[i] for i in people] == ["active"] * 3 + ["suppressed", "active"]
+        suppressions.lift(session=session, channel=Channel.EMAIL, address="p3@example.com")
+    with session_scope() as session:
+        session.execute(update(Customer).values(email_status=ContactStatus.SUPPRESSED))
+        # Only p0 is on the list now: the four others were wrong, p0 was right already.
+        session.add(Suppression(channel="email", address="p0@example.com", reason="complaint"))
+        session.flush()
+        assert suppressions.sync_contact_status(session=session, customer_ids=people) == 4
