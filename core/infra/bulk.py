@@ -135,7 +135,8 @@ def keep_statistics(session: Session, *tables: Table) -> None:
         return  # SQLite plans lookups by their index without statistics
     stale = session.scalars(
         text(
-            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(:names)"
+            "SELECT relname FROM pg_stat_user_tables"
+            " WHERE schemaname = current_schema() AND relname = ANY(:names)"
             " AND n_mod_since_analyze >= :least"
             " AND n_mod_since_analyze > n_live_tup - n_mod_since_analyze"
         ),

@@ -18,7 +18,8 @@ def statistics(session: Session) -> tuple[float, int]:
     row = session.execute(
         text(
             "SELECT c.reltuples, s.analyze_count FROM pg_class c"
-            " JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = 'customers'"
+            " JOIN pg_stat_user_tables s ON s.relid = c.oid"
+            " WHERE c.relname = 'customers' AND s.schemaname = current_schema()"
         )
     ).one()
     return row[0], row[1]
