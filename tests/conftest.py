@@ -91,8 +91,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Fail the run if pytest-xdist stops grouping: it marks a group in the test's id, which
-    pytest 9.2 no longer lets it change (pytest-xdist#1386), and then every worker builds every
-    store again, silently, for a minute more a run."""
+    pytest 9.2 no longer lets it change (pytest-xdist#1386), and then the tests of a built store
+    are spread over the workers, each of which builds the store again, silently."""
     if not session.config.getoption("loadgroup", False):
         return  # not an xdist worker of a --dist loadgroup run
     grouped = [item.nodeid for item in session.items if item.get_closest_marker("xdist_group")]
@@ -324,7 +324,7 @@ class Snapshots:
     database, with a copy of every table and the sequences' values, put back by INSERT … SELECT:
     a database copied from a template (CREATE DATABASE … TEMPLATE) needs the old one dropped,
     and DROP DATABASE waits for a checkpoint, which under the other workers' writes took
-    1 to 7 s a test instead of a tenth of one."""
+    1 to 7 s a test; this takes about a third of a second."""
 
     folder: Path
     built: dict[tuple[str, str], tuple[str, Any]] = field(default_factory=dict)
