@@ -153,6 +153,7 @@ def test_import_and_export(database: str, capsys: pytest.CaptureFixture[str], tm
     assert result["unused_columns"] == ["Name", "Cell"], "said, not silently dropped"
 
 
+@pytest.mark.slow
 def test_export_ages_count_by_the_stores_day(
     database: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -265,6 +266,7 @@ def test_score_command(database: str, capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 2 and "must be a date" in error
 
 
+@pytest.mark.slow
 def test_plan_and_actions_commands(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     from core import campaigns
     from core.campaigns import Details

@@ -576,6 +576,7 @@ def test_our_own_export_imports_back_without_a_change_in_who_is_who(
     assert suggest_mapping(ImportKind.CUSTOMERS, ["ID", "Email"])["external_id"] == "ID"
 
 
+@pytest.mark.slow
 @pytest.mark.both_databases
 def test_customer_totals_are_right_after_an_orders_import_resumes(
     database: str, tmp_path: Path

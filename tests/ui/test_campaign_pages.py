@@ -56,6 +56,7 @@ def open_campaign(role: Role, campaign_id: int | None = None, *, new_user: bool 
     return at.switch_page("pages/campaign.py").run()
 
 
+@pytest.mark.slow
 def test_build_plan_and_schedule_a_campaign(store: list[int]) -> None:
     at = open_campaign(Role.MARKETER)
     assert at.title[0].value == "New campaign"
@@ -129,6 +130,7 @@ def test_a_draft_is_deleted_only_after_saying_yes(store: list[int]) -> None:
         assert session.get(Campaign, draft.id) is None
 
 
+@pytest.mark.slow
 def test_running_campaigns_pause_and_resume(store: list[int]) -> None:
     with session_scope() as session:
         campaign = campaigns.create_campaign(

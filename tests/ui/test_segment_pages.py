@@ -121,6 +121,7 @@ def test_json_rules_are_checked_like_the_builder(store: None) -> None:
     assert "That is not a rule tree" in texts(at)
 
 
+@pytest.mark.slow
 def test_compare_segments_draws_a_venn(store: None) -> None:
     with session_scope() as session:
         made = [
@@ -154,6 +155,7 @@ def test_viewers_read_a_segment_but_do_not_edit_it(store: None) -> None:
     assert len(at.dataframe[0].value) == min(members, 50)
 
 
+@pytest.mark.slow
 def test_delete_and_unknown_segments(store: None) -> None:
     with session_scope() as session:
         segment_id = playbooks.create_from_playbook(
