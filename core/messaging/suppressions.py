@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.compliance import consent
 from core.customers.contact_details import normalize_email, normalize_phone
-from core.db import table_of, upsert
+from core.db import rowcount, table_of, upsert
 from core.errors import NotFound, ValidationError
 from core.infra import audit, bulk, events
 from core.infra.csv_safe import write_csv
@@ -81,7 +81,7 @@ def sync_contact_status(*, session: Session, customer_ids: Iterable[int]) -> int
         .values(email_status=email, sms_status=sms)
         .execution_options(synchronize_session="fetch")
     )
-    return changed.rowcount  # type: ignore[attr-defined]
+    return rowcount(changed)
 
 
 def _holds(channel: Channel, address: str) -> ColumnElement[bool]:
