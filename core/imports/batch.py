@@ -171,6 +171,11 @@ class Loader(Protocol[Batch]):
 
     grows: tuple[Table, ...]
     """The tables its batches write and look rows up in (`bulk.keep_statistics`)."""
+    set_aside: tuple[Table, ...]
+    """The tables whose secondary indexes a big load builds after its rows are in rather than
+    row by row (`core.infra.deferred_indexes`), except those named in `looks_up_by`."""
+    looks_up_by: frozenset[str]
+    """The indexes its batches find rows by, kept however big the load."""
 
     def clean(self, frame: pd.DataFrame, context: ImportContext) -> Batch:
         """The batch checked and normalised: its good rows and its problems."""

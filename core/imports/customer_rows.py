@@ -159,6 +159,8 @@ def customer_key(clean: pd.DataFrame) -> pd.Series:
 
 class CustomerLoader:
     grows: tuple[Table, ...] = (CUSTOMERS,)
+    set_aside: tuple[Table, ...] = (CUSTOMERS,)
+    looks_up_by = frozenset({"ix_customers_email", "ix_customers_phone"})
 
     def clean(self, frame: pd.DataFrame, context: ImportContext) -> CleanBatch:
         return clean_customers(frame, context)

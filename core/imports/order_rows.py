@@ -258,6 +258,9 @@ def group_orders(
 
 class OrderLoader:
     grows: tuple[Table, ...] = (ORDERS, ITEMS, CUSTOMERS)
+    set_aside: tuple[Table, ...] = (ORDERS, ITEMS)
+    # Lines of an order that a later file replaces are deleted by order.
+    looks_up_by = frozenset({"ix_order_items_order_id"})
 
     def clean(self, frame: pd.DataFrame, context: ImportContext) -> CleanOrders:
         return clean_orders(frame, context)

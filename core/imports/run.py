@@ -41,7 +41,7 @@ from core.imports.files import (
     read_batches,
 )
 from core.imports.order_rows import OrderLoader
-from core.infra import audit, bulk, events
+from core.infra import audit, bulk, deferred_indexes, events
 from core.infra.csv_safe import write_csv
 from core.infra.job_rows import Progress, no_progress
 from core.models import Import, ImportKind, ImportProblem, ImportStatus
@@ -55,6 +55,9 @@ UPLOAD_RETENTION = timedelta(days=7)
 CHUNK_ROWS = 50_000
 """Rows per batch and transaction: big enough for set-based speed, small enough that a SQLite
 reader waits at most a moment and memory stays bounded."""
+DEFER_INDEXES_FROM_ROWS = 100_000
+"""Files smaller than this keep every index up to date as they load (building an index
+afresh only pays for a big load)."""
 SAMPLE_ROWS = 1000
 
 
@@ -237,12 +240,15 @@ def run_import(
     progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
     clean_in_process: bool | None = None,
+    defer_indexes_from: int = DEFER_INDEXES_FROM_ROWS,
 ) -> ImportSummary:
     """Load the file of a prepared import, resuming after its checkpoint if it ran before.
 
     `now` is when the import runs: it stamps the rows and judges ages and future dates.
     `clean_in_process` says where the batches are cleaned (`core.imports.ahead`); by default in
-    a process of their own from `PROCESS_FROM_ROWS` rows."""
+    a process of their own from `PROCESS_FROM_ROWS` rows. A file of `defer_indexes_from` rows
+    or more, at least as many as a table it fills holds, builds that table's secondary indexes
+    after its rows are in (`core.infra.deferred_indexes`)."""
     authorize(actor, Permission.EDIT_DATA)
     report = progress or no_progress
     with unit_of_work() as session:
@@ -270,6 +276,9 @@ def run_import(
                 f"The file has {total:,} rows; at most {limit:,} can be imported at once "
                 "(IMPORT_MAX_ROWS). Split it and import the parts one after another."
             )
+        if total >= defer_indexes_from:
+            with unit_of_work() as session:
+                _defer_indexes(session, loader, total)
         done = 0
         if clean_in_process is None:
             clean_in_process = total >= PROCESS_FROM_ROWS
@@ -296,8 +305,9 @@ def run_import(
                     min(99, int(100 * done / max(total, 1))),
                     f"Loaded {done:,} of {total:,} rows",
                 )
-        report(99, "Bringing customer totals up to date")
+        report(99, "Building indexes and bringing customer totals up to date")
         with unit_of_work() as session:
+            deferred_indexes.restore(session)
             loader.finish(session, context)
     except Exception as exc:
         # Whatever stopped it, the import says so (and can be resumed from its checkpoint)
@@ -306,6 +316,7 @@ def run_import(
         with unit_of_work() as session:
             failed = get_import(session=session, import_id=import_id)
             failed.status, failed.error, failed.finished_at = ImportStatus.FAILED, reason, now
+        _restore_indexes_after_failure(unit_of_work)
         raise
     discard_upload(path)  # loaded: the rows are in the database, the file has done its work
     with unit_of_work() as session:
@@ -331,6 +342,28 @@ def run_import(
     report(100, "Import finished")
     log.info("import finished", extra={"import": summary.as_dict()})
     return summary
+
+
+def _defer_indexes(session: Session, loader: Loader[Any], rows: int) -> None:
+    """Set aside the secondary indexes of each table the loader names that a file of `rows`
+    rows will at least double, on PostgreSQL. SQLite builds an index about as fast as it keeps
+    one up to date in a load (1M customers: 8.8 s saved in the load, 7.6 s to build the seven)."""
+    if bulk.dialect(session) != "postgresql":
+        return
+    for table in loader.set_aside:
+        held = session.scalar(select(func.count()).select_from(table)) or 0
+        if rows >= held:
+            deferred_indexes.defer(session, table, keep=loader.looks_up_by)
+
+
+def _restore_indexes_after_failure(unit_of_work: UnitOfWork) -> None:
+    """Build the indexes a failed import set aside, if the database lets us: the failure
+    itself is what the caller reports (and the next import builds them otherwise)."""
+    try:
+        with unit_of_work() as session:
+            deferred_indexes.restore(session)
+    except Exception:
+        log.exception("indexes set aside by a failed import could not be built again")
 
 
 def _record_batch(

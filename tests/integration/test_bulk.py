@@ -1,14 +1,20 @@
 """Bulk helpers that imports stand on, where PostgreSQL behaves unlike SQLite."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
+from core import imports
 from core.db import session_scope, table_of
-from core.infra import bulk
-from core.models import Customer
+from core.infra import bulk, deferred_indexes
+from core.models import Customer, Import, ImportKind, Setting
+from core.permissions import SYSTEM
+from tests.crashes import dies_on_opening
+from tests.integration.conftest import load
+from tests.moments import NOW
 
 CUSTOMERS = table_of(Customer)
 
@@ -56,3 +62,141 @@ def test_a_table_filled_from_empty_is_analyzed_once_it_has_doubled(
         bulk.keep_statistics(session, CUSTOMERS)  # nothing written since: nothing to do
     with session_scope() as session:
         assert statistics(session) == (20_000, analyzed + 1)
+
+
+def index_definitions(session: Session, table: str) -> dict[str, str]:
+    """Every index of `table` as the database would create it again."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = (
+            "SELECT indexname, indexdef FROM pg_indexes"
+            " WHERE tablename = :table AND schemaname = current_schema()"
+        )
+    else:  # the unique constraint's own index has no statement: its name stands for it
+        query = "SELECT name, coalesce(sql, name) FROM sqlite_master WHERE tbl_name = :table"
+        query += " AND type = 'index'"
+    return {name: definition for name, definition in session.execute(text(query), {"table": table})}
+
+
+@pytest.mark.both_databases
+def test_indexes_set_aside_are_built_again_as_they_were(database: str) -> None:
+    with session_scope() as session:
+        before = index_definitions(session, "customers")
+        dropped = deferred_indexes.defer(session, CUSTOMERS, keep={"ix_customers_email"})
+        left = index_definitions(session, "customers")
+    # Kept: the primary key, the unique customer ID (constraints both) and the one asked for.
+    assert dropped == [
+        f"ix_customers_{name}"
+        for name in (
+            "created_at",
+            "first_name_lower",
+            "first_order_at",
+            "last_name_lower",
+            "last_order_at",
+            "phone",
+            "total_spent_cents",
+            "zip",
+        )
+    ]
+    assert left == {name: sql for name, sql in before.items() if name not in dropped}
+    with session_scope() as session:  # a later transaction, as after a worker that died
+        assert deferred_indexes.restore(session) == dropped
+        assert index_definitions(session, "customers") == before
+    with session_scope() as session:
+        assert deferred_indexes.restore(session) == []  # nothing left to build
+
+
+@pytest.mark.postgresql_only
+def test_a_big_import_builds_its_indexes_after_its_rows(database: str, tmp_path: Path) -> None:
+    """Loaded under the indexes its lookups use only, then the rest built: the store ends
+    with every index it had, and an import that dies midway builds them as it fails."""
+    with session_scope() as session:
+        before = index_definitions(session, "customers")
+    during: list[set[str]] = []
+
+    def watch(percent: int, message: str = "") -> None:
+        with session_scope(read_only=True) as session:
+            during.append(set(index_definitions(session, "customers")))
+
+    path = tmp_path / "c.csv"
+    path.write_text("Customer #,E-mail\n" + "".join(f"C{i},c{i}@example.com\n" for i in range(30)))
+    with session_scope() as session:
+        import_id = imports.prepare_import(
+            session=session, actor=SYSTEM, kind=ImportKind.CUSTOMERS, path=path, filename="c.csv"
+        ).id
+    summary = imports.run_import(
+        unit_of_work=session_scope,
+        actor=SYSTEM,
+        import_id=import_id,
+        now=NOW,
+        chunk_rows=10,
+        progress=watch,
+        defer_indexes_from=30,
+    )
+    assert summary.inserted == 30
+    lookups = {"pk_customers", "uq_customers_external_id", "ix_customers_email"}
+    assert during[0] == lookups | {"ix_customers_phone"}  # after the first batch
+    with session_scope() as session:
+        assert index_definitions(session, "customers") == before
+        assert session.get(Setting, deferred_indexes.KEY) is None
+
+    path.write_text("Customer #,E-mail\n" + "".join(f"D{i},d{i}@example.com\n" for i in range(40)))
+    with session_scope() as session:
+        import_id = imports.prepare_import(
+            session=session, actor=SYSTEM, kind=ImportKind.CUSTOMERS, path=path, filename="d.csv"
+        ).id
+    with pytest.raises(RuntimeError):
+        imports.run_import(
+            unit_of_work=dies_on_opening(4),  # 1 start, 2 indexes, 3 a batch, 4 dies
+            actor=SYSTEM,
+            import_id=import_id,
+            now=NOW,
+            chunk_rows=10,
+            defer_indexes_from=30,
+        )
+    with session_scope() as session:
+        assert index_definitions(session, "customers") == before
+        assert session.get(Import, import_id).checkpoint_row == 11
+
+
+@pytest.mark.postgresql_only
+def test_indexes_a_dead_worker_left_aside_are_built_by_the_next_import(
+    database: str, tmp_path: Path
+) -> None:
+    with session_scope() as session:
+        before = index_definitions(session, "customers")
+        deferred_indexes.defer(session, CUSTOMERS)  # and the worker is killed outright
+    load(tmp_path, "Customer #,E-mail\nC1,c1@example.com\n")
+    with session_scope() as session:
+        assert index_definitions(session, "customers") == before
+
+
+@pytest.mark.postgresql_only
+def test_an_orders_import_builds_its_indexes_before_the_totals(
+    database: str, tmp_path: Path
+) -> None:
+    load(tmp_path, "Customer #,E-mail\nC1,c1@example.com\nC2,c2@example.com\n", name="c.csv")
+    with session_scope() as session:
+        before = {t: index_definitions(session, t) for t in ("orders", "order_items")}
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "Receipt #,Customer #,Date,SKU,Qty,Price\n"
+        + "".join(f"R{n},C{1 + n % 2},2026-11-{1 + n:02d},W-{n % 3},1,{10 + n}\n" for n in range(9))
+    )
+    with session_scope() as session:
+        import_id = imports.prepare_import(
+            session=session, actor=SYSTEM, kind=ImportKind.ORDERS, path=path, filename="o.csv"
+        ).id
+    imports.run_import(
+        unit_of_work=session_scope,
+        actor=SYSTEM,
+        import_id=import_id,
+        now=NOW,
+        chunk_rows=4,
+        defer_indexes_from=9,
+    )
+    with session_scope() as session:
+        assert {t: index_definitions(session, t) for t in before} == before
+        totals = session.execute(
+            select(Customer.external_id, Customer.order_count, Customer.total_spent_cents)
+        ).all()
+    assert sorted(totals) == [("C1", 5, 7000), ("C2", 4, 5600)]
