@@ -9,8 +9,8 @@ table drops the indexes it does not need, and builds them once it is done.
 The definitions are kept in the database (the `deferred_indexes` setting) as the database
 reports them, before anything is dropped. An import that fails builds them as it stops; one
 whose worker was killed leaves them for the next import, or its own resume, to build (every
-import ends with `restore`).
-Unique and primary-key indexes are never set aside: they are the table's constraints.
+import ends with `restore`). Unique and primary-key indexes are never set aside: they are the
+table's constraints.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def restore(session: Session) -> list[str]:
         return []
     present = _index_names(session)
     built = sorted(name for name in row.value if name not in present)
-    for name in built:  # the statement the database itself gave for this index
-        session.execute(text(row.value[name]))
+    for name in built:  # the statement the database itself gave, run as it is
+        session.connection().exec_driver_sql(row.value[name])
     session.delete(row)
     return built
 

@@ -269,6 +269,14 @@ def mailgun_event(message: Message, kind: str, **extra: Any) -> None:
         )
 
 
+def prepare(path: Path, kind: ImportKind = ImportKind.CUSTOMERS, **options: object) -> str:
+    """The id of a prepared import of the file at `path`."""
+    with session_scope() as session:
+        return imports.prepare_import(
+            session=session, actor=SYSTEM, kind=kind, path=path, filename=path.name, options=options
+        ).id
+
+
 def load(
     tmp_path: Path,
     content: str | bytes,
@@ -279,10 +287,7 @@ def load(
 ) -> tuple[imports.ImportSummary, list[tuple[int, str, str, str]]]:
     path = tmp_path / name
     path.write_bytes(content.encode() if isinstance(content, str) else content)
-    with session_scope() as session:
-        import_id = imports.prepare_import(
-            session=session, actor=SYSTEM, kind=kind, path=path, filename=name, options=options
-        ).id
+    import_id = prepare(path, kind, **options)
     summary = imports.run_import(
         unit_of_work=session_scope,
         actor=SYSTEM,

@@ -13,7 +13,7 @@ from core.infra import bulk, deferred_indexes
 from core.models import Customer, Import, ImportKind, Setting
 from core.permissions import SYSTEM
 from tests.crashes import dies_on_opening
-from tests.integration.conftest import load
+from tests.integration.conftest import load, prepare
 from tests.moments import NOW
 
 CUSTOMERS = table_of(Customer)
@@ -119,10 +119,7 @@ def test_a_big_import_builds_its_indexes_after_its_rows(database: str, tmp_path:
 
     path = tmp_path / "c.csv"
     path.write_text("Customer #,E-mail\n" + "".join(f"C{i},c{i}@example.com\n" for i in range(30)))
-    with session_scope() as session:
-        import_id = imports.prepare_import(
-            session=session, actor=SYSTEM, kind=ImportKind.CUSTOMERS, path=path, filename="c.csv"
-        ).id
+    import_id = prepare(path)
     summary = imports.run_import(
         unit_of_work=session_scope,
         actor=SYSTEM,
@@ -140,10 +137,7 @@ def test_a_big_import_builds_its_indexes_after_its_rows(database: str, tmp_path:
         assert session.get(Setting, deferred_indexes.KEY) is None
 
     path.write_text("Customer #,E-mail\n" + "".join(f"D{i},d{i}@example.com\n" for i in range(40)))
-    with session_scope() as session:
-        import_id = imports.prepare_import(
-            session=session, actor=SYSTEM, kind=ImportKind.CUSTOMERS, path=path, filename="d.csv"
-        ).id
+    import_id = prepare(path)
     with pytest.raises(RuntimeError):
         imports.run_import(
             unit_of_work=dies_on_opening(4),  # 1 start, 2 indexes, 3 a batch, 4 dies
@@ -182,10 +176,7 @@ def test_an_orders_import_builds_its_indexes_before_the_totals(
         "Receipt #,Customer #,Date,SKU,Qty,Price\n"
         + "".join(f"R{n},C{1 + n % 2},2026-11-{1 + n:02d},W-{n % 3},1,{10 + n}\n" for n in range(9))
     )
-    with session_scope() as session:
-        import_id = imports.prepare_import(
-            session=session, actor=SYSTEM, kind=ImportKind.ORDERS, path=path, filename="o.csv"
-        ).id
+    import_id = prepare(path, ImportKind.ORDERS)
     imports.run_import(
         unit_of_work=session_scope,
         actor=SYSTEM,
