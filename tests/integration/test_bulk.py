@@ -135,6 +135,9 @@ def test_a_big_import_builds_its_indexes_after_its_rows(database: str, tmp_path:
     with session_scope() as session:
         assert index_definitions(session, "customers") == before
         assert session.get(Setting, deferred_indexes.KEY) is None
+        # the search's lowercased names have statistics again
+        names = "SELECT count(*) FROM pg_stats WHERE tablename = 'ix_customers_last_name_lower'"
+        assert session.scalar(text(names)) == 1
 
     path.write_text("Customer #,E-mail\n" + "".join(f"D{i},d{i}@example.com\n" for i in range(40)))
     import_id = prepare(path)
