@@ -14,6 +14,7 @@ from core.imports.fields import (
 )
 from core.imports.run import (
     CHUNK_ROWS,
+    DEFER_INDEXES_FROM_ROWS,
     SAMPLE_ROWS,
     UPLOAD_RETENTION,
     ImportSummary,
@@ -37,6 +38,7 @@ from core.imports.run import (
 __all__ = [
     "CHUNK_ROWS",
     "CUSTOMER_FIELDS",
+    "DEFER_INDEXES_FROM_ROWS",
     "FIELDS",
     "ORDER_FIELDS",
     "SAMPLE_ROWS",

@@ -20,6 +20,7 @@ from collections.abc import Collection
 from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
+from core.infra.bulk import dialect
 from core.models import Setting
 
 KEY = "deferred_indexes"
@@ -56,11 +57,14 @@ def restore(session: Session) -> list[str]:
     for name in built:  # the statement the database itself gave, run as it is
         session.connection().exec_driver_sql(row.value[name])
     session.delete(row)
-    if built and session.get_bind().dialect.name == "postgresql":
+    if built and dialect(session) == "postgresql":
         # An expression index (the lowercased names search uses) has statistics of its own,
         # which only ANALYZE gathers; the load's ANALYZEs ran while it was missing.
         tables = session.scalars(
-            text("SELECT DISTINCT tablename FROM pg_indexes WHERE indexname = ANY(:built)"),
+            text(
+                "SELECT DISTINCT tablename FROM pg_indexes"
+                " WHERE schemaname = current_schema() AND indexname = ANY(:built)"
+            ),
             {"built": built},
         )
         for table in tables:  # names from the catalog
@@ -71,7 +75,7 @@ def restore(session: Session) -> list[str]:
 def _secondary_indexes(session: Session, table: str) -> dict[str, str]:
     """Name → CREATE INDEX statement of each index of `table` that is neither unique nor
     the primary key."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect(session) == "postgresql":
         rows = session.execute(
             text(
                 "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
@@ -82,23 +86,20 @@ def _secondary_indexes(session: Session, table: str) -> dict[str, str]:
             ),
             {"table": table},
         )
-        return {name: definition for name, definition in rows}
-    plain = {
-        name
-        for _, name, unique, origin, *_ in session.execute(
-            text("SELECT * FROM pragma_index_list(:table)"), {"table": table}
+    else:  # origin 'c': made by CREATE INDEX, not by a constraint
+        rows = session.execute(
+            text(
+                "SELECT m.name, m.sql FROM pragma_index_list(:table) AS l"
+                " JOIN sqlite_master AS m ON m.name = l.name"
+                """ WHERE NOT l."unique" AND l.origin = 'c'"""
+            ),
+            {"table": table},
         )
-        if not unique and origin == "c"
-    }
-    rows = session.execute(
-        text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :table"),
-        {"table": table},
-    )
-    return {name: definition for name, definition in rows if name in plain}
+    return {name: definition for name, definition in rows}
 
 
 def _index_names(session: Session) -> set[str]:
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect(session) == "postgresql":
         query = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
     else:
         query = "SELECT name FROM sqlite_master WHERE type = 'index'"

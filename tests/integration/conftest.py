@@ -283,6 +283,7 @@ def load(
     kind: ImportKind = ImportKind.CUSTOMERS,
     name: str = "file.csv",
     chunk_rows: int = imports.CHUNK_ROWS,
+    defer_indexes_from: int = imports.DEFER_INDEXES_FROM_ROWS,
     **options: object,
 ) -> tuple[imports.ImportSummary, list[tuple[int, str, str, str]]]:
     path = tmp_path / name
@@ -294,6 +295,7 @@ def load(
         import_id=import_id,
         now=NOW,
         chunk_rows=chunk_rows,
+        defer_indexes_from=defer_indexes_from,
     )
     with session_scope() as session:
         found = [

@@ -174,20 +174,11 @@ def test_an_orders_import_builds_its_indexes_before_the_totals(
     load(tmp_path, "Customer #,E-mail\nC1,c1@example.com\nC2,c2@example.com\n", name="c.csv")
     with session_scope() as session:
         before = {t: index_definitions(session, t) for t in ("orders", "order_items")}
-    path = tmp_path / "o.csv"
-    path.write_text(
-        "Receipt #,Customer #,Date,SKU,Qty,Price\n"
-        + "".join(f"R{n},C{1 + n % 2},2026-11-{1 + n:02d},W-{n % 3},1,{10 + n}\n" for n in range(9))
+    lines = "".join(
+        f"R{n},C{1 + n % 2},2026-11-{1 + n:02d},W-{n % 3},1,{10 + n}\n" for n in range(9)
     )
-    import_id = prepare(path, ImportKind.ORDERS)
-    imports.run_import(
-        unit_of_work=session_scope,
-        actor=SYSTEM,
-        import_id=import_id,
-        now=NOW,
-        chunk_rows=4,
-        defer_indexes_from=9,
-    )
+    content = "Receipt #,Customer #,Date,SKU,Qty,Price\n" + lines
+    load(tmp_path, content, ImportKind.ORDERS, name="o.csv", chunk_rows=4, defer_indexes_from=9)
     with session_scope() as session:
         assert {t: index_definitions(session, t) for t in before} == before
         totals = session.execute(
