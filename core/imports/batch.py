@@ -172,8 +172,9 @@ class Loader(Protocol[Batch]):
     grows: tuple[Table, ...]
     """The tables its batches write and look rows up in (`bulk.keep_statistics`)."""
     set_aside: tuple[Table, ...]
-    """The tables whose secondary indexes a big load builds after its rows are in rather than
-    row by row (`core.infra.deferred_indexes`), except those named in `looks_up_by`."""
+    """The tables whose secondary indexes and foreign keys a big load builds after its rows
+    are in rather than row by row (`core.infra.deferred_upkeep`), except the indexes named in
+    `looks_up_by`."""
     looks_up_by: frozenset[str]
     """The indexes its batches find rows by, kept however big the load."""
 
@@ -188,6 +189,10 @@ class Loader(Protocol[Batch]):
 
     def load(self, session: Session, batch: Batch, context: ImportContext) -> BatchResult:
         """Stage and upsert one cleaned batch inside the caller's transaction."""
+
+    def rewrites(self, session: Session, context: ImportContext) -> dict[Table, int]:
+        """How many rows of each table `finish` will rewrite (when they are a big share of the
+        table, its secondary indexes are set aside for it)."""
 
     def finish(self, session: Session, context: ImportContext) -> None:
         """Work done once after the last batch (in its own transaction)."""

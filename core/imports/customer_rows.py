@@ -159,7 +159,7 @@ def customer_key(clean: pd.DataFrame) -> pd.Series:
 
 class CustomerLoader:
     grows: tuple[Table, ...] = (CUSTOMERS,)
-    set_aside: tuple[Table, ...] = (CUSTOMERS,)
+    set_aside: tuple[Table, ...] = (CUSTOMERS, CONSENT_LOG)
     looks_up_by = frozenset({"ix_customers_email", "ix_customers_phone"})
 
     def clean(self, frame: pd.DataFrame, context: ImportContext) -> CleanBatch:
@@ -187,6 +187,9 @@ class CustomerLoader:
         for wave in _waves(rows[~duplicate]):
             _load_wave(session, wave, context, result)
         return result
+
+    def rewrites(self, session: Session, context: ImportContext) -> dict[Table, int]:
+        return {}
 
     def finish(self, session: Session, context: ImportContext) -> None:
         """Nothing: every batch leaves its customers complete."""

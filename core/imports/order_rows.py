@@ -309,14 +309,22 @@ class OrderLoader:
         result.customer_ids = customer_ids
         return result
 
+    def rewrites(self, session: Session, context: ImportContext) -> dict[Table, int]:
+        return {CUSTOMERS: len(self._touched(session, context))}
+
     def finish(self, session: Session, context: ImportContext) -> None:
         """Bring the totals of every customer whose orders changed up to date, each once (a
-        customer's orders are spread over many batches). A resumed run does not know whom the
-        batches before its checkpoint touched, so it refreshes everyone with orders."""
-        touched = context.touched
-        if context.resumed:
-            touched = touched | set(session.scalars(select(Order.customer_id).distinct()))
+        customer's orders are spread over many batches)."""
+        touched = self._touched(session, context)
         refresh_customer_totals(session=session, customer_ids=sorted(touched))
+
+    @staticmethod
+    def _touched(session: Session, context: ImportContext) -> set[int]:
+        """The customers whose orders this run changed. A resumed run does not know whom the
+        batches before its checkpoint touched: everyone with orders, then."""
+        if context.resumed:
+            return context.touched | set(session.scalars(select(Order.customer_id).distinct()))
+        return context.touched
 
     @staticmethod
     def _report_unknown(

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from core.config import Settings, get_settings
@@ -41,7 +41,7 @@ from core.imports.files import (
     read_batches,
 )
 from core.imports.order_rows import OrderLoader
-from core.infra import audit, bulk, deferred_indexes, events
+from core.infra import audit, bulk, deferred_upkeep, events
 from core.infra.csv_safe import write_csv
 from core.infra.job_rows import Progress, no_progress
 from core.models import Import, ImportKind, ImportProblem, ImportStatus
@@ -58,6 +58,12 @@ reader waits at most a moment and memory stays bounded."""
 DEFER_INDEXES_FROM_ROWS = 100_000
 """Files smaller than this keep every index up to date as they load (building an index
 afresh only pays for a big load)."""
+REWRITE_SHARE = 1 / 3
+"""A load's last step that rewrites this share of a table or more (the customer totals of a
+big orders file) does so with the table's secondary indexes set aside. Measured on PostgreSQL
+with 1M customers: rewriting 632,632 of them took 22.8 s under their eleven indexes, 6.1 s
+under the two unique ones, and building the other nine again 7.1 s; a rewritten row saves
+about 26 µs, a row of the table costs 7 µs to index again, so the break-even is near 27 %."""
 SAMPLE_ROWS = 1000
 
 
@@ -248,7 +254,7 @@ def run_import(
     `clean_in_process` says where the batches are cleaned (`core.imports.ahead`); by default in
     a process of their own from `PROCESS_FROM_ROWS` rows. A file of `defer_indexes_from` rows
     or more, at least as many as a table it fills holds, builds that table's secondary indexes
-    after its rows are in (`core.infra.deferred_indexes`)."""
+    and foreign keys after its rows are in (`core.infra.deferred_upkeep`)."""
     authorize(actor, Permission.EDIT_DATA)
     report = progress or no_progress
     with unit_of_work() as session:
@@ -278,7 +284,7 @@ def run_import(
             )
         if total >= defer_indexes_from:
             with unit_of_work() as session:
-                _defer_indexes(session, loader, total)
+                _defer_indexes(session, dict.fromkeys(loader.set_aside, total), loader.looks_up_by)
         done = 0
         if clean_in_process is None:
             clean_in_process = total >= PROCESS_FROM_ROWS
@@ -306,9 +312,13 @@ def run_import(
                     f"Loaded {done:,} of {total:,} rows",
                 )
         report(99, "Building indexes and bringing customer totals up to date")
+        if total >= defer_indexes_from:
+            with unit_of_work() as session:
+                rewrites = loader.rewrites(session, context)
+                _defer_indexes(session, rewrites, frozenset(), share=REWRITE_SHARE)
         with unit_of_work() as session:
-            deferred_indexes.restore(session)
             loader.finish(session, context)
+            deferred_upkeep.restore(session)
     except Exception as exc:
         # Whatever stopped it, the import says so (and can be resumed from its checkpoint)
         # instead of showing "running" forever.
@@ -344,24 +354,28 @@ def run_import(
     return summary
 
 
-def _defer_indexes(session: Session, loader: Loader[Any], rows: int) -> None:
-    """Set aside the secondary indexes of each table the loader names that a file of `rows`
-    rows will at least double, on PostgreSQL. SQLite builds an index about as fast as it keeps
-    one up to date in a load (1M customers: 8.8 s saved in the load, 7.6 s to build the seven)."""
+def _defer_indexes(
+    session: Session, rows: dict[Table, int], keep: frozenset[str], *, share: float = 1.0
+) -> None:
+    """Set aside the secondary indexes (but those in `keep`) and foreign keys of each table
+    that is to have at least `share` of the rows it holds written (`rows`), on PostgreSQL.
+    SQLite builds an index about as fast as it keeps one up to date in a load (1M customers:
+    8.8 s saved in the load, 7.6 s to build the seven), and an UPDATE there touches only the
+    indexes of the columns it changes."""
     if bulk.dialect(session) != "postgresql":
         return
-    for table in loader.set_aside:
+    for table, written in rows.items():
         held = session.scalar(select(func.count()).select_from(table)) or 0
-        if rows >= held:
-            deferred_indexes.defer(session, table, keep=loader.looks_up_by)
+        if written >= share * held:
+            deferred_upkeep.defer(session, table, keep=keep)
 
 
 def _restore_indexes_after_failure(unit_of_work: UnitOfWork) -> None:
-    """Build the indexes a failed import set aside, if the database lets us: the failure
+    """Build what a failed import set aside, if the database lets us: the failure
     itself is what the caller reports (and the next import builds them otherwise)."""
     try:
         with unit_of_work() as session:
-            deferred_indexes.restore(session)
+            deferred_upkeep.restore(session)
     except Exception:
         log.exception("indexes set aside by a failed import could not be built again")
 

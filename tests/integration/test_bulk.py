@@ -5,12 +5,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import imports
 from core.db import session_scope, table_of
-from core.infra import bulk, deferred_indexes
-from core.models import Customer, Import, ImportKind, Setting
+from core.infra import bulk, deferred_upkeep
+from core.models import ConsentRecord, Customer, Import, ImportKind, Order, Setting
 from core.permissions import SYSTEM
 from tests.crashes import dies_on_opening
 from tests.integration.conftest import load, prepare
@@ -81,7 +82,7 @@ def index_definitions(session: Session, table: str) -> dict[str, str]:
 def test_indexes_set_aside_are_built_again_as_they_were(database: str) -> None:
     with session_scope() as session:
         before = index_definitions(session, "customers")
-        dropped = deferred_indexes.defer(session, CUSTOMERS, keep={"ix_customers_email"})
+        dropped = deferred_upkeep.defer(session, CUSTOMERS, keep={"ix_customers_email"})
         left = index_definitions(session, "customers")
     # Kept: the primary key, the unique customer ID (constraints both) and the one asked for.
     assert dropped == [
@@ -99,23 +100,94 @@ def test_indexes_set_aside_are_built_again_as_they_were(database: str) -> None:
     ]
     assert left == {name: sql for name, sql in before.items() if name not in dropped}
     with session_scope() as session:  # a later transaction, as after a worker that died
-        assert deferred_indexes.restore(session) == dropped
+        assert deferred_upkeep.restore(session) == dropped
         assert index_definitions(session, "customers") == before
     with session_scope() as session:
-        assert deferred_indexes.restore(session) == []  # nothing left to build
+        assert deferred_upkeep.restore(session) == []  # nothing left to build
+
+
+def foreign_keys(session: Session, table: str) -> dict[str, tuple[str, bool]]:
+    """Each foreign key of `table`: its definition, and whether its rows were checked."""
+    rows = session.execute(
+        text(
+            "SELECT c.conname, pg_get_constraintdef(c.oid), c.convalidated FROM pg_constraint c"
+            " JOIN pg_class t ON t.oid = c.conrelid"
+            " WHERE t.relname = :table AND t.relnamespace = current_schema()::regnamespace"
+            " AND c.contype = 'f'"
+        ),
+        {"table": table},
+    )
+    return {name: (definition, checked) for name, definition, checked in rows}
+
+
+def upkeep(session: Session, *tables: str) -> dict[str, object]:
+    """What a load may set aside on these tables: their indexes and foreign keys."""
+    return {t: (index_definitions(session, t), foreign_keys(session, t)) for t in tables}
+
+
+@pytest.mark.postgresql_only
+def test_foreign_keys_set_aside_are_added_back_and_checked(database: str) -> None:
+    orders = table_of(Order)
+    with session_scope() as session:
+        before = foreign_keys(session, "orders")
+        dropped = deferred_upkeep.defer(session, orders)
+        assert "fk_orders_customer_id_customers" in dropped
+        assert foreign_keys(session, "orders") == {}
+    with session_scope() as session:
+        assert "fk_orders_customer_id_customers" in deferred_upkeep.restore(session)
+        assert foreign_keys(session, "orders") == before
+        assert all(checked for _, checked in before.values())
+
+
+@pytest.mark.postgresql_only
+def test_a_row_pointing_at_nothing_leaves_its_key_in_force_for_new_rows(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A customer deleted outright while the key was set aside: the import that added the key
+    back does not fail (nor does every later one); the key holds for every row written after,
+    and the log says which key finds rows pointing at nothing."""
+    consents = table_of(ConsentRecord)
+    with session_scope() as session:
+        deferred_upkeep.defer(session, consents)
+    row = {"channel": "email", "granted": True, "source": "import", "details": {}}
+    with session_scope() as session:
+        session.execute(insert(ConsentRecord).values(customer_id=404, **row))
+    with session_scope() as session:
+        deferred_upkeep.restore(session)
+        (definition, checked) = foreign_keys(session, "consent_log")[
+            "fk_consent_log_customer_id_customers"
+        ]
+    assert not checked and definition.endswith("NOT VALID")
+    assert [r.constraint for r in caplog.records if hasattr(r, "constraint")] == [
+        "fk_consent_log_customer_id_customers"
+    ]
+    with pytest.raises(IntegrityError), session_scope() as session:
+        session.execute(insert(ConsentRecord).values(customer_id=405, **row))
+    with session_scope() as session:  # set aside and added back again, still NOT VALID
+        deferred_upkeep.defer(session, consents)
+        deferred_upkeep.restore(session)
+        assert not foreign_keys(session, "consent_log")["fk_consent_log_customer_id_customers"][1]
+        session.execute(delete(ConsentRecord))  # and the next test meets the key as it was
+        session.execute(
+            text("ALTER TABLE consent_log VALIDATE CONSTRAINT fk_consent_log_customer_id_customers")
+        )
 
 
 @pytest.mark.postgresql_only
 def test_a_big_import_builds_its_indexes_after_its_rows(database: str, tmp_path: Path) -> None:
     """Loaded under the indexes its lookups use only, then the rest built: the store ends
-    with every index it had, and an import that dies midway builds them as it fails."""
+    with every index and foreign key it had, and an import that dies midway builds them as it
+    fails."""
     with session_scope() as session:
         before = index_definitions(session, "customers")
+        consents_before = upkeep(session, "consent_log")
     during: list[set[str]] = []
+    consent_keys_during: list[dict[str, tuple[str, bool]]] = []
 
     def watch(percent: int, message: str = "") -> None:
         with session_scope(read_only=True) as session:
             during.append(set(index_definitions(session, "customers")))
+            consent_keys_during.append(foreign_keys(session, "consent_log"))
 
     path = tmp_path / "c.csv"
     path.write_text("Customer #,E-mail\n" + "".join(f"C{i},c{i}@example.com\n" for i in range(30)))
@@ -132,9 +204,11 @@ def test_a_big_import_builds_its_indexes_after_its_rows(database: str, tmp_path:
     assert summary.inserted == 30
     lookups = {"pk_customers", "uq_customers_external_id", "ix_customers_email"}
     assert during[0] == lookups | {"ix_customers_phone"}  # after the first batch
+    assert consent_keys_during[0] == {}
     with session_scope() as session:
         assert index_definitions(session, "customers") == before
-        assert session.get(Setting, deferred_indexes.KEY) is None
+        assert upkeep(session, "consent_log") == consents_before
+        assert session.get(Setting, deferred_upkeep.KEY) is None
         # the search's lowercased names have statistics again
         names = "SELECT count(*) FROM pg_stats WHERE tablename = 'ix_customers_last_name_lower'"
         assert session.scalar(text(names)) == 1
@@ -161,7 +235,7 @@ def test_indexes_a_dead_worker_left_aside_are_built_by_the_next_import(
 ) -> None:
     with session_scope() as session:
         before = index_definitions(session, "customers")
-        deferred_indexes.defer(session, CUSTOMERS)  # and the worker is killed outright
+        deferred_upkeep.defer(session, CUSTOMERS)  # and the worker is killed outright
     load(tmp_path, "Customer #,E-mail\nC1,c1@example.com\n")
     with session_scope() as session:
         assert index_definitions(session, "customers") == before
@@ -173,14 +247,14 @@ def test_an_orders_import_builds_its_indexes_before_the_totals(
 ) -> None:
     load(tmp_path, "Customer #,E-mail\nC1,c1@example.com\nC2,c2@example.com\n", name="c.csv")
     with session_scope() as session:
-        before = {t: index_definitions(session, t) for t in ("orders", "order_items")}
+        before = upkeep(session, "orders", "order_items", "customers")
     lines = "".join(
         f"R{n},C{1 + n % 2},2026-11-{1 + n:02d},W-{n % 3},1,{10 + n}\n" for n in range(9)
     )
     content = "Receipt #,Customer #,Date,SKU,Qty,Price\n" + lines
     load(tmp_path, content, ImportKind.ORDERS, name="o.csv", chunk_rows=4, defer_indexes_from=9)
     with session_scope() as session:
-        assert {t: index_definitions(session, t) for t in before} == before
+        assert upkeep(session, "orders", "order_items", "customers") == before
         totals = session.execute(
             select(Customer.external_id, Customer.order_count, Customer.total_spent_cents)
         ).all()
