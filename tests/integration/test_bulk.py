@@ -1,15 +1,17 @@
 """Bulk helpers that imports stand on, where PostgreSQL behaves unlike SQLite."""
 
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import Boolean, Column, Date, Integer, String, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import imports
-from core.db import session_scope, table_of
+from core.db import UTCDateTime, session_scope, table_of
 from core.infra import bulk, deferred_upkeep
 from core.models import ConsentRecord, Customer, Import, ImportKind, Order, Setting
 from core.permissions import SYSTEM
@@ -171,6 +173,59 @@ def test_a_row_pointing_at_nothing_leaves_its_key_in_force_for_new_rows(
         session.execute(
             text("ALTER TABLE consent_log VALIDATE CONSTRAINT fk_consent_log_customer_id_customers")
         )
+
+
+@pytest.mark.both_databases
+def test_frames_are_written_as_they_are(database: str) -> None:
+    """Blank text stays blank and missing stays missing; quotes, commas and line breaks,
+    moments in a zone of their own, dates and flags come back as written. So does a column
+    that pd.concat put together from an empty part first (as an import's consent records
+    are): pyarrow 26 writes such a column's CSV as garbage."""
+    first = pd.DataFrame(
+        {
+            "n": pd.array([1, None], dtype="Int64"),
+            "word": pd.array(["", None], dtype="str"),
+            "at": pd.to_datetime(["2026-03-08 01:30", None]).tz_localize("America/Chicago"),
+            "day": [date(1990, 5, 6), None],
+            "yes": pd.array([True, None], dtype="boolean"),
+        }
+    )
+    second = pd.DataFrame(
+        {
+            "n": pd.array([3], dtype="Int64"),
+            "word": pd.array(['say "hi", then\nleave'], dtype="str"),
+            "at": pd.to_datetime(["2026-11-01 06:00:00.25"]).tz_localize("America/Chicago"),
+            "day": [date(2000, 2, 29)],
+            "yes": pd.array([False], dtype="boolean"),
+        }
+    )
+    parts = [first.iloc[:0].assign(kind="email"), first.assign(kind="email")]
+    frame = pd.concat([*parts, second.assign(kind="sms")], ignore_index=True)
+    with session_scope() as session:
+        table = bulk.temp_table(
+            session,
+            "written",
+            Column("n", Integer),
+            Column("word", String),
+            Column("at", UTCDateTime()),
+            Column("day", Date),
+            Column("yes", Boolean),
+            Column("kind", String),
+        )
+        assert bulk.insert_frame(session, table, frame) == 3
+        rows = session.execute(select(table).order_by(table.c.n.nulls_last())).all()
+    assert [tuple(row) for row in rows] == [
+        (1, "", datetime(2026, 3, 8, 7, 30, tzinfo=UTC), date(1990, 5, 6), True, "email"),
+        (
+            3,
+            'say "hi", then\nleave',
+            datetime(2026, 11, 1, 12, 0, 0, 250000, tzinfo=UTC),
+            date(2000, 2, 29),
+            False,
+            "sms",
+        ),
+        (None, None, None, None, None, "email"),
+    ]
 
 
 @pytest.mark.postgresql_only
