@@ -228,6 +228,28 @@ def test_frames_are_written_as_they_are(database: str) -> None:
     ]
 
 
+@pytest.mark.both_databases
+def test_many_rows_and_rows_all_alike_are_written_each_once(database: str) -> None:
+    """SQLite writes rows a statement at a time in groups (here 450 rows: two groups and the
+    rest) and binds a column with one value throughout once; rows all alike, and a single
+    row, are written as they are."""
+    many = pd.DataFrame({"n": range(450), "word": "same", "none": None})
+    alike = pd.DataFrame({"n": [7, 7], "word": ["x", "x"], "none": [None, None]})
+    single = pd.DataFrame({"n": [9], "word": ["y"], "none": [None]})
+    with session_scope() as session:
+        table = bulk.temp_table(
+            session, "written", Column("n", Integer), Column("word", String), Column("none", String)
+        )
+        for frame in (many, alike, single):
+            bulk.insert_frame(session, table, frame)
+        rows = session.execute(select(table).order_by(table.c.n)).all()
+    expected = [(n, "same", None) for n in range(7)]
+    expected += [(7, "x", None), (7, "x", None), (7, "same", None), (8, "same", None)]
+    expected += [(9, "same", None), (9, "y", None)]
+    expected += [(n, "same", None) for n in range(10, 450)]
+    assert sorted(tuple(row) for row in rows) == sorted(expected)
+
+
 @pytest.mark.postgresql_only
 def test_a_big_import_builds_its_indexes_after_its_rows(database: str, tmp_path: Path) -> None:
     """Loaded under the indexes its lookups use only, then the rest built: the store ends
