@@ -41,6 +41,13 @@ class ImportContext:
     the end, rather than after every batch)."""
     resumed: bool = False
     """The run carries on after a checkpoint: batches before it were loaded by another run."""
+    rows: int = 0
+    """How many rows the file has (as estimated when the run started)."""
+    read_customer_ids: bool | None = None
+    """Whether an orders run reads every customer ID of the store at once (None: not decided
+    yet, at its first batch)."""
+    customer_ids: pd.Series | None = None
+    """Every customer ID of the store → its customer, when the run read them all."""
 
     def column(self, frame: pd.DataFrame, name: str) -> pd.Series:
         """The mapped column of a batch, or blanks when the field is not mapped."""

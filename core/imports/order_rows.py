@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     case,
     delete,
+    func,
     select,
     update,
 )
@@ -293,7 +294,7 @@ class OrderLoader:
             return result
         first_order = first_rows("order:" + orders["order_key"], orders["row_number"], context.seen)
         orders["seen_before"] = first_order != orders["row_number"]
-        orders["customer_id"] = match_customers(session, orders)
+        orders["customer_id"] = _customers_of(session, orders, context)
         if context.options.get("create_customers"):
             orders["customer_id"] = orders["customer_id"].fillna(
                 _create_missing_customers(session, orders, context)
@@ -351,6 +352,30 @@ class OrderLoader:
                 )
             )
         return len(unmatched)
+
+
+def _customers_of(session: Session, orders: pd.DataFrame, context: ImportContext) -> pd.Series:
+    """Each order's customer (`match_customers`). A file with at least as many rows as the
+    store has customers reads every customer ID once, at its first batch, and looks up only
+    the IDs it does not know: 1M orders of 632,632 customers asked 50,000 IDs a batch of a
+    million-row table, 0.14 s when it was in memory and 0.38 s when it was not."""
+    if context.read_customer_ids is None:  # decided at the first batch
+        context.read_customer_ids = context.rows >= _customer_count(session)
+        if context.read_customer_ids:
+            c = CUSTOMERS.c
+            context.customer_ids = bulk.mapping(session, c.external_id, c.id)
+    if context.customer_ids is None:
+        return match_customers(session, orders)
+    # An ID once found stays that customer's; one not found may be a customer added since.
+    found = orders["external_id"].map(context.customer_ids).astype("Int64")
+    unknown = found.isna()
+    if unknown.any():
+        found[unknown] = match_customers(session, orders[unknown])
+    return found
+
+
+def _customer_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(CUSTOMERS)) or 0
 
 
 def _create_missing_customers(

@@ -276,7 +276,7 @@ def run_import(
         context.resumed = checkpoint > 0
     loader = LOADERS[context.kind]
     try:
-        total = estimate_rows(path, shape)
+        total = context.rows = estimate_rows(path, shape)
         if total > (limit := get_settings().import_max_rows):
             raise UnusableFile(
                 f"The file has {total:,} rows; at most {limit:,} can be imported at once "

@@ -376,6 +376,32 @@ def test_unknown_customers_can_be_created(database: str, tmp_path: Path) -> None
 
 
 @pytest.mark.both_databases
+@pytest.mark.parametrize("customers_first", [2, 9], ids=["ids-read-at-once", "ids-asked"])
+def test_orders_find_customers_made_since_their_file_began(
+    database: str, tmp_path: Path, customers_first: int
+) -> None:
+    """A file with at least as many rows as the store has customers reads every customer ID
+    at its first batch; a customer the file itself creates in one batch (or anyone adds
+    meanwhile) is still found by the next batch's orders, not made twice. A smaller file
+    asks for its IDs batch by batch, to the same end."""
+    known = "".join(f"C{i},c{i}@example.com\n" for i in range(1, customers_first + 1))
+    load(tmp_path, "Customer #,E-mail\n" + known)
+    rows = ["R1,N1,2026-11-01,10.00", "R2,C1,2026-11-02,5.00", "R3,N1,2026-11-03,7.00"]
+    content = "Order,Customer ID,Date,Total\n" + "\n".join([*rows, "R4,C1,2026-11-04,1.00"])
+    summary, found = load(
+        tmp_path, content + "\n", ImportKind.ORDERS, chunk_rows=2, create_customers=True
+    )
+    assert (summary.inserted, summary.failed) == (4, 0) and not found
+    with session_scope() as session:
+        totals = session.execute(
+            select(Customer.external_id, Customer.order_count, Customer.total_spent_cents)
+            .where(Customer.order_count > 0)
+            .order_by(Customer.external_id)
+        ).all()
+    assert totals == [("C1", 2, 600), ("N1", 2, 1700)]
+
+
+@pytest.mark.both_databases
 def test_an_order_split_across_batches_keeps_all_its_lines(database: str, tmp_path: Path) -> None:
     load(tmp_path, "Customer #,E-mail\nC1,c1@example.com\n")
     lines = "\n".join(f"R1,C1,2026-11-20,SKU{i},Wine,1,10.00" for i in range(5))
