@@ -377,7 +377,7 @@ def _restore_indexes_after_failure(unit_of_work: UnitOfWork) -> None:
         with unit_of_work() as session:
             deferred_upkeep.restore(session)
     except Exception:
-        log.exception("indexes set aside by a failed import could not be built again")
+        log.exception("what a failed import set aside could not be built again")
 
 
 def _record_batch(

@@ -1,9 +1,13 @@
 from datetime import date
+from pathlib import Path
 
+import pandas as pd
 import pytest
+import zipcodes
 
 from core.compliance import age
-from core.customers import contact_details
+from core.config import get_settings
+from core.customers import contact_details, zip_codes
 from core.errors import ValidationError
 
 
@@ -57,3 +61,26 @@ def test_age_turns_over_on_the_birthday() -> None:
 )
 def test_timezone_for(zip_code: str, state: str, phone: str | None, zone: str | None) -> None:
     assert contact_details.timezone_for(zip_code=zip_code, state=state, phone=phone) == zone
+
+
+def test_the_zip_table_is_kept_for_the_next_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Built once from the package (2 s), then read from the install's files; a damaged copy
+    is built again, not trusted."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    zip_codes.zip_places.cache_clear()
+    built = zip_codes.zip_places()
+    kept = next((tmp_path / "cache").glob("zip-places-*.parquet"))
+    zip_codes.zip_places.cache_clear()
+    monkeypatch.setattr(zipcodes, "list_all", lambda: pytest.fail("built again"))
+    pd.testing.assert_frame_equal(zip_codes.zip_places(), built)
+    monkeypatch.undo()
+    kept.write_bytes(b"not parquet")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    zip_codes.zip_places.cache_clear()
+    pd.testing.assert_frame_equal(zip_codes.zip_places(), built)
+    assert zip_codes.place_of("60622") == ("Chicago", "IL", "America/Chicago")
+    get_settings.cache_clear()
+    zip_codes.zip_places.cache_clear()
