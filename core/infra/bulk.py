@@ -31,7 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 # SQLite gets 'YYYY-MM-DD HH:MM:SS.ffffff', as SQLAlchemy stores datetimes there, so written
-# values compare equal to stored ones; PostgreSQL gets ISO 8601 in UTC ('…Z').
+# values compare equal to stored ones; PostgreSQL gets the UTC clock time followed by '+00'.
 
 
 def dialect(session: Session) -> str:
@@ -132,9 +132,9 @@ def insert_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
 
 
 ROWS_PER_STATEMENT = 200
-"""Rows a SQLite staging INSERT carries (as many as fit SQLite's 32,766 variables): one
-statement a row binds the same values, but runs the statement 200 times as often (1M
-customers: 4.3-5.1 s against 3.0-3.9 s staged 200 at a time; 1,000 at a time is slower)."""
+"""Rows a SQLite staging INSERT carries (fewer where so many would pass SQLite's 32,766
+variables): a statement a row binds the same values but runs 200 times as many statements
+(1M customers: 4.3-5.1 s against 3.0-3.9 s staged 200 at a time; 1,000 at a time is slower)."""
 
 
 def _stage_rows(cursor: Any, scratch: str, frame: pd.DataFrame) -> None:
