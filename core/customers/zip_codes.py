@@ -30,9 +30,10 @@ def zip_places() -> pd.DataFrame:
     """city, state and timezone (None where the table has none, e.g. military ZIPs), indexed by
     the five-digit ZIP code.
 
-    Built from the package's list (2 s: 42,800 records crossing from its Rust core one field
-    at a time), then kept in the install's files as Parquet for the next process (10 ms): an
-    import's cleaning process starts with it, so its first batch waited on the list."""
+    Built from the package's list (42,800 records crossing from its Rust core one field at a
+    time: an import's cleaning process had its first batch ready 1.84 s after it started),
+    then kept in the install's files as Parquet for the next process (read in 60 ms; that
+    first batch ready at 0.50 s)."""
     kept = _kept_table()
     with contextlib.suppress(OSError, ValueError):
         return pd.read_parquet(kept)

@@ -365,8 +365,7 @@ def _defer_indexes(
     if bulk.dialect(session) != "postgresql":
         return
     for table, written in rows.items():
-        held = session.scalar(select(func.count()).select_from(table)) or 0
-        if written >= share * held:
+        if written >= share * bulk.row_count(session, table):
             deferred_upkeep.defer(session, table, keep=keep)
 
 

@@ -153,6 +153,11 @@ def _stage_rows(cursor: Any, scratch: str, frame: pd.DataFrame) -> None:
         cursor.execute(into + ", ".join([row] * ((len(flat) - end) // width)), flat[end:])
 
 
+def row_count(session: Session, table: Table) -> int:
+    """How many rows `table` holds: what a big load is measured against."""
+    return session.scalar(select(func.count()).select_from(table)) or 0
+
+
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     """The next `count` ids of `table`, reserved for this transaction's inserts."""
     if count == 0:
